@@ -1,0 +1,359 @@
+"""The storage contract: what every huey storage backend implements.
+
+A storage holds five things for one named huey application:
+
+* the **queue** of messages waiting to run (optionally prioritised),
+* the **leases** of messages handed to a worker but not yet acknowledged,
+* the **schedule** of messages that become due at a timestamp,
+* **data**: a key/value store holding results, revocations, locks and counters,
+* **dead letters**: messages that could not be run, with the reason.
+
+Messages and values are opaque ``bytes``; keys are ``str``. Timestamps are
+seconds since the epoch (``time.time()``), so several processes and machines
+agree on them. Every method must be safe to call from several threads at once
+and from several processes sharing the same backing store, and a storage must
+keep working in the child after ``os.fork()`` (re-opening connections there).
+
+Delivery comes in two flavours. ``dequeue()`` is at-most-once: the message is
+gone from the storage once returned. ``lease()`` is at-least-once: the message
+stays stored, invisible to other readers, until ``ack()`` deletes it or the
+lease deadline passes and ``requeue_expired_leases()`` hands it out again.
+"""
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+__all__ = ['BaseStorage', 'DeadLetter', 'EmptyData', 'Lease']
+
+
+class _EmptyDataType:
+    """Type of the ``EmptyData`` sentinel: "no value stored" (unlike ``None``)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return 'EmptyData'
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self):
+        return (_EmptyDataType, ())
+
+
+#: Returned by data reads when the key holds nothing. Compare with ``is``.
+EmptyData = _EmptyDataType()
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A message handed to one worker until acknowledged or expired.
+
+    ``receipt`` is an opaque token naming this lease; ``deliveries`` is 1 the
+    first time a message is leased and grows by one each time its lease
+    expired before being acknowledged (a likely crash while running it).
+    """
+
+    receipt: str
+    data: bytes
+    deliveries: int = 1
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message set aside because it could not be run, and why."""
+
+    id: str
+    data: bytes
+    reason: str
+    failed_at: float
+
+
+class BaseStorage(abc.ABC):
+    """Abstract storage. Subclasses implement every abstract method.
+
+    ``name`` namespaces everything the storage keeps, so several applications
+    can share one server or file without seeing each other's messages.
+    """
+
+    #: True when ``dequeue()``/``lease()`` wait (up to a read timeout) for a
+    #: message to arrive, so a consumer need not sleep between empty reads.
+    blocking: bool = False
+    #: True when ``enqueue(priority=...)`` is honoured; otherwise it is ignored
+    #: and the queue is strictly FIFO.
+    priority: bool = False
+
+    def __init__(self, name: str = 'huey', **kwargs) -> None:
+        if kwargs:
+            raise TypeError('%s got unexpected options: %s'
+                            % (type(self).__name__, ', '.join(sorted(kwargs))))
+        self.name = name
+
+    # -- queue ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        """Append ``data`` to the queue; durable once this returns.
+
+        With ``priority`` support, higher numbers are dequeued first and equal
+        priorities (``None`` counts as 0) stay FIFO.
+        """
+
+    def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
+        """Enqueue several ``(data, priority)`` pairs, in order.
+
+        Backends should override this to use one round trip.
+        """
+        for data, priority in items:
+            self.enqueue(data, priority)
+
+    @abc.abstractmethod
+    def dequeue(self) -> bytes | None:
+        """Remove and return the next message, or ``None`` if the queue is empty.
+
+        At-most-once: the message is gone from the storage once returned. A
+        blocking storage may wait up to its read timeout before returning None.
+        """
+
+    @abc.abstractmethod
+    def queue_size(self) -> int:
+        """Number of messages waiting in the queue (leased ones excluded)."""
+
+    @abc.abstractmethod
+    def enqueued_items(self, limit: int | None = None) -> list[bytes]:
+        """Waiting messages in dequeue order, without removing them."""
+
+    @abc.abstractmethod
+    def flush_queue(self) -> None:
+        """Delete every waiting and every leased message."""
+
+    # -- leases (at-least-once delivery) -------------------------------------
+
+    @abc.abstractmethod
+    def lease(self, timeout: float) -> Lease | None:
+        """Take the next message under a lease of ``timeout`` seconds.
+
+        Same order and blocking behaviour as ``dequeue()``; returns ``None`` if
+        the queue is empty. Taking the message off the queue and recording its
+        lease is one atomic step: a crash can never leave the message in
+        neither place. The message stays stored until ``ack()``.
+        """
+
+    @abc.abstractmethod
+    def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
+        """Delete the leased message for good; True if the lease was held.
+
+        When ``result`` is a ``(key, value)`` pair it is stored exactly as
+        ``put_data(key, value, is_result=True)`` would, in the same atomic
+        step (one round trip), so a result and its acknowledgement are never
+        split by a crash. The result is stored even if the lease was lost.
+        """
+
+    @abc.abstractmethod
+    def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
+        """Push the deadline of each held lease to now + ``timeout`` seconds.
+
+        Unknown or already expired receipts are skipped. Returns how many
+        leases were extended. This is the heartbeat of long-running tasks.
+        """
+
+    @abc.abstractmethod
+    def release(self, receipt: str) -> bool:
+        """Return a leased message to the head of the queue at once.
+
+        Used when work is interrupted on purpose (shutdown): the delivery count
+        is not increased. True if the lease was held.
+        """
+
+    @abc.abstractmethod
+    def requeue_expired_leases(self, now: float | None = None) -> int:
+        """Return every lease whose deadline is before ``now`` to the queue head.
+
+        ``now`` defaults to ``time.time()``. Each returned message's delivery
+        count grows by one. Atomic per message, safe with concurrent callers:
+        a message is requeued once. Returns how many were requeued.
+        """
+
+    @abc.abstractmethod
+    def leased_count(self) -> int:
+        """Number of messages currently leased (not yet acknowledged)."""
+
+    # -- schedule ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_to_schedule(self, data: bytes, ts: float,
+                        priority: int | None = None) -> None:
+        """Store ``data`` until timestamp ``ts``; ``priority`` is kept for the
+        moment it is moved to the queue by ``enqueue_due()``."""
+
+    @abc.abstractmethod
+    def read_schedule(self, ts: float) -> list[bytes]:
+        """Remove and return every item due at or before ``ts``, oldest first."""
+
+    @abc.abstractmethod
+    def enqueue_due(self, ts: float) -> int:
+        """Move every item due at or before ``ts`` to the queue, oldest first.
+
+        Atomic per item and safe with concurrent callers (several consumers'
+        schedulers): each item lands in the queue exactly once, with the
+        priority given to ``add_to_schedule``. Returns how many moved.
+        """
+
+    @abc.abstractmethod
+    def schedule_size(self) -> int:
+        """Number of items in the schedule."""
+
+    @abc.abstractmethod
+    def scheduled_items(self, limit: int | None = None) -> list[bytes]:
+        """Scheduled items, soonest first, without removing them."""
+
+    @abc.abstractmethod
+    def flush_schedule(self) -> None:
+        """Delete every scheduled item."""
+
+    # -- key/value data ---------------------------------------------------
+
+    @abc.abstractmethod
+    def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
+        """Store ``value`` at ``key``, replacing any value (and any TTL).
+
+        ``is_result`` marks task results, which ``result_store_size()``,
+        ``result_items()`` and ``flush_results()`` count, list and delete.
+        """
+
+    @abc.abstractmethod
+    def peek_data(self, key: str) -> bytes | _EmptyDataType:
+        """The value at ``key``, or ``EmptyData``; the value stays stored."""
+
+    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | _EmptyDataType]:
+        """``peek_data`` for several keys, in order. Override for one round trip."""
+        return [self.peek_data(key) for key in keys]
+
+    @abc.abstractmethod
+    def pop_data(self, key: str) -> bytes | _EmptyDataType:
+        """Atomically remove and return the value at ``key``, or ``EmptyData``.
+
+        Two concurrent pops of one key never both get the value.
+        """
+
+    def wait_data(self, key: str, timeout: float | None = None,
+                  pop: bool = True) -> bytes | _EmptyDataType:
+        """Wait until ``key`` holds a value, then pop (or peek) and return it.
+
+        Returns ``EmptyData`` if ``timeout`` seconds pass first (``None``
+        waits forever). This default polls with a growing delay; backends that
+        can be notified should override it.
+        """
+        read = self.pop_data if pop else self.peek_data
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            value = read(key)
+            if value is not EmptyData:
+                return value
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return EmptyData
+                delay = min(delay, remaining)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    @abc.abstractmethod
+    def has_data_for_key(self, key: str) -> bool:
+        """True if ``key`` holds a value."""
+
+    @abc.abstractmethod
+    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Atomically store ``value`` only if ``key`` holds nothing.
+
+        Returns True if stored. With ``ttl`` the key disappears after ``ttl``
+        seconds (locks that outlive a crashed holder). Never a result.
+        """
+
+    @abc.abstractmethod
+    def delete_data(self, key: str) -> bool:
+        """Delete ``key``; True if it held a value."""
+
+    @abc.abstractmethod
+    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Atomically add ``amount`` to the integer counter at ``key``.
+
+        A missing key counts as 0; the new value is returned. ``peek_data`` on a
+        counter returns its decimal ASCII bytes (``b'3'``). With ``ttl``, a key
+        created by this call disappears after ``ttl`` seconds.
+        """
+
+    # -- results ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def result_store_size(self) -> int:
+        """Number of keys stored with ``is_result=True`` (or via ``ack``)."""
+
+    @abc.abstractmethod
+    def result_items(self) -> dict[str, bytes]:
+        """All results as ``{key: value}``."""
+
+    @abc.abstractmethod
+    def flush_results(self) -> None:
+        """Delete all results (other data keys stay)."""
+
+    # -- dead letters -----------------------------------------------------
+
+    @abc.abstractmethod
+    def add_dead_letter(self, data: bytes, reason: str) -> str:
+        """Set ``data`` aside with ``reason``; returns the new dead letter's id."""
+
+    @abc.abstractmethod
+    def dead_letter(self, receipt: str, reason: str) -> str | None:
+        """Atomically move a leased message to the dead letters.
+
+        Returns the dead letter's id, or None if the lease was not held.
+        """
+
+    @abc.abstractmethod
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """Dead letters, oldest first."""
+
+    @abc.abstractmethod
+    def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
+        """Atomically move a dead letter back to the queue; False if unknown.
+
+        Its delivery count starts again from 1.
+        """
+
+    @abc.abstractmethod
+    def delete_dead_letter(self, id: str) -> bool:
+        """Delete one dead letter; False if unknown."""
+
+    @abc.abstractmethod
+    def flush_dead_letters(self) -> int:
+        """Delete every dead letter; returns how many there were."""
+
+    # -- lifecycle --------------------------------------------------------
+
+    def flush_all(self) -> None:
+        """Delete everything this storage holds under its name."""
+        self.flush_queue()
+        self.flush_schedule()
+        self.flush_results()
+        self.flush_data()
+        self.flush_dead_letters()
+
+    @abc.abstractmethod
+    def flush_data(self) -> None:
+        """Delete every data key, results included."""
+
+    def close(self) -> None:
+        """Release connections and files. Safe to call more than once."""
+
+    def __repr__(self) -> str:
+        return '<%s %r>' % (type(self).__name__, self.name)

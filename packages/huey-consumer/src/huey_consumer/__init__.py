@@ -1,4 +1,35 @@
-"""The huey consumer: thread, process and greenlet workers, scheduler and console scripts."""
+"""The huey consumer: thread, process and greenlet workers, scheduler and console scripts.
 
-__all__ = []
+Names are resolved lazily so that ``huey_consumer.cli`` can monkey-patch with
+gevent before the standard library modules the consumer uses are imported.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ['Backoff', 'Consumer', 'HueyImportError', 'LeaseKeeper', 'Scheduler', 'SystemClock',
+           'TaskEventLogger', 'WORKER_GREENLET', 'WORKER_PROCESS', 'WORKER_THREAD', 'Worker',
+           'configure_logging', 'load_huey']
 __version__ = "0.1.0"
+
+_LOCATIONS = {
+    'Backoff': 'backoff', 'Consumer': 'consumer', 'HueyImportError': 'loading',
+    'LeaseKeeper': 'leases', 'Scheduler': 'scheduler', 'SystemClock': 'scheduler',
+    'TaskEventLogger': 'logs', 'WORKER_GREENLET': 'consumer', 'WORKER_PROCESS': 'consumer',
+    'WORKER_THREAD': 'consumer', 'Worker': 'worker', 'configure_logging': 'logs',
+    'load_huey': 'loading',
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module('.' + module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

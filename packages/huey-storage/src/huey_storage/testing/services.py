@@ -41,8 +41,7 @@ def require_service(name: str) -> tuple[str, int]:
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError as exc:
-        message = ('%s is not reachable on %s:%s (%s); start it with: %s'
-                   % (name, host, port, exc, start))
+        message = f'{name} is not reachable on {host}:{port} ({exc}); start it with: {start}'
         if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)

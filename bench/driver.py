@@ -1,0 +1,527 @@
+"""One benchmark measurement, run in a fresh interpreter of the side under test.
+
+``bench/run.py`` starts this script once per measurement, with either our
+interpreter or the reference huey's, so exactly the same code drives both.
+It uses only the public huey API (``from huey import RedisHuey, ...``, task
+decorators, ``Result.get``, ``Huey.result_count``) and the console script
+next to ``sys.executable`` (``huey_consumer.py`` or ``huey_consumer``).
+
+Usage::
+
+    python bench/driver.py SCENARIO '{"json": "params"}'
+
+The last stdout line starting with ``BENCH_RESULT`` carries a JSON object
+with the figures (seconds, tasks/s, MiB).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+APPS = Path(__file__).resolve().parent / "apps"
+RESULT_PREFIX = "BENCH_RESULT "
+REDIS_HOST = os.environ.get("BENCH_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6379"))
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "5"))
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` in 0..1) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _redis_client():
+    import redis
+
+    return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
+
+
+class Storage:
+    """Prepare a fresh backing store (flushed Redis db or new SQLite file)."""
+
+    def __init__(self, kind: str):
+        if kind not in ("redis", "sqlite", "memory"):
+            raise SystemExit(f"storage {kind!r}: use redis, sqlite or memory")
+        self.kind = kind
+        self.tmpdir = tempfile.mkdtemp(prefix="huey-bench-")
+        self.env = dict(os.environ)
+        self.env["BENCH_STORAGE"] = kind
+        self.env["BENCH_REDIS_DB"] = str(REDIS_DB)
+        self.env["BENCH_SQLITE_FILE"] = os.path.join(self.tmpdir, "bench.db")
+        self.env["PYTHONPATH"] = str(APPS)
+        os.environ.update(
+            {k: self.env[k] for k in ("BENCH_STORAGE", "BENCH_REDIS_DB", "BENCH_SQLITE_FILE")}
+        )
+        if kind == "redis":
+            _redis_client().flushdb()
+
+    def app(self):
+        """Import the task module (after the environment is set)."""
+        if str(APPS) not in sys.path:
+            sys.path.insert(0, str(APPS))
+        import bench_app
+
+        return bench_app
+
+    def cleanup(self) -> None:
+        if self.kind == "redis":
+            try:
+                _redis_client().flushdb()
+            except Exception:  # noqa: BLE001 - best effort cleanup
+                pass
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+def consumer_script() -> str:
+    """The consumer console script installed next to this interpreter."""
+    bindir = Path(sys.executable).parent
+    for name in ("huey_consumer.py", "huey_consumer"):
+        candidate = bindir / name
+        if candidate.exists():
+            return str(candidate)
+    raise SystemExit(f"no huey_consumer.py / huey_consumer script in {bindir}")
+
+
+_GEVENT_BOOT = (
+    "from gevent import monkey; monkey.patch_all()\n"
+    "import runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+def _wants_greenlets(args: list[str]) -> bool:
+    for index, arg in enumerate(args):
+        if (
+            arg in ("-k", "--worker-type")
+            and index + 1 < len(args)
+            and args[index + 1] == "greenlet"
+        ):
+            return True
+        if arg in ("-kgreenlet", "--worker-type=greenlet"):
+            return True
+    return False
+
+
+class Consumer:
+    """A real consumer subprocess: ``python huey_consumer.py bench_app.huey ARGS``."""
+
+    def __init__(self, storage: Storage, args: list[str]):
+        self.args = args
+        self.log_path = os.path.join(storage.tmpdir, "consumer.log")
+        self._log = open(self.log_path, "wb")
+        self.started = time.time()
+        command = [sys.executable, consumer_script(), "bench_app.huey", *args]
+        if _wants_greenlets(args):
+            # The reference consumer only warns when gevent's monkey-patch is
+            # missing, so greenlet workers would run tasks one at a time.
+            # Patch first, then run the unchanged console script.
+            command[1:1] = ["-c", _GEVENT_BOOT]
+        self.proc = subprocess.Popen(
+            command,
+            cwd=str(APPS),
+            env=storage.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def check(self) -> None:
+        """Raise with the log tail if the consumer died."""
+        if self.proc.poll() is not None:
+            raise RuntimeError(
+                f"consumer {self.args} exited with {self.proc.returncode}:\n{self.log_tail()}"
+            )
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        with open(self.log_path, "rb") as handle:
+            return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        """Immediate stop (SIGTERM; every result is in by now), then kill the group."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+
+    def __enter__(self) -> Consumer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _get_or_none(result, timeout: float):
+    try:
+        return result.get(blocking=True, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - huey raises its own timeout class
+        if type(exc).__name__ in ("ResultTimeout", "TimeoutError"):
+            return None
+        raise
+
+
+def _wait_result(result, consumer: Consumer, timeout: float):
+    deadline = time.time() + timeout
+    while True:
+        value = _get_or_none(result, 0.5)
+        if value is not None:
+            return value
+        consumer.check()
+        if time.time() > deadline:
+            raise RuntimeError(f"no result after {timeout}s; consumer log:\n{consumer.log_tail()}")
+
+
+def _wait_all_results(
+    huey, handles: list, consumer: Consumer, timeout: float, interval: float = 0.01
+):
+    """Wait until every handle's result is stored; return (finish time, method).
+
+    Uses ``huey.result_count()`` (one cheap call per poll) when the
+    implementation has it, otherwise walks the handles in order.
+    """
+    expected = len(handles)
+    deadline = time.time() + timeout
+    if hasattr(huey, "result_count"):
+        polls = 0
+        while True:
+            if huey.result_count() >= expected:
+                return time.time(), "result_count"
+            polls += 1
+            if polls % 50 == 0:
+                consumer.check()
+            if time.time() > deadline:
+                raise RuntimeError(
+                    f"{huey.result_count()}/{expected} results after {timeout}s; "
+                    f"consumer log:\n{consumer.log_tail()}"
+                )
+            time.sleep(interval)
+    index = 0
+    while index < expected:
+        if handles[index].get() is not None:  # consumes the result; counted here
+            index += 1
+            continue
+        consumer.check()
+        if time.time() > deadline:
+            raise RuntimeError(
+                f"{index}/{expected} results after {timeout}s; consumer log:\n{consumer.log_tail()}"
+            )
+        time.sleep(interval)
+    return time.time(), "walk"
+
+
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _tree_rss_mib(pid: int) -> float:
+    total = 0.0
+    for member in _descendants(pid):
+        try:
+            total += _rss_mib(member)
+        except OSError:
+            pass
+    return total
+
+
+def _idle_consumer(storage: Storage, app, args: list[str], idle: float = 0.5) -> Consumer:
+    """Start a consumer, wait until it has run one task, then let it go idle."""
+    consumer = Consumer(storage, args)
+    try:
+        _wait_result(app.stamp(), consumer, timeout=60)
+    except BaseException:
+        consumer.stop()
+        raise
+    time.sleep(idle)
+    return consumer
+
+
+# -- scenarios -------------------------------------------------------------
+
+
+def scenario_enqueue(params: dict) -> dict:
+    """Time ``count`` calls of a no-op task (producer side only)."""
+    storage = Storage(params["storage"])
+    try:
+        app = storage.app()
+        for _ in range(100):
+            app.noop()
+        count = int(params["count"])
+        noop = app.noop
+        started = time.perf_counter()
+        for _ in range(count):
+            noop()
+        elapsed = time.perf_counter() - started
+        return {"seconds": elapsed, "rate": count / elapsed}
+    finally:
+        storage.cleanup()
+
+
+def scenario_drain(params: dict) -> dict:
+    """Pre-queue tasks, start a consumer, time until every result is stored.
+
+    A ``stamp`` task is queued first; the queue is FIFO, so its start time
+    marks the moment the consumer began working, and start-up (imports,
+    connections) is reported separately from the drain.
+    """
+    storage = Storage(params["storage"])
+    try:
+        app = storage.app()
+        count = int(params["count"])
+        nap = float(params.get("nap", 0.0))
+        gate = app.stamp()
+        handles = [gate]
+        fill_started = time.perf_counter()
+        if nap:
+            handles.extend(app.nap(nap) for _ in range(count))
+        else:
+            handles.extend(app.noop() for _ in range(count))
+        fill_seconds = time.perf_counter() - fill_started
+        consumer = Consumer(storage, params["consumer_args"])
+        with consumer:
+            finished, method = _wait_all_results(
+                app.huey, handles, consumer, timeout=float(params.get("timeout", 300))
+            )
+            first_start = _wait_result(gate, consumer, timeout=10)
+        drain = finished - first_start
+        figures = {
+            "count": count,
+            "drain": drain,
+            "rate": count / drain,
+            "startup": first_start - consumer.started,
+            "fill_seconds": fill_seconds,
+            "method": method,
+        }
+        if nap:
+            workers = int(params["workers"])
+            figures["ideal"] = count * nap / workers
+        return figures
+    finally:
+        storage.cleanup()
+
+
+def scenario_latency(params: dict) -> dict:
+    """Enqueue tasks one by one at a fixed rate to an idle consumer."""
+    storage = Storage(params["storage"])
+    try:
+        app = storage.app()
+        count = int(params["count"])
+        rate = float(params["rate"])
+        with _idle_consumer(storage, app, params["consumer_args"]) as consumer:
+            sent = []
+            stamp = app.stamp
+            origin = time.time()
+            for index in range(count):
+                delay = origin + index / rate - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+                before = time.time()
+                sent.append((before, stamp()))
+            latencies = [
+                _wait_result(handle, consumer, timeout=60) - before for before, handle in sent
+            ]
+        return {
+            "p50": _percentile(latencies, 0.50),
+            "p99": _percentile(latencies, 0.99),
+            "max": max(latencies),
+            "send_rate": count / (sent[-1][0] - origin) if count > 1 else 0.0,
+        }
+    finally:
+        storage.cleanup()
+
+
+def scenario_schedule(params: dict) -> dict:
+    """Schedule tasks 1-3 s ahead; measure how late they start."""
+    storage = Storage(params["storage"])
+    try:
+        app = storage.app()
+        count = int(params["count"])
+        rng = random.Random(20261122)
+        with _idle_consumer(storage, app, params["consumer_args"]) as consumer:
+            sent = []
+            for _ in range(count):
+                delay = rng.uniform(1.0, 3.0)
+                before = time.time()
+                sent.append((before + delay, app.stamp.schedule(delay=delay)))
+            lateness = [_wait_result(handle, consumer, timeout=60) - due for due, handle in sent]
+        return {
+            "p50": _percentile(lateness, 0.50),
+            "p99": _percentile(lateness, 0.99),
+            "min": min(lateness),
+        }
+    finally:
+        storage.cleanup()
+
+
+def scenario_memory(params: dict) -> dict:
+    """RSS of an idle 4-thread consumer and of this producer after N enqueues."""
+    storage = Storage(params.get("storage", "redis"))
+    try:
+        app = storage.app()
+        with _idle_consumer(storage, app, ["-k", "thread", "-w", "4"]) as consumer:
+            consumer_rss = _tree_rss_mib(consumer.proc.pid)
+        if storage.kind == "redis":
+            _redis_client().flushdb()
+        before = _rss_mib(os.getpid())
+        noop = app.noop
+        for _ in range(int(params["count"])):
+            noop()
+        after = _rss_mib(os.getpid())
+        return {"consumer_rss": consumer_rss, "producer_rss": after, "producer_rss_before": before}
+    finally:
+        storage.cleanup()
+
+
+def scenario_msgsize(params: dict) -> dict:
+    """Size in bytes of one queued no-op message, as stored in Redis."""
+    storage = Storage("redis")
+    try:
+        app = storage.app()
+        app.noop()
+        client = _redis_client()
+        sizes = []
+        for key in client.scan_iter():
+            if client.type(key) == b"list":
+                sizes.extend(len(item) for item in client.lrange(key, 0, -1))
+        return {"bytes": max(sizes) if sizes else 0}
+    finally:
+        storage.cleanup()
+
+
+def scenario_floor(params: dict) -> dict:
+    """Raw redis-py LPUSH/BRPOP and raw sqlite3 insert/delete of ``size``-byte payloads."""
+    count = int(params["count"])
+    payload = os.urandom(int(params["size"]))
+    figures = {}
+    client = _redis_client()
+    client.flushdb()
+    try:
+        started = time.perf_counter()
+        for _ in range(count):
+            client.lpush("bench.floor", payload)
+        push = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(count):
+            client.brpop("bench.floor", timeout=1)
+        pop = time.perf_counter() - started
+        figures.update(
+            redis_push=count / push, redis_pop=count / pop, redis_pair=count / (push + pop)
+        )
+    finally:
+        client.flushdb()
+    tmpdir = tempfile.mkdtemp(prefix="huey-bench-floor-")
+    try:
+        conn = sqlite3.connect(os.path.join(tmpdir, "floor.db"), isolation_level=None)
+        conn.execute("PRAGMA journal_mode=wal")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(
+            "CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)"
+        )
+        started = time.perf_counter()
+        for _ in range(count):
+            conn.execute("INSERT INTO queue (data) VALUES (?)", (payload,))
+        insert = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(count):
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT id, data FROM queue ORDER BY id LIMIT 1").fetchone()
+            conn.execute("DELETE FROM queue WHERE id = ?", (row[0],))
+            conn.execute("COMMIT")
+        delete = time.perf_counter() - started
+        conn.close()
+        figures.update(
+            sqlite_insert=count / insert,
+            sqlite_delete=count / delete,
+            sqlite_pair=count / (insert + delete),
+        )
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return figures
+
+
+def scenario_version(params: dict) -> dict:
+    """Which huey this interpreter imports (for the report header)."""
+    import huey
+
+    return {"version": getattr(huey, "__version__", "unknown"), "python": sys.version.split()[0]}
+
+
+SCENARIOS = {
+    "enqueue": scenario_enqueue,
+    "drain": scenario_drain,
+    "latency": scenario_latency,
+    "schedule": scenario_schedule,
+    "memory": scenario_memory,
+    "msgsize": scenario_msgsize,
+    "floor": scenario_floor,
+    "version": scenario_version,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in SCENARIOS:
+        print(f"usage: driver.py {{{','.join(SCENARIOS)}}} 'JSON params'", file=sys.stderr)
+        return 2
+    params = json.loads(argv[1]) if len(argv) > 1 else {}
+    figures = SCENARIOS[argv[0]](params)
+    print(RESULT_PREFIX + json.dumps(figures), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

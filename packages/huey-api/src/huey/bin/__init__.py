@@ -1,0 +1,1 @@
+"""``huey.bin``: the classic location of the consumer script."""

@@ -1,0 +1,1 @@
+"""``huey.contrib``: compatibility paths for optional distributions."""

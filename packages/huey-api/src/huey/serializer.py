@@ -1,0 +1,4 @@
+"""``huey.serializer``."""
+from huey_api.serializer import Serializer, SignedSerializer
+
+__all__ = ['Serializer', 'SignedSerializer']

@@ -1,0 +1,493 @@
+"""The ``Huey`` application object: configuration, task decorators, enqueueing,
+revocation and helpers over the storage. Running tasks is in ``execution``."""
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import warnings
+from typing import Any, Callable, Iterable
+
+from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
+
+from huey_api import signals as S
+from huey_api.constants import DELIVERY_MODES
+from huey_api.exceptions import ConfigurationError, HueyException
+from huey_api.execution import ExecutionMixin
+from huey_api.locks import RateLimit, TaskLock
+from huey_api.registry import TaskRegistry
+from huey_api.result import Result, ResultGroup
+from huey_api.serializer import Serializer
+from huey_api.task import PeriodicTask, Task, TaskWrapper
+from huey_api.utils import to_timestamp
+
+__all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
+
+logger = logging.getLogger(__name__)
+
+REVOKE_PREFIX = 'r:'
+
+
+def _encode_revocation(until: float | None, once: bool) -> bytes:
+    return f"{'' if until is None else repr(until)}|{int(once)}".encode()
+
+
+def _decode_revocation(value: bytes) -> tuple[float | None, bool]:
+    until, _, once = value.decode().partition('|')
+    return (float(until) if until else None), once == '1'
+
+
+class Huey(ExecutionMixin):
+    """A task queue application.
+
+    ``storage_class`` (default: the class attribute) is built with ``name``
+    and the extra keyword arguments (``**storage_kwargs``). ``results``
+    stores return values (None only with ``store_none``); ``utc`` makes
+    periodic tasks match UTC wall-clock time and ``Task.eta`` show UTC.
+    ``immediate`` runs tasks at call time (in memory unless
+    ``immediate_use_memory=False``). ``signing_key`` signs every message
+    and value with HMAC-SHA256. ``delivery``, ``lease_timeout`` and
+    ``max_deliveries`` configure the execution API (see ``execution``).
+    """
+
+    storage_class: type[BaseStorage] | None = None
+
+    def __init__(self, name: str = 'huey', results: bool = True, store_none: bool = False,
+                 utc: bool = True, immediate: bool = False, serializer: Serializer | None = None,
+                 compression: bool = False, use_zlib: bool = False,
+                 immediate_use_memory: bool = True, always_eager: bool | None = None,
+                 storage_class: type[BaseStorage] | None = None,
+                 signing_key: bytes | str | None = None, delivery: str = 'at-least-once',
+                 lease_timeout: float = 30.0, max_deliveries: int = 5,
+                 **storage_kwargs: Any) -> None:
+        if always_eager is not None:
+            warnings.warn('always_eager is deprecated: use immediate', DeprecationWarning,
+                          stacklevel=2)
+            immediate = always_eager
+        if delivery not in DELIVERY_MODES:
+            raise ConfigurationError(f'delivery={delivery!r}: use one of '
+                                     f'{", ".join(DELIVERY_MODES)}')
+        if lease_timeout <= 0:
+            raise ConfigurationError(f'lease_timeout={lease_timeout!r}: must be > 0 seconds')
+        if max_deliveries < 1:
+            raise ConfigurationError(f'max_deliveries={max_deliveries!r}: must be >= 1')
+        if serializer is None:
+            serializer = Serializer(compression=compression, use_zlib=use_zlib,
+                                    signing_key=signing_key)
+        elif signing_key is not None:
+            raise ConfigurationError('pass signing_key to your serializer (Serializer('
+                                     'signing_key=...)), not to Huey, when giving both')
+        self.name = name
+        self.results = results
+        self.store_none = store_none
+        self.utc = utc
+        self.serializer = serializer
+        self.immediate_use_memory = immediate_use_memory
+        self.delivery = delivery
+        self.lease_timeout = float(lease_timeout)
+        self.max_deliveries = max_deliveries
+        self.storage_kwargs = storage_kwargs
+        self._storage_class = storage_class or self.storage_class
+        if self._storage_class is None:
+            raise ConfigurationError(f'{type(self).__name__} has no storage: pass '
+                                     'storage_class=... or use MemoryHuey, SqliteHuey '
+                                     'or RedisHuey')
+        self.registry = TaskRegistry()
+        self._signals = S.Signals()
+        self._pre_execute: dict[str, Callable] = {}
+        self._post_execute: dict[str, Callable] = {}
+        self._startup: dict[str, Callable] = {}
+        self._shutdown: dict[str, Callable] = {}
+        self._locks: set[str] = set()
+        self._immediate = False
+        self._live_storage: BaseStorage | None = None
+        if immediate and immediate_use_memory:
+            self.storage = self._memory_storage()   # live storage created when turned off
+            self._immediate = True
+        else:
+            self.storage = self.create_storage()
+            self._immediate = bool(immediate)
+
+    # -- storage and modes ----------------------------------------------
+
+    def create_storage(self) -> BaseStorage:
+        """A new storage of ``storage_class`` for this application."""
+        return self._storage_class(self.name, **self.storage_kwargs)
+
+    def _memory_storage(self) -> BaseStorage:
+        return MemoryStorage(self.name)
+
+    @property
+    def immediate(self) -> bool:
+        """Run tasks at call time. Turning it on swaps in a fresh in-memory
+        storage (unless ``immediate_use_memory=False``); off swaps back."""
+        return self._immediate
+
+    @immediate.setter
+    def immediate(self, value: bool) -> None:
+        value = bool(value)
+        if value == self._immediate:
+            return
+        if self.immediate_use_memory:
+            if value:
+                self._live_storage = self.storage
+                self.storage = self._memory_storage()
+            else:
+                live = self._live_storage
+                self.storage = live if live is not None else self.create_storage()
+                self._live_storage = None
+        self._immediate = value
+
+    @property
+    def always_eager(self) -> bool:
+        return self._immediate
+
+    @property
+    def at_least_once(self) -> bool:
+        return self.delivery == 'at-least-once'
+
+    # -- decorators ------------------------------------------------------
+
+    def task(self, retries: int = 0, retry_delay: float = 0, priority: int | None = None,
+             context: bool = False, name: str | None = None, expires=None,
+             **kwargs: Any) -> Callable[[Callable], TaskWrapper]:
+        """Decorator: make a function a task. Extra keywords: ``retry_backoff``
+        (multiply ``retry_delay`` by it after each automatic retry) and any
+        attribute to set on the task class."""
+        def decorator(func: Callable) -> TaskWrapper:
+            return TaskWrapper(self, func, retries=retries, retry_delay=retry_delay,
+                               priority=priority, context=context, name=name,
+                               expires=expires, **kwargs)
+        return decorator
+
+    def periodic_task(self, validate_datetime: Callable, retries: int = 0,
+                      retry_delay: float = 0, priority: int | None = None,
+                      context: bool = False, name: str | None = None, expires=None,
+                      **kwargs: Any) -> Callable[[Callable], TaskWrapper]:
+        """Decorator: a task the consumer enqueues each minute ``validate_datetime``
+        (e.g. a ``crontab``) accepts. Its return value is discarded."""
+        if not callable(validate_datetime):
+            raise TypeError(f'periodic_task({validate_datetime!r}): pass a callable taking '
+                            'a datetime, such as crontab(minute="*/5")')
+
+        def decorator(func: Callable) -> TaskWrapper:
+            return TaskWrapper(self, func, retries=retries, retry_delay=retry_delay,
+                               priority=priority, context=context, name=name,
+                               expires=expires, task_base=PeriodicTask,
+                               validate_datetime=staticmethod(validate_datetime), **kwargs)
+        return decorator
+
+    def context_task(self, obj, as_argument: bool = False, **task_kwargs: Any
+                     ) -> Callable[[Callable], TaskWrapper]:
+        """Decorator: a task that runs inside ``with obj:`` (passing what it
+        returns as first argument when ``as_argument``)."""
+        def decorator(func: Callable) -> TaskWrapper:
+            def inner(*args, **kwargs):
+                with obj as ctx:
+                    if as_argument:
+                        return func(ctx, *args, **kwargs)
+                    return func(*args, **kwargs)
+            inner.__name__ = func.__name__
+            inner.__qualname__ = func.__qualname__
+            inner.__module__ = func.__module__
+            inner.__doc__ = func.__doc__
+            return self.task(**task_kwargs)(inner)
+        return decorator
+
+    def lock_task(self, name: str, ttl: float | None = None) -> TaskLock:
+        """A named lock shared by every process; decorator or context manager."""
+        self._locks.add(name)
+        return TaskLock(self, name, ttl)
+
+    def rate_limit(self, name: str, limit: int, per: float) -> RateLimit:
+        """At most ``limit`` entries per ``per`` seconds; decorator or context manager."""
+        return RateLimit(self, name, limit, per)
+
+    def _hook(self, registry: dict, name: str | None) -> Callable:
+        def decorator(func: Callable) -> Callable:
+            registry[name or func.__name__] = func
+            return func
+        return decorator
+
+    def pre_execute(self, name: str | None = None) -> Callable:
+        """Decorator: ``hook(task)`` before each task; raise CancelExecution to skip it."""
+        return self._hook(self._pre_execute, name)
+
+    def post_execute(self, name: str | None = None) -> Callable:
+        """Decorator: ``hook(task, value, exc)`` after each task ran."""
+        return self._hook(self._post_execute, name)
+
+    def on_startup(self, name: str | None = None) -> Callable:
+        """Decorator: ``hook()`` when each consumer worker starts."""
+        return self._hook(self._startup, name)
+
+    def on_shutdown(self, name: str | None = None) -> Callable:
+        """Decorator: ``hook()`` when each consumer worker stops."""
+        return self._hook(self._shutdown, name)
+
+    @staticmethod
+    def _unhook(registry: dict, name_or_fn) -> bool:
+        for key, func in list(registry.items()):
+            if name_or_fn == key or name_or_fn is func:
+                del registry[key]
+                return True
+        return False
+
+    def unregister_pre_execute(self, name_or_fn) -> bool:
+        return self._unhook(self._pre_execute, name_or_fn)
+
+    def unregister_post_execute(self, name_or_fn) -> bool:
+        return self._unhook(self._post_execute, name_or_fn)
+
+    def unregister_on_startup(self, name_or_fn) -> bool:
+        return self._unhook(self._startup, name_or_fn)
+
+    def unregister_on_shutdown(self, name_or_fn) -> bool:
+        return self._unhook(self._shutdown, name_or_fn)
+
+    def signal(self, *signals: str) -> Callable:
+        """Decorator: call ``receiver(signal, task, *args)`` on these signals (all if none)."""
+        def decorator(receiver: Callable) -> Callable:
+            self._signals.connect(receiver, *signals)
+            return receiver
+        return decorator
+
+    def disconnect_signal(self, receiver: Callable, *signals: str) -> None:
+        self._signals.disconnect(receiver, *signals)
+
+    # -- enqueueing -----------------------------------------------------
+
+    def serialize_task(self, task: Task) -> bytes:
+        return self.serializer.serialize(task.to_message())
+
+    def deserialize_task(self, data: bytes) -> Task:
+        """Decode a message (``SerializationError``/``UnknownTaskError`` if poison)."""
+        return self.registry.decode(self.serializer.deserialize(data))
+
+    def _results_for(self, task: Task):
+        if not self.results:
+            return None
+        if task.on_complete is not None:
+            return ResultGroup([Result(self, step) for step in task.chain()])
+        return Result(self, task)
+
+    def enqueue(self, task: Task):
+        """Put ``task`` in the queue (or, with a future eta, the schedule).
+
+        One storage call. Returns its ``Result`` (a ``ResultGroup`` for a
+        pipeline), or None when results are off. In immediate mode a due task
+        runs now.
+        """
+        if task.eta_ts is None and not self._immediate:      # the hot path
+            self.storage.enqueue(self.serializer.serialize(task.to_message()), task.priority)
+            if self._signals.active:
+                self._signals.send(S.SIGNAL_ENQUEUED, task)
+        else:
+            self._put(task, time.time())
+        if self.results and task.on_complete is None:
+            return Result(self, task)
+        return self._results_for(task)
+
+    def enqueue_many(self, tasks: Iterable[Task]) -> ResultGroup | None:
+        """Enqueue several tasks; due ones go to the storage in one batch."""
+        tasks = list(tasks)
+        now = time.time()
+        if self._immediate:
+            for task in tasks:
+                self._put(task, now)
+        else:
+            batch = []
+            for task in tasks:
+                if task.eta_ts is not None and task.eta_ts > now:
+                    self._put(task, now)
+                else:
+                    batch.append((self.serialize_task(task), task.priority))
+            if batch:
+                self.storage.enqueue_many(batch)
+            if self._signals.active:
+                for task in tasks:
+                    self._signals.send(S.SIGNAL_ENQUEUED, task)
+        if not self.results:
+            return None
+        return ResultGroup([Result(self, task) for task in tasks])
+
+    def _put(self, task: Task, now: float) -> None:
+        eta = task.eta_ts
+        if eta is not None and eta > now:
+            self.storage.add_to_schedule(self.serialize_task(task), eta, task.priority)
+            if self._signals.active:
+                self._signals.send(S.SIGNAL_ENQUEUED, task)
+                self._signals.send(S.SIGNAL_SCHEDULED, task)
+        elif self._immediate:
+            if self._signals.active:
+                self._signals.send(S.SIGNAL_ENQUEUED, task)
+            self._execute(task, None, now)
+        else:
+            self.storage.enqueue(self.serialize_task(task), task.priority)
+            if self._signals.active:
+                self._signals.send(S.SIGNAL_ENQUEUED, task)
+
+    # -- revocation -----------------------------------------------------
+
+    def _revoke_key(self, task_or_id) -> list[str]:
+        if isinstance(task_or_id, str):
+            return [REVOKE_PREFIX + task_or_id]
+        if isinstance(task_or_id, Task):
+            return [REVOKE_PREFIX + task_or_id.id, REVOKE_PREFIX + task_or_id.name]
+        if isinstance(task_or_id, TaskWrapper):
+            return [REVOKE_PREFIX + task_or_id.name]
+        if isinstance(task_or_id, type) and issubclass(task_or_id, Task):
+            return [REVOKE_PREFIX + task_or_id.name]
+        raise TypeError(f'{task_or_id!r} is not a task, task class, task function or task id')
+
+    def _put_revocation(self, key: str, revoke_until, revoke_once: bool) -> None:
+        value = _encode_revocation(to_timestamp(revoke_until), revoke_once)
+        self.storage.put_data(key, value)
+
+    def revoke_all(self, task_class, revoke_until=None, revoke_once: bool = False) -> None:
+        """Revoke every task of this class/name (until a datetime, or just the next one)."""
+        self._put_revocation(self._revoke_key(task_class)[-1], revoke_until, revoke_once)
+
+    def restore_all(self, task_class) -> bool:
+        return self.storage.delete_data(self._revoke_key(task_class)[-1])
+
+    def revoke_by_id(self, id: str, revoke_until=None, revoke_once: bool = False) -> None:
+        """Revoke one task instance by id."""
+        self._put_revocation(REVOKE_PREFIX + id, revoke_until, revoke_once)
+
+    def restore_by_id(self, id: str) -> bool:
+        return self.storage.delete_data(REVOKE_PREFIX + id)
+
+    def revoke(self, task: Task, revoke_until=None, revoke_once: bool = False) -> None:
+        self.revoke_by_id(task.id, revoke_until, revoke_once)
+
+    def restore(self, task: Task) -> bool:
+        return self.restore_by_id(task.id)
+
+    def is_revoked(self, task_or_id, timestamp=None, peek: bool = True) -> bool:
+        """True if revoked at ``timestamp`` (default now).
+
+        A Task checks its id and its name, a task class or function its name,
+        a string an id. With ``peek=False`` a revoke-once is consumed.
+        """
+        keys = self._revoke_key(task_or_id)
+        now = time.time() if timestamp is None else to_timestamp(timestamp)
+        values = self.storage.peek_data_many(keys)
+        return self._revoked(keys, values, now, consume=not peek)
+
+    def _revoked(self, keys, values, now: float, consume: bool) -> bool:
+        for key, value in zip(keys, values):
+            if value is EmptyData:
+                continue
+            until, once = _decode_revocation(value)
+            if until is not None and until <= now:
+                continue
+            if once and consume and self.storage.pop_data(key) is EmptyData:
+                continue   # another worker used up this revoke-once
+            return True
+        return False
+
+    # -- key/value helpers ------------------------------------------------
+
+    def get(self, key: str, peek: bool = False) -> Any:
+        """The value stored with ``put`` (None if absent); removed unless ``peek``."""
+        storage = self.storage
+        data = storage.peek_data(key) if peek else storage.pop_data(key)
+        return None if data is EmptyData else self.serializer.deserialize(data)
+
+    def put(self, key: str, value: Any) -> None:
+        """Store any picklable ``value`` at ``key`` in the result store."""
+        self.storage.put_data(key, self.serializer.serialize(value), is_result=True)
+
+    def put_result(self, key: str, value: Any) -> None:
+        self.put(key, value)
+
+    def put_if_empty(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        return self.storage.put_if_empty(key, self.serializer.serialize(value), ttl)
+
+    def delete(self, key: str) -> bool:
+        return self.storage.delete_data(key)
+
+    def result(self, id: str, blocking: bool = False, timeout: float | None = None,
+               backoff: float = 1.15, max_delay: float = 1.0,
+               revoke_on_timeout: bool = False, preserve: bool = False) -> Any:
+        """The result of task ``id`` (see ``Result.get``)."""
+        return Result(self, id).get(blocking, timeout, backoff, max_delay,
+                                    revoke_on_timeout, preserve)
+
+    def _decode_all(self, items: list[bytes]) -> list[Task]:
+        tasks = []
+        for data in items:
+            try:
+                tasks.append(self.deserialize_task(data))
+            except HueyException as exc:
+                logger.warning('skipping undecodable message: %s', exc)
+        return tasks
+
+    def pending(self, limit: int | None = None) -> list[Task]:
+        """Tasks waiting in the queue, in run order."""
+        return self._decode_all(self.storage.enqueued_items(limit))
+
+    def scheduled(self, limit: int | None = None) -> list[Task]:
+        """Tasks in the schedule, soonest first."""
+        return self._decode_all(self.storage.scheduled_items(limit))
+
+    def all_results(self) -> dict[str, bytes]:
+        """Every stored result, ``{key: serialized value}``."""
+        return self.storage.result_items()
+
+    def pending_count(self) -> int:
+        return self.storage.queue_size()
+
+    def scheduled_count(self) -> int:
+        return self.storage.schedule_size()
+
+    def result_count(self) -> int:
+        return self.storage.result_store_size()
+
+    def __len__(self) -> int:
+        return self.storage.queue_size()
+
+    def flush(self) -> None:
+        """Delete everything: queue, leases, schedule, results, data, dead letters."""
+        self.storage.flush_all()
+
+    # -- dead letters -----------------------------------------------------
+
+    def dead_letters(self, limit: int | None = None) -> list:
+        """Messages set aside as unrunnable (``DeadLetter``: id, data, reason, failed_at)."""
+        return self.storage.dead_letters(limit)
+
+    def requeue_dead_letter(self, id: str) -> bool:
+        """Put a dead letter back in the queue (e.g. after deploying the missing task)."""
+        return self.storage.requeue_dead_letter(id)
+
+    def delete_dead_letter(self, id: str) -> bool:
+        return self.storage.delete_dead_letter(id)
+
+    def purge_dead_letters(self) -> int:
+        """Delete every dead letter; returns how many there were."""
+        return self.storage.flush_dead_letters()
+
+    # -- misc -------------------------------------------------------------
+
+    def now(self) -> datetime.datetime:
+        """Current naive datetime: UTC when ``utc`` else local time."""
+        if self.utc:
+            return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        return datetime.datetime.now()
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__} {self.name!r} storage={self.storage!r}>'
+
+
+class MemoryHuey(Huey):
+    """Huey keeping everything in this process's memory (tests, development)."""
+
+    storage_class = MemoryStorage
+
+
+class BlackHoleHuey(Huey):
+    """Huey whose storage discards everything."""
+
+    storage_class = BlackHoleStorage

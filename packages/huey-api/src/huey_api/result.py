@@ -1,0 +1,171 @@
+"""Handles on task results: ``Result`` for one task, ``ResultGroup`` for several."""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+from huey_storage import EmptyData
+
+from huey_api.exceptions import ResultTimeout, TaskException
+
+__all__ = ['Error', 'Result', 'ResultGroup']
+
+
+class Error:
+    """What the result store holds for a failed task; ``Result.get`` raises it."""
+
+    __slots__ = ('metadata',)
+
+    def __init__(self, metadata: dict) -> None:
+        self.metadata = metadata
+
+    def __reduce__(self):
+        return (Error, (self.metadata,))
+
+    def __repr__(self) -> str:
+        return '<Error {}>'.format(self.metadata.get('error'))
+
+
+class Result:
+    """The future return value of one enqueued task.
+
+    ``get()`` pops the value from the result store (unless ``preserve``) and
+    keeps it on this object, so later calls return it without a round trip;
+    ``reset()`` forgets it.
+    """
+
+    def __init__(self, huey, task) -> None:
+        self.huey = huey
+        #: the Task, or None for a result looked up by id (``huey.result(id)``)
+        if type(task) is str:
+            self.task, self.id = None, task
+        else:
+            self.task, self.id = task, task.id
+        self._value: Any = EmptyData
+
+    def __call__(self, *args, **kwargs) -> Any:
+        return self.get(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f'<Result: task {self.id}>'
+
+    def _unwrap(self, value: Any) -> Any:
+        if isinstance(value, Error):
+            raise TaskException(value.metadata)
+        return value
+
+    def get_raw_result(self, blocking: bool = False, timeout: float | None = None,
+                       preserve: bool = False) -> Any:
+        """The stored value (EmptyData if none), no caching, errors not raised."""
+        storage = self.huey.storage
+        if blocking:
+            data = storage.wait_data(self.id, timeout, pop=not preserve)
+        elif preserve:
+            data = storage.peek_data(self.id)
+        else:
+            data = storage.pop_data(self.id)
+        if data is EmptyData:
+            return EmptyData
+        return self.huey.serializer.deserialize(data)
+
+    def get(self, blocking: bool = False, timeout: float | None = None,
+            backoff: float = 1.15, max_delay: float = 1.0,
+            revoke_on_timeout: bool = False, preserve: bool = False) -> Any:
+        """The task's return value; None if not ready (non-blocking).
+
+        ``blocking`` waits (up to ``timeout`` seconds, then ``ResultTimeout``)
+        through the storage's ``wait_data``; ``backoff``/``max_delay`` are
+        accepted for compatibility, the storage picks how to wait. A failed
+        task raises ``TaskException``. ``revoke_on_timeout`` revokes the task
+        when the wait times out.
+        """
+        if self._value is EmptyData:
+            value = self.get_raw_result(blocking, timeout, preserve)
+            if value is EmptyData:
+                if blocking:
+                    if revoke_on_timeout:
+                        self.revoke()
+                    raise ResultTimeout(f'task {self.id} has no result after {timeout}s')
+                return None
+            self._value = value
+        return self._unwrap(self._value)
+
+    def is_ready(self) -> bool:
+        """True if the value is cached here or waiting in the result store."""
+        return (self._value is not EmptyData
+                or self.huey.storage.has_data_for_key(self.id))
+
+    def reset(self) -> None:
+        """Forget the cached value so the next ``get`` reads the store again."""
+        self._value = EmptyData
+
+    def revoke(self, revoke_until=None, revoke_once: bool = False) -> None:
+        """Skip this task (until ``revoke_until``); the task name stays enabled."""
+        self.huey.revoke_by_id(self.id, revoke_until, revoke_once)
+
+    def restore(self) -> bool:
+        return self.huey.restore_by_id(self.id)
+
+    def is_revoked(self) -> bool:
+        """True if this task, or every task of its name, is revoked."""
+        return self.huey.is_revoked(self.task if self.task is not None else self.id)
+
+    def reschedule(self, eta=None, delay=None, expires=None) -> Result:
+        """Revoke this call and enqueue a copy (new id) at ``eta``/after ``delay``."""
+        if self.task is None:
+            raise ValueError(f'result {self.id} was looked up by id: reschedule needs the Result '
+                             'returned when the task was enqueued')
+        if delay is not None:
+            eta = time.time() + delay
+        self.huey.revoke_by_id(self.id, revoke_once=True)
+        changes = {'eta': eta, 'on_complete': self.task.on_complete,
+                   'on_error': self.task.on_error}
+        task = self.task.copy(**changes)
+        if expires is not None:
+            task.expires = expires
+        return self.huey.enqueue(task)
+
+
+class ResultGroup:
+    """Results of several tasks (a pipeline or ``map``), in order."""
+
+    def __init__(self, results: list[Result]) -> None:
+        self._results = list(results)
+
+    def get(self, *args, **kwargs) -> list[Any]:
+        """``Result.get`` on each, with the same arguments, as a list."""
+        return [result.get(*args, **kwargs) for result in self._results]
+
+    __call__ = get
+
+    def as_completed(self, timeout: float | None = None, poll: float = 0.01
+                     ) -> Iterator[Any]:
+        """Yield values as tasks finish (``ResultTimeout`` after ``timeout`` seconds)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pending = list(self._results)
+        while pending:
+            for result in list(pending):
+                if result._value is not EmptyData or result.is_ready():
+                    pending.remove(result)
+                    yield result.get()
+            if pending:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise ResultTimeout(f'{len(pending)} of {len(self._results)} tasks '
+                                        f'have no result after {timeout}s')
+                time.sleep(poll)
+
+    def reset(self) -> None:
+        for result in self._results:
+            result.reset()
+
+    def __getitem__(self, index):
+        return self._results[index]
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self._results)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __repr__(self) -> str:
+        return f'<ResultGroup: {len(self._results)} results>'

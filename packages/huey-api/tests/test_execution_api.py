@@ -1,0 +1,264 @@
+"""The execution API consumers use: reserve, execute_delivery, release,
+leases, the schedule, periodic tasks, dead letters and hooks."""
+from __future__ import annotations
+
+import datetime
+import pickle
+import time
+
+import pytest
+
+from huey import MemoryHuey, TaskException, crontab
+from huey.signals import SIGNAL_DEAD_LETTERED, SIGNAL_INTERRUPTED
+from huey_api import Delivery
+
+
+@pytest.fixture
+def add(huey):
+    @huey.task()
+    def add(a, b):
+        return a + b
+    return add
+
+
+def test_reserve_returns_none_on_empty_queue(huey):
+    assert huey.reserve() is None
+
+
+def test_reserve_leases_and_execute_delivery_acknowledges(huey, add):
+    result = add(1, 2)
+    delivery = huey.reserve()
+    assert isinstance(delivery, Delivery)
+    assert delivery.task.id == result.id and delivery.task.args == (1, 2)
+    assert delivery.receipt is not None and delivery.deliveries == 1
+    assert huey.storage.leased_count() == 1 and len(huey) == 0
+    huey.execute_delivery(delivery)
+    assert huey.storage.leased_count() == 0
+    assert result() == 3
+
+
+def test_at_most_once_dequeues_without_lease(add):
+    huey = add.huey
+    huey.delivery = 'at-most-once'
+    result = add(2, 2)
+    delivery = huey.reserve()
+    assert delivery.receipt is None and huey.storage.leased_count() == 0
+    huey.execute_delivery(delivery)
+    assert result() == 4
+
+
+def test_invalid_delivery_mode_is_rejected():
+    from huey import ConfigurationError
+    with pytest.raises(ConfigurationError, match="delivery='twice'"):
+        MemoryHuey(delivery='twice')
+
+
+def test_crashed_worker_message_comes_back_with_more_deliveries(huey, add):
+    huey.lease_timeout = 0.01
+    result = add(1, 1)
+    first = huey.reserve()          # the worker "crashes" without acking
+    deadline = time.monotonic() + 5
+    while huey.requeue_expired_leases() == 0:
+        assert time.monotonic() < deadline, 'lease never expired'
+        time.sleep(0.01)
+    second = huey.reserve()
+    assert second.task.id == first.task.id and second.deliveries == 2
+    huey.execute_delivery(second)
+    assert result() == 2
+
+
+def test_extend_leases_keeps_deliveries_in_flight(huey, add):
+    add(1, 1)
+    delivery = huey.reserve()
+    assert huey.extend_leases([delivery]) == 1
+    assert huey.extend_leases([]) == 0
+
+
+def test_release_puts_message_back_and_signals_interrupted(huey, add):
+    seen = []
+    huey.signal(SIGNAL_INTERRUPTED)(lambda signal, task: seen.append(task.id))
+    result = add(1, 2)
+    delivery = huey.reserve()
+    huey.release(delivery)
+    assert seen == [result.id] and len(huey) == 1
+    again = huey.reserve()
+    assert again.deliveries == 1      # an interruption is not a crash
+    huey.execute_delivery(again)
+    assert result() == 3
+
+
+def test_too_many_deliveries_go_to_dead_letters(huey, add):
+    huey.max_deliveries = 1
+    huey.lease_timeout = 0.01
+    dead = []
+    huey.signal(SIGNAL_DEAD_LETTERED)(lambda signal, task: dead.append(task.id))
+    result = add(1, 2)
+    huey.reserve()
+    deadline = time.monotonic() + 5
+    while huey.requeue_expired_leases() == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert huey.reserve() is None
+    [letter] = huey.dead_letters()
+    assert 'delivered 2 times (max_deliveries=1)' in letter.reason
+    assert dead == [result.id]
+
+
+def test_corrupt_message_is_dead_lettered_and_next_one_reserved(huey, add):
+    huey.storage.enqueue(b'not a pickle')
+    result = add(3, 4)
+    delivery = huey.reserve()
+    assert delivery.task.id == result.id
+    [letter] = huey.dead_letters()
+    assert letter.data == b'not a pickle' and 'undecodable' in letter.reason
+
+
+def test_unknown_task_name_is_dead_lettered_with_advice(huey):
+    message = ('abc', 'reports.build', None, 0, 0.0, None, None, (), {}, None, None)
+    huey.storage.enqueue(pickle.dumps(message))
+    assert huey.reserve() is None
+    [letter] = huey.dead_letters()
+    assert "'reports.build'" in letter.reason and 'import the module' in letter.reason
+    assert '(reports)' in letter.reason
+
+
+def test_requeue_delete_and_purge_dead_letters(huey, add):
+    message = ('abc', 'later.task', None, 0, 0.0, None, None, (), {}, None, None)
+    huey.storage.enqueue(pickle.dumps(message))
+    huey.storage.enqueue(b'junk')
+    assert huey.reserve() is None
+    first, second = huey.dead_letters()
+    assert huey.requeue_dead_letter(first.id) is True
+    assert len(huey) == 1 and len(huey.dead_letters()) == 1
+    assert huey.delete_dead_letter(second.id) is True
+    assert huey.delete_dead_letter(second.id) is False
+    huey.reserve()                           # still unknown: dead again
+    assert huey.purge_dead_letters() == 1
+    assert huey.dead_letters() == []
+
+
+def test_task_errors_never_propagate_from_execute_delivery(huey):
+    @huey.task()
+    def boom():
+        raise KeyError('missing')
+
+    result = boom()
+    huey.execute_delivery(huey.reserve())
+    with pytest.raises(TaskException) as info:
+        result()
+    metadata = info.value.metadata
+    assert metadata['type'] == 'builtins.KeyError'
+    assert metadata['message'] == "'missing'"
+    assert 'Traceback' in metadata['traceback'] and 'boom' in metadata['traceback']
+    assert metadata['task_id'] == result.id and metadata['retries'] == 0
+
+
+def test_enqueue_due_moves_scheduled_tasks_to_queue(huey, add):
+    add.schedule((1, 2), delay=30)
+    assert huey.enqueue_due() == 0
+    assert huey.enqueue_due(time.time() + 31) == 1
+    assert len(huey) == 1 and huey.scheduled_count() == 0
+
+
+def test_enqueue_periodic_once_per_minute_across_consumers(huey):
+    @huey.periodic_task(crontab(minute='*/5'))
+    def tick():
+        pass
+
+    minute = datetime.datetime(2024, 3, 1, 12, 5, 30)
+    other_consumer = MemoryHuey(huey.name)
+    other_consumer.storage = huey.storage       # same backing store
+    other_consumer.registry = huey.registry
+    [task] = huey.enqueue_periodic(minute)
+    assert task.name == tick.name
+    assert other_consumer.enqueue_periodic(minute.replace(second=0)) == []
+    assert huey.enqueue_periodic(datetime.datetime(2024, 3, 1, 12, 6)) == []
+    assert len(huey) == 1
+
+
+def test_enqueue_periodic_defaults_to_current_minute(huey):
+    @huey.periodic_task(lambda dt: True)
+    def always():
+        pass
+
+    assert len(huey.enqueue_periodic()) == 1
+
+
+def test_startup_and_shutdown_hooks_log_errors(huey, caplog):
+    calls = []
+
+    @huey.on_startup()
+    def open_db():
+        calls.append('open')
+
+    @huey.on_startup()
+    def broken():
+        raise RuntimeError('no database')
+
+    @huey.on_shutdown()
+    def close_db():
+        calls.append('close')
+
+    huey.run_startup_hooks()
+    huey.run_shutdown_hooks()
+    assert calls == ['open', 'close']
+    assert 'startup hook' in caplog.text and 'no database' in caplog.text
+    assert huey.unregister_on_startup('broken') is True
+
+
+def test_create_consumer_needs_huey_consumer(huey, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, 'huey_consumer', None)
+    with pytest.raises(ImportError, match='pip install huey-consumer'):
+        huey.create_consumer()
+
+
+def test_classic_dequeue_execute_and_schedule_api(huey, add):
+    result = add(2, 3)
+    task = huey.dequeue()
+    assert task.id == result.id and huey.dequeue() is None
+    assert huey.execute(task) == 5
+    later = add.s(1, 1)
+    later.eta = datetime.datetime.now() + datetime.timedelta(seconds=60)
+    assert not huey.ready_to_run(later)
+    assert huey.ready_to_run(later, time.time() + 61)
+    huey.add_schedule(later)
+    assert huey.read_schedule(time.time()) == []
+    assert [t.id for t in huey.read_schedule(time.time() + 61)] == [later.id]
+
+
+def test_read_periodic_lists_matching_tasks(huey):
+    @huey.periodic_task(crontab(hour='3', minute='0'))
+    def nightly():
+        pass
+
+    assert [t.name for t in huey.read_periodic(datetime.datetime(2024, 1, 1, 3, 0))] \
+        == [nightly.name]
+    assert huey.read_periodic(datetime.datetime(2024, 1, 1, 4, 0)) == []
+
+
+def test_expired_task_is_skipped(huey):
+    from huey.signals import SIGNAL_EXPIRED
+    runs, signals = [], []
+
+    @huey.task(expires=60)
+    def slow():
+        runs.append(1)
+
+    huey.signal(SIGNAL_EXPIRED)(lambda signal, task: signals.append(task.id))
+    slow()
+    task = huey.dequeue()
+    assert huey.execute(task, timestamp=time.time() + 61) is None
+    assert runs == [] and signals == [task.id]
+    result = slow.schedule(expires=datetime.datetime.now() + datetime.timedelta(hours=1))
+    huey.execute_delivery(huey.reserve())
+    assert runs == [1] and result() is None
+
+
+def test_flush_locks_releases_declared_and_extra_locks(huey):
+    huey.lock_task('reports')
+    huey.lock_task('unused')
+    huey.lock_task('reports').acquire()
+    huey.lock_task('adhoc').acquire()
+    assert huey.flush_locks('adhoc') == {'reports', 'adhoc'}
+    assert huey.flush_locks() == set()

@@ -1,0 +1,198 @@
+"""The scheduler: moves due tasks to the queue, fires periodic tasks, and
+brings back the messages of crashed consumers.
+
+It runs in the consumer's main process (a thread, or a greenlet under gevent),
+ticking every ``interval`` seconds aligned on the wall clock, so one tick
+always falls at the start of each minute.
+
+Periodic tasks are evaluated once per minute, at the first tick whose minute
+is later than the last minute evaluated (the consumer also evaluates the
+minute it starts in). A scheduler that stalls (process suspended, machine
+asleep, a long GC pause) and wakes up in a later minute evaluates only the
+minute it wakes up in, once: the minutes it slept through are not replayed, so
+a missed minute fires at most once and a per-minute task is not enqueued
+sixty times after an hour-long suspension. A clock that moves backwards never
+re-fires a minute already evaluated. (Several consumers never double-fire a
+minute either: ``Huey.enqueue_periodic`` deduplicates per minute in storage.)
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backoff import Backoff
+from .worker import ERROR_BACKOFF
+
+__all__ = ['Scheduler', 'SystemClock', 'TickReport', 'VALID_INTERVALS']
+
+logger = logging.getLogger(__name__)
+
+#: scheduler intervals that divide a minute, so a tick falls on every minute.
+VALID_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+
+
+class SystemClock:
+    """The real clock. Tests inject an object with the same two methods."""
+
+    def time(self) -> float:
+        """Seconds since the epoch."""
+        return time.time()
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait ``seconds`` or until ``event`` is set; True if it was set."""
+        return event.wait(seconds)
+
+
+@dataclass
+class TickReport:
+    """What one scheduler tick did (for logs and tests)."""
+
+    now: float
+    enqueued_due: int = 0
+    periodic_minute: datetime.datetime | None = None
+    periodic_enqueued: list = field(default_factory=list)
+    requeued_leases: int = 0
+    errors: int = 0
+
+
+class Scheduler:
+    """Tick loop around ``Huey.enqueue_due``, ``enqueue_periodic`` and
+    ``requeue_expired_leases``; see the module docstring for the timing rules.
+    """
+
+    def __init__(self, huey: Any, interval: int = 1, periodic: bool = True,
+                 clock: Any = None, lease_check_interval: float | None = None) -> None:
+        if interval not in VALID_INTERVALS:
+            raise ValueError(f'scheduler_interval={interval!r}: must be a number of seconds '
+                             'that divides a minute: one of '
+                             f'{", ".join(map(str, VALID_INTERVALS))}')
+        self.huey = huey
+        self.interval = interval
+        self.periodic = periodic
+        self.clock = clock or SystemClock()
+        self.at_least_once = getattr(huey, 'delivery', 'at-least-once') != 'at-most-once'
+        if lease_check_interval is None:
+            lease_check_interval = max(1.0, float(getattr(huey, 'lease_timeout', 30.0)) / 4.0)
+        self.lease_check_interval = lease_check_interval
+        #: Held during a tick; a process pool holds it while forking, so a child
+        #: never inherits a storage lock taken by this thread.
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.last_minute: int | None = None
+        self._next_lease_check: float | None = None
+        self._errors = Backoff(*ERROR_BACKOFF)
+
+    # -- timing logic (pure, driven by ``now``) ---------------------------
+
+    def next_delay(self, now: float) -> float:
+        """Seconds from ``now`` to the next tick, aligned on multiples of the interval."""
+        next_tick = (math.floor(now / self.interval) + 1) * self.interval
+        return max(next_tick - now, 0.001)
+
+    def minute_to_fire(self, now: float) -> int | None:
+        """The minute (epoch seconds // 60) to evaluate periodic tasks for at
+        ``now``, or None when it was already evaluated."""
+        minute = int(now // 60)
+        if self.last_minute is not None and minute <= self.last_minute:
+            return None
+        return minute
+
+    def minute_datetime(self, minute: int) -> datetime.datetime:
+        """Naive datetime of ``minute`` in huey's time zone setting (utc or local)."""
+        ts = minute * 60
+        if getattr(self.huey, 'utc', True):
+            return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).replace(tzinfo=None)
+        return datetime.datetime.fromtimestamp(ts)
+
+    # -- one tick ---------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> TickReport:
+        """Do everything due at ``now`` (defaults to the clock's time)."""
+        if now is None:
+            now = self.clock.time()
+        report = TickReport(now)
+        with self.lock:
+            try:
+                report.enqueued_due = self.huey.enqueue_due(now)
+                if report.enqueued_due:
+                    logger.info('scheduler: %d scheduled tasks are due, moved to the queue',
+                                report.enqueued_due)
+            except Exception as exc:
+                report.errors += 1
+                self._log_error('moving due scheduled tasks to the queue', exc)
+            if self.periodic:
+                self._fire_periodic(now, report)
+            if self.at_least_once:
+                self._requeue_expired(now, report)
+        if not report.errors and self._errors.attempts:
+            logger.warning('scheduler: storage is working again after %d failed ticks',
+                           self._errors.attempts)
+            self._errors.reset()
+        return report
+
+    def _fire_periodic(self, now: float, report: TickReport) -> None:
+        minute = self.minute_to_fire(now)
+        if minute is None:
+            return
+        when = self.minute_datetime(minute)
+        try:
+            tasks = self.huey.enqueue_periodic(when)
+        except Exception as exc:
+            report.errors += 1
+            self._log_error(f'enqueueing periodic tasks for {when}', exc)
+            return  # last_minute unchanged: the next tick tries again
+        if self.last_minute is not None and minute > self.last_minute + 1:
+            logger.warning('scheduler: skipped %d minutes (the process stalled?); periodic '
+                           'tasks evaluated once, for %s', minute - self.last_minute - 1, when)
+        self.last_minute = minute
+        report.periodic_minute = when
+        report.periodic_enqueued = list(tasks or ())
+        for task in report.periodic_enqueued:
+            logger.info('scheduler: enqueued periodic task %s for %s', task, when)
+
+    def _requeue_expired(self, now: float, report: TickReport) -> None:
+        due = self._next_lease_check
+        if due is not None and due - now > 2 * self.lease_check_interval:
+            due = None  # the clock moved backwards
+        if due is not None and now < due:
+            return
+        self._next_lease_check = now + self.lease_check_interval
+        try:
+            report.requeued_leases = self.huey.requeue_expired_leases()
+        except Exception as exc:
+            report.errors += 1
+            self._log_error('requeueing expired leases', exc)
+            return
+        if report.requeued_leases:
+            logger.warning('scheduler: %d messages whose lease expired (their consumer '
+                           'crashed or stalled) are back in the queue', report.requeued_leases)
+
+    def _log_error(self, doing: str, exc: BaseException) -> None:
+        if self._errors.attempts == 0:
+            logger.error('scheduler: storage error while %s', doing, exc_info=exc)
+        else:
+            logger.error('scheduler: storage error while %s: %s: %s', doing,
+                         type(exc).__name__, exc)
+
+    # -- the loop ---------------------------------------------------------
+
+    def run(self) -> None:
+        """Tick until ``stop()``; slows down with a growing delay while the storage fails."""
+        logger.debug('scheduler started: interval %ss, periodic %s', self.interval,
+                     'enabled' if self.periodic else 'disabled')
+        while not self.stopping.is_set():
+            report = self.tick()
+            delay = self.next_delay(self.clock.time())
+            if report.errors:
+                delay = max(delay, self._errors.next())
+            if self.clock.wait(self.stopping, delay):
+                break
+        logger.debug('scheduler stopped')
+
+    def stop(self) -> None:
+        self.stopping.set()

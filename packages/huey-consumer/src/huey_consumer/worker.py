@@ -1,0 +1,168 @@
+"""One worker: reserve a delivery, execute it, repeat.
+
+The loop is the same for thread, process and greenlet workers; only how it is
+started differs (see ``pools``). A worker never dies because of a task: task
+errors are handled by ``Huey.execute_delivery``; storage errors are logged and
+retried with a growing delay.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from .backoff import Backoff
+
+__all__ = ['ERROR_BACKOFF', 'Worker']
+
+logger = logging.getLogger(__name__)
+
+#: (initial, factor, maximum) seconds between retries while the storage fails.
+ERROR_BACKOFF = (0.5, 2.0, 15.0)
+
+
+class Worker:
+    """Run deliveries from ``huey`` until ``stop()`` or ``max_tasks`` is reached.
+
+    ``current()`` is the delivery being executed (for the lease keeper), and
+    ``take_over()`` lets a prompt shutdown grab it to release it to the queue.
+    """
+
+    def __init__(self, huey: Any, name: str = 'Worker', *, initial_delay: float = 0.1,
+                 backoff: float = 1.15, max_delay: float = 10.0,
+                 max_tasks: int | None = None,
+                 error_backoff: tuple[float, float, float] = ERROR_BACKOFF) -> None:
+        self.huey = huey
+        self.name = name
+        self.max_tasks = max_tasks
+        self.idle_backoff = Backoff(initial_delay, backoff, max_delay)
+        self.error_backoff = Backoff(*error_backoff)
+        self.stopping = threading.Event()
+        #: Held while reserving, so a prompt shutdown never misses a delivery
+        #: that is between ``reserve()`` and being recorded as current.
+        self.reserve_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._current = None
+        self.tasks_done = 0
+        self.recycled = False      # stopped because max_tasks was reached
+        self.abandoned = False     # its delivery was taken over by a prompt shutdown
+        self.finished = False
+        self._blocking = bool(getattr(getattr(huey, 'storage', None), 'blocking', False))
+
+    def __repr__(self) -> str:
+        return f'<Worker {self.name}>'
+
+    # -- control (any thread) ---------------------------------------------
+
+    def current(self):
+        """The delivery being executed now, or None."""
+        return self._current
+
+    def stop(self) -> None:
+        """Stop taking new work; the task in flight (if any) finishes."""
+        self.stopping.set()
+
+    def take_over(self, timeout: float = 5.0):
+        """Stop the worker and take its in-flight delivery away from it.
+
+        Waits up to ``timeout`` seconds for a ``reserve()`` in progress, so the
+        delivery it may return is not missed. Returns the delivery (the caller
+        releases it to the queue) or None when the worker was idle.
+        """
+        self.stopping.set()
+        acquired = self.reserve_lock.acquire(timeout=timeout)
+        try:
+            with self._state_lock:
+                delivery, self._current = self._current, None
+                self.abandoned = True
+        finally:
+            if acquired:
+                self.reserve_lock.release()
+        return delivery
+
+    # -- the loop (the worker's own thread/process/greenlet) -----------------
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (cut short by ``stop()``) before reading again."""
+        self.stopping.wait(seconds)
+
+    def run(self) -> None:
+        """Run start-up hooks, the work loop, then shutdown hooks."""
+        logger.debug('%s starting', self.name)
+        self.huey.run_startup_hooks()
+        try:
+            while self.step():
+                pass
+        finally:
+            self.finished = True
+            if not self.abandoned:
+                self.huey.run_shutdown_hooks()
+            logger.debug('%s stopped after %d tasks', self.name, self.tasks_done)
+
+    def step(self) -> bool:
+        """Reserve and run at most one delivery; False when the loop must end."""
+        if self.stopping.is_set():
+            return False
+        if self.max_tasks is not None and self.tasks_done >= self.max_tasks:
+            self.recycled = True
+            logger.info('%s ran %d tasks (max tasks per worker); it will be replaced',
+                        self.name, self.tasks_done)
+            return False
+        with self.reserve_lock:
+            if self.stopping.is_set():
+                return False
+            try:
+                delivery = self.huey.reserve()
+            except Exception as exc:
+                failure = exc
+            else:
+                failure = None
+                if delivery is not None:
+                    with self._state_lock:
+                        self._current = delivery
+        if failure is not None:
+            self._storage_failed('reserving the next task', failure)
+            return True
+        self._storage_recovered()
+        if delivery is None:
+            if not self._blocking:
+                self.pause(self.idle_backoff.next())
+            return True
+        self.idle_backoff.reset()
+        self._execute(delivery)
+        return True
+
+    def _execute(self, delivery) -> None:
+        failure = None
+        try:
+            self.huey.execute_delivery(delivery)
+        except Exception as exc:
+            failure = exc
+        except SystemExit as exc:
+            logger.error('%s: task %s called sys.exit(%r); the worker keeps running',
+                         self.name, delivery.task, exc.code)
+        finally:
+            with self._state_lock:
+                if self._current is delivery:
+                    self._current = None
+            self.tasks_done += 1
+        if failure is not None:
+            self._storage_failed(f'running task {delivery.task} (it will be delivered again '
+                                 'once its lease expires)', failure)
+
+    def _storage_failed(self, doing: str, exc: BaseException) -> None:
+        delay = self.error_backoff.next()
+        if self.error_backoff.attempts == 1:
+            logger.error('%s: storage error while %s; retrying in %.1fs', self.name, doing,
+                         delay, exc_info=exc)
+        else:
+            logger.error('%s: storage error while %s (%d in a row): %s: %s; retrying in %.1fs',
+                         self.name, doing, self.error_backoff.attempts, type(exc).__name__,
+                         exc, delay)
+        self.pause(delay)
+
+    def _storage_recovered(self) -> None:
+        if self.error_backoff.attempts:
+            logger.warning('%s: storage is working again after %d failed attempts',
+                           self.name, self.error_backoff.attempts)
+            self.error_backoff.reset()

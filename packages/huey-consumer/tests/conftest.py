@@ -1,0 +1,69 @@
+"""Fixtures for huey-consumer unit tests: in-memory Huey apps and consumers
+running in a background thread, always stopped at the end of the test."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from huey_api import MemoryHuey
+
+from huey_consumer import Consumer
+
+#: Fast polling so in-process tests never wait long on an empty MemoryStorage.
+FAST = {'initial_delay': 0.01, 'max_delay': 0.05, 'backoff': 1.5}
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.01, message: str = ''):
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail('timed out after %ss waiting for %s' % (timeout, message or condition))
+        time.sleep(interval)
+
+
+@pytest.fixture
+def huey():
+    app = MemoryHuey('consumer-tests')
+    yield app
+    app.flush()
+
+
+class RunningConsumer:
+    """A Consumer whose ``run()`` executes in a daemon thread."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+        self.thread = threading.Thread(target=consumer.run, name='consumer-run', daemon=True)
+
+    def start(self) -> RunningConsumer:
+        self.thread.start()
+        assert self.consumer.ready.wait(10), 'consumer did not start'
+        return self
+
+    def stop(self, graceful: bool = True, timeout: float = 10.0) -> None:
+        self.consumer.stop(graceful)
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), 'consumer did not stop within %ss' % timeout
+
+
+@pytest.fixture
+def start_consumer():
+    """``start_consumer(huey, **options)`` -> RunningConsumer; stopped afterwards."""
+    running: list[RunningConsumer] = []
+
+    def start(app, **options) -> RunningConsumer:
+        for key, value in FAST.items():
+            options.setdefault(key, value)
+        handle = RunningConsumer(Consumer(app, **options)).start()
+        running.append(handle)
+        return handle
+
+    yield start
+    for handle in running:
+        if handle.thread.is_alive():
+            handle.stop(graceful=False)

@@ -1,0 +1,67 @@
+"""Where a storage keeps things in Redis: every key is namespaced by its name.
+
+All keys of the storage named ``<name>`` start with ``huey.{<name>}.``. The
+braces make the name a Redis Cluster hash tag (every key of one storage lands
+in one slot, as Lua scripts require) and keep ``name`` from ever reading as a
+prefix of another storage's name (``a`` vs ``a.kv``).
+"""
+from __future__ import annotations
+
+__all__ = ['KeyLayout']
+
+_GLOB_SPECIAL = '\\*?[]'
+
+
+def _escape_glob(text: str) -> str:
+    """Escape ``text`` for a SCAN MATCH pattern."""
+    return ''.join('\\' + char if char in _GLOB_SPECIAL else char for char in text)
+
+
+class KeyLayout:
+    """The Redis key names of one storage."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.prefix = f'huey.{{{name}}}.'
+        #: list (FIFO, head at the right end) or sorted set (priority)
+        self.queue = self.prefix + 'queue'
+        #: priority queue only: a list holding one token while the queue is not empty
+        self.ready = self.prefix + 'queue.ready'
+        #: priority queue only: counter ordering messages of equal priority
+        self.queue_seq = self.prefix + 'queue.seq'
+        #: hash receipt -> envelope of each leased message
+        self.leases = self.prefix + 'leases'
+        #: sorted set receipt -> lease deadline (epoch seconds)
+        self.lease_deadlines = self.prefix + 'lease_deadlines'
+        #: sorted set (timestamp) of sequence-prefixed envelopes
+        self.schedule = self.prefix + 'schedule'
+        self.schedule_seq = self.prefix + 'schedule.seq'
+        #: sorted set key -> expiry in ms (server clock) or +inf, for result keys
+        self.results = self.prefix + 'results'
+        #: hash id -> record, sorted set id -> id (age order), id counter
+        self.dead_letters = self.prefix + 'dead_letters'
+        self.dead_letter_order = self.prefix + 'dead_letters.order'
+        self.dead_letter_seq = self.prefix + 'dead_letters.seq'
+        #: every data value (results, locks, counters...) is a string key here
+        self.data_prefix = self.prefix + 'kv.'
+        #: pub/sub channels announcing a write to one data key (wait_data)
+        self.channel_prefix = self.prefix + 'notify.'
+        #: the five keys every queue script receives first (see queue_lib.lua)
+        self.queue_keys = [self.queue, self.ready, self.queue_seq, self.leases,
+                           self.lease_deadlines]
+
+    def data(self, key: str) -> str:
+        """The Redis key holding data ``key``."""
+        return self.data_prefix + key
+
+    def channel(self, key: str) -> str:
+        """The pub/sub channel announcing writes to data ``key``."""
+        return self.channel_prefix + key
+
+    def pattern(self, suffix: str = '*') -> str:
+        """A SCAN MATCH pattern for this storage's keys (``suffix`` is a glob)."""
+        return _escape_glob(self.prefix) + suffix
+
+    def data_pattern(self) -> str:
+        """A SCAN MATCH pattern for every data key."""
+        return _escape_glob(self.data_prefix) + '*'

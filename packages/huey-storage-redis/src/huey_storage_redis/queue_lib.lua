@@ -1,0 +1,68 @@
+-- Queue helpers, prepended by scripts.py to every script that touches the queue.
+--
+-- Fixed layout shared by those scripts:
+--   KEYS[1] queue: a list (head = right end), or a sorted set when ARGV[1] == '1'
+--   KEYS[2] ready: for the sorted set only, a list holding one token while the
+--           queue is not empty, so idle consumers can block on it (BLMOVE)
+--   KEYS[3] sequence counter ordering sorted-set members
+--   KEYS[4] leases: hash receipt -> envelope
+--   KEYS[5] lease deadlines: sorted set receipt -> deadline (epoch seconds)
+--   ARGV[1] '1' for a priority queue, '0' for a FIFO list
+--
+-- An envelope is '<expired leases>:<priority>|<message bytes>'. Sorted-set
+-- members prefix it with a 16-digit sequence: score -priority orders by
+-- priority, the sequence keeps FIFO order within one score, and sequences
+-- below SEQ_ORIGIN put requeued messages at the head.
+local queue_key, ready_key, seq_key = KEYS[1], KEYS[2], KEYS[3]
+local leases_key, deadlines_key = KEYS[4], KEYS[5]
+local is_priority = ARGV[1] == '1'
+local SEQ_ORIGIN = 1000000000000000
+
+local function split_envelope(envelope)
+  local colon = string.find(envelope, ':', 1, true)
+  local bar = string.find(envelope, '|', colon + 1, true)
+  return tonumber(string.sub(envelope, 1, colon - 1)),
+         string.sub(envelope, colon + 1, bar - 1),
+         string.sub(envelope, bar + 1)
+end
+
+local function push(envelope, priority, at_head)
+  if is_priority then
+    local n = redis.call('INCR', seq_key)
+    local seq = SEQ_ORIGIN + n
+    if at_head then seq = SEQ_ORIGIN - n end
+    redis.call('ZADD', queue_key, 0 - tonumber(priority),
+               string.format('%016.0f', seq) .. envelope)
+    if redis.call('LLEN', ready_key) == 0 then
+      redis.call('RPUSH', ready_key, '1')
+    end
+  elseif at_head then
+    redis.call('RPUSH', queue_key, envelope)
+  else
+    redis.call('LPUSH', queue_key, envelope)
+  end
+end
+
+local function pop()
+  if is_priority then
+    local popped = redis.call('ZPOPMIN', queue_key)
+    if #popped == 0 then
+      redis.call('DEL', ready_key)  -- never leave a token that wakes waiters for nothing
+      return false
+    end
+    if redis.call('ZCARD', queue_key) == 0 then
+      redis.call('DEL', ready_key)
+    end
+    return string.sub(popped[1], 17)
+  end
+  return redis.call('RPOP', queue_key)
+end
+
+local function take_lease(receipt)
+  local envelope = redis.call('HGET', leases_key, receipt)
+  if envelope then
+    redis.call('HDEL', leases_key, receipt)
+    redis.call('ZREM', deadlines_key, receipt)
+  end
+  return envelope
+end

@@ -1,0 +1,42 @@
+"""The priority and expiring variants of ``RedisStorage``."""
+from __future__ import annotations
+
+from huey_storage_redis.storage import RedisStorage, _ttl_ms
+
+__all__ = ['PriorityRedisExpireStorage', 'PriorityRedisStorage', 'RedisExpireStorage']
+
+
+class PriorityRedisStorage(RedisStorage):
+    """``RedisStorage`` whose queue honours ``priority`` (higher first, FIFO within one).
+
+    The queue is a sorted set: score ``-priority``, member a 16-digit sequence
+    (from ``INCR``) followed by the envelope, so equal priorities stay FIFO and
+    requeued messages (smaller sequences) come back at the head of their
+    priority. Blocking reads wait on a token list kept non-empty exactly while
+    the queue is, since a sorted set cannot be waited on without popping.
+    """
+
+    priority = True
+
+
+class RedisExpireStorage(RedisStorage):
+    """``RedisStorage`` whose task results expire ``expire_time`` seconds after
+    being stored (``SET ... PX``), so unread results never pile up.
+
+    Only results expire (``put_data(..., is_result=True)`` and ``ack`` with a
+    result); revocations, locks and counters keep their own rules. An expired
+    result is gone from ``peek_data``, ``result_items`` and
+    ``result_store_size`` at once; its index entry is pruned on later writes.
+    """
+
+    def __init__(self, name: str = 'huey', expire_time: float = 86400, **kwargs) -> None:
+        ttl_ms = _ttl_ms(expire_time, f'{type(self).__name__} expire_time')
+        super().__init__(name, **kwargs)
+        self.expire_time = expire_time
+        self._result_ttl_ms = ttl_ms
+
+
+class PriorityRedisExpireStorage(RedisExpireStorage):
+    """``RedisExpireStorage`` with the priority queue of ``PriorityRedisStorage``."""
+
+    priority = True

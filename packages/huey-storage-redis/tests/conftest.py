@@ -1,0 +1,50 @@
+"""Fixtures: the real Redis on 127.0.0.1:6379, db 1, flushed after each test."""
+from __future__ import annotations
+
+import uuid
+from typing import Callable
+
+import pytest
+import redis
+from huey_storage.testing.services import require_service
+
+from huey_storage_redis import RedisStorage
+
+REDIS_DB = 1  # huey-storage-redis's database (see docs/HELPERS.md)
+
+
+@pytest.fixture
+def redis_params() -> dict:
+    """Connection options of the test database (skips if Redis is down)."""
+    host, port = require_service('redis')
+    return {'host': host, 'port': port, 'db': REDIS_DB}
+
+
+@pytest.fixture
+def redis_client(redis_params):
+    """A raw client on the test database, which is flushed afterwards."""
+    client = redis.Redis(**redis_params)
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def make_storage(redis_params, redis_client) -> Callable[..., RedisStorage]:
+    """``make_storage(cls=RedisStorage, name=None, **options)``: a storage on db 1.
+
+    Without ``url``/``connection_pool`` the test database's host/port/db are
+    used; the name defaults to a fresh random one. Closed after the test.
+    """
+    created = []
+
+    def make(cls=RedisStorage, name: str | None = None, **options) -> RedisStorage:
+        if 'url' not in options and 'connection_pool' not in options:
+            options = {**redis_params, **options}
+        storage = cls(name or 'test-' + uuid.uuid4().hex[:12], **options)
+        created.append(storage)
+        return storage
+
+    yield make
+    for storage in created:
+        storage.close()

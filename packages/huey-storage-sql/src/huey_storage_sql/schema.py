@@ -1,0 +1,90 @@
+"""Databases from URLs, the backend of each database, and table creation."""
+from __future__ import annotations
+
+import re
+from typing import Any, Union
+
+import peewee
+from playhouse import db_url
+
+from huey_storage_sql.backend import Backend
+from huey_storage_sql.mysql import MySQLBackend
+from huey_storage_sql.postgres import PostgresBackend
+from huey_storage_sql.sqlite import SqliteBackend
+
+__all__ = ['DatabaseLike', 'backend_class', 'check_table_prefix', 'create_schema',
+           'resolve_database', 'run_schema_statements']
+
+#: A peewee database, or a URL such as ``postgresql://postgres@127.0.0.1:5432/test``.
+DatabaseLike = Union[peewee.Database, str]
+
+_PREFIX = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,40}\Z')
+
+
+def resolve_database(database: DatabaseLike,
+                     connect_params: dict[str, Any] | None = None) -> peewee.Database:
+    """``database`` itself, or the peewee database its URL names."""
+    if isinstance(database, peewee.Database):
+        if connect_params:
+            raise TypeError('connect_params only applies when database is a URL; configure '
+                            f'the peewee Database {database!r} instead')
+        return database
+    if isinstance(database, str):
+        params = dict(connect_params or {})
+        if database.startswith('mysql'):
+            # No gap locks: far fewer deadlocks between concurrent consumers.
+            params.setdefault('init_command',
+                              'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
+        try:
+            return db_url.connect(database, **params)
+        except RuntimeError as exc:  # unknown scheme
+            raise ValueError(f'cannot open database URL {database!r} ({exc}); use '
+                             'postgresql://, mysql:// or sqlite:///') from None
+    raise TypeError('database must be a peewee Database or a URL string such as '
+                    f"'postgresql://postgres@127.0.0.1:5432/test', not {database!r}")
+
+
+def backend_class(database: peewee.Database) -> type[Backend]:
+    """The backend implementing the storage on ``database``."""
+    if isinstance(database, peewee.PostgresqlDatabase):
+        return PostgresBackend
+    if isinstance(database, peewee.MySQLDatabase):
+        return MySQLBackend
+    if isinstance(database, peewee.SqliteDatabase):
+        return SqliteBackend
+    raise TypeError(f'{type(database).__name__} is not supported: use a PostgresqlDatabase, '
+                    'MySQLDatabase or SqliteDatabase (or a subclass)')
+
+
+def check_table_prefix(table_prefix: str) -> str:
+    if not isinstance(table_prefix, str) or not _PREFIX.match(table_prefix):
+        raise ValueError(f'table_prefix={table_prefix!r}: use letters, digits and underscores '
+                         '(no digit first), at most 41 characters, e.g. "huey_"')
+    return table_prefix
+
+
+def create_schema(database: DatabaseLike, table_prefix: str = 'huey_') -> None:
+    """Create the storage tables and indexes in ``database`` unless they exist.
+
+    Idempotent and safe to run from several processes at once. Run it ahead of
+    time (a migration, a deploy step) and pass ``create_tables=False`` to
+    ``SqlStorage`` when the application's database user may not create tables.
+    """
+    database = resolve_database(database)
+    if database.is_closed():
+        with database.connection_context():  # closed again afterwards
+            run_schema_statements(database, table_prefix)
+    else:
+        run_schema_statements(database, table_prefix)
+
+
+def run_schema_statements(database: peewee.Database, table_prefix: str) -> None:
+    """``create_schema`` on the calling thread's connection, left open."""
+    statements = backend_class(database).schema_statements(check_table_prefix(table_prefix))
+    if isinstance(database, peewee.PostgresqlDatabase):
+        with database.atomic():  # transactional DDL, under an advisory lock
+            for statement in statements:
+                database.execute_sql(statement)
+    else:
+        for statement in statements:
+            database.execute_sql(statement)

@@ -1,0 +1,324 @@
+"""``SqlStorage``: the huey storage contract on PostgreSQL, MySQL/MariaDB or SQLite."""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+from huey_storage import BaseStorage, DeadLetter, Lease
+
+from huey_storage_sql.connections import guard_for
+from huey_storage_sql.mysql import MySQLBackend
+from huey_storage_sql.postgres import PostgresBackend, PostgresListener
+from huey_storage_sql.schema import (
+    DatabaseLike,
+    backend_class,
+    check_table_prefix,
+    resolve_database,
+    run_schema_statements,
+)
+
+__all__ = ['SqlStorage']
+
+logger = logging.getLogger(__name__)
+
+#: Attempts of an operation aborted by a deadlock or serialization failure.
+ATTEMPTS = 5
+#: Seconds between sweeps of expired keys (locks, counters) by one handle.
+PURGE_INTERVAL = 60.0
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """True for errors after which the whole operation may simply run again."""
+    original = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    if getattr(original, 'pgcode', None) in ('40P01', '40001'):  # deadlock, serialization
+        return True
+    args = getattr(original, 'args', ())
+    # MySQL: 1213 deadlock (transaction rolled back), 1205 lock wait timeout
+    return type(original).__module__.startswith('pymysql') and bool(args) \
+        and args[0] in (1213, 1205)
+
+
+class SqlStorage(BaseStorage):
+    """Huey storage in SQL tables, namespaced by ``name``.
+
+    ``database`` is a peewee ``Database`` (PostgreSQL, MySQL/MariaDB, SQLite)
+    or a URL (``postgresql://user@host:5432/db``, ``mysql://user@host/db``,
+    ``sqlite:///relative.db``, ``sqlite:////absolute.db``).
+
+    Options:
+
+    * ``create_tables`` (True): create missing tables on first use; with
+      False, run ``create_schema(database)`` ahead of time.
+    * ``listen`` (True): on PostgreSQL, wait for messages with LISTEN/NOTIFY,
+      making ``lease()``/``dequeue()`` block up to ``read_timeout``.
+    * ``read_timeout`` (1.0): longest wait of a blocking read, in seconds.
+    * ``table_prefix`` ('huey_'): tables are ``<prefix>queue``,
+      ``<prefix>schedule``, ``<prefix>kv`` and ``<prefix>dead_letter``.
+    * ``skip_locked`` (None = ask the server): MySQL/MariaDB only; force
+      ``FOR UPDATE SKIP LOCKED`` (True) or plain ``FOR UPDATE`` (False).
+    * ``connect_params``: extra driver arguments when ``database`` is a URL.
+    """
+
+    priority = True
+
+    def __init__(self, name: str = 'huey', database: DatabaseLike | None = None,
+                 create_tables: bool = True, listen: bool = True, *,
+                 read_timeout: float = 1.0, table_prefix: str = 'huey_',
+                 skip_locked: bool | None = None,
+                 connect_params: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f'SqlStorage name={name!r}: use a non-empty string')
+        if database is None:
+            raise TypeError("SqlStorage needs database=: a peewee Database or a URL such as "
+                            "'postgresql://postgres@127.0.0.1:5432/test'")
+        if not read_timeout or read_timeout <= 0:
+            raise ValueError(f'read_timeout={read_timeout!r}: use a number of seconds > 0')
+        self.database = resolve_database(database, connect_params)
+        self.table_prefix = check_table_prefix(table_prefix)
+        self.create_tables = create_tables
+        self.read_timeout = float(read_timeout)
+        backend = backend_class(self.database)
+        if backend is MySQLBackend:
+            self._backend = MySQLBackend(self.database, name, table_prefix, skip_locked)
+        else:
+            self._backend = backend(self.database, name, table_prefix)
+        self.listen = bool(listen) and backend is PostgresBackend
+        self.blocking = self.listen
+        self._guard = guard_for(self.database)
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
+        self._listener: PostgresListener | None = None
+        self._listener_lock = threading.Lock()
+        self._purge_after = 0.0
+
+    # -- plumbing -----------------------------------------------------------
+
+    def _ensure(self) -> None:
+        """Connect the calling thread (afresh after fork); create tables once."""
+        self._guard.connection()
+        if not self._prepared:
+            with self._prepare_lock:
+                if not self._prepared:
+                    if self.create_tables:
+                        run_schema_statements(self.database, self.table_prefix)
+                    self._backend.prepare()
+                    self._prepared = True
+
+    def _run(self, operation: Callable[..., Any], *args: Any) -> Any:
+        self._ensure()
+        attempt = 1
+        while True:
+            try:
+                return operation(*args)
+            except Exception as exc:
+                if attempt >= ATTEMPTS or not _is_transient(exc) \
+                        or self.database.in_transaction():
+                    raise
+                logger.debug('%s aborted (%s); retrying', operation.__name__, exc)
+            time.sleep(random.uniform(0, 0.005 * attempt))
+            attempt += 1
+
+    def _read(self, operation: Callable[..., Any], *args: Any) -> Any:
+        """Run a queue read; when blocking, wait for a notification while empty."""
+        if not self.blocking:
+            return self._run(operation, *args)
+        deadline = time.monotonic() + self.read_timeout
+        while True:
+            self._ensure()
+            listener = self._listening()
+            seen = listener.generation
+            result = self._run(operation, *args)
+            remaining = deadline - time.monotonic()
+            if result is not None or remaining <= 0:
+                return result
+            try:
+                listener.wait(seen, remaining)
+            except Exception as exc:  # lost the listening connection: a new one next time
+                logger.warning('LISTEN connection failed (%s); reconnecting', exc)
+                self._drop_listener(listener)
+                time.sleep(min(remaining, 0.05))
+
+    def _listening(self) -> PostgresListener:
+        listener = self._listener
+        if listener is not None and listener.pid == os.getpid():
+            return listener
+        with self._listener_lock:
+            listener = self._listener
+            if listener is None or listener.pid != os.getpid():
+                listener = PostgresListener(self.database, self._backend.channel, self._guard)
+                self._listener = listener
+            return listener
+
+    def _drop_listener(self, listener: PostgresListener) -> None:
+        with self._listener_lock:
+            if self._listener is listener:
+                self._listener = None
+        listener.close()
+
+    def _purge_expired(self) -> None:
+        now = time.time()
+        if now >= self._purge_after:
+            self._purge_after = now + PURGE_INTERVAL
+            self._run(self._backend.purge_expired, now)
+
+    @staticmethod
+    def _dead_letter_id(id: Any) -> int | None:
+        try:
+            id_ = int(id)
+        except (TypeError, ValueError):
+            return None
+        return id_ if 0 < id_ < 2 ** 63 else None
+
+    # -- queue --------------------------------------------------------------
+
+    def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        self._run(self._backend.enqueue, data, priority)
+
+    def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
+        self._run(self._backend.enqueue_many, list(items))
+
+    def dequeue(self) -> bytes | None:
+        return self._read(self._backend.dequeue)
+
+    def queue_size(self) -> int:
+        return self._run(self._backend.queue_size)
+
+    def enqueued_items(self, limit: int | None = None) -> list[bytes]:
+        return self._run(self._backend.enqueued_items, limit)
+
+    def flush_queue(self) -> None:
+        self._run(self._backend.flush_queue)
+
+    # -- leases -------------------------------------------------------------
+
+    def lease(self, timeout: float) -> Lease | None:
+        return self._read(self._backend.lease, timeout)
+
+    def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
+        return self._run(self._backend.ack, receipt, result)
+
+    def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
+        receipts = list(receipts)
+        if not receipts:
+            return 0
+        return self._run(self._backend.extend_leases, receipts, timeout)
+
+    def release(self, receipt: str) -> bool:
+        return self._run(self._backend.release, receipt)
+
+    def requeue_expired_leases(self, now: float | None = None) -> int:
+        return self._run(self._backend.requeue_expired_leases,
+                         time.time() if now is None else now)
+
+    def leased_count(self) -> int:
+        return self._run(self._backend.leased_count)
+
+    # -- schedule -----------------------------------------------------------
+
+    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
+        self._run(self._backend.add_to_schedule, data, ts, priority)
+
+    def read_schedule(self, ts: float) -> list[bytes]:
+        return self._run(self._backend.read_schedule, ts)
+
+    def enqueue_due(self, ts: float) -> int:
+        return self._run(self._backend.enqueue_due, ts)
+
+    def schedule_size(self) -> int:
+        return self._run(self._backend.schedule_size)
+
+    def scheduled_items(self, limit: int | None = None) -> list[bytes]:
+        return self._run(self._backend.scheduled_items, limit)
+
+    def flush_schedule(self) -> None:
+        self._run(self._backend.flush_schedule)
+
+    # -- key/value data -------------------------------------------------------
+
+    def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
+        self._run(self._backend.put_data, key, value, bool(is_result))
+
+    def peek_data(self, key: str):
+        return self._run(self._backend.peek_data, key)
+
+    def peek_data_many(self, keys: Sequence[str]) -> list:
+        keys = list(keys)
+        return self._run(self._backend.peek_data_many, keys) if keys else []
+
+    def pop_data(self, key: str):
+        return self._run(self._backend.pop_data, key)
+
+    def has_data_for_key(self, key: str) -> bool:
+        return self._run(self._backend.has_data_for_key, key)
+
+    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        stored = self._run(self._backend.put_if_empty, key, value, ttl)
+        if ttl is not None:
+            self._purge_expired()
+        return stored
+
+    def delete_data(self, key: str) -> bool:
+        return self._run(self._backend.delete_data, key)
+
+    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        value = self._run(self._backend.incr, key, int(amount), ttl)
+        if ttl is not None:
+            self._purge_expired()
+        return value
+
+    # -- results ------------------------------------------------------------
+
+    def result_store_size(self) -> int:
+        return self._run(self._backend.result_store_size)
+
+    def result_items(self) -> dict[str, bytes]:
+        return self._run(self._backend.result_items)
+
+    def flush_results(self) -> None:
+        self._run(self._backend.flush_results)
+
+    def flush_data(self) -> None:
+        self._run(self._backend.flush_data)
+
+    # -- dead letters ---------------------------------------------------------
+
+    def add_dead_letter(self, data: bytes, reason: str) -> str:
+        return self._run(self._backend.add_dead_letter, data, reason)
+
+    def dead_letter(self, receipt: str, reason: str) -> str | None:
+        return self._run(self._backend.dead_letter, receipt, reason)
+
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        return self._run(self._backend.dead_letters, limit)
+
+    def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
+        id_ = self._dead_letter_id(id)
+        return id_ is not None and self._run(self._backend.requeue_dead_letter, id_, priority)
+
+    def delete_dead_letter(self, id: str) -> bool:
+        id_ = self._dead_letter_id(id)
+        return id_ is not None and self._run(self._backend.delete_dead_letter, id_)
+
+    def flush_dead_letters(self) -> int:
+        return self._run(self._backend.flush_dead_letters)
+
+    # -- lifecycle --------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the LISTEN connection and the calling thread's connection.
+
+        Safe to call more than once; the storage reconnects if used again.
+        """
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        self._guard.close_current()
+
+    def __repr__(self) -> str:
+        return f'<SqlStorage {self.name!r} on {type(self.database).__name__}>'
+

@@ -1,0 +1,529 @@
+"""``SqliteStorage``: the huey storage contract in one SQLite file.
+
+Concurrency model: every thread of every process has its own connection;
+the file is in WAL mode, so readers never wait for the writer. Each write is
+either one statement (SQLite makes it atomic and takes the write lock before
+reading, so no two workers can lease one message) or a ``BEGIN IMMEDIATE``
+transaction (the write lock is taken up front, so a read-modify-write never
+fails half-way on a lock upgrade). Lock waits are SQLite's ``busy_timeout``
+plus a bounded retry with backoff (see ``connection.py``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from typing import Callable, Iterable, Sequence, TypeVar
+
+from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease, _EmptyDataType
+
+from huey_storage_sqlite.connection import ConnectionPool, is_busy
+from huey_storage_sqlite.schema import create_schema
+
+__all__ = ['SqliteStorage']
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar('T')
+
+#: RETURNING (one-statement lease/dequeue/pop) needs SQLite 3.35; 3.35.5 fixed its early bugs.
+HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 5)
+#: Upserts (INSERT ... ON CONFLICT DO UPDATE) need SQLite 3.24.
+MIN_SQLITE_VERSION = (3, 24, 0)
+
+_JOURNAL_MODES = ('wal', 'delete', 'truncate', 'persist', 'memory', 'off')
+_OPTIONS = ('name', 'filename', 'cache_mb', 'fsync', 'journal_mode', 'timeout', 'strict_fifo')
+_CHUNK = 400  # bound parameters per statement, well under old SQLite's 999 limit
+_SWEEP_INTERVAL = 60.0  # seconds between deletions of expired keys
+
+_NEXT_WAITING = ('SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL '
+                 'ORDER BY priority DESC, id LIMIT 1')
+_LIVE = '(expires_at IS NULL OR expires_at > ?)'
+
+_ENQUEUE = 'INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)'
+_LEASE = ("UPDATE huey_queue SET receipt = id || '.' || lower(hex(randomblob(8))), "
+          f'lease_deadline = ? WHERE id = ({_NEXT_WAITING}) RETURNING receipt, data, deliveries')
+_LEASE_SELECT = ('SELECT id, data, deliveries FROM huey_queue WHERE name = ? '
+                 'AND receipt IS NULL ORDER BY priority DESC, id LIMIT 1')
+_LEASE_UPDATE = 'UPDATE huey_queue SET receipt = ?, lease_deadline = ? WHERE id = ?'
+_DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
+_DELETE_BY_ID = 'DELETE FROM huey_queue WHERE id = ?'
+_ACK = 'DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?'
+_RELEASE = ('UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL '
+            'WHERE id = ? AND name = ? AND receipt = ?')
+_ANY_EXPIRED = ('SELECT 1 FROM huey_queue WHERE name = ? AND receipt IS NOT NULL '
+                'AND lease_deadline < ? LIMIT 1')
+_REQUEUE_EXPIRED = ('UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, '
+                    'deliveries = deliveries + 1 WHERE name = ? AND receipt IS NOT NULL '
+                    'AND lease_deadline < ?')
+_PUT_DATA = ('INSERT OR REPLACE INTO huey_kv (name, key, is_result, expires_at, value) '
+             'VALUES (?, ?, ?, NULL, ?)')
+_PEEK = 'SELECT value FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE
+_POP = 'DELETE FROM huey_kv WHERE name = ? AND key = ? RETURNING value, expires_at'
+_PUT_IF_EMPTY = ('INSERT INTO huey_kv (name, key, is_result, expires_at, value) '
+                 'VALUES (?, ?, 0, ?, ?) ON CONFLICT (name, key) DO UPDATE SET '
+                 'value = excluded.value, is_result = 0, expires_at = excluded.expires_at '
+                 'WHERE huey_kv.expires_at IS NOT NULL AND huey_kv.expires_at <= ?')
+_ANY_DUE = 'SELECT 1 FROM huey_schedule WHERE name = ? AND ts <= ? LIMIT 1'
+_DELETE_DUE = 'DELETE FROM huey_schedule WHERE name = ? AND ts <= ?'
+
+
+def _receipt_id(receipt: str) -> int | None:
+    """The queue row id a receipt (``'<id>.<token>'``) names, or None if malformed."""
+    head, dot, _ = str(receipt).partition('.')
+    if not dot:
+        return None
+    try:
+        return int(head)
+    except ValueError:
+        return None
+
+
+def _dead_letter_id(id: str) -> int | None:
+    try:
+        return int(id)
+    except (TypeError, ValueError):
+        return None
+
+
+def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+class SqliteStorage(BaseStorage):
+    """Storage in one SQLite file, safe for many threads and processes.
+
+    * ``filename``: the database file, created if missing (a relative path is
+      resolved against the current directory now, not at each connect).
+    * ``cache_mb``: page cache per connection, in MiB.
+    * ``fsync``: False keeps ``synchronous=NORMAL`` (in WAL mode, durable
+      against a process crash but the last commits may be lost on power
+      loss); True uses ``synchronous=FULL`` (durable against power loss).
+    * ``journal_mode``: ``'wal'`` (default, needed for readers and writers not
+      to block each other) or another SQLite journal mode.
+    * ``timeout``: seconds to wait for a lock before retrying, then failing.
+    * ``strict_fifo``: create the queue table with ``AUTOINCREMENT``, so
+      message ids, which order the queue within a priority, are never reused.
+    """
+
+    blocking = False
+    priority = True
+
+    def __init__(self, name: str = 'huey', filename: str | os.PathLike = 'huey.db',
+                 cache_mb: float = 8, fsync: bool = False, journal_mode: str = 'wal',
+                 timeout: float = 5.0, strict_fifo: bool = False, **kwargs) -> None:
+        if kwargs:
+            plural = 's' if len(kwargs) > 1 else ''
+            raise TypeError(f'SqliteStorage got unexpected option{plural}: '
+                            f'{", ".join(sorted(kwargs))} (accepted: {", ".join(_OPTIONS)})')
+        super().__init__(name)
+        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+            needed = '.'.join(map(str, MIN_SQLITE_VERSION))
+            raise RuntimeError(f'SqliteStorage needs SQLite >= {needed}, this Python links '
+                               f'{sqlite3.sqlite_version}; upgrade Python or its SQLite library')
+        if not isinstance(name, str) or not name:
+            raise ValueError(f'SqliteStorage(name={name!r}): name must be a non-empty string')
+        filename = os.fspath(filename)
+        if filename in ('', ':memory:') or str(filename).startswith('file:'):
+            raise ValueError(f'SqliteStorage(filename={filename!r}): give the path of a file, '
+                             'shared by every thread and process; use '
+                             'huey_storage.MemoryStorage for an in-memory storage')
+        journal_mode = str(journal_mode).lower()
+        if journal_mode not in _JOURNAL_MODES:
+            raise ValueError(f'SqliteStorage(journal_mode={journal_mode!r}): use one of '
+                             f'{", ".join(_JOURNAL_MODES)}')
+        if isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, float)) or cache_mb < 0:
+            raise ValueError(f'SqliteStorage(cache_mb={cache_mb!r}): give a number of MiB >= 0')
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ValueError(f'SqliteStorage(timeout={timeout!r}): give a number of seconds >= 0')
+        self.filename = os.path.abspath(os.path.expanduser(filename))
+        self.cache_mb = cache_mb
+        self.fsync = bool(fsync)
+        self.journal_mode = journal_mode
+        self.timeout = float(timeout)
+        self.strict_fifo = bool(strict_fifo)
+        self._returning = HAS_RETURNING
+        self._next_sweep = 0.0
+        pragmas = [f'PRAGMA synchronous = {"FULL" if self.fsync else "NORMAL"}',
+                   f'PRAGMA cache_size = {-int(cache_mb * 1024)}',
+                   'PRAGMA temp_store = MEMORY']
+        self._pool = ConnectionPool(self.filename, self.timeout, pragmas, journal_mode,
+                                    self._prepare)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        if create_schema(conn, self.strict_fifo):
+            logger.debug('created the huey schema in %s', self.filename)
+
+    def create_schema(self) -> None:
+        """Create the tables and indexes now (they are otherwise created on first use)."""
+        self._pool.get()
+
+    # -- running statements -------------------------------------------------
+
+    def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        pool = self._pool
+        try:
+            return operation(pool.get())
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            return pool.retry(lambda: operation(pool.get()), exc)
+
+    def _write(self, sql: str, params: Sequence = ()) -> int:
+        """Run one statement in its own transaction; the number of rows changed."""
+        return self._run(lambda conn: conn.execute(sql, params).rowcount)
+
+    def _fetchall(self, sql: str, params: Sequence = ()) -> list:
+        return self._run(lambda conn: conn.execute(sql, params).fetchall())
+
+    def _scalar(self, sql: str, params: Sequence = ()):
+        return self._run(lambda conn: conn.execute(sql, params).fetchone()[0])
+
+    def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``body(conn)`` in a ``BEGIN IMMEDIATE`` transaction, all or nothing."""
+        def operation(conn: sqlite3.Connection) -> T:
+            conn.execute('BEGIN IMMEDIATE')
+            try:
+                result = body(conn)
+                conn.execute('COMMIT')
+            except BaseException:
+                if conn.in_transaction:
+                    try:
+                        conn.execute('ROLLBACK')
+                    except sqlite3.Error:
+                        logger.exception('%s: ROLLBACK failed', self.filename)
+                raise
+            return result
+        return self._run(operation)
+
+    # -- queue ------------------------------------------------------------
+
+    def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        self._write(_ENQUEUE, (self.name, priority or 0, data))
+
+    def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
+        rows = [(self.name, priority or 0, data) for data, priority in items]
+        if rows:
+            self._transaction(lambda conn: conn.executemany(_ENQUEUE, rows))
+
+    def dequeue(self) -> bytes | None:
+        if self._returning:
+            rows = self._fetchall(_DEQUEUE, (self.name,))
+            return rows[0][0] if rows else None
+
+        def take(conn: sqlite3.Connection) -> bytes | None:
+            row = conn.execute(_LEASE_SELECT, (self.name,)).fetchone()
+            if row is None:
+                return None
+            conn.execute(_DELETE_BY_ID, (row[0],))
+            return row[1]
+        return self._transaction(take)
+
+    def queue_size(self) -> int:
+        return self._scalar('SELECT COUNT(*) FROM huey_queue WHERE name = ? '
+                            'AND receipt IS NULL', (self.name,))
+
+    def enqueued_items(self, limit: int | None = None) -> list[bytes]:
+        limit = -1 if limit is None else max(limit, 0)
+        rows = self._fetchall('SELECT data FROM huey_queue WHERE name = ? AND receipt IS NULL '
+                              'ORDER BY priority DESC, id LIMIT ?', (self.name, limit))
+        return [row[0] for row in rows]
+
+    def flush_queue(self) -> None:
+        self._write('DELETE FROM huey_queue WHERE name = ?', (self.name,))
+
+    # -- leases -----------------------------------------------------------
+
+    def lease(self, timeout: float) -> Lease | None:
+        deadline = time.time() + timeout
+        if self._returning:
+            rows = self._fetchall(_LEASE, (deadline, self.name))
+            if not rows:
+                return None
+            receipt, data, deliveries = rows[0]
+            return Lease(receipt, data, deliveries)
+
+        def take(conn: sqlite3.Connection) -> Lease | None:
+            row = conn.execute(_LEASE_SELECT, (self.name,)).fetchone()
+            if row is None:
+                return None
+            receipt = f'{row[0]}.{os.urandom(8).hex()}'
+            conn.execute(_LEASE_UPDATE, (receipt, deadline, row[0]))
+            return Lease(receipt, row[1], row[2])
+        return self._transaction(take)
+
+    def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
+        row_id = _receipt_id(receipt)
+        if result is None:
+            if row_id is None:
+                return False
+            return self._write(_ACK, (row_id, self.name, receipt)) == 1
+        key, value = result
+
+        def store_and_ack(conn: sqlite3.Connection) -> bool:
+            conn.execute(_PUT_DATA, (self.name, key, 1, value))
+            if row_id is None:
+                return False
+            return conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
+        return self._transaction(store_and_ack)
+
+    def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
+        pairs = [(row_id, receipt) for receipt in receipts
+                 for row_id in (_receipt_id(receipt),) if row_id is not None]
+        extended = 0
+        for chunk in _chunks(pairs):
+            now = time.time()
+            marks = ', '.join('?' * len(chunk))
+            sql = ('UPDATE huey_queue SET lease_deadline = ? WHERE name = ? '
+                   f'AND id IN ({marks}) AND receipt IN ({marks}) AND lease_deadline >= ?')
+            params = [now + timeout, self.name]
+            params += [row_id for row_id, _ in chunk]
+            params += [receipt for _, receipt in chunk]
+            params.append(now)
+            extended += self._write(sql, params)
+        return extended
+
+    def release(self, receipt: str) -> bool:
+        row_id = _receipt_id(receipt)
+        if row_id is None:
+            return False
+        return self._write(_RELEASE, (row_id, self.name, receipt)) == 1
+
+    def requeue_expired_leases(self, now: float | None = None) -> int:
+        if now is None:
+            now = time.time()
+        params = (self.name, now)
+        if not self._fetchall(_ANY_EXPIRED, params):
+            return 0  # the common case, answered without taking the write lock
+        return self._write(_REQUEUE_EXPIRED, params)
+
+    def leased_count(self) -> int:
+        return self._scalar('SELECT COUNT(*) FROM huey_queue WHERE name = ? '
+                            'AND receipt IS NOT NULL', (self.name,))
+
+    # -- schedule ---------------------------------------------------------
+
+    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
+        self._write('INSERT INTO huey_schedule (name, ts, priority, data) VALUES (?, ?, ?, ?)',
+                    (self.name, ts, priority or 0, data))
+
+    def read_schedule(self, ts: float) -> list[bytes]:
+        params = (self.name, ts)
+        if not self._fetchall(_ANY_DUE, params):
+            return []
+
+        def take(conn: sqlite3.Connection) -> list[bytes]:
+            rows = conn.execute('SELECT data FROM huey_schedule WHERE name = ? AND ts <= ? '
+                                'ORDER BY ts, id', params).fetchall()
+            conn.execute(_DELETE_DUE, params)
+            return [row[0] for row in rows]
+        return self._transaction(take)
+
+    def enqueue_due(self, ts: float) -> int:
+        params = (self.name, ts)
+        if not self._fetchall(_ANY_DUE, params):
+            return 0
+
+        def move(conn: sqlite3.Connection) -> int:
+            moved = conn.execute('INSERT INTO huey_queue (name, priority, data) '
+                                 'SELECT name, priority, data FROM huey_schedule '
+                                 'WHERE name = ? AND ts <= ? ORDER BY ts, id', params).rowcount
+            conn.execute(_DELETE_DUE, params)
+            return moved
+        return self._transaction(move)
+
+    def schedule_size(self) -> int:
+        return self._scalar('SELECT COUNT(*) FROM huey_schedule WHERE name = ?', (self.name,))
+
+    def scheduled_items(self, limit: int | None = None) -> list[bytes]:
+        limit = -1 if limit is None else max(limit, 0)
+        rows = self._fetchall('SELECT data FROM huey_schedule WHERE name = ? '
+                              'ORDER BY ts, id LIMIT ?', (self.name, limit))
+        return [row[0] for row in rows]
+
+    def flush_schedule(self) -> None:
+        self._write('DELETE FROM huey_schedule WHERE name = ?', (self.name,))
+
+    # -- key/value data ---------------------------------------------------
+
+    def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
+        self._write(_PUT_DATA, (self.name, key, 1 if is_result else 0, value))
+
+    def peek_data(self, key: str) -> bytes | _EmptyDataType:
+        rows = self._fetchall(_PEEK, (self.name, key, time.time()))
+        return rows[0][0] if rows else EmptyData
+
+    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | _EmptyDataType]:
+        keys = list(keys)
+        found: dict[str, bytes] = {}
+        now = time.time()
+        for chunk in _chunks(keys):
+            marks = ', '.join('?' * len(chunk))
+            sql = f'SELECT key, value FROM huey_kv WHERE name = ? AND key IN ({marks}) AND {_LIVE}'
+            found.update(self._fetchall(sql, [self.name, *chunk, now]))
+        return [found.get(key, EmptyData) for key in keys]
+
+    def pop_data(self, key: str) -> bytes | _EmptyDataType:
+        # Read first: polling for a result that is not there yet (the usual
+        # case) then never takes the write lock.
+        if self.peek_data(key) is EmptyData:
+            return EmptyData
+        if self._returning:
+            rows = self._fetchall(_POP, (self.name, key))
+            if not rows:
+                return EmptyData
+            value, expires_at = rows[0]
+            return value if expires_at is None or expires_at > time.time() else EmptyData
+
+        def take(conn: sqlite3.Connection) -> bytes | _EmptyDataType:
+            row = conn.execute(_PEEK, (self.name, key, time.time())).fetchone()
+            conn.execute('DELETE FROM huey_kv WHERE name = ? AND key = ?', (self.name, key))
+            return EmptyData if row is None else row[0]
+        return self._transaction(take)
+
+    def has_data_for_key(self, key: str) -> bool:
+        return bool(self._fetchall('SELECT 1 FROM huey_kv WHERE name = ? AND key = ? AND '
+                                   + _LIVE, (self.name, key, time.time())))
+
+    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        now = time.time()
+        expires_at = None if ttl is None else now + ttl
+        stored = self._write(_PUT_IF_EMPTY, (self.name, key, expires_at, value, now)) == 1
+        if ttl is not None:
+            self._sweep_expired(now)
+        return stored
+
+    def delete_data(self, key: str) -> bool:
+        return self._write('DELETE FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE,
+                           (self.name, key, time.time())) == 1
+
+    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        now = time.time()
+
+        def add(conn: sqlite3.Connection) -> int:
+            row = conn.execute('SELECT value FROM huey_kv WHERE name = ? AND key = ? AND '
+                               + _LIVE, (self.name, key, now)).fetchone()
+            if row is None:
+                total = amount
+                conn.execute('INSERT OR REPLACE INTO huey_kv (name, key, is_result, '
+                             'expires_at, value) VALUES (?, ?, 0, ?, ?)',
+                             (self.name, key, None if ttl is None else now + ttl,
+                              str(total).encode('ascii')))
+                return total
+            try:
+                total = int(row[0]) + amount
+            except (TypeError, ValueError):
+                raise ValueError(f'incr({key!r}): the key holds {row[0][:50]!r}, not an integer '
+                                 'counter; delete it first or use another key') from None
+            conn.execute('UPDATE huey_kv SET value = ?, is_result = 0 WHERE name = ? AND key = ?',
+                         (str(total).encode('ascii'), self.name, key))
+            return total
+        total = self._transaction(add)
+        if ttl is not None:
+            self._sweep_expired(now)
+        return total
+
+    def _sweep_expired(self, now: float) -> None:
+        """Delete expired keys (of every name) at most once a minute per storage."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + _SWEEP_INTERVAL
+        swept = self._write('DELETE FROM huey_kv WHERE expires_at <= ?', (now,))
+        if swept:
+            logger.debug('%s: deleted %d expired keys', self.filename, swept)
+
+    def flush_data(self) -> None:
+        self._write('DELETE FROM huey_kv WHERE name = ?', (self.name,))
+
+    # -- results ----------------------------------------------------------
+
+    def result_store_size(self) -> int:
+        return self._scalar('SELECT COUNT(*) FROM huey_kv WHERE name = ? AND is_result = 1 '
+                            'AND ' + _LIVE, (self.name, time.time()))
+
+    def result_items(self) -> dict[str, bytes]:
+        return dict(self._fetchall('SELECT key, value FROM huey_kv WHERE name = ? '
+                                   'AND is_result = 1 AND ' + _LIVE, (self.name, time.time())))
+
+    def flush_results(self) -> None:
+        self._write('DELETE FROM huey_kv WHERE name = ? AND is_result = 1', (self.name,))
+
+    # -- dead letters -----------------------------------------------------
+
+    def add_dead_letter(self, data: bytes, reason: str) -> str:
+        return str(self._run(lambda conn: conn.execute(
+            'INSERT INTO huey_dead_letters (name, reason, failed_at, data) VALUES (?, ?, ?, ?)',
+            (self.name, reason, time.time(), data)).lastrowid))
+
+    def dead_letter(self, receipt: str, reason: str) -> str | None:
+        row_id = _receipt_id(receipt)
+        if row_id is None:
+            return None
+
+        def move(conn: sqlite3.Connection) -> str | None:
+            cursor = conn.execute('INSERT INTO huey_dead_letters (name, reason, failed_at, data) '
+                                  'SELECT name, ?, ?, data FROM huey_queue '
+                                  'WHERE id = ? AND name = ? AND receipt = ?',
+                                  (reason, time.time(), row_id, self.name, receipt))
+            if cursor.rowcount != 1:
+                return None
+            conn.execute(_DELETE_BY_ID, (row_id,))
+            return str(cursor.lastrowid)
+        return self._transaction(move)
+
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        limit = -1 if limit is None else max(limit, 0)
+        rows = self._fetchall('SELECT id, data, reason, failed_at FROM huey_dead_letters '
+                              'WHERE name = ? ORDER BY id LIMIT ?', (self.name, limit))
+        return [DeadLetter(str(row_id), data, reason, failed_at)
+                for row_id, data, reason, failed_at in rows]
+
+    def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
+        row_id = _dead_letter_id(id)
+        if row_id is None:
+            return False
+
+        def move(conn: sqlite3.Connection) -> bool:
+            moved = conn.execute('INSERT INTO huey_queue (name, priority, data) '
+                                 'SELECT name, ?, data FROM huey_dead_letters '
+                                 'WHERE id = ? AND name = ?',
+                                 (priority or 0, row_id, self.name)).rowcount
+            if moved:
+                conn.execute('DELETE FROM huey_dead_letters WHERE id = ?', (row_id,))
+            return moved == 1
+        return self._transaction(move)
+
+    def delete_dead_letter(self, id: str) -> bool:
+        row_id = _dead_letter_id(id)
+        if row_id is None:
+            return False
+        return self._write('DELETE FROM huey_dead_letters WHERE id = ? AND name = ?',
+                           (row_id, self.name)) == 1
+
+    def flush_dead_letters(self) -> int:
+        return self._write('DELETE FROM huey_dead_letters WHERE name = ?', (self.name,))
+
+    # -- lifecycle --------------------------------------------------------
+
+    def flush_all(self) -> None:
+        def delete_everything(conn: sqlite3.Connection) -> None:
+            for table in ('huey_queue', 'huey_schedule', 'huey_kv', 'huey_dead_letters'):
+                conn.execute(f'DELETE FROM {table} WHERE name = ?', (self.name,))
+        self._transaction(delete_everything)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __getstate__(self) -> dict:
+        """Pickle the options only (for multiprocessing 'spawn'); connections reopen."""
+        return {'name': self.name, 'filename': self.filename, 'cache_mb': self.cache_mb,
+                'fsync': self.fsync, 'journal_mode': self.journal_mode,
+                'timeout': self.timeout, 'strict_fifo': self.strict_fifo}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def __repr__(self) -> str:
+        return f'<SqliteStorage {self.name!r} {self.filename!r}>'

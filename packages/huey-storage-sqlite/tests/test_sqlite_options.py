@@ -1,0 +1,92 @@
+"""Options reach SQLite (checked through PRAGMA), and bad options are refused."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from huey_storage_sqlite import SqliteStorage
+
+
+def _pragma(storage: SqliteStorage, name: str):
+    return storage._pool.get().execute(f'PRAGMA {name}').fetchone()[0]
+
+
+def test_defaults(make_storage, db_path):
+    storage = make_storage()
+    assert (storage.name, storage.filename) == ('test', db_path)
+    assert _pragma(storage, 'journal_mode') == 'wal'
+    assert _pragma(storage, 'synchronous') == 1  # NORMAL
+    assert _pragma(storage, 'cache_size') == -8 * 1024  # KiB
+    assert _pragma(storage, 'busy_timeout') == 5000
+    assert storage.priority is True and storage.blocking is False
+
+
+def test_every_option_is_applied(make_storage):
+    storage = make_storage(cache_mb=32, fsync=True, journal_mode='DELETE', timeout=0.25)
+    assert _pragma(storage, 'journal_mode') == 'delete'
+    assert _pragma(storage, 'synchronous') == 2  # FULL
+    assert _pragma(storage, 'cache_size') == -32 * 1024
+    assert _pragma(storage, 'busy_timeout') == 250
+    storage.enqueue(b'works')
+    assert storage.dequeue() == b'works'
+
+
+def test_options_apply_to_every_thread_connection(make_storage):
+    import threading
+
+    storage = make_storage(fsync=True, cache_mb=2)
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(
+        (_pragma(storage, 'synchronous'), _pragma(storage, 'cache_size'))))
+    thread.start()
+    thread.join()
+    assert seen == [(2, -2048)]
+
+
+def test_relative_filename_is_resolved_now(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    storage = SqliteStorage(filename='relative.db')
+    try:
+        assert storage.filename == str(tmp_path / 'relative.db')
+        storage.enqueue(b'x')
+        assert os.path.exists(tmp_path / 'relative.db')
+    finally:
+        storage.close()
+
+
+def test_unknown_options_are_named():
+    with pytest.raises(TypeError) as info:
+        SqliteStorage('x', filename='unused.db', cachemb=8, blocking=True)
+    message = str(info.value)
+    assert 'blocking, cachemb' in message
+    assert 'cache_mb' in message  # the accepted ones are listed
+
+
+@pytest.mark.parametrize('options, words', [
+    ({'journal_mode': 'walrus'}, 'walrus'),
+    ({'cache_mb': -1}, 'cache_mb=-1'),
+    ({'timeout': 'soon'}, "timeout='soon'"),
+    ({'filename': ':memory:'}, 'MemoryStorage'),
+    ({'name': ''}, 'name'),
+])
+def test_bad_option_values_are_refused(options, words):
+    options.setdefault('filename', 'unused.db')
+    with pytest.raises(ValueError, match=words):
+        SqliteStorage(**options)
+
+
+def test_strict_fifo_cannot_be_switched_on_for_an_existing_queue(make_storage):
+    make_storage().create_schema()
+    with pytest.raises(ValueError, match='AUTOINCREMENT'):
+        make_storage(strict_fifo=True).enqueue(b'x')
+
+
+def test_strict_fifo_never_reuses_ids(make_storage):
+    storage = make_storage(strict_fifo=True)
+    conn = storage._pool.get()
+    storage.enqueue(b'a')
+    storage.enqueue(b'b')
+    assert storage.dequeue() == b'a'
+    assert storage.dequeue() == b'b'
+    storage.enqueue(b'c')  # without AUTOINCREMENT this would get id 1 again
+    assert conn.execute('SELECT id FROM huey_queue').fetchall() == [(3,)]

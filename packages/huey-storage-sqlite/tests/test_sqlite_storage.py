@@ -1,0 +1,192 @@
+"""SQLite-specific behaviour: persistence, schema, threads, TTL cleanup, busy retries."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from huey_storage.base import EmptyData
+from huey_storage_sqlite import schema_statements
+from huey_storage_sqlite.schema import SCHEMA_OBJECTS
+
+
+def _tables(filename: str) -> set[str]:
+    conn = sqlite3.connect(filename)
+    try:
+        return {row[0] for row in conn.execute('SELECT name FROM sqlite_master')}
+    finally:
+        conn.close()
+
+
+def test_everything_persists_across_reopen(make_storage):
+    first = make_storage('persist')
+    first.enqueue(b'leased', priority=3)
+    first.enqueue(b'waiting')
+    lease = first.lease(60)
+    first.add_to_schedule(b'later', time.time() + 3600, priority=2)
+    first.put_data('result', b'r', is_result=True)
+    first.put_if_empty('lock', b'1', ttl=3600)
+    first.incr('counter', 5)
+    dead_id = first.add_dead_letter(b'dead', 'why')
+    first.close()
+
+    second = make_storage('persist')
+    assert second.enqueued_items() == [b'waiting']
+    assert second.leased_count() == 1
+    assert second.ack(lease.receipt) is True  # receipts survive a restart
+    assert second.scheduled_items() == [b'later']
+    assert second.result_items() == {'result': b'r'}
+    assert second.has_data_for_key('lock') is True
+    assert second.incr('counter') == 6
+    assert [letter.id for letter in second.dead_letters()] == [dead_id]
+
+
+def test_enqueue_is_visible_to_another_connection_at_once(make_storage, db_path):
+    storage = make_storage('visible')
+    storage.enqueue(b'x')
+    other = sqlite3.connect(db_path)
+    try:
+        assert other.execute('SELECT data FROM huey_queue').fetchall() == [(b'x',)]
+    finally:
+        other.close()
+
+
+def test_schema_is_created_on_first_use(make_storage, db_path):
+    storage = make_storage()
+    assert not set(SCHEMA_OBJECTS) & _tables(db_path)  # nothing until first use
+    storage.queue_size()
+    assert set(SCHEMA_OBJECTS) <= _tables(db_path)
+
+
+def test_schema_ahead_of_time_with_the_command_line(tmp_path):
+    filename = str(tmp_path / 'ahead.db')
+    completed = subprocess.run([sys.executable, '-m', 'huey_storage_sqlite', filename],
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert set(SCHEMA_OBJECTS) <= _tables(filename)
+    printed = subprocess.run([sys.executable, '-m', 'huey_storage_sqlite', '--sql'],
+                             capture_output=True, text=True, timeout=60)
+    assert 'CREATE TABLE IF NOT EXISTS huey_queue' in printed.stdout
+
+
+def test_schema_statements_can_be_run_by_hand(tmp_path, make_storage):
+    filename = str(tmp_path / 'by-hand.db')
+    conn = sqlite3.connect(filename)
+    for statement in schema_statements():
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    storage = make_storage(filename=filename)
+    storage.enqueue(b'x')
+    assert storage.dequeue() == b'x'
+
+
+def test_names_share_one_file(make_storage):
+    first, second = make_storage('first'), make_storage('second')
+    first.enqueue(b'1')
+    second.enqueue(b'2')
+    first.put_data('k', b'first')
+    second.put_data('k', b'second')
+    assert (first.dequeue(), second.dequeue()) == (b'1', b'2')
+    assert (first.peek_data('k'), second.peek_data('k')) == (b'first', b'second')
+
+
+def test_each_thread_has_its_own_connection_and_close_closes_them(make_storage):
+    storage = make_storage()
+    mine = storage._pool.get()
+    theirs = []
+    thread = threading.Thread(target=lambda: theirs.append(storage._pool.get()))
+    thread.start()
+    thread.join()
+    assert theirs[0] is not mine
+    storage.close()
+    for conn in (mine, theirs[0]):
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute('SELECT 1')
+    storage.enqueue(b'reopened')  # usable again after close()
+    assert storage.dequeue() == b'reopened'
+
+
+def test_connections_of_finished_threads_are_closed(make_storage):
+    storage = make_storage()
+    for _ in range(20):
+        thread = threading.Thread(target=storage.queue_size)
+        thread.start()
+        thread.join()
+    storage.queue_size()
+    assert len(storage._pool._open) <= 2
+
+
+def test_expired_keys_are_absent_then_swept(make_storage):
+    storage = make_storage()
+    assert storage.put_if_empty('lock', b'1', ttl=0.01) is True
+    conn = storage._pool.get()
+    deadline = time.monotonic() + 5
+    while storage.has_data_for_key('lock'):
+        assert time.monotonic() < deadline, 'a 0.01 s TTL never expired'
+        time.sleep(0.01)
+    assert storage.peek_data('lock') is EmptyData
+    assert storage.pop_data('lock') is EmptyData
+    assert storage.delete_data('lock') is False
+    assert conn.execute('SELECT COUNT(*) FROM huey_kv').fetchone()[0] == 1  # still on disk
+    storage._next_sweep = 0.0
+    storage.put_if_empty('other', b'1', ttl=60)  # sweeps expired keys of every name
+    assert conn.execute('SELECT key FROM huey_kv').fetchall() == [('other',)]
+
+
+def test_incr_refuses_a_non_integer_value(make_storage):
+    storage = make_storage()
+    storage.put_data('text', b'abc')
+    with pytest.raises(ValueError, match="incr\\('text'\\)"):
+        storage.incr('text')
+    assert storage.peek_data('text') == b'abc'
+
+
+def test_waits_for_a_lock_held_longer_than_the_busy_timeout(make_storage, db_path):
+    storage = make_storage(timeout=0.05)
+    storage.create_schema()
+    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    holder.execute('BEGIN IMMEDIATE')
+    released = threading.Event()
+
+    def release_later() -> None:
+        time.sleep(0.3)  # several busy timeouts of the storage
+        holder.execute('COMMIT')
+        released.set()
+
+    thread = threading.Thread(target=release_later)
+    thread.start()
+    try:
+        storage.enqueue(b'patient')  # busy -> retried with backoff, never surfaced
+    finally:
+        thread.join()
+        holder.close()
+    assert released.is_set()
+    assert storage.dequeue() == b'patient'
+
+
+def test_a_lock_held_forever_fails_after_a_bounded_wait(make_storage, db_path):
+    storage = make_storage(timeout=0.05)
+    storage.create_schema()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute('BEGIN IMMEDIATE')
+    try:
+        with pytest.raises(sqlite3.OperationalError, match='locked'):
+            storage.enqueue(b'never')
+    finally:
+        holder.execute('ROLLBACK')
+        holder.close()
+    assert storage.queue_size() == 0
+
+
+def test_failed_transaction_leaves_nothing_behind(make_storage):
+    storage = make_storage()
+    storage.put_data('text', b'abc')
+    with pytest.raises(ValueError):
+        storage.incr('text')
+    assert storage._pool.get().in_transaction is False
+    storage.enqueue(b'next')
+    assert storage.dequeue() == b'next'

@@ -1,0 +1,254 @@
+"""Conformance tests: leases (at-least-once delivery) and dead letters."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from huey_storage.base import DeadLetter, EmptyData, Lease
+from huey_storage.testing._helpers import wait_until
+
+__all__ = ['DeadLetterContract', 'LeaseContract']
+
+FUTURE = 3600.0  # seconds ahead: "every lease has expired by then"
+
+
+class LeaseContract:
+    """lease, ack, extend_leases, release, requeue_expired_leases, leased_count."""
+
+    def test_lease_hides_the_message(self, storage):
+        storage.enqueue(b'a')
+        storage.enqueue(b'b')
+        lease = storage.lease(60)
+        assert isinstance(lease, Lease)
+        assert lease.data == b'a'
+        assert lease.deliveries == 1
+        assert isinstance(lease.receipt, str) and lease.receipt
+        assert storage.queue_size() == 1
+        assert storage.leased_count() == 1
+        assert storage.enqueued_items() == [b'b']
+        assert storage.dequeue() == b'b'
+        assert storage.dequeue() is None
+        assert storage.lease(60) is None
+        assert storage.leased_count() == 1
+
+    def test_receipts_are_unique(self, storage):
+        for i in range(20):
+            storage.enqueue(b'%d' % i)
+        receipts = {storage.lease(60).receipt for _ in range(20)}
+        assert len(receipts) == 20
+        assert storage.leased_count() == 20
+
+    def test_ack_once(self, storage):
+        storage.enqueue(b'a')
+        lease = storage.lease(60)
+        assert storage.ack(lease.receipt) is True
+        assert storage.ack(lease.receipt) is False
+        assert storage.leased_count() == 0
+        assert storage.queue_size() == 0
+        assert storage.requeue_expired_leases(time.time() + FUTURE) == 0
+        assert storage.dequeue() is None
+
+    def test_ack_unknown_receipt(self, storage):
+        assert storage.ack('no-such-receipt') is False
+        assert storage.release('no-such-receipt') is False
+        assert storage.dead_letter('no-such-receipt', 'why') is None
+        assert storage.dead_letters() == []
+
+    def test_ack_with_result_stores_it(self, storage):
+        storage.enqueue(b'task')
+        lease = storage.lease(60)
+        assert storage.ack(lease.receipt, result=('result-key', b'42')) is True
+        assert storage.leased_count() == 0
+        assert storage.peek_data('result-key') == b'42'
+        assert storage.result_items() == {'result-key': b'42'}
+        assert storage.result_store_size() == 1
+
+    def test_ack_with_result_after_the_lease_was_lost(self, storage):
+        storage.enqueue(b'task')
+        lease = storage.lease(60)
+        assert storage.requeue_expired_leases(time.time() + FUTURE) == 1
+        assert storage.ack(lease.receipt, result=('late', b'v')) is False
+        assert storage.peek_data('late') == b'v'
+        assert storage.result_store_size() == 1
+        assert storage.queue_size() == 1  # the requeued copy is still there
+
+    def test_requeue_expired_leases(self, storage):
+        storage.enqueue(b'a')
+        storage.enqueue(b'b')
+        lease = storage.lease(60)
+        assert storage.requeue_expired_leases(time.time()) == 0
+        assert storage.leased_count() == 1
+        assert storage.requeue_expired_leases(time.time() + FUTURE) == 1
+        assert storage.leased_count() == 0
+        assert storage.enqueued_items() == [b'a', b'b']  # back at the head
+        again = storage.lease(60)
+        assert (again.data, again.deliveries) == (b'a', 2)
+        assert again.receipt != lease.receipt
+        assert storage.ack(lease.receipt) is False  # the old lease is gone
+        assert storage.requeue_expired_leases(time.time() + FUTURE) == 1
+        third = storage.lease(60)
+        assert (third.data, third.deliveries) == (b'a', 3)
+        assert storage.ack(third.receipt) is True
+        assert storage.enqueued_items() == [b'b']
+
+    def test_requeue_expired_leases_puts_all_at_the_head(self, storage):
+        for item in (b'a', b'b', b'c', b'd'):
+            storage.enqueue(item)
+        first, second = storage.lease(60), storage.lease(60)
+        assert (first.data, second.data) == (b'a', b'b')
+        assert storage.requeue_expired_leases(time.time() + FUTURE) == 2
+        # both ahead of the waiting messages; their order between them is open
+        items = storage.enqueued_items()
+        assert sorted(items[:2]) == [b'a', b'b']
+        assert items[2:] == [b'c', b'd']
+
+    def test_requeue_expired_leases_defaults_to_now(self, storage):
+        storage.enqueue(b'short')
+        storage.enqueue(b'long')
+        storage.lease(0.05)
+        storage.lease(60)
+        requeued = []
+        wait_until(lambda: requeued.append(storage.requeue_expired_leases()) or sum(requeued),
+                   message='a lease of 0.05 s expiring')
+        assert sum(requeued) == 1
+        assert storage.leased_count() == 1
+        lease = storage.lease(60)
+        assert (lease.data, lease.deliveries) == (b'short', 2)
+
+    def test_extend_leases_keeps_a_lease_alive(self, storage):
+        storage.enqueue(b'extended')
+        storage.enqueue(b'not-extended')
+        kept = storage.lease(10)
+        lost = storage.lease(10)
+        assert storage.extend_leases([kept.receipt, 'no-such-receipt'], 1000) == 1
+        assert storage.requeue_expired_leases(time.time() + 500) == 1
+        assert storage.leased_count() == 1
+        assert storage.enqueued_items() == [b'not-extended']
+        assert storage.ack(lost.receipt) is False
+        assert storage.requeue_expired_leases(time.time() + 2000) == 1
+        assert storage.ack(kept.receipt) is False
+
+    def test_extend_leases_of_nothing(self, storage):
+        assert storage.extend_leases([], 10) == 0
+        assert storage.extend_leases(['no-such-receipt'], 10) == 0
+
+    def test_extend_leases_skips_acked_and_expired(self, storage):
+        storage.enqueue(b'acked')
+        storage.enqueue(b'expired')
+        acked = storage.lease(60)
+        expired = storage.lease(0.05)
+        storage.ack(acked.receipt)
+        deadline = time.time() + 0.05
+        while time.time() <= deadline + 0.1:  # past the lease deadline, whatever the timing
+            time.sleep(0.05)
+        assert storage.extend_leases([acked.receipt, expired.receipt], 60) == 0
+        assert storage.requeue_expired_leases() == 1
+
+    def test_release_returns_to_the_head(self, storage):
+        for item in (b'a', b'b', b'c'):
+            storage.enqueue(item)
+        lease = storage.lease(60)
+        assert storage.release(lease.receipt) is True
+        assert storage.release(lease.receipt) is False
+        assert storage.ack(lease.receipt) is False
+        assert storage.leased_count() == 0
+        assert storage.enqueued_items() == [b'a', b'b', b'c']
+        again = storage.lease(60)
+        assert (again.data, again.deliveries) == (b'a', 1)
+
+    def test_release_keeps_the_delivery_count(self, storage):
+        storage.enqueue(b'a')
+        storage.lease(60)
+        storage.requeue_expired_leases(time.time() + FUTURE)
+        second = storage.lease(60)
+        assert second.deliveries == 2
+        storage.release(second.receipt)
+        assert storage.lease(60).deliveries == 2
+
+    def test_release_and_requeue_keep_priority(self, storage):
+        if not storage.priority:
+            pytest.skip(f'{type(storage).__name__} ignores priorities')
+        storage.enqueue(b'low', 0)
+        storage.enqueue(b'high', 5)
+        lease = storage.lease(60)
+        assert lease.data == b'high'
+        storage.enqueue(b'high-2', 5)
+        storage.enqueue(b'low-2', 0)
+        storage.release(lease.receipt)
+        assert storage.enqueued_items() == [b'high', b'high-2', b'low', b'low-2']
+        lease = storage.lease(60)
+        storage.requeue_expired_leases(time.time() + FUTURE)
+        assert storage.enqueued_items() == [b'high', b'high-2', b'low', b'low-2']
+
+
+class DeadLetterContract:
+    """add_dead_letter, dead_letter, dead_letters, requeue/delete/flush."""
+
+    def test_dead_letter_moves_a_leased_message(self, storage):
+        storage.enqueue(b'poison')
+        storage.enqueue(b'fine')
+        lease = storage.lease(60)
+        before = time.time()
+        dead_id = storage.dead_letter(lease.receipt, 'cannot decode')
+        after = time.time()
+        assert isinstance(dead_id, str) and dead_id
+        assert storage.leased_count() == 0
+        assert storage.enqueued_items() == [b'fine']
+        [letter] = storage.dead_letters()
+        assert isinstance(letter, DeadLetter)
+        assert (letter.id, letter.data, letter.reason) == (dead_id, b'poison', 'cannot decode')
+        assert before - 1 <= letter.failed_at <= after + 1
+        assert storage.ack(lease.receipt) is False
+        assert storage.dead_letter(lease.receipt, 'again') is None
+        assert storage.requeue_expired_leases(time.time() + FUTURE) == 0
+
+    def test_dead_letters_oldest_first_with_limit(self, storage):
+        ids = [storage.add_dead_letter(b'd%d' % i, f'reason {i}') for i in range(4)]
+        assert len(set(ids)) == 4
+        letters = storage.dead_letters()
+        assert [letter.id for letter in letters] == ids
+        assert [letter.data for letter in letters] == [b'd0', b'd1', b'd2', b'd3']
+        assert [letter.reason for letter in letters] == [f'reason {i}' for i in range(4)]
+        assert [letter.id for letter in storage.dead_letters(limit=2)] == ids[:2]
+        assert storage.queue_size() == 0
+
+    def test_requeue_dead_letter(self, storage):
+        storage.enqueue(b'flaky')
+        storage.lease(60)
+        storage.requeue_expired_leases(time.time() + FUTURE)
+        lease = storage.lease(60)
+        assert lease.deliveries == 2
+        dead_id = storage.dead_letter(lease.receipt, 'too many deliveries')
+        assert storage.requeue_dead_letter(dead_id) is True
+        assert storage.requeue_dead_letter(dead_id) is False
+        assert storage.dead_letters() == []
+        again = storage.lease(60)
+        assert (again.data, again.deliveries) == (b'flaky', 1)
+
+    def test_requeue_dead_letter_goes_to_the_tail(self, storage):
+        dead_id = storage.add_dead_letter(b'dead', 'why')
+        storage.enqueue(b'waiting')
+        assert storage.requeue_dead_letter(dead_id) is True
+        assert storage.enqueued_items() == [b'waiting', b'dead']
+
+    def test_requeue_dead_letter_with_priority(self, storage):
+        if not storage.priority:
+            pytest.skip(f'{type(storage).__name__} ignores priorities')
+        dead_id = storage.add_dead_letter(b'urgent', 'why')
+        storage.enqueue(b'normal')
+        assert storage.requeue_dead_letter(dead_id, priority=5) is True
+        assert storage.enqueued_items() == [b'urgent', b'normal']
+
+    def test_requeue_unknown_dead_letter(self, storage):
+        assert storage.requeue_dead_letter('no-such-id') is False
+        assert storage.queue_size() == 0
+
+    def test_delete_dead_letter(self, storage):
+        keep = storage.add_dead_letter(b'keep', 'why')
+        drop = storage.add_dead_letter(b'drop', 'why')
+        assert storage.delete_dead_letter(drop) is True
+        assert storage.delete_dead_letter(drop) is False
+        assert storage.delete_dead_letter('no-such-id') is False
+        assert [letter.id for letter in storage.dead_letters()] == [keep]
+        assert storage.peek_data(drop) is EmptyData

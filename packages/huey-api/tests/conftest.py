@@ -5,7 +5,6 @@ import itertools
 import time
 
 import pytest
-
 from huey import MemoryHuey
 
 _names = itertools.count()

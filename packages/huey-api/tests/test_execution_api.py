@@ -7,7 +7,6 @@ import pickle
 import time
 
 import pytest
-
 from huey import MemoryHuey, TaskException, crontab
 from huey.signals import SIGNAL_DEAD_LETTERED, SIGNAL_INTERRUPTED
 from huey_api import Delivery

@@ -5,10 +5,8 @@ import datetime
 import time
 
 import pytest
-
-from huey import MemoryHuey, SqliteHuey, TaskException, crontab
+from huey import MemoryHuey, TaskException, crontab
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_EXECUTING
-
 
 # -- index: at a glance -----------------------------------------------------
 
@@ -22,7 +20,7 @@ def test_at_a_glance_task_retry_and_periodic_declarations(huey, run_all):
     @huey.task(retries=2, retry_delay=60)
     def flaky_task(url):
         calls.append(url)
-        raise ValueError('this might fail: %s' % url)
+        raise ValueError(f'this might fail: {url}')
 
     @huey.periodic_task(crontab(minute='0', hour='3'))
     def nightly_backup():
@@ -45,9 +43,8 @@ def test_at_a_glance_task_retry_and_periodic_declarations(huey, run_all):
 
 # -- guide: the add task ------------------------------------------------------
 
-def test_guide_add_returns_result_resolved_after_consumer_runs(tmp_path, run_all):
-    huey = SqliteHuey(filename=str(tmp_path / 'demo.db'))
-
+def test_guide_add_returns_result_resolved_after_consumer_runs(huey, run_all):
+    # The guide uses SqliteHuey(filename='/tmp/demo.db'): see test_facade_optional.py.
     @huey.task()
     def add(a, b):
         return a + b
@@ -333,9 +330,9 @@ def test_signal_handler_prints_every_signal(huey, run_all):
     @huey.signal()
     def print_signal_args(signal, task, exc=None):
         if signal == SIGNAL_ERROR:
-            printed.append('%s - %s - exception: %s' % (signal, task.id, exc))
+            printed.append(f'{signal} - {task.id} - exception: {exc}')
         else:
-            printed.append('%s - %s' % (signal, task.id))
+            printed.append(f'{signal} - {task.id}')
 
     @huey.task()
     def fails():
@@ -343,8 +340,8 @@ def test_signal_handler_prints_every_signal(huey, run_all):
 
     result = fails()
     run_all(huey)
-    assert '%s - %s' % (SIGNAL_EXECUTING, result.id) in printed
-    assert '%s - %s - exception: nope' % (SIGNAL_ERROR, result.id) in printed
+    assert f'{SIGNAL_EXECUTING} - {result.id}' in printed
+    assert f'{SIGNAL_ERROR} - {result.id} - exception: nope' in printed
     assert not any(line.startswith(SIGNAL_COMPLETE) for line in printed)
 
 
@@ -380,7 +377,7 @@ def test_immediate_mode_shell_session():
     result = add.schedule((4, 5), delay=60)
     assert result() is None
     [scheduled] = huey.scheduled()
-    assert repr(scheduled).startswith('%s.add: %s @' % (__name__, result.id))
+    assert repr(scheduled).startswith(f'{__name__}.add: {result.id} @')
     huey.immediate = False
     assert huey.storage is live
 

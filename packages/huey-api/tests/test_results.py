@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from huey import ResultGroup, ResultTimeout, TaskException
 
 
@@ -121,4 +120,4 @@ def test_as_completed_times_out(huey, add):
 
 def test_result_repr(huey, add):
     result = add(1, 2)
-    assert repr(result) == '<Result: task %s>' % result.id
+    assert repr(result) == f'<Result: task {result.id}>'

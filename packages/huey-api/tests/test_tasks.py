@@ -6,7 +6,6 @@ import pickle
 import time
 
 import pytest
-
 from huey import MemoryHuey, Task, TaskWrapper
 
 
@@ -17,7 +16,7 @@ def test_task_decorator_returns_wrapper_with_name_and_class(huey):
         return to
 
     assert isinstance(send, TaskWrapper)
-    assert send.name == '%s.send' % __name__ and send.__doc__ == 'Send it.'
+    assert send.name == f'{__name__}.send' and send.__doc__ == 'Send it.'
     assert issubclass(send.task_class, Task) and send.task_class.__name__ == 'send'
     task = send.s('bob')
     assert (task.retries, task.retry_delay, task.priority) == (3, 5.0, 7)
@@ -200,10 +199,10 @@ def test_task_repr_shows_name_id_eta_and_retries(huey):
         return a + b
 
     task = add.s(1, 2)
-    assert repr(task) == '%s: %s 2 retries' % (add.name, task.id)
+    assert repr(task) == f'{add.name}: {task.id} 2 retries'
     task.eta = datetime.datetime(2030, 1, 1, 12, 0, 0, 123)
     assert '@' in repr(task) and '.000123' not in repr(task)
-    assert repr(add) == '<TaskWrapper %s>' % add.name
+    assert repr(add) == f'<TaskWrapper {add.name}>'
 
 
 def test_retries_must_not_be_negative(huey):

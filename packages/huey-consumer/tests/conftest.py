@@ -3,27 +3,11 @@ running in a background thread, always stopped at the end of the test."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
+from helpers import FAST
 from huey_api import MemoryHuey
-
 from huey_consumer import Consumer
-
-#: Fast polling so in-process tests never wait long on an empty MemoryStorage.
-FAST = {'initial_delay': 0.01, 'max_delay': 0.05, 'backoff': 1.5}
-
-
-def wait_for(condition, timeout: float = 10.0, interval: float = 0.01, message: str = ''):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail('timed out after %ss waiting for %s' % (timeout, message or condition))
-        time.sleep(interval)
 
 
 @pytest.fixture
@@ -48,7 +32,7 @@ class RunningConsumer:
     def stop(self, graceful: bool = True, timeout: float = 10.0) -> None:
         self.consumer.stop(graceful)
         self.thread.join(timeout)
-        assert not self.thread.is_alive(), 'consumer did not stop within %ss' % timeout
+        assert not self.thread.is_alive(), f'consumer did not stop within {timeout}s'
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from huey_api import Huey
-
 from huey_consumer.cli import main
 from huey_consumer.loading import HueyImportError, load_huey
 

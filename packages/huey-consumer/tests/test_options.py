@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from huey_consumer.cli import wants_greenlet
 from huey_consumer.options import build_parser, consumer_options, parse_args
 

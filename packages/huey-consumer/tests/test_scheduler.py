@@ -6,9 +6,8 @@ import threading
 
 import pytest
 from huey_api import MemoryHuey
-from huey_crontab import crontab
-
 from huey_consumer.scheduler import Scheduler
+from huey_crontab import crontab
 
 # 2030-01-07 12:00:00 UTC, a Monday in the future (so scheduled etas are not past due)
 NOON = datetime.datetime(2030, 1, 7, 12, 0, tzinfo=datetime.timezone.utc).timestamp()

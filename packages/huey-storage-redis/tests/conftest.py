@@ -48,3 +48,27 @@ def make_storage(redis_params, redis_client) -> Callable[..., RedisStorage]:
     yield make
     for storage in created:
         storage.close()
+
+
+def counting_pool(redis_params: dict) -> redis.ConnectionPool:
+    """A pool whose ``connection_class.sends`` counts round trips (packed sends)."""
+
+    class CountingConnection(redis.Connection):
+        sends = 0
+
+        def send_packed_command(self, command, check_health=True):
+            type(self).sends += 1
+            return super().send_packed_command(command, check_health)
+
+    return redis.ConnectionPool(connection_class=CountingConnection, **redis_params)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, message: str = '') -> None:
+    """Poll ``predicate`` until true; fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f'still false after {timeout} s: {message}')
+        time.sleep(0.01)

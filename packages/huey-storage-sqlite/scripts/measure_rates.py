@@ -35,12 +35,31 @@ def _timed(count: int, operation) -> float:
     return count / (time.perf_counter() - started)
 
 
+def _common(storage, count: int) -> dict[str, float]:
+    """The operations both storages have, in the same order on a fresh file."""
+    rates = {'enqueue': _timed(count, lambda: storage.enqueue(PAYLOAD))}
+    rates['dequeue'] = _timed(count, storage.dequeue)
+    rates['dequeue, empty queue'] = _timed(count, storage.dequeue)
+    keys = iter(range(count))
+    rates['put_data (result)'] = _timed(
+        count, lambda: storage.put_data(f'r-{next(keys)}', PAYLOAD, True))
+    keys = iter(range(count))
+    rates['pop_data'] = _timed(count, lambda: storage.pop_data(f'r-{next(keys)}'))
+    rates['pop_data, missing key'] = _timed(count, lambda: storage.pop_data('missing'))
+    return rates
+
+
 def round_ours(path: str, count: int, fsync: bool) -> dict[str, float]:
     from huey_storage_sqlite import SqliteStorage
 
     storage = SqliteStorage('bench', filename=path, fsync=fsync)
     storage.create_schema()
-    rates = {'enqueue': _timed(count, lambda: storage.enqueue(PAYLOAD))}
+    rates = _common(storage, count)
+    storage.close()
+    storage = SqliteStorage('bench', filename=path + '-leases', fsync=fsync)
+    storage.create_schema()
+    for _ in range(count):
+        storage.enqueue(PAYLOAD)
     leases = []
     rates['lease'] = _timed(count, lambda: leases.append(storage.lease(30)))
     receipts = iter([lease.receipt for lease in leases])
@@ -54,16 +73,6 @@ def round_ours(path: str, count: int, fsync: bool) -> dict[str, float]:
         storage.ack(receipt, result=(f'result-{i}', PAYLOAD))
     rates['ack with result'] = _timed(count, ack_with_result)
     rates['lease, empty queue'] = _timed(count, lambda: storage.lease(30))
-    for _ in range(count):
-        storage.enqueue(PAYLOAD)
-    rates['dequeue'] = _timed(count, storage.dequeue)
-    rates['dequeue, empty queue'] = _timed(count, storage.dequeue)
-    keys = iter(range(count))
-    rates['put_data (result)'] = _timed(
-        count, lambda: storage.put_data(f'r-{next(keys)}', PAYLOAD, True))
-    keys = iter(range(count))
-    rates['pop_data'] = _timed(count, lambda: storage.pop_data(f'r-{next(keys)}'))
-    rates['pop_data, missing key'] = _timed(count, lambda: storage.pop_data('missing'))
     batch = [(PAYLOAD, None)] * 100
     rates['enqueue_many (per message)'] = 100 * _timed(
         max(count // 100, 1), lambda: storage.enqueue_many(batch))
@@ -75,15 +84,7 @@ def round_reference(path: str, count: int, fsync: bool) -> dict[str, float]:
     from huey.storage import SqliteStorage
 
     storage = SqliteStorage('bench', filename=path, fsync=fsync)
-    rates = {'enqueue': _timed(count, lambda: storage.enqueue(PAYLOAD))}
-    rates['dequeue'] = _timed(count, storage.dequeue)
-    rates['dequeue, empty queue'] = _timed(count, storage.dequeue)
-    keys = iter(range(count))
-    rates['put_data (result)'] = _timed(
-        count, lambda: storage.put_data(f'r-{next(keys)}', PAYLOAD, True))
-    keys = iter(range(count))
-    rates['pop_data'] = _timed(count, lambda: storage.pop_data(f'r-{next(keys)}'))
-    rates['pop_data, missing key'] = _timed(count, lambda: storage.pop_data('missing'))
+    rates = _common(storage, count)
     storage.close()
     return rates
 

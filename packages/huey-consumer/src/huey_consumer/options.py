@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                                'interrupting them (default: interrupt at once)')
 
     logs = parser.add_argument_group('logging')
-    logs.add_argument('-l', '--logfile', default=None, metavar='FILE', help='write logs to this file '
-                      'instead of stderr')
+    logs.add_argument('-l', '--logfile', default=None, metavar='FILE',
+                      help='write logs to this file instead of stderr')
     verbosity = logs.add_mutually_exclusive_group()
     verbosity.add_argument('-v', '--verbose', action='store_true',
                            help='log debug messages')

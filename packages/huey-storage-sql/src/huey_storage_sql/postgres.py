@@ -63,8 +63,6 @@ class PostgresBackend(Backend):
     def schema_statements(cls, table_prefix: str) -> list[str]:
         p = table_prefix
         return [
-            # Serializes concurrent creators: CREATE ... IF NOT EXISTS alone can race.
-            "SELECT pg_advisory_xact_lock(hashtext('huey_storage_sql.schema'))",
             f'CREATE TABLE IF NOT EXISTS {p}queue ('
             ' id BIGSERIAL PRIMARY KEY,'
             ' name TEXT NOT NULL,'

@@ -79,12 +79,30 @@ def create_schema(database: DatabaseLike, table_prefix: str = 'huey_') -> None:
 
 
 def run_schema_statements(database: peewee.Database, table_prefix: str) -> None:
-    """``create_schema`` on the calling thread's connection, left open."""
+    """``create_schema`` on the calling thread's connection, left open.
+
+    Does nothing, and takes no lock, when the tables exist: DDL on a table in
+    use (even ``CREATE INDEX IF NOT EXISTS``) would wait for, and can deadlock
+    with, other handles' work on it.
+    """
     statements = backend_class(database).schema_statements(check_table_prefix(table_prefix))
+    if _tables_exist(database, table_prefix):
+        return
     if isinstance(database, peewee.PostgresqlDatabase):
-        with database.atomic():  # transactional DDL, under an advisory lock
+        with database.atomic():  # transactional DDL: all tables or none
+            database.execute_sql("SELECT pg_advisory_xact_lock(hashtext('huey_storage_sql'))")
+            if not _tables_exist(database, table_prefix):  # another creator went first
+                for statement in statements:
+                    database.execute_sql(statement)
+    elif isinstance(database, peewee.SqliteDatabase):
+        with database.atomic('IMMEDIATE'):
             for statement in statements:
                 database.execute_sql(statement)
-    else:
+    else:  # MySQL commits each DDL statement on its own; IF NOT EXISTS makes reruns safe
         for statement in statements:
             database.execute_sql(statement)
+
+
+def _tables_exist(database: peewee.Database, table_prefix: str) -> bool:
+    wanted = {table_prefix + table for table in ('queue', 'schedule', 'kv', 'dead_letter')}
+    return wanted <= set(database.get_tables())

@@ -93,8 +93,8 @@ class BaseStorage(abc.ABC):
 
     def __init__(self, name: str = 'huey', **kwargs) -> None:
         if kwargs:
-            raise TypeError('%s got unexpected options: %s'
-                            % (type(self).__name__, ', '.join(sorted(kwargs))))
+            unexpected = ', '.join(sorted(kwargs))
+            raise TypeError(f'{type(self).__name__} got unexpected options: {unexpected}')
         self.name = name
 
     # -- queue ------------------------------------------------------------
@@ -170,7 +170,8 @@ class BaseStorage(abc.ABC):
         """Return a leased message to the head of the queue at once.
 
         Used when work is interrupted on purpose (shutdown): the delivery count
-        is not increased. True if the lease was held.
+        is not increased. True if the lease was held. With priorities, "head"
+        means the head of the message's own priority level.
         """
 
     @abc.abstractmethod
@@ -179,7 +180,10 @@ class BaseStorage(abc.ABC):
 
         ``now`` defaults to ``time.time()``. Each returned message's delivery
         count grows by one. Atomic per message, safe with concurrent callers:
-        a message is requeued once. Returns how many were requeued.
+        a message is requeued once. Requeued messages go ahead of every waiting
+        message (of their priority level); among themselves their order is
+        unspecified. Until a lease is requeued it is still held: ``ack`` and
+        ``release`` on it succeed. Returns how many were requeued.
         """
 
     @abc.abstractmethod
@@ -287,7 +291,8 @@ class BaseStorage(abc.ABC):
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         """Atomically add ``amount`` to the integer counter at ``key``.
 
-        A missing key counts as 0; the new value is returned. ``peek_data`` on a
+        A missing key counts as 0, a value stored as decimal digits (``b'41'``)
+        counts as that number; the new value is returned. ``peek_data`` on a
         counter returns its decimal ASCII bytes (``b'3'``). With ``ttl``, a key
         created by this call disappears after ``ttl`` seconds.
         """
@@ -325,7 +330,7 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
-        """Atomically move a dead letter back to the queue; False if unknown.
+        """Atomically move a dead letter back to the queue tail; False if unknown.
 
         Its delivery count starts again from 1.
         """
@@ -341,7 +346,8 @@ class BaseStorage(abc.ABC):
     # -- lifecycle --------------------------------------------------------
 
     def flush_all(self) -> None:
-        """Delete everything this storage holds under its name."""
+        """Delete everything this storage holds under its name (locks and
+        counters included)."""
         self.flush_queue()
         self.flush_schedule()
         self.flush_results()
@@ -352,8 +358,8 @@ class BaseStorage(abc.ABC):
     def flush_data(self) -> None:
         """Delete every data key, results included."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections and files. Safe to call more than once."""
 
     def __repr__(self) -> str:
-        return '<%s %r>' % (type(self).__name__, self.name)
+        return f'<{type(self).__name__} {self.name!r}>'

@@ -1,0 +1,106 @@
+"""Pipelines: then(), error(), argument passing between steps."""
+from __future__ import annotations
+
+import pytest
+from huey import ResultGroup, TaskException
+
+
+def test_non_tuple_result_is_appended_to_next_args(huey, run_all):
+    @huey.task()
+    def sub(a, b):
+        return a - b
+
+    group = huey.enqueue(sub.s(10, 1).then(sub, 3))
+    run_all(huey)
+    assert group.get() == [9, 3 - 9]
+
+
+def test_dict_result_updates_next_kwargs_returned_values_win(huey, run_all):
+    @huey.task()
+    def produce():
+        return {'x': 1, 'y': 2}
+
+    @huey.task()
+    def consume(z, x=0, y=0):
+        return (x, y, z)
+
+    group = huey.enqueue(produce.s().then(consume, 10, x=5))
+    run_all(huey)
+    assert group.get() == [{'x': 1, 'y': 2}, (1, 2, 10)]
+
+
+def test_none_result_adds_no_argument(huey, run_all):
+    @huey.task()
+    def nothing():
+        return None
+
+    @huey.task()
+    def count(*args):
+        return len(args)
+
+    group = huey.enqueue(nothing.s().then(count, 1))
+    run_all(huey)
+    assert group.get() == [None, 1]
+
+
+def test_then_accepts_task_instances(huey, run_all):
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    pipeline = add.s(1, 1).then(add.s(10))
+    group = huey.enqueue(pipeline)
+    assert isinstance(group, ResultGroup) and len(group) == 2
+    run_all(huey)
+    assert group.get() == [2, 12]
+    with pytest.raises(TypeError, match='pass arguments only'):
+        add.s(1, 1).then(add.s(1), 2)
+
+
+def test_failing_step_stops_pipeline_and_runs_error_handler(huey, run_all):
+    handled = []
+
+    @huey.task()
+    def fail(x):
+        raise ValueError(f'step {x}')
+
+    @huey.task()
+    def after(x):
+        return x
+
+    @huey.task()
+    def on_failure(tag, exc):
+        handled.append((tag, type(exc).__name__, str(exc)))
+
+    group = huey.enqueue(fail.s(1).error(on_failure, 'tag').then(after))
+    run_all(huey)
+    assert handled == [('tag', 'ValueError', 'step 1')]
+    with pytest.raises(TaskException):
+        group[0].get()
+    assert group[1].get() is None
+
+
+def test_error_handler_runs_only_after_last_retry(huey, run_all):
+    handled = []
+
+    @huey.task(retries=2)
+    def fail():
+        raise ValueError('x')
+
+    @huey.task()
+    def on_failure(exc):
+        handled.append(exc)
+
+    huey.enqueue(fail.s().error(on_failure))
+    run_all(huey)
+    assert len(handled) == 1
+
+
+def test_pipeline_in_immediate_mode(huey):
+    huey.immediate = True
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    assert huey.enqueue(add.s(1, 2).then(add, 3).then(add, 4)).get() == [3, 6, 10]

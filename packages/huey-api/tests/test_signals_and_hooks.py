@@ -1,0 +1,112 @@
+"""Signals and pre/post execute hooks."""
+from __future__ import annotations
+
+import pytest
+from huey import signals as S
+
+
+def test_all_signal_constants_exist():
+    for name in ('SIGNAL_CANCELED', 'SIGNAL_COMPLETE', 'SIGNAL_ERROR', 'SIGNAL_EXECUTING',
+                 'SIGNAL_EXPIRED', 'SIGNAL_LOCKED', 'SIGNAL_RETRYING', 'SIGNAL_REVOKED',
+                 'SIGNAL_SCHEDULED', 'SIGNAL_INTERRUPTED', 'SIGNAL_DEAD_LETTERED'):
+        assert getattr(S, name) in S.SIGNALS
+
+
+def test_signal_sequence_for_success(huey, run_all):
+    seen = []
+    huey.signal()(lambda signal, task, *args: seen.append((signal, args)))
+
+    @huey.task()
+    def ok():
+        return 1
+
+    ok()
+    run_all(huey)
+    assert seen == [(S.SIGNAL_ENQUEUED, ()), (S.SIGNAL_EXECUTING, ()), (S.SIGNAL_COMPLETE, ())]
+
+
+def test_error_signal_carries_exception(huey, run_all):
+    seen = []
+
+    @huey.signal(S.SIGNAL_ERROR)
+    def on_error(signal, task, exc):
+        seen.append(exc)
+
+    @huey.task()
+    def bad():
+        raise OSError('disk')
+
+    bad()
+    run_all(huey)
+    assert [type(e) for e in seen] == [OSError]
+
+
+def test_scheduled_signal_on_future_eta(huey):
+    seen = []
+    huey.signal(S.SIGNAL_SCHEDULED)(lambda signal, task: seen.append(task.id))
+
+    @huey.task()
+    def later():
+        pass
+
+    result = later.schedule(delay=60)
+    assert seen == [result.id]
+
+
+def test_disconnect_signal(huey, run_all):
+    seen = []
+
+    def receiver(signal, task, *args):
+        seen.append(signal)
+
+    huey.signal(S.SIGNAL_COMPLETE)(receiver)
+    huey.disconnect_signal(receiver, S.SIGNAL_COMPLETE)
+
+    @huey.task()
+    def ok():
+        return 1
+
+    ok()
+    run_all(huey)
+    assert seen == []
+
+
+def test_failing_receiver_is_logged_not_raised(huey, run_all, caplog):
+    @huey.signal(S.SIGNAL_COMPLETE)
+    def broken(signal, task):
+        raise RuntimeError('receiver bug')
+
+    @huey.task()
+    def ok():
+        return 1
+
+    result = ok()
+    run_all(huey)
+    assert result() == 1 and 'receiver bug' in caplog.text
+
+
+def test_unknown_signal_name_rejected(huey):
+    with pytest.raises(ValueError, match="'nope'"):
+        huey.signal('nope')(lambda *a: None)
+
+
+def test_post_execute_hook_gets_value_and_exception(huey, run_all):
+    seen = []
+
+    @huey.post_execute()
+    def after(task, value, exc):
+        seen.append((value, type(exc).__name__ if exc else None))
+
+    @huey.task()
+    def ok():
+        return 'v'
+
+    @huey.task()
+    def bad():
+        raise KeyError('k')
+
+    ok()
+    bad()
+    run_all(huey)
+    assert seen == [('v', None), (None, 'KeyError')]
+    assert huey.unregister_post_execute('after') is True

@@ -1,0 +1,224 @@
+"""In-process consumer runs: MemoryHuey, thread workers, a consumer thread."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from helpers import FlakyStorage, wait_for
+from huey_api import Huey, MemoryHuey
+from huey_consumer import Consumer
+
+
+def test_results_of_many_tasks_with_several_workers(huey, start_consumer):
+    @huey.task()
+    def square(n):
+        return n * n
+
+    start_consumer(huey, workers=4)
+    results = [square(n) for n in range(40)]
+    assert [r.get(blocking=True, timeout=10) for r in results] == [n * n for n in range(40)]
+
+
+def test_scheduled_task_runs_after_its_delay(huey, start_consumer):
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    start_consumer(huey)
+    result = add.schedule((3, 4), delay=0.5)
+    assert huey.scheduled_count() == 1
+    assert result.get(blocking=True, timeout=10) == 7
+    assert huey.scheduled_count() == 0
+
+
+def test_failing_task_is_retried_and_the_worker_survives(huey, start_consumer):
+    attempts = []
+
+    @huey.task(retries=2)
+    def flaky():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RuntimeError('failing!')
+        return 'OK'
+
+    start_consumer(huey)
+    result = flaky()
+    wait_for(lambda: len(attempts) == 3, message='three attempts')
+    result.reset()
+    assert result.get(blocking=True, timeout=10) == 'OK'
+
+
+def test_hooks_run_once_per_worker(huey, start_consumer):
+    started, stopped = [], []
+    huey.on_startup()(lambda: started.append(threading.current_thread().name))
+    huey.on_shutdown()(lambda: stopped.append(threading.current_thread().name))
+    consumer = start_consumer(huey, workers=3)
+    wait_for(lambda: len(started) == 3, message='startup hooks')
+    consumer.stop()
+    assert sorted(started) == sorted(stopped) == ['Worker-1', 'Worker-2', 'Worker-3']
+
+
+def test_graceful_stop_lets_the_task_in_flight_finish(huey, start_consumer):
+    running = threading.Event()
+
+    @huey.task()
+    def slow():
+        running.set()
+        time.sleep(0.5)
+        return 'finished'
+
+    consumer = start_consumer(huey)
+    result = slow()
+    assert running.wait(10)
+    consumer.stop(graceful=True)
+    assert result.get() == 'finished'
+    assert huey.pending_count() == 0 and huey.storage.leased_count() == 0
+
+
+def test_prompt_stop_returns_the_task_in_flight_to_the_queue(huey, start_consumer):
+    running, release = threading.Event(), threading.Event()
+    interrupted = []
+    huey.signal('interrupted')(lambda signal, task: interrupted.append(task.id))
+
+    @huey.task()
+    def stuck():
+        running.set()
+        release.wait(10)
+
+    consumer = start_consumer(huey)
+    result = stuck()
+    assert running.wait(10)
+    consumer.stop(graceful=False)
+    try:
+        assert interrupted == [result.id]
+        assert huey.pending_count() == 1 and huey.storage.leased_count() == 0
+        assert huey.pending()[0].id == result.id
+        assert consumer.consumer.abandoned_tasks
+    finally:
+        release.set()
+
+
+def test_shutdown_timeout_waits_for_tasks_in_flight(huey, start_consumer):
+    running = threading.Event()
+
+    @huey.task()
+    def slow():
+        running.set()
+        time.sleep(0.3)
+        return 'done'
+
+    consumer = start_consumer(huey, shutdown_timeout=10)
+    result = slow()
+    assert running.wait(10)
+    consumer.stop(graceful=False)
+    assert result.get() == 'done'
+    assert huey.pending_count() == 0
+
+
+def test_worker_is_recycled_after_max_tasks(huey, start_consumer):
+    started = []
+    huey.on_startup()(lambda: started.append(1))
+
+    @huey.task()
+    def echo(n):
+        return n
+
+    start_consumer(huey, workers=1, max_tasks_per_worker=2)
+    results = [echo(n) for n in range(5)]
+    assert [r.get(blocking=True, timeout=10) for r in results] == list(range(5))
+    wait_for(lambda: len(started) == 3, message='three workers in turn')
+
+
+@pytest.mark.filterwarnings('ignore::pytest.PytestUnhandledThreadExceptionWarning')
+def test_health_check_replaces_a_dead_worker(huey, start_consumer):
+    calls = []
+
+    @huey.task()
+    def kills_its_thread():
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt   # escapes execute_delivery: the thread dies
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    consumer = start_consumer(huey, workers=1, health_check_interval=0.2)
+    kills_its_thread()
+    wait_for(lambda: calls, message='the task to run')
+    assert add(1, 2).get(blocking=True, timeout=10) == 3
+    assert consumer.consumer.pool.slots[0].handle.is_alive()
+
+
+def test_heartbeat_keeps_long_tasks_from_being_delivered_twice(start_consumer):
+    huey = MemoryHuey('heartbeat', lease_timeout=0.3)
+    runs = []
+
+    @huey.task()
+    def long_task():
+        runs.append(1)
+        time.sleep(1.5)   # five lease timeouts
+
+    consumer = start_consumer(huey, workers=2)
+    long_task()
+    wait_for(lambda: runs, message='the task to start')
+    wait_for(lambda: huey.storage.leased_count() == 0 and huey.pending_count() == 0,
+             message='the task to be acknowledged')
+    consumer.stop()
+    assert runs == [1]
+    huey.flush()
+
+
+def test_consumer_survives_storage_outage(start_consumer):
+    huey = Huey('outage', storage_class=FlakyStorage)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    FlakyStorage.down = 3
+    start_consumer(huey)
+    assert add(2, 2).get(blocking=True, timeout=15) == 4
+    huey.flush()
+
+
+def test_flush_locks_at_start_up(huey, start_consumer):
+    lock = huey.lock_task('reports')
+    assert lock.acquire()
+    huey.storage.put_data('lock:extra', b'1')
+    huey.storage.put_data('lock:other', b'1')
+    start_consumer(huey, flush_locks=True, extra_locks='extra')
+    assert not lock.is_locked()
+    assert not huey.storage.has_data_for_key('lock:extra')
+    assert huey.storage.has_data_for_key('lock:other')
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'workers': 0}, 'workers=0'),
+    ({'worker_type': 'fiber'}, "worker_type='fiber'"),
+    ({'initial_delay': 0}, 'initial_delay=0'),
+    ({'backoff': 0.5}, 'backoff=0.5'),
+    ({'initial_delay': 2, 'max_delay': 1}, 'max_delay=1: must be at least initial_delay=2'),
+    ({'scheduler_interval': 7}, 'scheduler_interval=7'),
+    ({'health_check_interval': 0}, 'health_check_interval=0'),
+    ({'max_tasks_per_worker': 0}, 'max_tasks_per_worker=0'),
+    ({'shutdown_timeout': -1}, 'shutdown_timeout=-1'),
+    ({'lease_timeout': 0}, 'lease_timeout=0'),
+])
+def test_bad_consumer_options(huey, options, message):
+    with pytest.raises(ValueError, match=message):
+        Consumer(huey, **options)
+
+
+def test_unknown_option_and_overrides(huey):
+    with pytest.raises(TypeError, match='unknown options: bogus'):
+        Consumer(huey, bogus=1)
+    Consumer(huey, lease_timeout=4, max_deliveries=2, utc=True)
+    assert (huey.lease_timeout, huey.max_deliveries) == (4.0, 2)
+
+
+def test_create_consumer_builds_our_consumer(huey):
+    consumer = huey.create_consumer(workers=2, periodic=False)
+    assert isinstance(consumer, Consumer)
+    assert (consumer.workers, consumer.periodic) == (2, False)

@@ -1,0 +1,172 @@
+"""The worker loop: backoff when idle, survival of task and storage errors,
+and the lease heartbeat."""
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from helpers import FlakyStorage
+from huey_api import Huey, MemoryHuey
+from huey_consumer import Backoff, LeaseKeeper, Worker
+
+
+def test_backoff_grows_by_factor_up_to_maximum_and_resets():
+    backoff = Backoff(0.1, 2, 1.0)
+    assert [backoff.next() for _ in range(6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert backoff.attempts == 6
+    backoff.reset()
+    assert (backoff.next(), backoff.attempts) == (0.1, 1)
+
+
+@pytest.mark.parametrize('args, message', [
+    ((0, 2, 1), 'initial delay=0'),
+    ((0.1, 0.5, 1), 'factor=0.5'),
+    ((1, 2, 0.5), 'maximum delay=0.5: must be at least the initial delay 1'),
+])
+def test_backoff_rejects_bad_values(args, message):
+    with pytest.raises(ValueError, match=message):
+        Backoff(*args)
+
+
+class RecordingWorker(Worker):
+    """Records its pauses instead of sleeping; stops after ``limit`` pauses."""
+
+    def __init__(self, *args, limit: int = 100, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pauses: list[float] = []
+        self.limit = limit
+
+    def pause(self, seconds: float) -> None:
+        self.pauses.append(round(seconds, 6))
+        if len(self.pauses) >= self.limit:
+            self.stop()
+
+
+@pytest.fixture
+def huey():
+    app = MemoryHuey('worker-tests')
+    yield app
+    app.flush()
+
+
+def test_idle_worker_backs_off_from_delay_by_factor_up_to_max_delay(huey):
+    worker = RecordingWorker(huey, initial_delay=0.1, backoff=2, max_delay=1.0, limit=6)
+    worker.run()
+    assert worker.pauses == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+
+
+def test_work_resets_the_idle_backoff(huey):
+    @huey.task()
+    def noop():
+        return 1
+
+    worker = RecordingWorker(huey, initial_delay=0.1, backoff=2, max_delay=1.0)
+    for _ in range(3):
+        worker.step()
+    noop()
+    worker.step()   # runs the task
+    worker.step()   # empty again
+    assert worker.pauses == [0.1, 0.2, 0.4, 0.1]
+    assert worker.tasks_done == 1
+
+
+def test_failing_task_never_kills_the_worker(huey):
+    @huey.task()
+    def broken():
+        raise ValueError('broken task')
+
+    @huey.task()
+    def leaves_with_sys_exit():
+        raise SystemExit(3)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    broken()
+    leaves_with_sys_exit()
+    result = add(2, 3)
+    worker = RecordingWorker(huey)
+    for _ in range(3):
+        assert worker.step() is True
+    assert result.get() == 5
+    assert worker.tasks_done == 3
+
+
+def test_storage_errors_are_logged_with_growing_delays_then_work_resumes(caplog):
+    huey = Huey('flaky', storage_class=FlakyStorage)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    result = add(1, 1)
+    FlakyStorage.down = 4
+    worker = RecordingWorker(huey)
+    with caplog.at_level(logging.WARNING, logger='huey_consumer.worker'):
+        for _ in range(5):
+            assert worker.step() is True
+    assert worker.pauses == [0.5, 1.0, 2.0, 4.0]
+    assert result.get() == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if 'storage error while reserving' in m]) == 4
+    assert caplog.records[0].exc_info is not None        # first failure: traceback
+    assert '(4 in a row)' in messages[3]
+    assert 'storage is working again after 4 failed attempts' in messages[4]
+
+
+def test_max_tasks_ends_the_loop_as_recycled(huey):
+    @huey.task()
+    def noop():
+        pass
+
+    for _ in range(3):
+        noop()
+    worker = RecordingWorker(huey, max_tasks=2)
+    worker.run()
+    assert (worker.tasks_done, worker.recycled, huey.pending_count()) == (2, True, 1)
+
+
+def test_take_over_hands_back_the_delivery_in_flight(huey):
+    @huey.task()
+    def noop():
+        pass
+
+    noop()
+    worker = RecordingWorker(huey)
+    delivery = huey.reserve()
+    worker._current = delivery     # as if the worker were running it
+    assert worker.take_over(timeout=1) is delivery
+    assert worker.abandoned and worker.stopping.is_set() and worker.current() is None
+    huey.release(delivery)
+    assert huey.pending_count() == 1
+
+
+class _Running:
+    def __init__(self, delivery) -> None:
+        self.delivery = delivery
+
+    def current(self):
+        return self.delivery
+
+
+def test_lease_keeper_extends_in_flight_leases():
+    huey = MemoryHuey('keeper-tests', lease_timeout=3)
+
+    @huey.task()
+    def noop():
+        pass
+
+    noop()
+    noop()
+    first, second = huey.reserve(), huey.reserve()
+    keeper = LeaseKeeper(huey, lambda: [_Running(first), _Running(None)])
+    assert keeper.interval == pytest.approx(1.0)
+    huey.lease_timeout = 60          # the heartbeat pushes deadlines a minute away
+    assert keeper.beat() == 1
+    # ten seconds later only the lease that was not extended has expired
+    assert huey.storage.requeue_expired_leases(time.time() + 10) == 1
+    assert huey.storage.leased_count() == 1
+    assert huey.reserve().task.id == second.task.id
+    huey.flush()

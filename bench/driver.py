@@ -306,7 +306,8 @@ def scenario_enqueue(params: dict) -> dict:
         for _ in range(count):
             noop()
         elapsed = time.perf_counter() - started
-        return {"seconds": elapsed, "rate": count / elapsed}
+        # Resident memory of this producer after the calls (handles dropped).
+        return {"seconds": elapsed, "rate": count / elapsed, "producer_rss": _rss_mib(os.getpid())}
     finally:
         storage.cleanup()
 
@@ -362,6 +363,8 @@ def scenario_latency(params: dict) -> dict:
         count = int(params["count"])
         rate = float(params["rate"])
         with _idle_consumer(storage, app, params["consumer_args"]) as consumer:
+            # Resident memory of the idle consumer (whole process tree).
+            consumer_rss = _tree_rss_mib(consumer.proc.pid)
             sent = []
             stamp = app.stamp
             origin = time.time()
@@ -379,6 +382,7 @@ def scenario_latency(params: dict) -> dict:
             "p99": _percentile(latencies, 0.99),
             "max": max(latencies),
             "send_rate": count / (sent[-1][0] - origin) if count > 1 else 0.0,
+            "consumer_rss": consumer_rss,
         }
     finally:
         storage.cleanup()
@@ -403,25 +407,6 @@ def scenario_schedule(params: dict) -> dict:
             "p99": _percentile(lateness, 0.99),
             "min": min(lateness),
         }
-    finally:
-        storage.cleanup()
-
-
-def scenario_memory(params: dict) -> dict:
-    """RSS of an idle 4-thread consumer and of this producer after N enqueues."""
-    storage = Storage(params.get("storage", "redis"))
-    try:
-        app = storage.app()
-        with _idle_consumer(storage, app, ["-k", "thread", "-w", "4"]) as consumer:
-            consumer_rss = _tree_rss_mib(consumer.proc.pid)
-        if storage.kind == "redis":
-            _redis_client().flushdb()
-        before = _rss_mib(os.getpid())
-        noop = app.noop
-        for _ in range(int(params["count"])):
-            noop()
-        after = _rss_mib(os.getpid())
-        return {"consumer_rss": consumer_rss, "producer_rss": after, "producer_rss_before": before}
     finally:
         storage.cleanup()
 
@@ -505,7 +490,6 @@ SCENARIOS = {
     "drain": scenario_drain,
     "latency": scenario_latency,
     "schedule": scenario_schedule,
-    "memory": scenario_memory,
     "msgsize": scenario_msgsize,
     "floor": scenario_floor,
     "version": scenario_version,

@@ -73,17 +73,25 @@ def build_cases(mode: str, selected: set[str]) -> list[Case]:
     """The scenario matrix for ``quick`` or ``full`` mode."""
     full = mode == "full"
     cases: list[Case] = []
-    enqueue_count = 20_000 if full else 5_000
-    drain_count = 10_000 if full else 3_000
-    if "enqueue" in selected:
-        for storage in ("redis", "sqlite", "memory"):
+    enqueue_count = 20_000 if full else 4_000
+    drain_count = 10_000 if full else 2_000
+    producer_rss = Metric(
+        "producer_rss", f"RSS producer after {enqueue_count:,} enqueues", "MiB", None
+    )
+    for storage in ("redis", "sqlite", "memory"):
+        metrics = []
+        if "enqueue" in selected:
+            metrics.append(_rate(f"enqueue {storage}", 1.5))
+        if "memory" in selected and storage == "redis":
+            metrics.append(producer_rss)
+        if metrics:
             cases.append(
                 Case(
                     "enqueue",
                     f"enqueue {storage} ({enqueue_count:,} calls)",
                     "enqueue",
                     {"storage": storage, "count": enqueue_count},
-                    [_rate(f"enqueue {storage}", 1.5)],
+                    metrics,
                 )
             )
     if "e2e" in selected:
@@ -108,9 +116,16 @@ def build_cases(mode: str, selected: set[str]) -> list[Case]:
                         [_rate(f"e2e {storage} -k {kind} -w {workers}", target)],
                     )
                 )
-    if "latency" in selected:
-        count = 500 if full else 200
-        for storage in ("redis", "sqlite"):
+    consumer_rss = Metric("consumer_rss", "RSS idle consumer -k thread -w 4", "MiB", None)
+    count = 500 if full else 150
+    for storage in ("redis", "sqlite"):
+        metrics = []
+        if "latency" in selected:
+            metrics.append(Metric("p50", f"latency {storage} p50", "ms", "lower", 1.0))
+            metrics.append(Metric("p99", f"latency {storage} p99", "ms", "lower", 1.0))
+        if "memory" in selected and storage == "redis":
+            metrics.append(consumer_rss)
+        if metrics:
             cases.append(
                 Case(
                     "latency",
@@ -122,14 +137,11 @@ def build_cases(mode: str, selected: set[str]) -> list[Case]:
                         "rate": 200,
                         "consumer_args": ["-k", "thread", "-w", "4"],
                     },
-                    [
-                        Metric("p50", f"latency {storage} p50", "ms", "lower", 1.0),
-                        Metric("p99", f"latency {storage} p99", "ms", "lower", 1.0),
-                    ],
+                    metrics,
                 )
             )
     if "schedule" in selected:
-        count = 200 if full else 60
+        count = 200 if full else 40
         for storage in ("redis", "sqlite") if full else ("redis",):
             cases.append(
                 Case(
@@ -148,7 +160,7 @@ def build_cases(mode: str, selected: set[str]) -> list[Case]:
                 )
             )
     if "io" in selected:
-        count = 2_000 if full else 600
+        count = 2_000 if full else 400
         for kind, workers in (("thread", 32), ("greenlet", 64)):
             ideal = count * 0.01 / workers
             cases.append(
@@ -174,20 +186,6 @@ def build_cases(mode: str, selected: set[str]) -> list[Case]:
                     ],
                 )
             )
-    if "memory" in selected:
-        count = 20_000 if full else 5_000
-        cases.append(
-            Case(
-                "memory",
-                f"memory (idle consumer -w 4; producer after {count:,} enqueues)",
-                "memory",
-                {"storage": "redis", "count": count},
-                [
-                    Metric("consumer_rss", "RSS idle consumer -k thread -w 4", "MiB", None),
-                    Metric("producer_rss", f"RSS producer after {count:,} enqueues", "MiB", None),
-                ],
-            )
-        )
     return cases
 
 
@@ -481,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         floor = run_floor(ours_python, floor_size, floor_count, args.rounds, args.timeout)
 
     rows = [row for case in cases for row in rows_for(case)]
+    rows.sort(key=lambda row: row[0].startswith("RSS"))  # memory rows last, order kept
     elapsed = time.time() - started
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [

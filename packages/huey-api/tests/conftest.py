@@ -13,7 +13,7 @@ _names = itertools.count()
 @pytest.fixture
 def huey():
     """A MemoryHuey with its own name, flushed afterwards."""
-    instance = MemoryHuey('test-%d' % next(_names))
+    instance = MemoryHuey(f'test-{next(_names)}')
     yield instance
     instance.flush()
 
@@ -32,7 +32,7 @@ def run_all():
                 return count
             huey.execute_delivery(delivery)
             count += 1
-        raise AssertionError('queue still not empty after %d deliveries' % limit)
+        raise AssertionError(f'queue still not empty after {limit} deliveries')
     return run
 
 

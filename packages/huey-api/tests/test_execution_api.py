@@ -261,3 +261,44 @@ def test_flush_locks_releases_declared_and_extra_locks(huey):
     huey.lock_task('adhoc').acquire()
     assert huey.flush_locks('adhoc') == {'reports', 'adhoc'}
     assert huey.flush_locks() == set()
+
+
+def test_worker_threads_share_one_huey(huey):
+    import threading
+
+    @huey.task()
+    def square(x):
+        return x * x
+
+    results = [square(i) for i in range(400)]
+
+    def worker():
+        while (delivery := huey.reserve()) is not None:
+            huey.execute_delivery(delivery)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [r.get(blocking=True, timeout=5) for r in results] == [i * i for i in range(400)]
+    assert huey.storage.leased_count() == 0
+
+
+def test_forked_child_never_reuses_parent_task_ids():
+    import multiprocessing
+    import sys
+
+    from huey_api.utils import make_id
+
+    if sys.platform == 'win32' or 'fork' not in multiprocessing.get_all_start_methods():
+        pytest.skip('needs fork')
+    make_id()                                   # the parent now holds a batch of ids
+    context = multiprocessing.get_context('fork')
+    parent_end, child_end = context.Pipe()
+    child = context.Process(target=lambda: child_end.send([make_id() for _ in range(5)]))
+    child.start()
+    child_ids = parent_end.recv()
+    child.join(10)
+    parent_ids = [make_id() for _ in range(5)]
+    assert not set(child_ids) & set(parent_ids)

@@ -214,3 +214,11 @@ def test_star_import_gives_installed_classes():
     namespace = {}
     exec('from huey import *', namespace)
     assert 'MemoryHuey' in namespace and 'crontab' in namespace
+
+
+def test_create_consumer_builds_huey_consumer(huey):
+    pytest.importorskip('huey_consumer')
+    from huey.consumer import Consumer
+
+    consumer = huey.create_consumer(workers=2)
+    assert isinstance(consumer, Consumer) and consumer.huey is huey

@@ -110,3 +110,18 @@ def test_post_execute_hook_gets_value_and_exception(huey, run_all):
     run_all(huey)
     assert seen == [('v', None), (None, 'KeyError')]
     assert huey.unregister_post_execute('after') is True
+
+
+def test_enqueued_signal_once_per_task_for_map_and_schedule(huey):
+    seen = []
+    huey.signal(S.SIGNAL_ENQUEUED)(lambda signal, task: seen.append(task.id))
+
+    @huey.task()
+    def work(x):
+        return x
+
+    group = work.map([1, 2, 3])
+    later = work.s(4)
+    later.eta = 9999999999.0
+    huey.enqueue_many([later])
+    assert seen == [r.id for r in group] + [later.id]

@@ -228,3 +228,13 @@ def test_storage_kwargs_are_passed_to_storage_class():
     with pytest.raises(TypeError, match='bogus'):
         Huey('x', storage_class=MemoryStorage, bogus=1)
     assert Huey('x', storage_class=MemoryStorage).storage.name == 'x'
+
+
+def test_huey_len_counts_queue_but_instance_stays_truthy(huey):
+    @huey.task()
+    def noop():
+        pass
+
+    assert len(huey) == 0 and bool(huey) is True
+    noop()
+    assert len(huey) == 1 and huey.pending_count() == 1

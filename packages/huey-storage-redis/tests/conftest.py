@@ -7,7 +7,6 @@ from typing import Callable
 import pytest
 import redis
 from huey_storage.testing.services import require_service
-
 from huey_storage_redis import RedisStorage
 
 REDIS_DB = 1  # huey-storage-redis's database (see docs/HELPERS.md)
@@ -51,10 +50,16 @@ def make_storage(redis_params, redis_client) -> Callable[..., RedisStorage]:
 
 
 def counting_pool(redis_params: dict) -> redis.ConnectionPool:
-    """A pool whose ``connection_class.sends`` counts round trips (packed sends)."""
+    """A pool whose ``connection_class.sends`` counts round trips (packed sends) and
+    ``connection_class.commands`` lists single commands sent."""
 
     class CountingConnection(redis.Connection):
         sends = 0
+        commands: list = []
+
+        def send_command(self, *args, **kwargs):
+            type(self).commands.append(str(args[0]).upper())
+            return super().send_command(*args, **kwargs)
 
         def send_packed_command(self, command, check_health=True):
             type(self).sends += 1

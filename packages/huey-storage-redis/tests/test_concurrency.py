@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from huey_storage_redis import PriorityRedisStorage, RedisStorage
 
 pytestmark = pytest.mark.redis

@@ -7,8 +7,12 @@ paths go through the whole suite.
 from __future__ import annotations
 
 import pytest
-from huey_storage.testing import StorageConformance
-
+from huey_storage.testing import (
+    MultiProcessConformance,
+    PriorityConformance,
+    SharedStorageConformance,
+    StorageConformance,
+)
 from huey_storage_redis import (
     PriorityRedisExpireStorage,
     PriorityRedisStorage,
@@ -19,7 +23,7 @@ from huey_storage_redis import (
 pytestmark = pytest.mark.redis
 
 
-class _RedisConformance(StorageConformance):
+class _RedisConformance(StorageConformance, SharedStorageConformance, MultiProcessConformance):
     storage_class = RedisStorage
     options: dict = {'read_timeout': 0.05}
 
@@ -42,7 +46,7 @@ class TestRedisStorage(_RedisConformance):
     storage_class = RedisStorage
 
 
-class TestPriorityRedisStorage(_RedisConformance):
+class TestPriorityRedisStorage(_RedisConformance, PriorityConformance):
     storage_class = PriorityRedisStorage
 
 
@@ -51,6 +55,6 @@ class TestRedisExpireStorage(_RedisConformance):
     options = {'blocking': False, 'expire_time': 3600}
 
 
-class TestPriorityRedisExpireStorage(_RedisConformance):
+class TestPriorityRedisExpireStorage(_RedisConformance, PriorityConformance):
     storage_class = PriorityRedisExpireStorage
     options = {'blocking': False, 'expire_time': 3600}

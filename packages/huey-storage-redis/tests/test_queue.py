@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from conftest import counting_pool, wait_for
-
 from huey_storage_redis import PriorityRedisStorage, RedisStorage
 from huey_storage_redis.storage import BATCH_SIZE
 

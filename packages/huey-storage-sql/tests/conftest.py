@@ -7,6 +7,7 @@ new Database object, as a separate process or application would have.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,6 @@ import peewee
 import psycopg2
 import pymysql
 import pytest
-
 from huey_storage.testing.services import require_service
 
 
@@ -94,3 +94,20 @@ def mysql_target():
             cursor.execute('SET SESSION lock_wait_timeout = 30')
             cursor.execute(f'DROP DATABASE {target.name}')
         admin.close()
+
+
+def _wait_until(predicate, timeout: float = 10.0, message: str = 'condition') -> None:
+    """Poll ``predicate`` until true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f'{message}: still false after {timeout} seconds')
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+@pytest.fixture
+def wait_until():
+    """``wait_until(predicate, timeout=10, message=...)``: poll with a deadline."""
+    return _wait_until

@@ -5,15 +5,20 @@ import uuid
 
 import peewee
 import pytest
-
-from huey_storage.testing import StorageConformance
+from huey_storage.testing import (
+    MultiProcessConformance,
+    PriorityConformance,
+    SharedStorageConformance,
+    StorageConformance,
+)
 from huey_storage_sql import SqlStorage
 
 #: Short, so the suite's many "queue is empty" reads do not each block a second.
 READ_TIMEOUT = 0.05
 
 
-class _SqlConformance(StorageConformance):
+class _SqlConformance(StorageConformance, PriorityConformance, SharedStorageConformance,
+                      MultiProcessConformance):
     """Fixtures shared by the databases; subclasses provide ``target`` and ``make``."""
 
     def make(self, target, name: str) -> SqlStorage:

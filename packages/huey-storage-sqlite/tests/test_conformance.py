@@ -1,18 +1,24 @@
 """The whole storage contract (huey_storage.testing), on a real SQLite file.
 
-Run three ways: the default (single-statement ``RETURNING`` leases on SQLite
->= 3.35.5), the ``BEGIN IMMEDIATE`` fallback older SQLite libraries use, and
-``strict_fifo=True``.
+Run four ways: the default (single-statement ``RETURNING`` leases on SQLite
+>= 3.35.5), the ``BEGIN IMMEDIATE`` fallback older SQLite libraries use,
+``strict_fifo=True``, and the rollback journal instead of WAL.
 """
 from __future__ import annotations
 
 import pytest
-from huey_storage.testing import StorageConformance
+from huey_storage.testing import (
+    MultiProcessConformance,
+    PriorityConformance,
+    SharedStorageConformance,
+    StorageConformance,
+)
 from huey_storage_sqlite import SqliteStorage
 from huey_storage_sqlite.storage import HAS_RETURNING
 
 
-class TestSqliteStorage(StorageConformance):
+class TestSqliteStorage(StorageConformance, PriorityConformance, SharedStorageConformance,
+                        MultiProcessConformance):
     returning = HAS_RETURNING
     options: dict = {}
 
@@ -57,3 +63,9 @@ class TestSqliteStorageStrictFifo(TestSqliteStorage):
     """strict_fifo=True (AUTOINCREMENT queue ids) keeps the whole contract."""
 
     options = {'strict_fifo': True}
+
+
+class TestSqliteStorageRollbackJournal(TestSqliteStorage):
+    """journal_mode='delete': readers and the writer block each other (no WAL)."""
+
+    options = {'journal_mode': 'delete'}

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 from huey_storage import MemoryStorage
-from huey_storage.testing import StorageConformance
+from huey_storage.testing import PriorityConformance, SharedStorageConformance, StorageConformance
 
 
-class TestMemoryStorage(StorageConformance):
-    # one process's memory: nothing to share with forked children
-    shared_across_processes = False
+# Not MultiProcessConformance: one process's memory, nothing shared with forked children
+# (test_memory_storage.py checks that a child gets its own copy).
+class TestMemoryStorage(StorageConformance, PriorityConformance, SharedStorageConformance):
 
     @pytest.fixture
     def storage(self):

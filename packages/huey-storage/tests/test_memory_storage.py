@@ -95,9 +95,8 @@ class _FifoMemoryStorage(MemoryStorage):
 
 
 class TestSuiteOnAFifoOnlyStorage(StorageConformance):
-    """The conformance suite itself accepts a storage without priorities."""
-
-    shared_across_processes = False
+    """The conformance suite accepts a storage without priorities, and a test class
+    with the single-handle contract only (no storage_factory)."""
 
     @pytest.fixture
     def storage(self):

@@ -29,6 +29,7 @@ from huey_api.exceptions import (
     TaskLockedException,
 )
 from huey_api.result import Error
+from huey_api.revocation import REVOKE_PREFIX
 from huey_api.task import PeriodicTask, Task
 from huey_api.utils import to_timestamp
 
@@ -36,7 +37,6 @@ __all__ = ['Delivery', 'ExecutionMixin']
 
 logger = logging.getLogger(__name__)
 
-_REVOKE_PREFIX = 'r:'
 _PERIODIC_PREFIX = 'periodic:'
 _PERIODIC_TTL = 120.0
 
@@ -67,7 +67,7 @@ class ExecutionMixin:
 
     # -- consumer entry points ------------------------------------------
 
-    def reserve(self):
+    def reserve(self) -> Delivery | None:
         """Next runnable ``Delivery`` or None; poison messages are dead-lettered."""
         storage = self.storage
         at_least_once = self.delivery == 'at-least-once'
@@ -83,7 +83,7 @@ class ExecutionMixin:
                     return None
                 receipt, deliveries = None, 1
             try:
-                task = self.deserialize_task(data)
+                task = self.registry.decode(self.serializer.deserialize(data))
             except HueyException as exc:
                 self._bury(data, receipt, f'undecodable message: {exc}', None)
                 continue
@@ -262,7 +262,7 @@ class ExecutionMixin:
             self._finish(receipt, None)
             self._emit(S.SIGNAL_EXPIRED, task)
             return None
-        keys = (_REVOKE_PREFIX + task.id, _REVOKE_PREFIX + task.name)
+        keys = (REVOKE_PREFIX + task.id, REVOKE_PREFIX + task.name)
         values = storage.peek_data_many(keys)
         if ((values[0] is not EmptyData or values[1] is not EmptyData)
                 and self._revoked(keys, values, now, consume=True)):
@@ -278,7 +278,9 @@ class ExecutionMixin:
                 self._finish(receipt, None)
                 self._emit(S.SIGNAL_CANCELED, task)
                 return None
-        self._emit(S.SIGNAL_EXECUTING, task)
+        signals = self._signals
+        if signals.active:
+            signals.send(S.SIGNAL_EXECUTING, task)
         try:
             value = task.execute()
         except Exception as exc:
@@ -304,9 +306,12 @@ class ExecutionMixin:
             else:
                 self._finish(receipt, result)
                 self._enqueue_follow_up(follow, now)
-        else:
-            self._finish(receipt, result)
-        self._emit(S.SIGNAL_COMPLETE, task)
+        elif receipt is not None:
+            storage.ack(receipt, result)
+        elif result is not None:
+            storage.put_data(result[0], result[1], is_result=True)
+        if signals.active:
+            signals.send(S.SIGNAL_COMPLETE, task)
         if self._post_execute:
             self._post_hooks(task, value, None)
         return value
@@ -350,8 +355,15 @@ class ExecutionMixin:
             result = (task.id, self.serializer.serialize(
                 Error(_error_metadata(task, exc, retries_left))))
         # The error result is written before the retry is enqueued, so a fast
-        # retry's success can never be overwritten by this attempt's error.
-        self._finish(receipt, result)
+        # retry's success can never be overwritten by this attempt's error;
+        # with a lease, the message is acknowledged only once the retry (or
+        # error handler) is enqueued, so a crash in between loses nothing.
+        follows = retry or task.on_error is not None
+        if receipt is not None and follows:
+            if result is not None:
+                self.storage.put_data(result[0], result[1], is_result=True)
+        else:
+            self._finish(receipt, result)
         if retry:
             task.retries = retries_left
             if consume and task.retry_backoff != 1.0:
@@ -365,3 +377,5 @@ class ExecutionMixin:
             handler = task.on_error
             handler.extend_data(exc)
             self._enqueue_follow_up(handler, now)
+        if receipt is not None and follows:
+            self.storage.ack(receipt)

@@ -17,27 +17,15 @@ from huey_api.execution import ExecutionMixin
 from huey_api.locks import RateLimit, TaskLock
 from huey_api.registry import TaskRegistry
 from huey_api.result import Result, ResultGroup
+from huey_api.revocation import RevocationMixin
 from huey_api.serializer import Serializer
 from huey_api.task import PeriodicTask, Task, TaskWrapper
-from huey_api.utils import to_timestamp
 
 __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
 
 logger = logging.getLogger(__name__)
 
-REVOKE_PREFIX = 'r:'
-
-
-def _encode_revocation(until: float | None, once: bool) -> bytes:
-    return f"{'' if until is None else repr(until)}|{int(once)}".encode()
-
-
-def _decode_revocation(value: bytes) -> tuple[float | None, bool]:
-    until, _, once = value.decode().partition('|')
-    return (float(until) if until else None), once == '1'
-
-
-class Huey(ExecutionMixin):
+class Huey(RevocationMixin, ExecutionMixin):
     """A task queue application.
 
     ``storage_class`` (default: the class attribute) is built with ``name``
@@ -296,16 +284,17 @@ class Huey(ExecutionMixin):
             for task in tasks:
                 self._put(task, now)
         else:
-            batch = []
+            batch, queued = [], []
             for task in tasks:
                 if task.eta_ts is not None and task.eta_ts > now:
                     self._put(task, now)
                 else:
                     batch.append((self.serialize_task(task), task.priority))
+                    queued.append(task)
             if batch:
                 self.storage.enqueue_many(batch)
             if self._signals.active:
-                for task in tasks:
+                for task in queued:
                     self._signals.send(S.SIGNAL_ENQUEUED, task)
         if not self.results:
             return None
@@ -326,66 +315,6 @@ class Huey(ExecutionMixin):
             self.storage.enqueue(self.serialize_task(task), task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
-
-    # -- revocation -----------------------------------------------------
-
-    def _revoke_key(self, task_or_id) -> list[str]:
-        if isinstance(task_or_id, str):
-            return [REVOKE_PREFIX + task_or_id]
-        if isinstance(task_or_id, Task):
-            return [REVOKE_PREFIX + task_or_id.id, REVOKE_PREFIX + task_or_id.name]
-        if isinstance(task_or_id, TaskWrapper):
-            return [REVOKE_PREFIX + task_or_id.name]
-        if isinstance(task_or_id, type) and issubclass(task_or_id, Task):
-            return [REVOKE_PREFIX + task_or_id.name]
-        raise TypeError(f'{task_or_id!r} is not a task, task class, task function or task id')
-
-    def _put_revocation(self, key: str, revoke_until, revoke_once: bool) -> None:
-        value = _encode_revocation(to_timestamp(revoke_until), revoke_once)
-        self.storage.put_data(key, value)
-
-    def revoke_all(self, task_class, revoke_until=None, revoke_once: bool = False) -> None:
-        """Revoke every task of this class/name (until a datetime, or just the next one)."""
-        self._put_revocation(self._revoke_key(task_class)[-1], revoke_until, revoke_once)
-
-    def restore_all(self, task_class) -> bool:
-        return self.storage.delete_data(self._revoke_key(task_class)[-1])
-
-    def revoke_by_id(self, id: str, revoke_until=None, revoke_once: bool = False) -> None:
-        """Revoke one task instance by id."""
-        self._put_revocation(REVOKE_PREFIX + id, revoke_until, revoke_once)
-
-    def restore_by_id(self, id: str) -> bool:
-        return self.storage.delete_data(REVOKE_PREFIX + id)
-
-    def revoke(self, task: Task, revoke_until=None, revoke_once: bool = False) -> None:
-        self.revoke_by_id(task.id, revoke_until, revoke_once)
-
-    def restore(self, task: Task) -> bool:
-        return self.restore_by_id(task.id)
-
-    def is_revoked(self, task_or_id, timestamp=None, peek: bool = True) -> bool:
-        """True if revoked at ``timestamp`` (default now).
-
-        A Task checks its id and its name, a task class or function its name,
-        a string an id. With ``peek=False`` a revoke-once is consumed.
-        """
-        keys = self._revoke_key(task_or_id)
-        now = time.time() if timestamp is None else to_timestamp(timestamp)
-        values = self.storage.peek_data_many(keys)
-        return self._revoked(keys, values, now, consume=not peek)
-
-    def _revoked(self, keys, values, now: float, consume: bool) -> bool:
-        for key, value in zip(keys, values):
-            if value is EmptyData:
-                continue
-            until, once = _decode_revocation(value)
-            if until is not None and until <= now:
-                continue
-            if once and consume and self.storage.pop_data(key) is EmptyData:
-                continue   # another worker used up this revoke-once
-            return True
-        return False
 
     # -- key/value helpers ------------------------------------------------
 
@@ -446,7 +375,11 @@ class Huey(ExecutionMixin):
         return self.storage.result_store_size()
 
     def __len__(self) -> int:
+        """Number of tasks waiting in the queue."""
         return self.storage.queue_size()
+
+    def __bool__(self) -> bool:
+        return True     # an empty queue must not make the application falsy
 
     def flush(self) -> None:
         """Delete everything: queue, leases, schedule, results, data, dead letters."""

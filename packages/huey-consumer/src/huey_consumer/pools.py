@@ -101,8 +101,9 @@ class _InProcessPool:
         if self.keeper is not None:
             self._keeper_handle = self._spawn(self.keeper.run, 'LeaseKeeper')
 
-    def maintain(self, replace_dead: bool) -> int:
-        """Replace recycled workers, and dead ones when ``replace_dead``."""
+    def maintain(self, replace_dead: bool | None) -> int:
+        """Replace recycled workers; dead ones too when ``replace_dead`` is True
+        (a health check), report them once when it is False (checks disabled)."""
         replaced = 0
         for slot in self.slots:
             if self.stopping or slot.handle is None or slot.handle.is_alive():
@@ -115,7 +116,7 @@ class _InProcessPool:
                                self.kind, slot.name)
                 self._start_slot(slot)
                 replaced += 1
-            elif not slot.reported_dead:
+            elif replace_dead is False and not slot.reported_dead:
                 logger.error('%s %s died unexpectedly (health checks are disabled, it is not '
                              'replaced)', self.kind, slot.name)
                 slot.reported_dead = True
@@ -317,8 +318,9 @@ class ProcessPool:
         return [slot.process.pid for slot in self.slots
                 if slot.process is not None and slot.process.is_alive()]
 
-    def maintain(self, replace_dead: bool) -> int:
-        """Replace recycled workers (exit code 0), and dead ones when ``replace_dead``."""
+    def maintain(self, replace_dead: bool | None) -> int:
+        """Replace recycled workers (exit code 0); dead ones too when
+        ``replace_dead`` is True, report them once when it is False."""
         replaced = 0
         for slot in self.slots:
             process = slot.process
@@ -335,7 +337,7 @@ class ProcessPool:
                                'expires', slot.name, process.pid, how)
                 self._start_slot(slot)
                 replaced += 1
-            elif not slot.reported_dead:
+            elif replace_dead is False and not slot.reported_dead:
                 logger.error('worker process %s (pid %s) died with exit code %s (health checks '
                              'are disabled, it is not replaced)', slot.name, process.pid, code)
                 slot.reported_dead = True

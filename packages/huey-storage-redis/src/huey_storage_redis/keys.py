@@ -12,6 +12,10 @@ __all__ = ['KeyLayout']
 _GLOB_SPECIAL = '\\*?[]'
 
 
+def _encode_name(name: str) -> str:
+    return name.replace('%', '%25').replace('{', '%7B').replace('}', '%7D')
+
+
 def _escape_glob(text: str) -> str:
     """Escape ``text`` for a SCAN MATCH pattern."""
     return ''.join('\\' + char if char in _GLOB_SPECIAL else char for char in text)
@@ -22,7 +26,7 @@ class KeyLayout:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.prefix = f'huey.{{{name}}}.'
+        self.prefix = f'huey.{{{_encode_name(name)}}}.'
         #: list (FIFO, head at the right end) or sorted set (priority)
         self.queue = self.prefix + 'queue'
         #: priority queue only: a list holding one token while the queue is not empty

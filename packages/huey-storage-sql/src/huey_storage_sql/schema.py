@@ -13,7 +13,7 @@ from huey_storage_sql.postgres import PostgresBackend
 from huey_storage_sql.sqlite import SqliteBackend
 
 __all__ = ['DatabaseLike', 'backend_class', 'check_table_prefix', 'create_schema',
-           'resolve_database', 'run_schema_statements']
+           'resolve_database', 'run_schema_statements', 'tables_exist']
 
 #: A peewee database, or a URL such as ``postgresql://postgres@127.0.0.1:5432/test``.
 DatabaseLike = Union[peewee.Database, str]
@@ -86,12 +86,12 @@ def run_schema_statements(database: peewee.Database, table_prefix: str) -> None:
     with, other handles' work on it.
     """
     statements = backend_class(database).schema_statements(check_table_prefix(table_prefix))
-    if _tables_exist(database, table_prefix):
+    if tables_exist(database, table_prefix):
         return
     if isinstance(database, peewee.PostgresqlDatabase):
         with database.atomic():  # transactional DDL: all tables or none
             database.execute_sql("SELECT pg_advisory_xact_lock(hashtext('huey_storage_sql'))")
-            if not _tables_exist(database, table_prefix):  # another creator went first
+            if not tables_exist(database, table_prefix):  # another creator went first
                 for statement in statements:
                     database.execute_sql(statement)
     elif isinstance(database, peewee.SqliteDatabase):
@@ -103,6 +103,7 @@ def run_schema_statements(database: peewee.Database, table_prefix: str) -> None:
             database.execute_sql(statement)
 
 
-def _tables_exist(database: peewee.Database, table_prefix: str) -> bool:
+def tables_exist(database: peewee.Database, table_prefix: str) -> bool:
+    """True if the four storage tables exist in ``database``."""
     wanted = {table_prefix + table for table in ('queue', 'schedule', 'kv', 'dead_letter')}
     return wanted <= set(database.get_tables())

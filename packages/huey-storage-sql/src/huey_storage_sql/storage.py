@@ -19,6 +19,7 @@ from huey_storage_sql.schema import (
     check_table_prefix,
     resolve_database,
     run_schema_statements,
+    tables_exist,
 )
 
 __all__ = ['SqlStorage']
@@ -106,6 +107,12 @@ class SqlStorage(BaseStorage):
                 if not self._prepared:
                     if self.create_tables:
                         run_schema_statements(self.database, self.table_prefix)
+                    elif not tables_exist(self.database, self.table_prefix):
+                        raise RuntimeError(
+                            f'SqlStorage {self.name!r}: the tables {self.table_prefix}queue, ... '
+                            f'do not exist in {self.database.database!r}; create them with '
+                            f'huey_storage_sql.create_schema(database, '
+                            f'table_prefix={self.table_prefix!r}) or pass create_tables=True')
                     self._backend.prepare()
                     self._prepared = True
 

@@ -4,6 +4,12 @@ A connection is never shared between threads, and one inherited through
 ``os.fork()`` is never used (nor closed, which could disturb the parent's
 locks) in the child: the child opens its own on first use.
 
+The threads of one process take turns writing to a file through one Python
+lock per file (``WriteLock``): SQLite allows a single writer anyway, and its
+busy handler polls rather than queueing, so without the lock one thread can
+starve behind its siblings on a slow disk. Between processes, SQLite's locks
+and busy handler decide.
+
 ``busy_timeout`` makes SQLite itself wait for a lock, but a few situations
 return ``SQLITE_BUSY`` at once (WAL recovery after a crash, switching the
 journal mode while another process opens the file), so every operation is
@@ -19,7 +25,7 @@ import threading
 import time
 from typing import Callable, TypeVar
 
-__all__ = ['ConnectionPool', 'is_busy']
+__all__ = ['ConnectionPool', 'WriteLock', 'is_busy']
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +42,32 @@ class _Process:
     pid = os.getpid()
 
 
+class WriteLock:
+    """The lock the threads of this process hold while writing to one file."""
+
+    __slots__ = ('lock',)
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+_write_locks: dict[str, WriteLock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _write_lock_for(filename: str) -> WriteLock:
+    with _write_locks_guard:
+        return _write_locks.setdefault(os.path.realpath(filename), WriteLock())
+
+
 def _after_fork_in_child() -> None:
+    # Another thread may have held a lock at fork() time; it never releases
+    # it in the child, so the child gets fresh ones.
+    global _write_locks_guard
     _Process.pid = os.getpid()
+    _write_locks_guard = threading.Lock()
+    for write_lock in _write_locks.values():
+        write_lock.lock = threading.Lock()
 
 
 if hasattr(os, 'register_at_fork'):
@@ -74,6 +104,7 @@ class ConnectionPool:
         self._pragmas = pragmas
         self._journal_mode = journal_mode
         self._prepare = prepare
+        self.writer = _write_lock_for(filename)
         self._prepared_pid: int | None = None
         self._local = threading.local()
         self._lock = threading.Lock()

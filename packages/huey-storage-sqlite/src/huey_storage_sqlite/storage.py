@@ -163,6 +163,7 @@ class SqliteStorage(BaseStorage):
     # -- running statements -------------------------------------------------
 
     def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``operation(conn)`` on this thread's connection, retrying if busy."""
         pool = self._pool
         try:
             return operation(pool.get())
@@ -171,9 +172,18 @@ class SqliteStorage(BaseStorage):
                 raise
             return pool.retry(lambda: operation(pool.get()), exc)
 
+    def _run_write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """``_run`` for operations that write: this process's threads take turns."""
+        with self._pool.writer.lock:
+            return self._run(operation)
+
     def _write(self, sql: str, params: Sequence = ()) -> int:
         """Run one statement in its own transaction; the number of rows changed."""
-        return self._run(lambda conn: conn.execute(sql, params).rowcount)
+        return self._run_write(lambda conn: conn.execute(sql, params).rowcount)
+
+    def _write_returning(self, sql: str, params: Sequence = ()) -> list:
+        """Run one ``... RETURNING`` statement in its own transaction; its rows."""
+        return self._run_write(lambda conn: conn.execute(sql, params).fetchall())
 
     def _fetchall(self, sql: str, params: Sequence = ()) -> list:
         return self._run(lambda conn: conn.execute(sql, params).fetchall())
@@ -196,7 +206,7 @@ class SqliteStorage(BaseStorage):
                         logger.exception('%s: ROLLBACK failed', self.filename)
                 raise
             return result
-        return self._run(operation)
+        return self._run_write(operation)
 
     # -- queue ------------------------------------------------------------
 
@@ -210,7 +220,7 @@ class SqliteStorage(BaseStorage):
 
     def dequeue(self) -> bytes | None:
         if self._returning:
-            rows = self._fetchall(_DEQUEUE, (self.name,))
+            rows = self._write_returning(_DEQUEUE, (self.name,))
             return rows[0][0] if rows else None
 
         def take(conn: sqlite3.Connection) -> bytes | None:
@@ -239,7 +249,7 @@ class SqliteStorage(BaseStorage):
     def lease(self, timeout: float) -> Lease | None:
         deadline = time.time() + timeout
         if self._returning:
-            rows = self._fetchall(_LEASE, (deadline, self.name))
+            rows = self._write_returning(_LEASE, (deadline, self.name))
             if not rows:
                 return None
             receipt, data, deliveries = rows[0]
@@ -371,7 +381,7 @@ class SqliteStorage(BaseStorage):
         if self.peek_data(key) is EmptyData:
             return EmptyData
         if self._returning:
-            rows = self._fetchall(_POP, (self.name, key))
+            rows = self._write_returning(_POP, (self.name, key))
             if not rows:
                 return EmptyData
             value, expires_at = rows[0]
@@ -453,7 +463,7 @@ class SqliteStorage(BaseStorage):
     # -- dead letters -----------------------------------------------------
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:
-        return str(self._run(lambda conn: conn.execute(
+        return str(self._run_write(lambda conn: conn.execute(
             'INSERT INTO huey_dead_letters (name, reason, failed_at, data) VALUES (?, ?, ?, ?)',
             (self.name, reason, time.time(), data)).lastrowid))
 

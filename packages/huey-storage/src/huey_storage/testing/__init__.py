@@ -9,8 +9,14 @@ import pytest
 # before the suite modules are imported.
 pytest.register_assert_rewrite(*('huey_storage.testing.' + module for module in (
     '_helpers', 'conformance', 'suite_concurrency', 'suite_data', 'suite_edges',
-    'suite_leases', 'suite_processes', 'suite_queue', 'suite_schedule')))
+    'suite_leases', 'suite_priority', 'suite_processes', 'suite_queue', 'suite_schedule')))
 
-from huey_storage.testing.conformance import StorageConformance  # noqa: E402
+from huey_storage.testing.conformance import (  # noqa: E402
+    MultiProcessConformance,
+    PriorityConformance,
+    SharedStorageConformance,
+    StorageConformance,
+)
 
-__all__ = ['StorageConformance']
+__all__ = ['MultiProcessConformance', 'PriorityConformance', 'SharedStorageConformance',
+           'StorageConformance']

@@ -1,11 +1,14 @@
-"""``StorageConformance``: every contract test, for any storage, in one base class.
+"""The conformance suite: every contract test, in base classes a storage opts into.
 
-A storage package's test module subclasses it and provides fixtures::
+A storage package's test module subclasses ``StorageConformance`` and adds the
+mixins that apply to its storage::
 
     import pytest
-    from huey_storage.testing import StorageConformance
+    from huey_storage.testing import (MultiProcessConformance, PriorityConformance,
+                                      SharedStorageConformance, StorageConformance)
 
-    class TestMyStorage(StorageConformance):
+    class TestMyStorage(StorageConformance, PriorityConformance,
+                        SharedStorageConformance, MultiProcessConformance):
         @pytest.fixture
         def storage(self):
             storage = MyStorage('test-' + uuid.uuid4().hex)   # fresh and empty
@@ -13,19 +16,27 @@ A storage package's test module subclasses it and provides fixtures::
             storage.flush_all()
             storage.close()
 
-        # optional, enables the multi-handle and multi-process tests:
-        @pytest.fixture
+        @pytest.fixture          # SharedStorageConformance, MultiProcessConformance
         def storage_factory(self, storage):
             return lambda: MyStorage(storage.name)     # another handle, same store
 
-        # optional, enables the name isolation tests:
-        @pytest.fixture
+        @pytest.fixture          # SharedStorageConformance
         def other_storage_factory(self):
             ...  # a callable name -> storage on the same backing store
 
-Factories clean up whatever they create. Tests needing a fixture that is not
-overridden are skipped with the reason. The parts of the suite live in the
-``suite_*`` modules next to this one, one concept each.
+* ``StorageConformance``: the whole single-handle contract. Every storage.
+* ``PriorityConformance``: behaviour only a priority storage has. Required
+  when ``storage.priority`` is True (a test in ``StorageConformance`` fails
+  otherwise), forbidden when it is False.
+* ``SharedStorageConformance``: several handles on one backing store, with the
+  same name (``storage_factory``) and other names (``other_storage_factory``).
+* ``MultiProcessConformance``: ``fork()`` and several processes sharing the
+  store (``storage_factory``). Not for storages living inside one process.
+
+A test that does not apply to a storage is never collected for it, so nothing
+is skipped as "not applicable"; a mixin whose fixture is missing fails with the
+fixture's name. The tests live in the ``suite_*`` modules next to this one, one
+concept each.
 """
 from __future__ import annotations
 
@@ -34,26 +45,31 @@ from typing import Callable
 import pytest
 
 from huey_storage.base import BaseStorage
-from huey_storage.testing.suite_concurrency import ConcurrencyContract
+from huey_storage.testing.suite_concurrency import ConcurrencyContract, SharedConcurrencyContract
 from huey_storage.testing.suite_data import DataContract
 from huey_storage.testing.suite_edges import EdgeCaseContract, HandleContract
 from huey_storage.testing.suite_leases import DeadLetterContract, LeaseContract
+from huey_storage.testing.suite_priority import PriorityContract
 from huey_storage.testing.suite_processes import ProcessContract
 from huey_storage.testing.suite_queue import QueueContract
 from huey_storage.testing.suite_schedule import ScheduleContract
 
-__all__ = ['StorageConformance']
+__all__ = ['MultiProcessConformance', 'PriorityConformance', 'SharedStorageConformance',
+           'StorageConformance']
+
+
+def _missing_fixture(test_class: object, fixture: str, mixin: str, what: str):
+    pytest.fail(f'{type(test_class).__name__} inherits {mixin} but does not define the '
+                f'`{fixture}` fixture ({what}); define it, or drop {mixin} if the storage '
+                'cannot provide it (see huey_storage.testing.conformance)', pytrace=False)
 
 
 class StorageConformance(QueueContract, LeaseContract, DeadLetterContract, ScheduleContract,
-                         DataContract, EdgeCaseContract, HandleContract,
-                         ConcurrencyContract, ProcessContract):
-    """Base class of a storage's conformance tests (not collected by itself).
+                         DataContract, EdgeCaseContract, ConcurrencyContract):
+    """Base class of a storage's conformance tests: the single-handle contract.
 
-    Class attributes a subclass may set:
-
-    * ``shared_across_processes`` (default True): False skips the tests that
-      fork processes, for storages living inside one process.
+    Not collected by itself (no ``Test`` prefix). Subclasses define the
+    ``storage`` fixture and add the mixins that apply (module docstring).
     """
 
     @pytest.fixture
@@ -63,14 +79,41 @@ class StorageConformance(QueueContract, LeaseContract, DeadLetterContract, Sched
                     'fresh, empty storage (see huey_storage.testing.conformance)',
                     pytrace=False)
 
+    def test_priority_tests_run_exactly_for_priority_storages(self, storage):
+        includes = isinstance(self, PriorityConformance)
+        assert storage.priority == includes, (
+            f'{type(storage).__name__}.priority is {storage.priority} but '
+            f'{type(self).__name__} {"includes" if includes else "lacks"} '
+            f'PriorityConformance: {"drop it" if includes else "add it to the bases"}')
+
+
+class PriorityConformance(PriorityContract):
+    """Mixin for storages with ``priority = True``."""
+
+
+class SharedStorageConformance(HandleContract, SharedConcurrencyContract):
+    """Mixin: several handles on one backing store (needs ``storage_factory`` and
+    ``other_storage_factory``)."""
+
     @pytest.fixture
     def storage_factory(self) -> Callable[[], BaseStorage]:
         """A callable returning another handle on the same backing store and name."""
-        pytest.skip(f'{type(self).__name__} does not override the `storage_factory` '
-                    'fixture, so multi-handle tests cannot run')
+        _missing_fixture(self, 'storage_factory', 'SharedStorageConformance',
+                         'a callable returning another handle on the same store and name')
 
     @pytest.fixture
     def other_storage_factory(self) -> Callable[[str], BaseStorage]:
         """A callable ``name -> storage`` on the same backing store as ``storage``."""
-        pytest.skip(f'{type(self).__name__} does not override the `other_storage_factory` '
-                    'fixture, so name isolation tests cannot run')
+        _missing_fixture(self, 'other_storage_factory', 'SharedStorageConformance',
+                         'a callable name -> storage on the same store')
+
+
+class MultiProcessConformance(ProcessContract):
+    """Mixin: forked children and several processes share the store (needs
+    ``storage_factory``)."""
+
+    @pytest.fixture
+    def storage_factory(self) -> Callable[[], BaseStorage]:
+        """A callable returning another handle on the same backing store and name."""
+        _missing_fixture(self, 'storage_factory', 'MultiProcessConformance',
+                         'a callable returning another handle on the same store and name')

@@ -176,3 +176,9 @@ class HandleContract:
             assert storage.wait_data('answer', timeout=10) == b'42'
         finally:
             writer.join()
+
+    def test_close_is_idempotent(self, storage_factory):
+        handle = storage_factory()
+        handle.enqueue(b'x')
+        handle.close()
+        handle.close()

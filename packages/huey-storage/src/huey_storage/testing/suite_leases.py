@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from huey_storage.base import DeadLetter, EmptyData, Lease
 from huey_storage.testing._helpers import wait_until
 
@@ -166,21 +164,6 @@ class LeaseContract:
         storage.release(second.receipt)
         assert storage.lease(60).deliveries == 2
 
-    def test_release_and_requeue_keep_priority(self, storage):
-        if not storage.priority:
-            pytest.skip(f'{type(storage).__name__} ignores priorities')
-        storage.enqueue(b'low', 0)
-        storage.enqueue(b'high', 5)
-        lease = storage.lease(60)
-        assert lease.data == b'high'
-        storage.enqueue(b'high-2', 5)
-        storage.enqueue(b'low-2', 0)
-        storage.release(lease.receipt)
-        assert storage.enqueued_items() == [b'high', b'high-2', b'low', b'low-2']
-        lease = storage.lease(60)
-        storage.requeue_expired_leases(time.time() + FUTURE)
-        assert storage.enqueued_items() == [b'high', b'high-2', b'low', b'low-2']
-
 
 class DeadLetterContract:
     """add_dead_letter, dead_letter, dead_letters, requeue/delete/flush."""
@@ -231,14 +214,6 @@ class DeadLetterContract:
         storage.enqueue(b'waiting')
         assert storage.requeue_dead_letter(dead_id) is True
         assert storage.enqueued_items() == [b'waiting', b'dead']
-
-    def test_requeue_dead_letter_with_priority(self, storage):
-        if not storage.priority:
-            pytest.skip(f'{type(storage).__name__} ignores priorities')
-        dead_id = storage.add_dead_letter(b'urgent', 'why')
-        storage.enqueue(b'normal')
-        assert storage.requeue_dead_letter(dead_id, priority=5) is True
-        assert storage.enqueued_items() == [b'urgent', b'normal']
 
     def test_requeue_unknown_dead_letter(self, storage):
         assert storage.requeue_dead_letter('no-such-id') is False

@@ -24,17 +24,7 @@ def _fork_context():
 class ProcessContract:
     """The storage keeps working after fork(), and processes share its queue."""
 
-    #: False for storages that live inside one process (MemoryStorage): the
-    #: process tests are then skipped as not applicable.
-    shared_across_processes = True
-
-    def _require_processes(self, storage) -> None:
-        if not self.shared_across_processes:
-            pytest.skip(f'not applicable: {type(storage).__name__} is not shared across '
-                        'processes (shared_across_processes = False)')
-
     def test_storage_keeps_working_in_a_forked_child(self, storage):
-        self._require_processes(storage)
         storage.enqueue(b'from-parent')
         storage.put_data('parent', b'1')  # the parent has used its connection
         context = _fork_context()
@@ -58,7 +48,6 @@ class ProcessContract:
         assert storage.peek_data('parent') == b'1'
 
     def test_processes_deliver_each_message_once(self, storage, storage_factory):
-        self._require_processes(storage)
         context = _fork_context()
         reports = context.Queue()
 

@@ -134,14 +134,6 @@ class QueueContract:
             expected = [data for data, _ in items]
         assert drain(storage) == expected
 
-    def test_negative_priority_comes_after_default(self, storage):
-        if not storage.priority:
-            pytest.skip(f'{type(storage).__name__} ignores priorities')
-        storage.enqueue(b'minus', -3)
-        storage.enqueue(b'default')
-        storage.enqueue(b'zero', 0)
-        assert drain(storage) == [b'default', b'zero', b'minus']
-
     def test_lease_follows_priority(self, storage):
         storage.enqueue(b'low', 1)
         storage.enqueue(b'high', 2)
@@ -190,9 +182,3 @@ class QueueContract:
             storage.add_dead_letter(b'd%d' % i, 'why')
         assert storage.flush_dead_letters() == 3
         assert storage.flush_dead_letters() == 0
-
-    def test_close_is_idempotent(self, storage_factory):
-        handle = storage_factory()
-        handle.enqueue(b'x')
-        handle.close()
-        handle.close()

@@ -1,0 +1,89 @@
+"""Revoking tasks: one instance by id, or every task of a name.
+
+A revocation is a data key ``r:<task id>`` or ``r:<task name>`` holding
+``b'<until timestamp or empty>|<once 0/1>'`` (no pickle: nothing to trust).
+Executing a task reads both keys in one ``peek_data_many`` call.
+"""
+from __future__ import annotations
+
+import time
+
+from huey_storage import EmptyData
+
+from huey_api.task import Task, TaskWrapper
+from huey_api.utils import to_timestamp
+
+__all__ = ['REVOKE_PREFIX', 'RevocationMixin']
+
+REVOKE_PREFIX = 'r:'
+
+
+def _encode_revocation(until: float | None, once: bool) -> bytes:
+    return f"{'' if until is None else repr(until)}|{int(once)}".encode()
+
+
+def _decode_revocation(value: bytes) -> tuple[float | None, bool]:
+    until, _, once = value.decode().partition('|')
+    return (float(until) if until else None), once == '1'
+
+
+class RevocationMixin:
+    """Revocation methods of ``Huey``."""
+
+    def _revoke_key(self, task_or_id) -> list[str]:
+        if isinstance(task_or_id, str):
+            return [REVOKE_PREFIX + task_or_id]
+        if isinstance(task_or_id, Task):
+            return [REVOKE_PREFIX + task_or_id.id, REVOKE_PREFIX + task_or_id.name]
+        if isinstance(task_or_id, TaskWrapper):
+            return [REVOKE_PREFIX + task_or_id.name]
+        if isinstance(task_or_id, type) and issubclass(task_or_id, Task):
+            return [REVOKE_PREFIX + task_or_id.name]
+        raise TypeError(f'{task_or_id!r} is not a task, task class, task function or task id')
+
+    def _put_revocation(self, key: str, revoke_until, revoke_once: bool) -> None:
+        value = _encode_revocation(to_timestamp(revoke_until), revoke_once)
+        self.storage.put_data(key, value)
+
+    def revoke_all(self, task_class, revoke_until=None, revoke_once: bool = False) -> None:
+        """Revoke every task of this class/name (until a datetime, or just the next one)."""
+        self._put_revocation(self._revoke_key(task_class)[-1], revoke_until, revoke_once)
+
+    def restore_all(self, task_class) -> bool:
+        return self.storage.delete_data(self._revoke_key(task_class)[-1])
+
+    def revoke_by_id(self, id: str, revoke_until=None, revoke_once: bool = False) -> None:
+        """Revoke one task instance by id."""
+        self._put_revocation(REVOKE_PREFIX + id, revoke_until, revoke_once)
+
+    def restore_by_id(self, id: str) -> bool:
+        return self.storage.delete_data(REVOKE_PREFIX + id)
+
+    def revoke(self, task: Task, revoke_until=None, revoke_once: bool = False) -> None:
+        self.revoke_by_id(task.id, revoke_until, revoke_once)
+
+    def restore(self, task: Task) -> bool:
+        return self.restore_by_id(task.id)
+
+    def is_revoked(self, task_or_id, timestamp=None, peek: bool = True) -> bool:
+        """True if revoked at ``timestamp`` (default now).
+
+        A Task checks its id and its name, a task class or function its name,
+        a string an id. With ``peek=False`` a revoke-once is consumed.
+        """
+        keys = self._revoke_key(task_or_id)
+        now = time.time() if timestamp is None else to_timestamp(timestamp)
+        values = self.storage.peek_data_many(keys)
+        return self._revoked(keys, values, now, consume=not peek)
+
+    def _revoked(self, keys, values, now: float, consume: bool) -> bool:
+        for key, value in zip(keys, values):
+            if value is EmptyData:
+                continue
+            until, once = _decode_revocation(value)
+            if until is not None and until <= now:
+                continue
+            if once and consume and self.storage.pop_data(key) is EmptyData:
+                continue   # another worker used up this revoke-once
+            return True
+        return False

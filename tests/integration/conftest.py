@@ -1,0 +1,295 @@
+"""Integration fixtures: a small application module written to a temporary
+directory, real storages (SQLite file, Redis db 4, PostgreSQL schema) and the
+real ``huey_consumer.py`` console script started as a subprocess."""
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from huey_storage.testing.services import require_service
+
+#: Redis database reserved for integration tests.
+REDIS_DB = 4
+
+APP_TEMPLATE = '''\
+import datetime
+import os
+import signal
+import time
+
+from huey import crontab
+{import_line}
+
+huey = {constructor}
+
+
+@huey.task()
+def add(a, b):
+    return a + b
+
+
+@huey.task()
+def fib(a, b=1):
+    a, b = a + b, a
+    return (a, b)
+
+
+@huey.task()
+def worker_pid():
+    return os.getpid()
+
+
+@huey.task()
+def gated(marker, gate, limit=60):
+    """Write ``marker`` when started, then run until ``gate`` exists."""
+    with open(marker, 'a') as f:
+        f.write('%d\\n' % os.getpid())
+    deadline = time.time() + limit
+    while not os.path.exists(gate) and time.time() < deadline:
+        time.sleep(0.05)
+    return 'released'
+
+
+@huey.task(retries=2)
+def flaky(counter):
+    """Fails on the first two attempts (counted in storage), then succeeds."""
+    if huey.storage.incr(counter) < 3:
+        raise Exception('failing!')
+    return 'OK'
+
+
+@huey.task()
+def kill_own_process():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@huey.periodic_task(crontab(minute='*'))
+def every_minute():
+    minute = datetime.datetime.now().strftime('%Y%m%d%H%M')
+    huey.storage.incr('periodic-runs')
+    huey.storage.incr('periodic-minute:' + minute)
+
+{extra}
+'''
+
+
+def consumer_script() -> Path:
+    """The ``huey_consumer.py`` script installed next to this Python."""
+    script = Path(sys.executable).parent / 'huey_consumer.py'
+    if not script.exists():
+        pytest.fail(f'{script} not found: install huey-consumer in this environment')
+    return script
+
+
+class App:
+    """A generated application module: import it here, run consumers on it."""
+
+    def __init__(self, directory: Path, backend: str, constructor: str, import_line: str,
+                 extra: str = '') -> None:
+        self.directory = directory
+        self.backend = backend
+        self.module_name = 'itest_app_' + uuid.uuid4().hex[:10]
+        (directory / f'{self.module_name}.py').write_text(APP_TEMPLATE.format(
+            import_line=import_line, constructor=constructor, extra=extra))
+        self._module = None
+
+    @property
+    def module(self):
+        if self._module is None:
+            if str(self.directory) not in sys.path:
+                sys.path.insert(0, str(self.directory))
+            importlib.invalidate_caches()
+            self._module = importlib.import_module(self.module_name)
+        return self._module
+
+    @property
+    def huey(self):
+        return self.module.huey
+
+    @property
+    def path(self) -> str:
+        return f'{self.module_name}.huey'
+
+    def close(self) -> None:
+        if self._module is not None:
+            try:
+                self._module.huey.flush()
+            finally:
+                self._module.huey.storage.close()
+            sys.modules.pop(self.module_name, None)
+        if str(self.directory) in sys.path:
+            sys.path.remove(str(self.directory))
+
+
+class ConsumerProcess:
+    """The console script running in a subprocess, logging to a file."""
+
+    def __init__(self, app: App, args: list[str], name: str = 'consumer') -> None:
+        self.app = app
+        self.log_path = app.directory / f'{name}-{uuid.uuid4().hex[:6]}.log'
+        env = dict(os.environ)
+        env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(app.directory),
+                                                          env.get('PYTHONPATH')]))
+        self._log = open(self.log_path, 'wb')
+        self.command = [str(consumer_script()), app.path, *args]
+        self.process = subprocess.Popen(self.command, cwd=app.directory, env=env,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def wait_for_log(self, text: str, timeout: float = 20.0, count: int = 1) -> str:
+        """Wait until ``text`` appears ``count`` times in the log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log()
+            if log.count(text) >= count:
+                return log
+            if self.process.poll() is not None:
+                pytest.fail(f'consumer exited ({self.process.returncode}) before logging '
+                            f'{text!r}:\n{log}')
+            if time.monotonic() > deadline:
+                pytest.fail(f'{text!r} not logged within {timeout}s:\n{log}')
+            time.sleep(0.05)
+
+    def wait_started(self, timeout: float = 20.0) -> None:
+        self.wait_for_log('consumer started', timeout)
+
+    def send(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f'consumer still running {timeout}s later:\n{self.log()}')
+
+    def kill(self) -> None:
+        """Kill the consumer and every worker process it forked."""
+        if self.process.poll() is None:
+            for pid in child_pids(self.process.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.process.kill()
+            self.process.wait(10)
+        self._log.close()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc)."""
+    children = []
+    for entry in Path('/proc').iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / 'stat').read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(')', 1)[-1].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            children.append(int(entry.name))
+    return children
+
+
+def wait_until(condition, timeout: float = 20.0, message: str = '', interval: float = 0.05):
+    """Poll ``condition`` until truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f'timed out after {timeout}s waiting for {message or condition}')
+        time.sleep(interval)
+
+
+def _flush_redis_db() -> None:
+    import redis
+
+    client = redis.Redis(db=REDIS_DB)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def make_app_factory(tmp_path: Path, backend: str):
+    """Return ``build(extra='', **huey_options) -> App`` for ``backend``."""
+    apps: list[App] = []
+    if backend == 'redis':
+        require_service('redis')
+
+    def build(extra: str = '', **options) -> App:
+        opts = ''.join(f', {key}={value!r}' for key, value in options.items())
+        directory = tmp_path
+        if backend == 'sqlite':
+            db = tmp_path / f'huey-{uuid.uuid4().hex[:6]}.db'
+            constructor = f"SqliteHuey('itest', filename={str(db)!r}{opts})"
+            import_line = 'from huey import SqliteHuey'
+        elif backend == 'redis':
+            name = 'itest-' + uuid.uuid4().hex[:8]
+            constructor = f'RedisHuey({name!r}, db={REDIS_DB}{opts})'
+            import_line = 'from huey import RedisHuey'
+        else:
+            raise ValueError(backend)
+        app = App(directory, backend, constructor, import_line, extra)
+        apps.append(app)
+        return app
+
+    build.apps = apps
+    return build
+
+
+@pytest.fixture(params=['sqlite', pytest.param('redis', marks=pytest.mark.redis)])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def make_app(tmp_path, backend):
+    build = make_app_factory(tmp_path, backend)
+    yield build
+    for app in build.apps:
+        app.close()
+    if backend == 'redis':
+        _flush_redis_db()
+
+
+@pytest.fixture
+def start_consumer(request):
+    """``start_consumer(app, *args)`` -> started ConsumerProcess; always killed afterwards,
+    and its log printed (shown by pytest when the test fails)."""
+    processes: list[ConsumerProcess] = []
+
+    def start(app: App, *args: str, wait: bool = True, name: str = 'consumer'
+              ) -> ConsumerProcess:
+        process = ConsumerProcess(app, list(args), name)
+        processes.append(process)
+        if wait:
+            process.wait_started()
+        return process
+
+    yield start
+    for process in processes:
+        process.kill()
+        print(f'---- {" ".join(process.command)} (exit {process.process.returncode})')
+        print(process.log())
+
+
+#: Fast polling for non-blocking storages, used by every consumer in these tests.
+FAST = ['-d', '0.02', '-m', '0.2']

@@ -139,8 +139,10 @@ class ConsumerProcess:
                                                           env.get('PYTHONPATH')]))
         self._log = open(self.log_path, 'wb')
         self.command = [str(consumer_script()), app.path, *args]
+        # its own session: killpg() reaches the consumer and every worker it forked
         self.process = subprocess.Popen(self.command, cwd=app.directory, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+                                        stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
 
     @property
     def pid(self) -> int:
@@ -177,17 +179,22 @@ class ConsumerProcess:
         except subprocess.TimeoutExpired:
             pytest.fail(f'consumer still running {timeout}s later:\n{self.log()}')
 
+    def worker_pids(self) -> list[int]:
+        """Pids of the worker processes the consumer forked (``-k process``)."""
+        return child_pids(self.process.pid)
+
     def kill(self) -> None:
-        """Kill the consumer and every worker process it forked."""
-        if self.process.poll() is None:
-            for pid in child_pids(self.process.pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            self.process.kill()
+        """SIGKILL the consumer and every worker process it forked (a crash)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
             self.process.wait(10)
-        self._log.close()
+        except subprocess.TimeoutExpired:
+            pass
+        if not self._log.closed:
+            self._log.close()
 
 
 def child_pids(pid: int) -> list[int]:
@@ -201,7 +208,7 @@ def child_pids(pid: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(')', 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(pid):
+        if len(fields) > 1 and fields[1] == str(pid) and fields[0] != 'Z':
             children.append(int(entry.name))
     return children
 
@@ -231,8 +238,9 @@ def _flush_redis_db() -> None:
 def make_app_factory(tmp_path: Path, backend: str):
     """Return ``build(extra='', **huey_options) -> App`` for ``backend``."""
     apps: list[App] = []
-    if backend == 'redis':
-        require_service('redis')
+    schemas: list[str] = []
+    if backend in ('redis', 'postgres'):
+        require_service(backend)
 
     def build(extra: str = '', **options) -> App:
         opts = ''.join(f', {key}={value!r}' for key, value in options.items())
@@ -245,6 +253,14 @@ def make_app_factory(tmp_path: Path, backend: str):
             name = 'itest-' + uuid.uuid4().hex[:8]
             constructor = f'RedisHuey({name!r}, db={REDIS_DB}{opts})'
             import_line = 'from huey import RedisHuey'
+        elif backend == 'postgres':
+            schema = 'huey_t_' + uuid.uuid4().hex[:12]
+            _postgres_admin(f'CREATE SCHEMA {schema}')
+            schemas.append(schema)
+            url = (f'postgresql://postgres@127.0.0.1:5432/test'
+                   f'?options=-csearch_path%3D{schema}')
+            constructor = f"SqlHuey('itest', database={url!r}{opts})"
+            import_line = 'from huey import SqlHuey'
         else:
             raise ValueError(backend)
         app = App(directory, backend, constructor, import_line, extra)
@@ -252,7 +268,21 @@ def make_app_factory(tmp_path: Path, backend: str):
         return app
 
     build.apps = apps
+    build.schemas = schemas
     return build
+
+
+def _postgres_admin(sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(host='127.0.0.1', port=5432, user='postgres', dbname='test')
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '30s'")
+            cursor.execute(sql)
+    finally:
+        connection.close()
 
 
 @pytest.fixture(params=['sqlite', pytest.param('redis', marks=pytest.mark.redis)])
@@ -268,6 +298,8 @@ def make_app(tmp_path, backend):
         app.close()
     if backend == 'redis':
         _flush_redis_db()
+    for schema in build.schemas:
+        _postgres_admin(f'DROP SCHEMA {schema} CASCADE')
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from huey_api import TaskException
-
 from conftest import FAST, consumer_script, wait_until
+from huey_api import TaskException
 
 WORKER_TYPES = ['thread', 'process', 'greenlet']
 
@@ -68,7 +67,6 @@ def test_sigint_lets_the_task_in_flight_finish_and_exits_0(make_app, start_consu
                                                            worker_type, tmp_path):
     app = make_app()
     tasks, huey = app.module, app.huey
-    started, stopped = [], []
     consumer = start_consumer(app, '-k', worker_type, '-n', *FAST)
     marker, gate = tmp_path / 'started', tmp_path / 'gate'
     result = tasks.gated(str(marker), str(gate))
@@ -81,7 +79,6 @@ def test_sigint_lets_the_task_in_flight_finish_and_exits_0(make_app, start_consu
     assert result.get() == 'released'
     assert [t.id for t in huey.pending()] == [later.id]
     assert huey.storage.leased_count() == 0
-    del started, stopped
 
 
 @pytest.mark.parametrize('worker_type', WORKER_TYPES)
@@ -179,16 +176,16 @@ def test_startup_log_describes_the_configuration(make_app, start_consumer):
     log = consumer.wait_for_log('periodic tasks:')
     assert "huey 'itest', storage SqliteStorage, 3 thread workers, periodic tasks enabled" in log
     assert 'delivery at-least-once (lease timeout 30.0s' in log
-    assert f'{app.module_name}.every_minute (Crontab(' in log
+    assert f"periodic tasks: {app.module_name}.every_minute (crontab '* * * * *')" in log
     assert app.module.add(1, 2)(blocking=True, timeout=10) == 3
     log = consumer.wait_for_log(' finished in ')
     assert f'executing {app.module_name}.add: ' in log
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('worker_type', ['thread', 'greenlet'])
 def test_periodic_task_runs_once_per_minute_across_two_consumers(make_app, start_consumer,
-                                                                 worker_type):
+                                                                 backend):
+    worker_type = {'sqlite': 'process', 'redis': 'greenlet'}[backend]
     app = make_app()
     huey = app.huey
     start_consumer(app, '-k', worker_type, *FAST, name='first')
@@ -215,3 +212,47 @@ def test_script_runs_through_python_dash_m(tmp_path):
     done = subprocess.run([sys.executable, '-m', 'huey.bin.huey_consumer', '--help'],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0 and '--worker-type' in done.stdout
+
+
+HOOKS = '''
+HOOK_LOG = {hook_log!r}
+
+
+@huey.on_startup()
+def note_start():
+    with open(HOOK_LOG, 'a') as f:
+        f.write('start %d\\n' % os.getpid())
+
+
+@huey.on_shutdown()
+def note_stop():
+    with open(HOOK_LOG, 'a') as f:
+        f.write('stop %d\\n' % os.getpid())
+'''
+
+
+@pytest.mark.parametrize('backend', ['sqlite'], indirect=True)
+def test_hooks_run_once_in_each_worker_process(make_app, start_consumer, tmp_path):
+    hook_log = tmp_path / 'hooks.log'
+    app = make_app(HOOKS.format(hook_log=str(hook_log)))
+    consumer = start_consumer(app, '-k', 'process', '-w', '2', '-n', *FAST)
+    pids = {app.module.worker_pid()(blocking=True, timeout=15) for _ in range(6)}
+    wait_until(lambda: hook_log.exists() and hook_log.read_text().count('start') == 2,
+               message='two start-up hooks')
+    consumer.send(signal.SIGINT)
+    assert consumer.wait(30) == 0
+    lines = hook_log.read_text().split('\n')
+    started = sorted(line.split()[1] for line in lines if line.startswith('start'))
+    stopped = sorted(line.split()[1] for line in lines if line.startswith('stop'))
+    assert started == stopped and len(set(started)) == 2
+    assert pids <= {int(pid) for pid in started}
+    assert str(consumer.pid) not in started
+
+
+@pytest.mark.parametrize('backend', ['sqlite'], indirect=True)
+def test_max_tasks_replaces_worker_processes(make_app, start_consumer):
+    app = make_app()
+    start_consumer(app, '-k', 'process', '-w', '1', '--max-tasks', '2', '-n', *FAST)
+    pids = [app.module.worker_pid()(blocking=True, timeout=15) for _ in range(6)]
+    assert len(set(pids)) == 3
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4] == pids[5]

@@ -8,7 +8,7 @@ import pytest
 from conftest import counting_pool, wait_for
 from huey_storage import EmptyData
 from huey_storage_redis import PriorityRedisExpireStorage, RedisExpireStorage, RedisStorage
-from huey_storage_redis.storage import WAIT_RECHECK_INTERVAL
+from huey_storage_redis.data import WAIT_RECHECK_INTERVAL
 
 pytestmark = pytest.mark.redis
 

@@ -202,3 +202,15 @@ def test_read_timeout_zero_does_not_block(make_storage):
     assert storage.lease(1) is None and storage.dequeue() is None
     with pytest.raises(ValueError, match='read_timeout'):
         make_storage(read_timeout=-1)
+
+
+@pytest.mark.parametrize('cls', [RedisStorage, PriorityRedisStorage])
+def test_requeue_keeps_lease_order_across_batches(make_storage, cls):
+    storage = make_storage(cls, blocking=False)
+    count = BATCH_SIZE + 300
+    storage.enqueue_many((b'%05d' % i, None) for i in range(count))
+    for _ in range(count):
+        storage.lease(60)
+    storage.enqueue(b'waiting')
+    assert storage.requeue_expired_leases(time.time() + 3600) == count
+    assert storage.enqueued_items() == [b'%05d' % i for i in range(count)] + [b'waiting']

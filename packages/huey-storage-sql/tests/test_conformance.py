@@ -104,5 +104,5 @@ class TestSqliteConformance(_SqlConformance):
 
     def make(self, target, name):
         database = peewee.SqliteDatabase(str(target), timeout=30,
-                                         pragmas={'journal_mode': 'wal'})
+                                         pragmas={'journal_mode': 'wal', 'synchronous': 'normal'})
         return SqlStorage(name, database=database)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import peewee
 import pytest
-
 from huey_storage import EmptyData
 from huey_storage_sql import SqlStorage, create_schema
 from huey_storage_sql.mysql import supports_skip_locked
@@ -171,4 +171,17 @@ def test_concurrent_schema_creation(make_database):
     assert errors == []
     storage = SqlStorage('racing', database=make_database())
     assert storage.queue_size() == 4
+    storage.close()
+
+
+def test_expired_keys_are_swept(make_database):
+    storage = SqlStorage('sweep', database=make_database())
+    for index in range(5):
+        assert storage.put_if_empty(f'lock-{index}', b'1', ttl=0.01) is True
+    storage.put_data('kept', b'1')
+    time.sleep(0.05)  # past every ttl above (a fixed past point, not a race)
+    storage._purge_after = 0.0  # the next TTL write sweeps now instead of within a minute
+    assert storage.incr('counter', ttl=60) == 1
+    rows = storage.database.execute_sql('SELECT COUNT(*) FROM huey_kv').fetchone()[0]
+    assert rows == 2  # 'kept' and 'counter'
     storage.close()

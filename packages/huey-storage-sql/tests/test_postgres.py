@@ -6,7 +6,6 @@ import time
 
 import peewee
 import pytest
-
 from huey_storage_sql import SqlStorage
 
 pytestmark = pytest.mark.postgres

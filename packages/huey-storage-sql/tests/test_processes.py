@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-
 from huey_storage_sql import SqlStorage
 
 STOP = b'<stop>'

@@ -41,7 +41,6 @@ def _stop(processes) -> None:
         process.join(10)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize('method', ['fork', 'spawn'])
 def test_producers_and_consumers_deliver_each_message_once(method, tmp_path):
     """4 producer and 4 consumer processes, all started at once on a new file."""

@@ -190,3 +190,62 @@ def test_failed_transaction_leaves_nothing_behind(make_storage):
     assert storage._pool.get().in_transaction is False
     storage.enqueue(b'next')
     assert storage.dequeue() == b'next'
+
+
+def test_the_latest_returned_message_goes_to_the_very_head(make_storage):
+    storage = make_storage()
+    for item in (b'a', b'b', b'c', b'd'):
+        storage.enqueue(item)
+    a, b, _c = storage.lease(60), storage.lease(60), storage.lease(60)
+    assert storage.release(a.receipt) is True
+    assert storage.release(b.receipt) is True  # ahead of a, which is waiting again
+    assert storage.enqueued_items() == [b'b', b'a', b'd']
+    storage.requeue_expired_leases(time.time() + 3600)  # c: ahead of everything waiting
+    assert storage.enqueued_items() == [b'c', b'b', b'a', b'd']
+    again = storage.lease(60)
+    storage.enqueue(b'e')
+    storage.release(again.receipt)  # released after a far-future requeue: still first
+    assert storage.enqueued_items() == [b'c', b'b', b'a', b'd', b'e']
+
+
+@pytest.mark.parametrize('statement', ['_NEXT_WAITING', '_LEASE', '_DEQUEUE', '_ACK',
+                                       '_RELEASE', '_ANY_EXPIRED', '_REQUEUE_EXPIRED',
+                                       '_PEEK', '_POP', '_ANY_DUE', '_DELETE_DUE'])
+def test_hot_statements_use_an_index(make_storage, statement):
+    """O(log n): no full table scan and no sort, whatever the queue length."""
+    from huey_storage_sqlite import storage as module
+
+    sql = getattr(module, statement)
+    conn = make_storage()._pool.get()
+    params = [1] * sql.count('?')
+    plan = ' / '.join(row[-1] for row in conn.execute('EXPLAIN QUERY PLAN ' + sql, params))
+    assert 'SCAN' not in plan and 'TEMP B-TREE' not in plan, plan
+
+
+def test_a_queue_table_from_before_returned_at_is_upgraded(make_storage, db_path):
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    for statement in schema_statements():
+        conn.execute(statement.replace('    returned_at REAL NOT NULL DEFAULT 0,\n', '')
+                     .replace('priority DESC, returned_at DESC, id', 'priority DESC, id'))
+    conn.execute("INSERT INTO huey_queue (name, data) VALUES ('old', x'01')")
+    assert 'returned_at' not in {row[1] for row in conn.execute('PRAGMA table_info(huey_queue)')}
+    conn.close()
+    storage = make_storage('old')
+    lease = storage.lease(60)
+    assert lease.data == b'\x01'
+    assert storage.release(lease.receipt) is True
+    assert storage.dequeue() == b'\x01'
+
+
+def test_a_foreign_huey_queue_table_is_refused_and_left_alone(make_storage, db_path):
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute('CREATE TABLE huey_queue (id INTEGER PRIMARY KEY, name TEXT, order_key INT)')
+    conn.close()
+    with pytest.raises(ValueError, match='order_key'):
+        make_storage().enqueue(b'x')
+    conn = sqlite3.connect(db_path)
+    try:
+        columns = [row[1] for row in conn.execute('PRAGMA table_info(huey_queue)')]
+    finally:
+        conn.close()
+    assert columns == ['id', 'name', 'order_key']

@@ -172,7 +172,10 @@ class Consumer:
             elif time.monotonic() >= next_health_check:
                 replace_dead = True
                 next_health_check = time.monotonic() + self.health_check_interval
-            self.pool.maintain(replace_dead)
+            try:
+                self.pool.maintain(replace_dead)
+            except Exception:
+                logger.exception('could not replace a worker; trying again shortly')
             time.sleep(SUPERVISE_INTERVAL)
         return self._requests.pop(0)
 
@@ -182,9 +185,9 @@ class Consumer:
             self.restart_requested = True
             logger.info('SIGHUP: restarting after the tasks in flight finish')
         if request in (_GRACEFUL, _RESTART):
+            self.pool.request_stop()
             logger.info('shutting down gracefully: waiting for the tasks in flight to finish '
                         '(SIGTERM or a second SIGINT interrupts them)')
-            self.pool.request_stop()
             while self.pool.running():
                 if self._requests:
                     request = self._requests.pop(0)
@@ -196,6 +199,7 @@ class Consumer:
                 self.pool.wait(SUPERVISE_INTERVAL)
         else:
             self._interrupt(grace=self.shutdown_timeout)
+        self.pool.close()
         if self._scheduler_handle is not None:
             self._scheduler_handle.join(10)
         logger.info('consumer stopped')
@@ -280,5 +284,7 @@ def _periodic_tasks(huey: Any) -> list[str]:
     described = []
     for task_class in registry.periodic_tasks():
         validator = getattr(task_class, 'validate_datetime', None)
-        described.append(f'{task_class.name} ({validator!r})')
+        to_string = getattr(validator, 'to_string', None)
+        schedule = f"crontab '{to_string()}'" if callable(to_string) else repr(validator)
+        described.append(f'{task_class.name} ({schedule})')
     return described

@@ -159,7 +159,16 @@ class _InProcessPool:
             if delivery is not None:
                 released += _release(self.huey, delivery, slot.name)
         self._stop_keeper()
+        # idle workers end on their own (running their shutdown hooks)
+        deadline = time.monotonic() + TAKE_OVER_TIMEOUT
+        for slot in self.slots:
+            if slot.handle is not None and not slot.worker.abandoned:
+                slot.handle.join(max(deadline - time.monotonic(), 0))
         return released
+
+    def close(self) -> None:
+        """Stop the lease keeper (after the workers ended)."""
+        self._stop_keeper()
 
     @property
     def abandoned(self) -> bool:
@@ -237,13 +246,17 @@ def _process_worker_main(huey: Any, settings: WorkerSettings, name: str,
     """Body of a forked worker process: one worker, its lease keeper, and a
     watcher that acts on the signals the parent forwards."""
     received: list[int] = []
-    # A handler only records the signal: doing more (taking locks) could
-    # deadlock with the code it interrupted. The watcher thread acts on it.
-    handler = lambda signum, frame: received.append(signum)  # noqa: E731
+    worker = settings.make_worker(huey, name)
+
+    def handler(signum: int, frame: Any) -> None:
+        # Only plain assignments here: taking a lock could deadlock with the
+        # code the signal interrupted. The watcher thread does the rest.
+        received.append(signum)
+        worker.stop_requested = True   # no new task after the one in flight
+
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    worker = settings.make_worker(huey, name)
     keeper = None
     if _at_least_once(huey):
         keeper = LeaseKeeper(huey, lambda: [worker])
@@ -255,6 +268,10 @@ def _process_worker_main(huey: Any, settings: WorkerSettings, name: str,
                 delivery = worker.take_over(TAKE_OVER_TIMEOUT)
                 if delivery is not None:
                     _release(huey, delivery, name)
+                else:   # idle: let the loop end normally (shutdown hooks)
+                    deadline = time.monotonic() + TAKE_OVER_TIMEOUT
+                    while not worker.finished and time.monotonic() < deadline:
+                        time.sleep(0.02)
                 logger.info('%s: stopped promptly (SIGTERM)', name)
                 logging.shutdown()
                 os._exit(0)
@@ -342,6 +359,9 @@ class ProcessPool:
                              'are disabled, it is not replaced)', slot.name, process.pid, code)
                 slot.reported_dead = True
         return replaced
+
+    def close(self) -> None:
+        """Nothing to do: each worker process ran its own lease keeper."""
 
     def _signal_all(self, signum: int) -> None:
         for slot in self.slots:

@@ -43,6 +43,8 @@ class Worker:
         self.reserve_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._current = None
+        #: Plain flag a signal handler may set (taking no lock); see ``stop()``.
+        self.stop_requested = False
         self.tasks_done = 0
         self.recycled = False      # stopped because max_tasks was reached
         self.abandoned = False     # its delivery was taken over by a prompt shutdown
@@ -67,14 +69,16 @@ class Worker:
 
         Waits up to ``timeout`` seconds for a ``reserve()`` in progress, so the
         delivery it may return is not missed. Returns the delivery (the caller
-        releases it to the queue) or None when the worker was idle.
+        releases it to the queue; the worker is then ``abandoned`` and skips
+        its shutdown hooks) or None when the worker was idle (it ends normally).
         """
         self.stopping.set()
         acquired = self.reserve_lock.acquire(timeout=timeout)
         try:
             with self._state_lock:
                 delivery, self._current = self._current, None
-                self.abandoned = True
+                if delivery is not None:
+                    self.abandoned = True
         finally:
             if acquired:
                 self.reserve_lock.release()
@@ -94,14 +98,16 @@ class Worker:
             while self.step():
                 pass
         finally:
-            self.finished = True
-            if not self.abandoned:
-                self.huey.run_shutdown_hooks()
+            try:
+                if not self.abandoned:
+                    self.huey.run_shutdown_hooks()
+            finally:
+                self.finished = True
             logger.debug('%s stopped after %d tasks', self.name, self.tasks_done)
 
     def step(self) -> bool:
         """Reserve and run at most one delivery; False when the loop must end."""
-        if self.stopping.is_set():
+        if self.stop_requested or self.stopping.is_set():
             return False
         if self.max_tasks is not None and self.tasks_done >= self.max_tasks:
             self.recycled = True
@@ -109,7 +115,7 @@ class Worker:
                         self.name, self.tasks_done)
             return False
         with self.reserve_lock:
-            if self.stopping.is_set():
+            if self.stop_requested or self.stopping.is_set():
                 return False
             try:
                 delivery = self.huey.reserve()

@@ -12,7 +12,10 @@ from importlib import resources
 
 import redis
 
-__all__ = ['QUEUE_SCRIPTS', 'SCRIPTS', 'Scripts', 'script_source']
+__all__ = ['BATCH_SIZE', 'QUEUE_SCRIPTS', 'SCRIPTS', 'Scripts', 'script_source']
+
+#: items handled per call by the batched scripts (requeue, schedule, flush...)
+BATCH_SIZE = 1000
 
 #: scripts built on queue_lib.lua (they take the queue keys first)
 QUEUE_SCRIPTS = ('enqueue', 'take', 'release', 'requeue_expired', 'schedule_pop',

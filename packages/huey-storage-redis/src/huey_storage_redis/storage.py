@@ -28,71 +28,32 @@ Design (see README.md for the key layout):
 * **Schedule.** A sorted set by timestamp of sequence-prefixed envelopes
   (unique members, FIFO within a timestamp, priority kept); ``schedule_pop.lua``
   moves due items atomically.
-* **Data.** Every value is a plain string key ``huey.{name}.kv.<key>``, so
-  ``peek_data`` is one ``GET`` and ``pop_data`` one atomic ``GETDEL`` script.
-  Result keys are also indexed in a sorted set (score: expiry, or +inf) for
-  ``result_items``/``result_store_size``/``flush_results``. Every write
-  publishes on ``huey.{name}.notify.<key>``; ``wait_data`` subscribes there and
-  sleeps until woken (re-reading every few seconds as a safety net).
+* **Data** (``data.py``) and **dead letters** (``dead_letters.py``) are mixins
+  sharing this class's client, keys and scripts.
 """
 from __future__ import annotations
 
 import inspect
 import logging
-import math
 import time
 import uuid
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import redis
-from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease
+from huey_storage.base import BaseStorage, Lease
 
+from huey_storage_redis.data import DataMethods
+from huey_storage_redis.dead_letters import DeadLetterMethods
+from huey_storage_redis.envelope import check_priority, make_envelope, open_envelope
 from huey_storage_redis.keys import KeyLayout
-from huey_storage_redis.scripts import Scripts
+from huey_storage_redis.scripts import BATCH_SIZE, Scripts
 
-if TYPE_CHECKING:
-    from huey_storage.base import _EmptyDataType
-
-__all__ = ['RedisStorage']
+__all__ = ['BATCH_SIZE', 'RedisStorage']
 
 logger = logging.getLogger(__name__)
 
-#: items moved per script call by the batched operations (requeue, schedule...)
-BATCH_SIZE = 1000
-#: wait_data re-reads its key this often even if no wake-up came (seconds)
-WAIT_RECHECK_INTERVAL = 5.0
 #: shortest block sent to Redis: a timeout that rounds to 0 ms would block forever
 _MIN_BLOCK = 0.01
-
-
-def _priority(priority: int | None) -> int:
-    if priority is None:
-        return 0
-    try:
-        value = int(priority)
-    except (TypeError, ValueError):
-        value = None
-    if value is None or value != priority:
-        raise ValueError(f'priority must be an integer or None, got {priority!r}')
-    return value
-
-
-def _envelope(data: bytes, priority: int) -> bytes:
-    return b'0:%d|%s' % (priority, data)
-
-
-def _open_envelope(envelope: bytes) -> tuple[int, bytes]:
-    """``(expired lease count, message)`` of an envelope."""
-    header, _, data = envelope.partition(b'|')
-    return int(header.partition(b':')[0]), data
-
-
-def _ttl_ms(ttl: float | None, what: str) -> int:
-    if ttl is None:
-        return 0
-    if not ttl > 0:
-        raise ValueError(f'{what} must be a positive number of seconds or None, got {ttl!r}')
-    return max(1, math.ceil(ttl * 1000))
 
 
 def _make_client(connection_pool: redis.ConnectionPool | None, url: str | None,
@@ -123,7 +84,7 @@ def _socket_timeout(pool: redis.ConnectionPool) -> float | None:
     return None if parameter is None else parameter.default
 
 
-class RedisStorage(BaseStorage):
+class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     """Huey storage on Redis: FIFO queue, leases, schedule, data, dead letters.
 
     ``blocking``: ``dequeue``/``lease`` wait up to ``read_timeout`` seconds for
@@ -157,6 +118,10 @@ class RedisStorage(BaseStorage):
         self._max_block = (None if not socket_timeout
                            else max(socket_timeout - 1.0, socket_timeout / 2))
 
+    def _priority(self, priority: int | None) -> int:
+        """A checked priority; always 0 when this storage ignores priorities."""
+        return check_priority(priority) if self.priority else 0
+
     def _block_for(self, remaining: float) -> float:
         if self._max_block is not None:
             remaining = min(remaining, self._max_block)
@@ -165,36 +130,36 @@ class RedisStorage(BaseStorage):
     # -- queue ------------------------------------------------------------
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
-        priority = _priority(priority)
+        priority = self._priority(priority)
         if self.priority:
             self._scripts.enqueue(keys=self.keys.queue_keys,
-                                  args=[self._flag, priority, _envelope(data, priority)])
+                                  args=[self._flag, priority, make_envelope(data, priority)])
         else:
-            self.client.lpush(self.keys.queue, _envelope(data, priority))
+            self.client.lpush(self.keys.queue, make_envelope(data, priority))
 
     def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
         if self.priority:
             args: list = [self._flag]
             for data, priority in items:
-                priority = _priority(priority)
-                args += [priority, _envelope(data, priority)]
+                priority = self._priority(priority)
+                args += [priority, make_envelope(data, priority)]
             if len(args) > 1:
                 self._scripts.enqueue(keys=self.keys.queue_keys, args=args)
             return
-        envelopes = [_envelope(data, _priority(priority)) for data, priority in items]
+        envelopes = [make_envelope(data, 0) for data, _ in items]
         if envelopes:
             self.client.lpush(self.keys.queue, *envelopes)
 
     def dequeue(self) -> bytes | None:
         if self.priority or not (self.blocking and self.read_timeout > 0):
             envelope = self._take('', 0.0)
-            return None if envelope is None else _open_envelope(envelope)[1]
+            return None if envelope is None else open_envelope(envelope)[1]
         give_up = time.monotonic() + self.read_timeout
         while True:
             popped = self.client.brpop([self.keys.queue],
                                        timeout=self._block_for(give_up - time.monotonic()))
             if popped is not None:
-                return _open_envelope(popped[1])[1]
+                return open_envelope(popped[1])[1]
             if time.monotonic() >= give_up:
                 return None
 
@@ -232,9 +197,9 @@ class RedisStorage(BaseStorage):
             return []
         if self.priority:
             members = self.client.zrange(self.keys.queue, 0, -1 if limit is None else limit - 1)
-            return [_open_envelope(member[16:])[1] for member in members]
+            return [open_envelope(member[16:])[1] for member in members]
         envelopes = self.client.lrange(self.keys.queue, 0 if limit is None else -limit, -1)
-        return [_open_envelope(envelope)[1] for envelope in reversed(envelopes)]
+        return [open_envelope(envelope)[1] for envelope in reversed(envelopes)]
 
     def flush_queue(self) -> None:
         self.client.delete(self.keys.queue, self.keys.ready, self.keys.leases,
@@ -247,7 +212,7 @@ class RedisStorage(BaseStorage):
         envelope = self._take(receipt, timeout)
         if envelope is None:
             return None
-        expired, data = _open_envelope(envelope)
+        expired, data = open_envelope(envelope)
         return Lease(receipt, data, expired + 1)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
@@ -255,16 +220,6 @@ class RedisStorage(BaseStorage):
             return bool(self._store(receipt, None, None, False))
         key, value = result
         return bool(self._store(receipt, key, value, True))
-
-    def _store(self, receipt: str, key: str | None, value: bytes | None,
-               is_result: bool) -> int:
-        has_value = key is not None
-        keys = [self.keys.leases, self.keys.lease_deadlines,
-                self.keys.data(key if has_value else ''), self.keys.results]
-        args = [receipt, '1' if has_value else '0', value if has_value else b'',
-                '1' if is_result else '0', self._result_ttl_ms,
-                key if has_value else '', self.keys.channel(key) if has_value else '']
-        return self._scripts.store(keys=keys, args=args)
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         if not receipts:
@@ -296,7 +251,7 @@ class RedisStorage(BaseStorage):
 
     def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
         self._scripts.schedule_add(keys=[self.keys.schedule, self.keys.schedule_seq],
-                                   args=[ts, _envelope(data, _priority(priority))])
+                                   args=[ts, make_envelope(data, self._priority(priority))])
 
     def _schedule_pop(self, ts: float, mode: str) -> list:
         batches = []
@@ -308,7 +263,7 @@ class RedisStorage(BaseStorage):
                 return batches
 
     def read_schedule(self, ts: float) -> list[bytes]:
-        return [_open_envelope(member[16:])[1]
+        return [open_envelope(member[16:])[1]
                 for batch in self._schedule_pop(ts, 'read') for member in batch]
 
     def enqueue_due(self, ts: float) -> int:
@@ -321,169 +276,10 @@ class RedisStorage(BaseStorage):
         if limit is not None and limit <= 0:
             return []
         members = self.client.zrange(self.keys.schedule, 0, -1 if limit is None else limit - 1)
-        return [_open_envelope(member[16:])[1] for member in members]
+        return [open_envelope(member[16:])[1] for member in members]
 
     def flush_schedule(self) -> None:
         self.client.delete(self.keys.schedule)
-
-    # -- key/value data ---------------------------------------------------
-
-    def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
-        self._store('', key, value, is_result)
-
-    def peek_data(self, key: str) -> bytes | _EmptyDataType:
-        value = self.client.get(self.keys.data(key))
-        return EmptyData if value is None else value
-
-    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | _EmptyDataType]:
-        if not keys:
-            return []
-        values = self.client.mget([self.keys.data(key) for key in keys])
-        return [EmptyData if value is None else value for value in values]
-
-    def pop_data(self, key: str) -> bytes | _EmptyDataType:
-        value = self._scripts.pop_data(keys=[self.keys.data(key), self.keys.results], args=[key])
-        return EmptyData if value is None else value
-
-    def wait_data(self, key: str, timeout: float | None = None,
-                  pop: bool = True) -> bytes | _EmptyDataType:
-        """Wait for ``key`` without polling: sleep on its pub/sub channel.
-
-        Every write to a data key publishes on the key's channel. The waiter
-        subscribes, then re-reads, so a write between the first read and the
-        subscription is not missed; it re-reads at least every
-        ``WAIT_RECHECK_INTERVAL`` seconds as a safety net.
-        """
-        read = self.pop_data if pop else self.peek_data
-        value = read(key)
-        if value is not EmptyData or (timeout is not None and timeout <= 0):
-            return value
-        give_up = None if timeout is None else time.monotonic() + timeout
-
-        def remaining() -> float:
-            if give_up is None:
-                return WAIT_RECHECK_INTERVAL
-            return min(WAIT_RECHECK_INTERVAL, give_up - time.monotonic())
-
-        pubsub = self.client.pubsub()
-        try:
-            pubsub.subscribe(self.keys.channel(key))
-            while remaining() > 0:  # the subscription is live once confirmed
-                message = pubsub.get_message(timeout=remaining())
-                if message is None or message['type'] == 'subscribe':
-                    break
-            while True:
-                value = read(key)
-                if value is not EmptyData:
-                    return value
-                wait = remaining()
-                if wait <= 0:
-                    return EmptyData
-                pubsub.get_message(timeout=wait)
-        finally:
-            pubsub.close()
-
-    def has_data_for_key(self, key: str) -> bool:
-        return bool(self.client.exists(self.keys.data(key)))
-
-    def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
-        return bool(self._scripts.put_if_empty(
-            keys=[self.keys.data(key), self.keys.results],
-            args=[value, _ttl_ms(ttl, 'put_if_empty ttl'), key, self.keys.channel(key)]))
-
-    def delete_data(self, key: str) -> bool:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self.keys.data(key))
-        pipe.zrem(self.keys.results, key)
-        deleted, _ = pipe.execute()
-        return bool(deleted)
-
-    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        return self._scripts.incr(
-            keys=[self.keys.data(key), self.keys.results],
-            args=[int(amount), _ttl_ms(ttl, 'incr ttl'), key, self.keys.channel(key)])
-
-    def flush_data(self) -> None:
-        self._unlink_matching(self.keys.data_pattern())
-        self.client.delete(self.keys.results)
-
-    def _unlink_matching(self, pattern: str) -> None:
-        batch = []
-        for key in self.client.scan_iter(match=pattern, count=BATCH_SIZE):
-            batch.append(key)
-            if len(batch) >= BATCH_SIZE:
-                self.client.unlink(*batch)
-                batch = []
-        if batch:
-            self.client.unlink(*batch)
-
-    # -- results ----------------------------------------------------------
-
-    def _results(self, mode: str):
-        return self._scripts.results(keys=[self.keys.results],
-                                     args=[self.keys.data_prefix, mode, BATCH_SIZE])
-
-    def result_store_size(self) -> int:
-        return self._results('size')
-
-    def result_items(self) -> dict[str, bytes]:
-        flat = self._results('items')
-        return {flat[i].decode('utf-8'): flat[i + 1] for i in range(0, len(flat), 2)}
-
-    def flush_results(self) -> None:
-        while self._results('flush') >= BATCH_SIZE:
-            pass
-
-    # -- dead letters -----------------------------------------------------
-
-    def _dead_letter_keys(self) -> list[str]:
-        return self.keys.queue_keys + [self.keys.dead_letters, self.keys.dead_letter_order,
-                                       self.keys.dead_letter_seq]
-
-    def add_dead_letter(self, data: bytes, reason: str) -> str:
-        dead_id = self._scripts.dead_letter_add(
-            keys=self._dead_letter_keys(), args=[self._flag, '', reason, data, repr(time.time())])
-        return dead_id.decode()
-
-    def dead_letter(self, receipt: str, reason: str) -> str | None:
-        dead_id = self._scripts.dead_letter_add(
-            keys=self._dead_letter_keys(),
-            args=[self._flag, receipt, reason, b'', repr(time.time())])
-        return None if dead_id is None else dead_id.decode()
-
-    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
-        if limit is not None and limit <= 0:
-            return []
-        flat = self._scripts.dead_letter_list(
-            keys=[self.keys.dead_letters, self.keys.dead_letter_order],
-            args=[-1 if limit is None else limit - 1])
-        letters = []
-        for i in range(0, len(flat), 2):
-            header, _, rest = flat[i + 1].partition(b'|')
-            failed_at, _, reason_length = header.partition(b' ')
-            length = int(reason_length)
-            letters.append(DeadLetter(id=flat[i].decode(), data=rest[length:],
-                                      reason=rest[:length].decode('utf-8'),
-                                      failed_at=float(failed_at)))
-        return letters
-
-    def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
-        return bool(self._scripts.dead_letter_requeue(
-            keys=self._dead_letter_keys(), args=[self._flag, id, _priority(priority)]))
-
-    def delete_dead_letter(self, id: str) -> bool:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hdel(self.keys.dead_letters, id)
-        pipe.zrem(self.keys.dead_letter_order, id)
-        deleted, _ = pipe.execute()
-        return bool(deleted)
-
-    def flush_dead_letters(self) -> int:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hlen(self.keys.dead_letters)
-        pipe.delete(self.keys.dead_letters, self.keys.dead_letter_order)
-        count, _ = pipe.execute()
-        return count
 
     # -- lifecycle --------------------------------------------------------
 

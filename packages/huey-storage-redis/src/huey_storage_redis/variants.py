@@ -1,7 +1,8 @@
 """The priority and expiring variants of ``RedisStorage``."""
 from __future__ import annotations
 
-from huey_storage_redis.storage import RedisStorage, _ttl_ms
+from huey_storage_redis.data import ttl_ms
+from huey_storage_redis.storage import RedisStorage
 
 __all__ = ['PriorityRedisExpireStorage', 'PriorityRedisStorage', 'RedisExpireStorage']
 
@@ -30,10 +31,10 @@ class RedisExpireStorage(RedisStorage):
     """
 
     def __init__(self, name: str = 'huey', expire_time: float = 86400, **kwargs) -> None:
-        ttl_ms = _ttl_ms(expire_time, f'{type(self).__name__} expire_time')
+        result_ttl_ms = ttl_ms(expire_time, f'{type(self).__name__} expire_time')
         super().__init__(name, **kwargs)
         self.expire_time = expire_time
-        self._result_ttl_ms = ttl_ms
+        self._result_ttl_ms = result_ttl_ms
 
 
 class PriorityRedisExpireStorage(RedisExpireStorage):

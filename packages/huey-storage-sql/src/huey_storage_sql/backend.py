@@ -14,20 +14,55 @@ count the next lease reports: 1 when enqueued, +1 per expired lease.
 from __future__ import annotations
 
 import contextlib
+import logging
+import random
 import time
 import uuid
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import peewee
 from huey_storage import DeadLetter, EmptyData, Lease
 
-__all__ = ['Backend']
+__all__ = ['Backend', 'retry_transient']
+
+logger = logging.getLogger(__name__)
+
+#: Attempts of an operation aborted by a deadlock or serialization failure.
+ATTEMPTS = 10
 
 #: Rows per multi-row INSERT or IN (...) list.
 CHUNK = 500
 
 NOT_EXPIRED = '(expires_at IS NULL OR expires_at > %s)'
 QUEUE_ORDER = 'ORDER BY priority DESC, order_key, id'
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors after which the whole operation may simply run again:
+    the database rolled it back (deadlock, serialization failure, lock wait)."""
+    original = getattr(exc, 'orig', None) or exc  # peewee keeps the driver's error there
+    if getattr(original, 'pgcode', None) in ('40P01', '40001'):
+        return True
+    args = getattr(original, 'args', ())
+    # MySQL: 1213 deadlock (transaction rolled back), 1205 lock wait timeout
+    return type(original).__module__.startswith('pymysql') and bool(args) \
+        and args[0] in (1213, 1205)
+
+
+def retry_transient(database: peewee.Database, operation: Callable[..., Any],
+                    *args: Any) -> Any:
+    """``operation(*args)``, run again (with a short random pause) while it
+    fails transiently, unless an enclosing transaction was aborted with it."""
+    attempt = 1
+    while True:
+        try:
+            return operation(*args)
+        except Exception as exc:
+            if attempt >= ATTEMPTS or not is_transient(exc) or database.in_transaction():
+                raise
+            logger.debug('%s aborted (%s); retrying', operation.__name__, exc)
+        time.sleep(random.uniform(0, min(0.002 * 2 ** attempt, 0.1)))
+        attempt += 1
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:

@@ -118,9 +118,13 @@ class ConnectionGuard:
         self.register(conn)
         return conn
 
-    def register(self, conn: Any, thread: threading.Thread | None | bool = True) -> None:
-        """Remember ``conn`` (of the calling thread, or of no thread if None)."""
-        owner = threading.current_thread() if thread is True else thread
+    def register(self, conn: Any, calling_thread: bool = True) -> None:
+        """Remember ``conn``: the calling thread's connection, or (False) one
+        belonging to no thread, like the LISTEN connection."""
+        database = self._database()
+        owner = None  # with thread_safe=False, threads share one connection
+        if calling_thread and database is not None and database.thread_safe:
+            owner = threading.current_thread()
         with self._lock:
             kept = []
             for other_owner, other in self._open:
@@ -132,7 +136,7 @@ class ConnectionGuard:
                 kept.append((other_owner, other))
             kept.append((owner, conn))
             self._open = kept
-        if owner is not None:
+        if calling_thread:
             self._local.conn = conn
 
     def forget(self, conn: Any) -> None:
@@ -183,6 +187,8 @@ class ConnectionGuard:
 
 
 def _after_fork_in_child() -> None:
+    global _guards_lock
+    _guards_lock = threading.Lock()  # another thread may have held it at the fork
     for guard in list(_guards.values()):
         try:
             guard.after_fork()

@@ -257,7 +257,7 @@ class PostgresListener:
         self.channel = channel
         self._guard = guard
         self._conn = database._connect()  # a fresh connection with the database's settings
-        guard.register(self._conn, thread=None)
+        guard.register(self._conn, calling_thread=False)
         quoted = '"' + channel.replace('"', '""') + '"'
         with self._conn.cursor() as cursor:
             cursor.execute('LISTEN ' + quoted)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import time
+import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 from huey_storage import BaseStorage, DeadLetter, Lease
 
+from huey_storage_sql.backend import retry_transient
 from huey_storage_sql.connections import guard_for
 from huey_storage_sql.mysql import MySQLBackend
 from huey_storage_sql.postgres import PostgresBackend, PostgresListener
@@ -26,21 +27,12 @@ __all__ = ['SqlStorage']
 
 logger = logging.getLogger(__name__)
 
-#: Attempts of an operation aborted by a deadlock or serialization failure.
-ATTEMPTS = 5
 #: Seconds between sweeps of expired keys (locks, counters) by one handle.
 PURGE_INTERVAL = 60.0
 
 
-def _is_transient(exc: BaseException) -> bool:
-    """True for errors after which the whole operation may simply run again."""
-    original = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-    if getattr(original, 'pgcode', None) in ('40P01', '40001'):  # deadlock, serialization
-        return True
-    args = getattr(original, 'args', ())
-    # MySQL: 1213 deadlock (transaction rolled back), 1205 lock wait timeout
-    return type(original).__module__.startswith('pymysql') and bool(args) \
-        and args[0] in (1213, 1205)
+#: Every storage of this process, to renew their locks in a forked child.
+_storages: weakref.WeakSet[SqlStorage] = weakref.WeakSet()
 
 
 class SqlStorage(BaseStorage):
@@ -96,6 +88,7 @@ class SqlStorage(BaseStorage):
         self._listener: PostgresListener | None = None
         self._listener_lock = threading.Lock()
         self._purge_after = 0.0
+        _storages.add(self)
 
     # -- plumbing -----------------------------------------------------------
 
@@ -106,7 +99,8 @@ class SqlStorage(BaseStorage):
             with self._prepare_lock:
                 if not self._prepared:
                     if self.create_tables:
-                        run_schema_statements(self.database, self.table_prefix)
+                        retry_transient(self.database, run_schema_statements,
+                                        self.database, self.table_prefix)
                     elif not tables_exist(self.database, self.table_prefix):
                         raise RuntimeError(
                             f'SqlStorage {self.name!r}: the tables {self.table_prefix}queue, ... '
@@ -118,17 +112,7 @@ class SqlStorage(BaseStorage):
 
     def _run(self, operation: Callable[..., Any], *args: Any) -> Any:
         self._ensure()
-        attempt = 1
-        while True:
-            try:
-                return operation(*args)
-            except Exception as exc:
-                if attempt >= ATTEMPTS or not _is_transient(exc) \
-                        or self.database.in_transaction():
-                    raise
-                logger.debug('%s aborted (%s); retrying', operation.__name__, exc)
-            time.sleep(random.uniform(0, 0.005 * attempt))
-            attempt += 1
+        return retry_transient(self.database, operation, *args)
 
     def _read(self, operation: Callable[..., Any], *args: Any) -> Any:
         """Run a queue read; when blocking, wait for a notification while empty."""
@@ -329,3 +313,13 @@ class SqlStorage(BaseStorage):
     def __repr__(self) -> str:
         return f'<SqlStorage {self.name!r} on {type(self.database).__name__}>'
 
+
+def _renew_locks_in_child() -> None:
+    """After fork: locks held by threads that do not exist in the child are renewed."""
+    for storage in list(_storages):
+        storage._prepare_lock = threading.Lock()
+        storage._listener_lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_renew_locks_in_child)

@@ -23,6 +23,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from typing import Callable, TypeVar
 
 __all__ = ['ConnectionPool', 'WriteLock', 'is_busy']
@@ -53,6 +54,7 @@ class WriteLock:
 
 _write_locks: dict[str, WriteLock] = {}
 _write_locks_guard = threading.Lock()
+_pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 
 
 def _write_lock_for(filename: str) -> WriteLock:
@@ -68,6 +70,8 @@ def _after_fork_in_child() -> None:
     _write_locks_guard = threading.Lock()
     for write_lock in _write_locks.values():
         write_lock.lock = threading.Lock()
+    for pool in list(_pools):
+        pool._lock = threading.Lock()
 
 
 if hasattr(os, 'register_at_fork'):
@@ -110,6 +114,7 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._open: list[tuple[threading.Thread, int, sqlite3.Connection]] = []
         self._generation = 0
+        _pools.add(self)
 
     def get(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (and again after fork/close)."""
@@ -168,6 +173,7 @@ class ConnectionPool:
         pid = _Process.pid
         with self._lock:
             self._generation += 1
+            self._prepared_pid = None  # check the schema again if reopened
             open_connections, self._open = self._open, []
         for _, owner_pid, conn in open_connections:
             if owner_pid == pid:
@@ -179,15 +185,19 @@ class ConnectionPool:
         """Run ``operation()``, retrying on SQLITE_BUSY with backoff for a bounded time.
 
         ``first_error`` is the busy error of an attempt already made. The retry
-        window is ``timeout`` seconds (at least one) on top of SQLite's own
-        busy wait in each attempt; after that the last error is raised.
+        window, counted from the first busy error, is ``timeout`` seconds (at
+        least one) on top of SQLite's own busy wait in each attempt; after it
+        the last error is raised.
         """
         attempt = 0 if first_error is None else 1
-        deadline = time.monotonic() + max(self.timeout, 1.0)
+        window = max(self.timeout, 1.0)
+        deadline = None if first_error is None else time.monotonic() + window
         delay = 0.002
         error = first_error
         while True:
             if error is not None:
+                if deadline is None:
+                    deadline = time.monotonic() + window
                 if attempt >= _MAX_ATTEMPTS or time.monotonic() >= deadline:
                     logger.warning('%s still locked after %d attempts: %s',
                                    self.filename, attempt, error)

@@ -13,10 +13,13 @@ import textwrap
 
 __all__ = ['SCHEMA_OBJECTS', 'create_schema', 'schema_statements']
 
-# Queue order is (priority DESC, id): higher priority first, insertion order
-# within a priority. A row is waiting while ``receipt`` is NULL and leased
-# otherwise; ``deliveries`` is the count the next lease reports. The two
-# partial indexes keep "next waiting message" and "expired leases" O(log n).
+# Queue order is (priority DESC, returned_at DESC, id): higher priority first;
+# within a priority, messages returned by release() or requeue_expired_leases()
+# first (the latest return at the very head), then insertion order
+# (returned_at is 0 for a message never returned). A row is waiting while
+# ``receipt`` is NULL and leased otherwise; ``deliveries`` is the count the
+# next lease reports. The two partial indexes keep "next waiting message" and
+# "expired leases" O(log n).
 _QUEUE_TABLE = """
 CREATE TABLE IF NOT EXISTS huey_queue (
     id INTEGER PRIMARY KEY{autoincrement},
@@ -25,12 +28,13 @@ CREATE TABLE IF NOT EXISTS huey_queue (
     receipt TEXT,
     lease_deadline REAL,
     deliveries INTEGER NOT NULL DEFAULT 1,
+    returned_at REAL NOT NULL DEFAULT 0,
     data BLOB NOT NULL
 )"""
 
 _STATEMENTS = (
     """CREATE INDEX IF NOT EXISTS huey_queue_waiting
-        ON huey_queue (name, priority DESC, id) WHERE receipt IS NULL""",
+        ON huey_queue (name, priority DESC, returned_at DESC, id) WHERE receipt IS NULL""",
     """CREATE INDEX IF NOT EXISTS huey_queue_leased
         ON huey_queue (name, lease_deadline) WHERE receipt IS NOT NULL""",
     """CREATE TABLE IF NOT EXISTS huey_schedule (
@@ -84,11 +88,38 @@ def _queue_is_strict(conn: sqlite3.Connection) -> bool:
     return row is not None and 'AUTOINCREMENT' in row[0].upper()
 
 
+_QUEUE_COLUMNS = {'id', 'name', 'priority', 'receipt', 'lease_deadline', 'deliveries',
+                  'returned_at', 'data'}
+_QUEUE_COLUMNS_BEFORE_RETURNED_AT = _QUEUE_COLUMNS - {'returned_at'}
+
+
+def _queue_needs_upgrade(conn: sqlite3.Connection) -> bool:
+    """True for a queue table made before ``returned_at`` existed (pre-release files).
+
+    Raises ``ValueError`` for a ``huey_queue`` table of another shape (another
+    program's table of the same name), which is never altered.
+    """
+    columns = {row[1] for row in conn.execute('PRAGMA table_info(huey_queue)')}
+    if not columns or columns == _QUEUE_COLUMNS:
+        return False
+    if columns == _QUEUE_COLUMNS_BEFORE_RETURNED_AT:
+        return True
+    raise ValueError(f'the huey_queue table in this file has columns {sorted(columns)}, not '
+                     f"SqliteStorage's {sorted(_QUEUE_COLUMNS)}: it belongs to another program "
+                     '(e.g. huey-storage-sql); give SqliteStorage a file of its own')
+
+
+def _upgrade_queue(conn: sqlite3.Connection) -> None:
+    conn.execute('ALTER TABLE huey_queue ADD COLUMN returned_at REAL NOT NULL DEFAULT 0')
+    conn.execute('DROP INDEX IF EXISTS huey_queue_waiting')  # re-created with returned_at
+
+
 def create_schema(conn: sqlite3.Connection, strict_fifo: bool = False) -> bool:
-    """Create the missing tables and indexes on ``conn``; True if any was missing.
+    """Create the missing tables and indexes on ``conn``; True if anything changed.
 
     Runs in one ``BEGIN IMMEDIATE`` transaction, so processes racing to create
-    the schema of a new file are serialised. ``conn`` must be in autocommit
+    the schema of a new file are serialised; a queue table from before the
+    ``returned_at`` column is upgraded in place. ``conn`` must be in autocommit
     mode (``isolation_level=None``). Raises ``ValueError`` if ``strict_fifo``
     is asked for but the existing queue table was created without it.
     """
@@ -96,9 +127,11 @@ def create_schema(conn: sqlite3.Connection, strict_fifo: bool = False) -> bool:
     present = conn.execute(f'SELECT COUNT(*) FROM sqlite_master WHERE name IN ({placeholders})',
                            SCHEMA_OBJECTS).fetchone()[0]
     created = False
-    if present != len(SCHEMA_OBJECTS):
+    if present != len(SCHEMA_OBJECTS) or _queue_needs_upgrade(conn):
         conn.execute('BEGIN IMMEDIATE')
         try:
+            if _queue_needs_upgrade(conn):  # again, now that no one else can write
+                _upgrade_queue(conn)
             for statement in schema_statements(strict_fifo):
                 conn.execute(statement)
             conn.execute('COMMIT')

@@ -37,26 +37,27 @@ _OPTIONS = ('name', 'filename', 'cache_mb', 'fsync', 'journal_mode', 'timeout', 
 _CHUNK = 400  # bound parameters per statement, well under old SQLite's 999 limit
 _SWEEP_INTERVAL = 60.0  # seconds between deletions of expired keys
 
+_QUEUE_ORDER = 'ORDER BY priority DESC, returned_at DESC, id'
 _NEXT_WAITING = ('SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL '
-                 'ORDER BY priority DESC, id LIMIT 1')
+                 f'{_QUEUE_ORDER} LIMIT 1')
 _LIVE = '(expires_at IS NULL OR expires_at > ?)'
 
 _ENQUEUE = 'INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)'
 _LEASE = ("UPDATE huey_queue SET receipt = id || '.' || lower(hex(randomblob(8))), "
           f'lease_deadline = ? WHERE id = ({_NEXT_WAITING}) RETURNING receipt, data, deliveries')
 _LEASE_SELECT = ('SELECT id, data, deliveries FROM huey_queue WHERE name = ? '
-                 'AND receipt IS NULL ORDER BY priority DESC, id LIMIT 1')
+                 f'AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1')
 _LEASE_UPDATE = 'UPDATE huey_queue SET receipt = ?, lease_deadline = ? WHERE id = ?'
 _DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
 _DELETE_BY_ID = 'DELETE FROM huey_queue WHERE id = ?'
 _ACK = 'DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?'
-_RELEASE = ('UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL '
+_RELEASE = ('UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ? '
             'WHERE id = ? AND name = ? AND receipt = ?')
 _ANY_EXPIRED = ('SELECT 1 FROM huey_queue WHERE name = ? AND receipt IS NOT NULL '
                 'AND lease_deadline < ? LIMIT 1')
 _REQUEUE_EXPIRED = ('UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, '
-                    'deliveries = deliveries + 1 WHERE name = ? AND receipt IS NOT NULL '
-                    'AND lease_deadline < ?')
+                    'deliveries = deliveries + 1, returned_at = ? WHERE name = ? '
+                    'AND receipt IS NOT NULL AND lease_deadline < ?')
 _PUT_DATA = ('INSERT OR REPLACE INTO huey_kv (name, key, is_result, expires_at, value) '
              'VALUES (?, ?, ?, NULL, ?)')
 _PEEK = 'SELECT value FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE
@@ -189,7 +190,7 @@ class SqliteStorage(BaseStorage):
         return self._run(lambda conn: conn.execute(sql, params).fetchall())
 
     def _scalar(self, sql: str, params: Sequence = ()):
-        return self._run(lambda conn: conn.execute(sql, params).fetchone()[0])
+        return self._run(lambda conn: conn.execute(sql, params).fetchall()[0][0])
 
     def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``body(conn)`` in a ``BEGIN IMMEDIATE`` transaction, all or nothing."""
@@ -238,7 +239,7 @@ class SqliteStorage(BaseStorage):
     def enqueued_items(self, limit: int | None = None) -> list[bytes]:
         limit = -1 if limit is None else max(limit, 0)
         rows = self._fetchall('SELECT data FROM huey_queue WHERE name = ? AND receipt IS NULL '
-                              'ORDER BY priority DESC, id LIMIT ?', (self.name, limit))
+                              f'{_QUEUE_ORDER} LIMIT ?', (self.name, limit))
         return [row[0] for row in rows]
 
     def flush_queue(self) -> None:
@@ -299,7 +300,7 @@ class SqliteStorage(BaseStorage):
         row_id = _receipt_id(receipt)
         if row_id is None:
             return False
-        return self._write(_RELEASE, (row_id, self.name, receipt)) == 1
+        return self._write(_RELEASE, (time.time(), row_id, self.name, receipt)) == 1
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
         if now is None:
@@ -307,7 +308,9 @@ class SqliteStorage(BaseStorage):
         params = (self.name, now)
         if not self._fetchall(_ANY_EXPIRED, params):
             return 0  # the common case, answered without taking the write lock
-        return self._write(_REQUEUE_EXPIRED, params)
+        # returned_at is always the real time (``now`` may be in the future),
+        # so a later release() still goes ahead of these.
+        return self._write(_REQUEUE_EXPIRED, (time.time(), *params))
 
     def leased_count(self) -> int:
         return self._scalar('SELECT COUNT(*) FROM huey_queue WHERE name = ? '

@@ -9,8 +9,9 @@ A storage holds five things for one named huey application:
 * **dead letters**: messages that could not be run, with the reason.
 
 Messages and values are opaque ``bytes``; keys are ``str``. Timestamps are
-seconds since the epoch (``time.time()``), so several processes and machines
-agree on them. Every method must be safe to call from several threads at once
+seconds since the epoch (``time.time()``) on the client, so several processes
+and machines agree on them as far as their clocks agree (keep them in sync
+with NTP; lease deadlines and schedules are only as exact as that). Every method must be safe to call from several threads at once
 and from several processes sharing the same backing store, and a storage must
 keep working in the child after ``os.fork()`` (re-opening connections there).
 
@@ -87,8 +88,9 @@ class BaseStorage(abc.ABC):
     #: True when ``dequeue()``/``lease()`` wait (up to a read timeout) for a
     #: message to arrive, so a consumer need not sleep between empty reads.
     blocking: bool = False
-    #: True when ``enqueue(priority=...)`` is honoured; otherwise it is ignored
-    #: and the queue is strictly FIFO.
+    #: True when ``enqueue(priority=...)`` is honoured (an ``int``; anything
+    #: else raises ``TypeError``/``ValueError``); otherwise it is ignored and
+    #: the queue is strictly FIFO.
     priority: bool = False
 
     def __init__(self, name: str = 'huey', **kwargs) -> None:
@@ -280,7 +282,8 @@ class BaseStorage(abc.ABC):
         """Atomically store ``value`` only if ``key`` holds nothing.
 
         Returns True if stored. With ``ttl`` the key disappears after ``ttl``
-        seconds (locks that outlive a crashed holder). Never a result.
+        seconds (locks that outlive a crashed holder); a ``ttl`` that is not
+        positive raises ``ValueError``. Never a result.
         """
 
     @abc.abstractmethod

@@ -68,4 +68,5 @@ class TestSqliteStorageStrictFifo(TestSqliteStorage):
 class TestSqliteStorageRollbackJournal(TestSqliteStorage):
     """journal_mode='delete': readers and the writer block each other (no WAL)."""
 
+    pytestmark = pytest.mark.slow
     options = {'journal_mode': 'delete'}

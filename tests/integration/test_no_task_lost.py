@@ -228,7 +228,7 @@ def test_sigkill_worker_process_loses_no_task(crash_app, crash_consumers, reques
 
 @pytest.mark.slow
 @pytest.mark.redis
-def test_redis_restart_midway_loses_no_task(tmp_path, consumers_on_private_redis, request,
+def test_redis_restart_midway_loses_no_task(consumers_on_private_redis, request,
                                             record_property):
     app, server, start = consumers_on_private_redis
     enqueue_workload(app)
@@ -249,8 +249,9 @@ def test_redis_restart_midway_loses_no_task(tmp_path, consumers_on_private_redis
 
 @pytest.fixture
 def consumers_on_private_redis(tmp_path):
-    """An app on a private redis-server (recording on the shared one, db 4) and a
-    consumer starter; the server is SIGKILLed and its files dropped afterwards."""
+    """An app on a private redis-server in tmp_path (append-only file, fsync on
+    every write), recording on the shared server's db 4, and a consumer starter.
+    The test crashes the server (SIGKILL) and restarts it on the same port."""
     host, port = require_service('redis')
     server = RedisServer(tmp_path)
     server.start()

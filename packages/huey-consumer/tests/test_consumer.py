@@ -222,3 +222,25 @@ def test_create_consumer_builds_our_consumer(huey):
     consumer = huey.create_consumer(workers=2, periodic=False)
     assert isinstance(consumer, Consumer)
     assert (consumer.workers, consumer.periodic) == (2, False)
+
+
+def test_prompt_stop_runs_shutdown_hooks_of_idle_workers_only(huey, start_consumer):
+    running, release = threading.Event(), threading.Event()
+    stopped = []
+    huey.on_shutdown()(lambda: stopped.append(threading.current_thread().name))
+
+    @huey.task()
+    def stuck():
+        running.set()
+        release.wait(10)
+
+    consumer = start_consumer(huey, workers=2)
+    stuck()
+    assert running.wait(10)
+    busy = next(slot.name for slot in consumer.consumer.pool.slots
+                if slot.worker.current() is not None)
+    consumer.stop(graceful=False)
+    try:
+        assert stopped == [name for name in ('Worker-1', 'Worker-2') if name != busy]
+    finally:
+        release.set()

@@ -1,6 +1,8 @@
 """The storage contract's conformance suite, on every database SqlStorage supports."""
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import uuid
 
 import peewee
@@ -100,9 +102,14 @@ class TestSqliteConformance(_SqlConformance):
 
     @pytest.fixture
     def target(self, tmp_path):
-        return tmp_path / 'huey.db'
+        path = tmp_path / 'huey.db'
+        # WAL is a property of the file: set it once, not on every connection
+        # (switching journal mode needs a lock that concurrent writers hold).
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute('PRAGMA journal_mode = wal')
+        return path
 
     def make(self, target, name):
         database = peewee.SqliteDatabase(str(target), timeout=30,
-                                         pragmas={'journal_mode': 'wal', 'synchronous': 'normal'})
+                                         pragmas={'synchronous': 'normal'})
         return SqlStorage(name, database=database)

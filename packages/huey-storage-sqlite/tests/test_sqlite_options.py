@@ -90,3 +90,33 @@ def test_strict_fifo_never_reuses_ids(make_storage):
     assert storage.dequeue() == b'b'
     storage.enqueue(b'c')  # without AUTOINCREMENT this would get id 1 again
     assert conn.execute('SELECT id FROM huey_queue').fetchall() == [(3,)]
+
+
+@pytest.mark.parametrize('priority, error', [
+    ('5', TypeError), (1.5, TypeError), (True, TypeError), (2**63, ValueError),
+])
+def test_priorities_must_be_64_bit_ints(make_storage, priority, error):
+    storage = make_storage()
+    with pytest.raises(error, match='priority'):
+        storage.enqueue(b'x', priority)
+    with pytest.raises(error, match='priority'):
+        storage.enqueue_many([(b'ok', 1), (b'x', priority)])
+    with pytest.raises(error, match='priority'):
+        storage.add_to_schedule(b'x', 0.0, priority)
+    with pytest.raises(error, match='priority'):
+        storage.requeue_dead_letter(storage.add_dead_letter(b'x', 'why'), priority)
+    assert storage.queue_size() == 0 and storage.schedule_size() == 0
+    storage.enqueue(b'big', 2**63 - 1)
+    storage.enqueue(b'small', -2**63)
+    assert storage.enqueued_items() == [b'big', b'small']
+
+
+@pytest.mark.parametrize('ttl', [0, -1, 0.0])
+def test_ttl_must_be_positive(make_storage, ttl):
+    storage = make_storage()
+    with pytest.raises(ValueError, match='ttl'):
+        storage.put_if_empty('lock', b'1', ttl=ttl)
+    with pytest.raises(ValueError, match='ttl'):
+        storage.incr('counter', ttl=ttl)
+    assert storage.has_data_for_key('lock') is False
+    assert storage.has_data_for_key('counter') is False

@@ -70,6 +70,26 @@ _ANY_DUE = 'SELECT 1 FROM huey_schedule WHERE name = ? AND ts <= ? LIMIT 1'
 _DELETE_DUE = 'DELETE FROM huey_schedule WHERE name = ? AND ts <= ?'
 
 
+def _priority(priority: int | None) -> int:
+    """The stored priority: None counts as 0; anything but a 64-bit int is refused."""
+    if priority is None:
+        return 0
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise TypeError(f'priority={priority!r}: give an int (higher runs first) or None')
+    if not -2**63 <= priority < 2**63:
+        raise ValueError(f'priority={priority}: must fit in 64 bits')
+    return priority
+
+
+def _expiry(ttl: float | None, now: float) -> float | None:
+    """The expiry timestamp of a key stored now with ``ttl`` seconds to live."""
+    if ttl is None:
+        return None
+    if not ttl > 0:
+        raise ValueError(f'ttl={ttl!r}: give a positive number of seconds, or None')
+    return now + ttl
+
+
 def _receipt_id(receipt: str) -> int | None:
     """The queue row id a receipt (``'<id>.<token>'``) names, or None if malformed."""
     head, dot, _ = str(receipt).partition('.')
@@ -212,10 +232,10 @@ class SqliteStorage(BaseStorage):
     # -- queue ------------------------------------------------------------
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
-        self._write(_ENQUEUE, (self.name, priority or 0, data))
+        self._write(_ENQUEUE, (self.name, _priority(priority), data))
 
     def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
-        rows = [(self.name, priority or 0, data) for data, priority in items]
+        rows = [(self.name, _priority(priority), data) for data, priority in items]
         if rows:
             self._transaction(lambda conn: conn.executemany(_ENQUEUE, rows))
 
@@ -320,7 +340,7 @@ class SqliteStorage(BaseStorage):
 
     def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
         self._write('INSERT INTO huey_schedule (name, ts, priority, data) VALUES (?, ?, ?, ?)',
-                    (self.name, ts, priority or 0, data))
+                    (self.name, ts, _priority(priority), data))
 
     def read_schedule(self, ts: float) -> list[bytes]:
         params = (self.name, ts)
@@ -402,7 +422,7 @@ class SqliteStorage(BaseStorage):
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         now = time.time()
-        expires_at = None if ttl is None else now + ttl
+        expires_at = _expiry(ttl, now)
         stored = self._write(_PUT_IF_EMPTY, (self.name, key, expires_at, value, now)) == 1
         if ttl is not None:
             self._sweep_expired(now)
@@ -414,6 +434,7 @@ class SqliteStorage(BaseStorage):
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         now = time.time()
+        expires_at = _expiry(ttl, now)
 
         def add(conn: sqlite3.Connection) -> int:
             row = conn.execute('SELECT value FROM huey_kv WHERE name = ? AND key = ? AND '
@@ -422,8 +443,7 @@ class SqliteStorage(BaseStorage):
                 total = amount
                 conn.execute('INSERT OR REPLACE INTO huey_kv (name, key, is_result, '
                              'expires_at, value) VALUES (?, ?, 0, ?, ?)',
-                             (self.name, key, None if ttl is None else now + ttl,
-                              str(total).encode('ascii')))
+                             (self.name, key, expires_at, str(total).encode('ascii')))
                 return total
             try:
                 total = int(row[0]) + amount
@@ -494,6 +514,7 @@ class SqliteStorage(BaseStorage):
                 for row_id, data, reason, failed_at in rows]
 
     def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
+        priority = _priority(priority)
         row_id = _dead_letter_id(id)
         if row_id is None:
             return False
@@ -502,7 +523,7 @@ class SqliteStorage(BaseStorage):
             moved = conn.execute('INSERT INTO huey_queue (name, priority, data) '
                                  'SELECT name, ?, data FROM huey_dead_letters '
                                  'WHERE id = ? AND name = ?',
-                                 (priority or 0, row_id, self.name)).rowcount
+                                 (priority, row_id, self.name)).rowcount
             if moved:
                 conn.execute('DELETE FROM huey_dead_letters WHERE id = ?', (row_id,))
             return moved == 1

@@ -6,6 +6,7 @@ import time
 
 import peewee
 import pytest
+from huey_storage import EmptyData
 from huey_storage_sql import SqlStorage
 
 pytestmark = pytest.mark.postgres
@@ -45,7 +46,7 @@ def _read_in_thread(read):
 
 def _wait_for_blocked_reader(storage, wait_until) -> None:
     """Until a reader of ``storage`` found the queue empty and sleeps on its socket."""
-    wait_until(lambda: storage._listener is not None and storage._listener._polling,
+    wait_until(lambda: storage._listener is not None and storage._listener.polling,
                message='a reader blocked on the LISTEN connection')
 
 
@@ -92,6 +93,33 @@ def test_every_way_into_the_queue_notifies(consumer, producer, how, wait_until):
     thread.join(LONG_READ_TIMEOUT + 5)
     assert outcome['value'].data == b'wake-up'
     assert outcome['elapsed'] < LONG_READ_TIMEOUT / 2
+
+
+@pytest.mark.parametrize('how', ['put_data', 'ack'])
+def test_wait_data_wakes_on_a_stored_value(consumer, producer, how, wait_until):
+    if how == 'ack':
+        producer.enqueue(b'task')
+        lease = producer.lease(60)
+    thread, outcome = _read_in_thread(lambda: consumer.wait_data('result', LONG_READ_TIMEOUT))
+    _wait_for_blocked_reader(consumer, wait_until)
+    if how == 'put_data':
+        producer.put_data('result', b'42', is_result=True)
+    else:
+        assert producer.ack(lease.receipt, result=('result', b'42')) is True
+    thread.join(LONG_READ_TIMEOUT + 5)
+    assert outcome['value'] == b'42'
+    assert outcome['elapsed'] < LONG_READ_TIMEOUT / 2
+    # woken by the notification, not by the once-a-second re-check
+    assert consumer._listener.generation(consumer._backend.data_channel) >= 1
+    assert consumer.peek_data('result') is EmptyData  # popped
+
+
+def test_wait_data_times_out_and_sees_values_stored_without_notification(consumer, producer):
+    started = time.monotonic()
+    assert consumer.wait_data('nothing', timeout=0.2) is EmptyData
+    assert time.monotonic() - started >= 0.2
+    assert producer.incr('counter') == 1  # incr sends no notification...
+    assert consumer.wait_data('counter', timeout=5, pop=False) == b'1'  # ...still found
 
 
 def test_many_blocked_threads_share_one_listener(consumer, producer, wait_until):

@@ -283,15 +283,16 @@ def _process_worker_main(huey: Any, settings: WorkerSettings, name: str,
                 worker.stop()
             time.sleep(0.05)
 
-    threading.Thread(target=watch, name='SignalWatcher', daemon=True).start()
+    watcher = threading.Thread(target=watch, name='SignalWatcher', daemon=True)
+    watcher.start()
     try:
         worker.run()
     finally:
         if keeper is not None:
             keeper.stop()
     if signal.SIGTERM in received:
-        # the watcher is releasing and exiting; let it finish
-        time.sleep(TAKE_OVER_TIMEOUT + 1)
+        # the watcher may be releasing the interrupted delivery: let it finish
+        watcher.join(TAKE_OVER_TIMEOUT + 1)
 
 
 class _ProcessSlot:

@@ -8,8 +8,10 @@ CTEs (``WITH moved AS (DELETE ... RETURNING) INSERT ...``).
 
 Whatever makes a message available also sends ``pg_notify`` on a channel
 named after the schema, table prefix and storage name. A reader finding the
-queue empty waits on a dedicated ``LISTEN`` connection (``select()`` on its
+queue empty waits on a dedicated ``LISTEN`` connection (``poll()`` on its
 socket) until a notification or its read timeout, whichever comes first.
+``put_data`` and ``ack`` with a result notify a second channel, on which
+``wait_data`` (blocking result reads) waits the same way.
 """
 from __future__ import annotations
 
@@ -57,7 +59,9 @@ class PostgresBackend(Backend):
 
     def __init__(self, database: peewee.Database, name: str, table_prefix: str) -> None:
         super().__init__(database, name, table_prefix)
+        self._schema: str | None = None
         self._channel: str | None = None
+        self._data_channel: str | None = None
 
     @classmethod
     def schema_statements(cls, table_prefix: str) -> list[str]:
@@ -105,16 +109,27 @@ class PostgresBackend(Backend):
 
     # -- notifications --------------------------------------------------------
 
+    def _channel_name(self, suffix: str) -> str:
+        if self._schema is None:
+            self._schema = self.database.execute_sql('SELECT current_schema()').fetchone()[0]
+        channel = f'huey:{self._schema}.{self.table_prefix}{self.name}{suffix}'
+        if len(channel.encode('utf-8')) > MAX_CHANNEL:
+            channel = 'huey:' + hashlib.sha1(channel.encode('utf-8')).hexdigest()
+        return channel
+
     @property
     def channel(self) -> str:
         """The NOTIFY channel of this queue: one per schema, prefix and name."""
         if self._channel is None:
-            schema = self.database.execute_sql('SELECT current_schema()').fetchone()[0]
-            channel = f'huey:{schema}.{self.table_prefix}{self.name}'
-            if len(channel.encode('utf-8')) > MAX_CHANNEL:
-                channel = 'huey:' + hashlib.sha1(channel.encode('utf-8')).hexdigest()
-            self._channel = channel
+            self._channel = self._channel_name('')
         return self._channel
+
+    @property
+    def data_channel(self) -> str:
+        """The NOTIFY channel of stored values (``put_data``, ``ack`` with a result)."""
+        if self._data_channel is None:
+            self._data_channel = self._channel_name(':data')
+        return self._data_channel
 
     def notify(self) -> None:
         self.database.execute_sql("SELECT pg_notify(%s, '')", (self.channel,))
@@ -155,8 +170,9 @@ class PostgresBackend(Backend):
         key, value = result
         return self.scalar('WITH acked AS (DELETE FROM {queue} WHERE name = %s AND receipt = %s '
                            'RETURNING 1), stored AS (' + UPSERT_RESULT + ') '
-                           'SELECT COUNT(*) FROM acked',
-                           (self.name, receipt, self.name, key, value, True)) > 0
+                           "SELECT (SELECT COUNT(*) FROM acked), pg_notify(%s, '')",
+                           (self.name, receipt, self.name, key, value, True,
+                            self.data_channel)) > 0
 
     def release(self, receipt: str) -> bool:
         return self._count_and_notify(
@@ -188,6 +204,10 @@ class PostgresBackend(Backend):
                    'RETURNING ts, id, priority, data), ')
 
     # -- key/value data -------------------------------------------------------
+
+    def put_data(self, key: str, value: bytes, is_result: bool) -> None:
+        self.execute(UPSERT_RESULT + "; SELECT pg_notify(%s, '')",
+                     (self.name, key, value, is_result, self.data_channel))
 
     def pop_data(self, key: str) -> bytes | type(EmptyData):
         row = self.fetchone('DELETE FROM {kv} WHERE name = %s AND {key} = %s '
@@ -242,37 +262,44 @@ class PostgresBackend(Backend):
 
 
 class PostgresListener:
-    """A dedicated connection LISTENing on one channel, shared by the threads
-    of one process that wait for messages.
+    """A dedicated connection LISTENing on some channels, shared by the threads
+    of one process that wait for messages or values.
 
-    ``generation`` grows each time notifications arrive. A reader notes it
-    *before* querying the queue, and after an empty read waits until it
-    changes: a notification sent after the query can never be missed, one
-    sent just before only costs one more query.
+    Each channel has a generation, growing each time notifications on it
+    arrive. A reader notes it *before* querying, and after an empty read waits
+    until it changes: a notification sent after the query can never be
+    missed, one sent just before only costs one more query.
     """
 
-    def __init__(self, database: peewee.PostgresqlDatabase, channel: str,
+    def __init__(self, database: peewee.PostgresqlDatabase, channels: Sequence[str],
                  guard: ConnectionGuard) -> None:
         self.pid = os.getpid()
-        self.channel = channel
         self._guard = guard
         self._conn = database._connect()  # a fresh connection with the database's settings
         guard.register(self._conn, calling_thread=False)
-        quoted = '"' + channel.replace('"', '""') + '"'
         with self._conn.cursor() as cursor:
-            cursor.execute('LISTEN ' + quoted)
+            for channel in channels:
+                cursor.execute('LISTEN "' + channel.replace('"', '""') + '"')
         self._poller = select.poll()
         self._poller.register(self._conn.fileno(), select.POLLIN)
-        self.generation = 0
+        self._generations = dict.fromkeys(channels, 0)
         self._condition = threading.Condition()
         self._polling = False
 
-    def wait(self, seen_generation: int, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a notification newer than
-        ``seen_generation``; True if one came."""
+    def generation(self, channel: str) -> int:
+        return self._generations[channel]
+
+    @property
+    def polling(self) -> bool:
+        """True while a thread sleeps on the socket, waiting for notifications."""
+        return self._polling
+
+    def wait(self, channel: str, seen_generation: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a notification on ``channel``
+        newer than ``seen_generation``; True if one came."""
         deadline = time.monotonic() + timeout
         with self._condition:
-            while self.generation == seen_generation:
+            while self._generations[channel] == seen_generation:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -282,22 +309,24 @@ class PostgresListener:
                 self._polling = True
                 self._condition.release()
                 try:
-                    received = self._poll(remaining)
+                    notified = self._poll(remaining)
                 finally:
                     self._condition.acquire()
                     self._polling = False
-                if received:
-                    self.generation += 1
+                for name in notified:
+                    if name in self._generations:
+                        self._generations[name] += 1
                 self._condition.notify_all()
             return True
 
-    def _poll(self, timeout: float) -> bool:
+    def _poll(self, timeout: float) -> set[str]:
+        """Channels notified within ``timeout`` seconds (empty if none)."""
         if not self._poller.poll(timeout * 1000):
-            return False
+            return set()
         self._conn.poll()
-        received = bool(self._conn.notifies)
+        notified = {notify.channel for notify in self._conn.notifies}
         del self._conn.notifies[:]
-        return received
+        return notified
 
     def close(self) -> None:
         if self.pid == os.getpid() and self._conn is not None:

@@ -8,7 +8,7 @@ import time
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
-from huey_storage import BaseStorage, DeadLetter, Lease
+from huey_storage import BaseStorage, DeadLetter, EmptyData, Lease
 
 from huey_storage_sql.backend import retry_transient
 from huey_storage_sql.connections import guard_for
@@ -122,13 +122,14 @@ class SqlStorage(BaseStorage):
         while True:
             self._ensure()
             listener = self._listening()
-            seen = listener.generation
+            channel = self._backend.channel
+            seen = listener.generation(channel)
             result = self._run(operation, *args)
             remaining = deadline - time.monotonic()
             if result is not None or remaining <= 0:
                 return result
             try:
-                listener.wait(seen, remaining)
+                listener.wait(channel, seen, remaining)
             except Exception as exc:  # lost the listening connection: a new one next time
                 logger.warning('LISTEN connection failed (%s); reconnecting', exc)
                 self._drop_listener(listener)
@@ -141,7 +142,9 @@ class SqlStorage(BaseStorage):
         with self._listener_lock:
             listener = self._listener
             if listener is None or listener.pid != os.getpid():
-                listener = PostgresListener(self.database, self._backend.channel, self._guard)
+                listener = PostgresListener(
+                    self.database, [self._backend.channel, self._backend.data_channel],
+                    self._guard)
                 self._listener = listener
             return listener
 
@@ -243,6 +246,37 @@ class SqlStorage(BaseStorage):
 
     def pop_data(self, key: str):
         return self._run(self._backend.pop_data, key)
+
+    def wait_data(self, key: str, timeout: float | None = None, pop: bool = True):
+        """Wait until ``key`` holds a value, then pop (or peek) and return it;
+        ``EmptyData`` after ``timeout`` seconds (None: forever).
+
+        With LISTEN on, wakes on the notification ``put_data`` and ``ack``
+        send; values stored another way are still seen within a second.
+        """
+        if not self.listen:
+            return super().wait_data(key, timeout, pop)
+        read = self._backend.pop_data if pop else self._backend.peek_data
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._ensure()
+            listener = self._listening()
+            channel = self._backend.data_channel
+            seen = listener.generation(channel)
+            value = self._run(read, key)
+            if value is not EmptyData:
+                return value
+            wait = 1.0
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    return EmptyData
+            try:
+                listener.wait(channel, seen, wait)
+            except Exception as exc:  # lost the listening connection: a new one next time
+                logger.warning('LISTEN connection failed (%s); reconnecting', exc)
+                self._drop_listener(listener)
+                time.sleep(min(wait, 0.05))
 
     def has_data_for_key(self, key: str) -> bool:
         return self._run(self._backend.has_data_for_key, key)

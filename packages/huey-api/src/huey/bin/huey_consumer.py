@@ -2,9 +2,9 @@
 from huey._optional import load
 
 
-def main() -> None:
-    load('huey_consumer.py', 'huey_consumer.cli', 'main', 'huey-consumer')()
+def main() -> int:
+    return load('huey_consumer.py', 'huey_consumer.cli', 'main', 'huey-consumer')()
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(main())

@@ -341,6 +341,8 @@ def floor_lines(floor: dict, size: int, count: int, cases: list[Case]) -> list[s
         "one op per round trip, ours' interpreter):",
         f"  redis-py LPUSH {floor['redis_push']:,.0f}/s, BRPOP {floor['redis_pop']:,.0f}/s, "
         f"LPUSH+BRPOP {floor['redis_pair']:,.0f}/s",
+        "  redis-py LPUSH on one connection (send_command/read_response, "
+        f"no Redis.execute_command) {floor.get('redis_conn_push', 0):,.0f}/s",
         f"  sqlite3 INSERT {floor['sqlite_insert']:,.0f}/s, "
         f"SELECT+DELETE {floor['sqlite_delete']:,.0f}/s, both {floor['sqlite_pair']:,.0f}/s",
     ]

@@ -143,7 +143,9 @@ def wait_all_done(app, consumer: ConsumerProcess, total: int = TOTAL) -> list[in
 
     def missing() -> str:
         lost = sorted(expected - set(app.recorder.done()))
-        return (f'missing ids ({len(lost)}): {lost[:40]}; queue {app.huey.pending_count()}, '
+        hint = ('' if app.recorder.records() else ' (no record at all: did another test run '
+                'flush the store, e.g. FLUSHDB on Redis db 4?)')
+        return (f'missing ids ({len(lost)}){hint}: {lost[:40]}; queue {app.huey.pending_count()}, '
                 f'leased {app.huey.storage.leased_count()}, scheduled '
                 f'{app.huey.scheduled_count()}, dead {app.huey.dead_letters()[:3]}\n'
                 + consumer.log())

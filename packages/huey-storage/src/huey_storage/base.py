@@ -11,8 +11,9 @@ A storage holds five things for one named huey application:
 Messages and values are opaque ``bytes``; keys are ``str``. Timestamps are
 seconds since the epoch (``time.time()``) on the client, so several processes
 and machines agree on them as far as their clocks agree (keep them in sync
-with NTP; lease deadlines and schedules are only as exact as that). Every method must be safe to call from several threads at once
-and from several processes sharing the same backing store, and a storage must
+with NTP; lease deadlines and schedules are only as exact as that). Every
+method must be safe to call from several threads at once and from several
+processes sharing the same backing store, and a storage must
 keep working in the child after ``os.fork()`` (re-opening connections there).
 
 Delivery comes in two flavours. ``dequeue()`` is at-most-once: the message is

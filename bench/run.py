@@ -207,6 +207,8 @@ def run_driver(python: str, scenario: str, params: dict, timeout: float) -> dict
         )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"{scenario} timed out after {timeout:.0f}s") from exc
+    except OSError as exc:
+        raise RuntimeError(f"cannot run {python}: {exc}") from exc
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             return json.loads(line[len(RESULT_PREFIX) :])

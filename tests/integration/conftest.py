@@ -225,16 +225,6 @@ def wait_until(condition, timeout: float = 20.0, message: str = '', interval: fl
         time.sleep(interval)
 
 
-def _flush_redis_db() -> None:
-    import redis
-
-    client = redis.Redis(db=REDIS_DB)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
 def make_app_factory(tmp_path: Path, backend: str):
     """Return ``build(extra='', **huey_options) -> App`` for ``backend``."""
     apps: list[App] = []
@@ -294,10 +284,10 @@ def backend(request):
 def make_app(tmp_path, backend):
     build = make_app_factory(tmp_path, backend)
     yield build
+    # each app flushes its own (uniquely named) keys: never the whole db, so
+    # integration runs going on at the same time are left alone
     for app in build.apps:
         app.close()
-    if backend == 'redis':
-        _flush_redis_db()
     for schema in build.schemas:
         _postgres_admin(f'DROP SCHEMA {schema} CASCADE')
 

@@ -3,8 +3,13 @@
 For Redis, SQLite and PostgreSQL: a consumer is SIGKILLed (its whole process
 group, or one worker process) in the middle of 500 tasks, or its Redis server
 crashes and restarts, and every task id must still be recorded at least once.
-Duplicates are allowed and reported (``-s`` shows them; they are also a JUnit
-property). Poison messages (corrupt bytes, an unknown task, a task killing its
+The workload mixes plain tasks, tasks failing once (their retry goes through
+the schedule) and scheduled tasks, so all three survive the crash. Duplicates
+are allowed and reported (``-s`` shows them; they are also a JUnit property)::
+
+    pytest -c tests/integration/pytest.ini tests/integration/test_no_task_lost.py -s
+
+Poison messages (corrupt bytes, an unknown task, a task killing its
 worker) end in the dead letters while the consumer keeps running; SIGTERM
 returns interrupted tasks to the queue at once; a task longer than its lease
 keeps it.

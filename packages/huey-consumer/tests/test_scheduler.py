@@ -88,7 +88,7 @@ def test_ticks_align_on_the_wall_clock():
 def test_run_loop_with_injected_clock_ticks_each_interval():
     huey = RecordingHuey()
     clock = FakeClock(NOON + 0.5, ticks=5)
-    scheduler = Scheduler(huey, interval=2, periodic=False, clock=clock)
+    scheduler = Scheduler(huey, interval=2, periodic=False, clock=clock, due_poll_interval=None)
     scheduler.run()
     assert huey.due_calls == [NOON + 0.5, NOON + 2, NOON + 4, NOON + 6, NOON + 8]
     assert clock.waits == [pytest.approx(1.5)] + [pytest.approx(2)] * 4
@@ -97,7 +97,7 @@ def test_run_loop_with_injected_clock_ticks_each_interval():
 def test_periodic_fires_once_per_minute_on_the_minute():
     huey = RecordingHuey()
     clock = FakeClock(NOON + 58, ticks=125)
-    Scheduler(huey, interval=1, clock=clock).run()
+    Scheduler(huey, interval=1, clock=clock, due_poll_interval=None).run()
     # start-up minute, then 12:01, 12:02 and 12:03 (the run ends at 12:03:03)
     assert huey.periodic_calls == [utc(NOON), utc(NOON + 60), utc(NOON + 120),
                                    utc(NOON + 180)]
@@ -162,7 +162,7 @@ def test_storage_errors_slow_the_loop_down():
     huey = RecordingHuey()
     huey.fail = True
     clock = FakeClock(NOON, ticks=6)
-    Scheduler(huey, interval=1, periodic=False, clock=clock).run()
+    Scheduler(huey, interval=1, periodic=False, clock=clock, due_poll_interval=None).run()
     assert clock.waits == [1.0, 1.0, 2.0, 4.0, 8.0, 15.0]
 
 
@@ -210,3 +210,13 @@ def test_with_a_real_huey_due_and_periodic_tasks_reach_the_queue():
     assert third.periodic_minute == utc(NOON + 60) and third.periodic_enqueued == []
     assert sorted(t.name for t in huey.pending()) == sorted([every_five.name, add.name])
     huey.flush()
+
+
+def test_due_tasks_are_polled_between_ticks():
+    huey = RecordingHuey()
+    clock = FakeClock(NOON, ticks=21)
+    scheduler = Scheduler(huey, interval=1, periodic=False, clock=clock, due_poll_interval=0.1)
+    scheduler.run()
+    # one full tick at NOON, then nine polls every 0.1 s before the next tick
+    assert huey.due_calls[:11] == [pytest.approx(NOON + n / 10) for n in range(11)]
+    assert clock.waits[:10] == [pytest.approx(0.1)] * 10

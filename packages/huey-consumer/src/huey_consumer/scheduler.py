@@ -3,7 +3,10 @@ brings back the messages of crashed consumers.
 
 It runs in the consumer's main process (a thread, or a greenlet under gevent),
 ticking every ``interval`` seconds aligned on the wall clock, so one tick
-always falls at the start of each minute.
+always falls at the start of each minute. Between ticks it also moves due
+tasks every ``due_poll_interval`` seconds (0.1 by default), so a task
+scheduled for a given moment starts within about a tenth of a second of it,
+whatever the tick interval.
 
 Periodic tasks are evaluated once per minute, at the first tick whose minute
 is later than the last minute evaluated (the consumer also evaluates the
@@ -66,7 +69,8 @@ class Scheduler:
     """
 
     def __init__(self, huey: Any, interval: int = 1, periodic: bool = True,
-                 clock: Any = None, lease_check_interval: float | None = None) -> None:
+                 clock: Any = None, lease_check_interval: float | None = None,
+                 due_poll_interval: float | None = 0.1) -> None:
         if interval not in VALID_INTERVALS:
             raise ValueError(f'scheduler_interval={interval!r}: must be a number of seconds '
                              'that divides a minute: one of '
@@ -79,6 +83,8 @@ class Scheduler:
         if lease_check_interval is None:
             lease_check_interval = max(1.0, float(getattr(huey, 'lease_timeout', 30.0)) / 4.0)
         self.lease_check_interval = lease_check_interval
+        #: seconds between the cheap due-task polls made between ticks (None: off)
+        self.due_poll_interval = due_poll_interval
         #: Held during a tick; a process pool holds it while forking, so a child
         #: never inherits a storage lock taken by this thread.
         self.lock = threading.Lock()
@@ -190,9 +196,34 @@ class Scheduler:
             delay = self.next_delay(self.clock.time())
             if report.errors:
                 delay = max(delay, self._errors.next())
-            if self.clock.wait(self.stopping, delay):
+                if self.clock.wait(self.stopping, delay):
+                    break
+            elif self._wait_polling_due(self.clock.time() + delay):
                 break
         logger.debug('scheduler stopped')
+
+    def _wait_polling_due(self, next_tick: float) -> bool:
+        """Wait until ``next_tick``, moving due tasks every ``due_poll_interval``.
+
+        Returns True if ``stop()`` was called meanwhile.
+        """
+        step = self.due_poll_interval
+        while True:
+            remaining = next_tick - self.clock.time()
+            if remaining <= 0:
+                return False
+            if step is None or remaining <= step:
+                return self.clock.wait(self.stopping, remaining)
+            if self.clock.wait(self.stopping, step):
+                return True
+            with self.lock:
+                try:
+                    moved = self.huey.enqueue_due(self.clock.time())
+                except Exception as exc:
+                    self._log_error('moving due scheduled tasks to the queue', exc)
+                    return False  # the next tick backs off
+            if moved:
+                logger.info('scheduler: %d scheduled tasks are due, moved to the queue', moved)
 
     def stop(self) -> None:
         self.stopping.set()

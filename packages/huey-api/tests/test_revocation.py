@@ -5,7 +5,9 @@ import datetime
 import time
 
 import pytest
+from huey import Huey
 from huey.signals import SIGNAL_REVOKED
+from huey_storage import MemoryStorage
 
 
 @pytest.fixture
@@ -73,3 +75,42 @@ def test_revoke_all_and_restore_all_by_task_class(huey, add):
 def test_is_revoked_rejects_other_types(huey):
     with pytest.raises(TypeError, match='not a task'):
         huey.is_revoked(42)
+
+
+class _CountingStorage(MemoryStorage):
+    """A real MemoryStorage that counts revocation reads."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.revocation_reads = 0
+
+    def peek_data_many(self, keys):
+        self.revocation_reads += 1
+        return super().peek_data_many(keys)
+
+
+def test_revocation_check_costs_nothing_until_something_is_revoked():
+    huey = Huey('flag', storage_class=_CountingStorage)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    first = add(1, 2)
+    huey.execute_delivery(huey.reserve())
+    assert first() == 3
+    assert huey.storage.revocation_reads == 0
+
+    # once anything is revoked, every execution checks (another process
+    # revoking is seen through the flag stored with the revocation)
+    add.revoke(revoke_once=True)
+    second = add(2, 3)
+    delivery = huey.reserve()
+    assert delivery.check_revoked
+    huey.execute_delivery(delivery)
+    assert second() is None
+    assert huey.storage.revocation_reads == 1
+    third = add(3, 4)
+    huey.execute_delivery(huey.reserve())
+    assert third() == 7
+    assert huey.storage.revocation_reads == 2

@@ -29,7 +29,7 @@ from huey_api.exceptions import (
     TaskLockedException,
 )
 from huey_api.result import Error
-from huey_api.revocation import REVOKE_PREFIX
+from huey_api.revocation import REVOKE_PREFIX, REVOKED_FLAG
 from huey_api.task import PeriodicTask, Task
 from huey_api.utils import to_timestamp
 
@@ -48,6 +48,8 @@ class Delivery:
     task: Task
     receipt: str | None
     deliveries: int = 1
+    #: False when the storage said nothing was ever revoked (skip the check)
+    check_revoked: bool = True
 
 
 def _error_metadata(task: Task, exc: BaseException, retries: int) -> dict:
@@ -73,15 +75,16 @@ class ExecutionMixin:
         at_least_once = self.delivery == 'at-least-once'
         while True:
             if at_least_once:
-                lease = storage.lease(self.lease_timeout)
+                lease, flag = storage.lease_with_data(self.lease_timeout, REVOKED_FLAG)
                 if lease is None:
                     return None
                 data, receipt, deliveries = lease.data, lease.receipt, lease.deliveries
+                check_revoked = flag is not EmptyData
             else:
                 data = storage.dequeue()
                 if data is None:
                     return None
-                receipt, deliveries = None, 1
+                receipt, deliveries, check_revoked = None, 1, True
             try:
                 task = self.registry.decode(self.serializer.deserialize(data))
             except HueyException as exc:
@@ -93,7 +96,7 @@ class ExecutionMixin:
                            f'{self.max_deliveries}): it probably kills or hangs its worker',
                            task)
                 continue
-            return Delivery(task, receipt, deliveries)
+            return Delivery(task, receipt, deliveries, check_revoked)
 
     def execute_delivery(self, delivery: Delivery) -> None:
         """Run a reserved task with every semantic, then acknowledge it.
@@ -101,7 +104,7 @@ class ExecutionMixin:
         Task errors are handled (stored, retried, signalled); only storage
         failures propagate.
         """
-        self._execute(delivery.task, delivery.receipt, time.time())
+        self._execute(delivery.task, delivery.receipt, time.time(), delivery.check_revoked)
 
     def release(self, delivery: Delivery) -> None:
         """Give an interrupted delivery back to the queue; sends SIGNAL_INTERRUPTED.
@@ -253,7 +256,8 @@ class ExecutionMixin:
         except Exception:   # e.g. an unpicklable argument carried over
             logger.exception('could not enqueue %s', task)
 
-    def _execute(self, task: Task, receipt: str | None, now: float) -> Any:
+    def _execute(self, task: Task, receipt: str | None, now: float,
+                 check_revoked: bool = True) -> Any:
         # A message in the queue runs now: future etas went to the schedule at
         # enqueue time and ``enqueue_due`` moved them here when due.
         storage = self.storage
@@ -262,10 +266,7 @@ class ExecutionMixin:
             self._finish(receipt, None)
             self._emit(S.SIGNAL_EXPIRED, task)
             return None
-        keys = (REVOKE_PREFIX + task.id, REVOKE_PREFIX + task.name)
-        values = storage.peek_data_many(keys)
-        if ((values[0] is not EmptyData or values[1] is not EmptyData)
-                and self._revoked(keys, values, now, consume=True)):
+        if check_revoked and self._task_revoked(task, now):
             logger.info('task %s is revoked, not run', task.id)
             self._finish(receipt, None)
             self._emit(S.SIGNAL_REVOKED, task)
@@ -315,6 +316,12 @@ class ExecutionMixin:
         if self._post_execute:
             self._post_hooks(task, value, None)
         return value
+
+    def _task_revoked(self, task: Task, now: float) -> bool:
+        keys = (REVOKE_PREFIX + task.id, REVOKE_PREFIX + task.name)
+        values = self.storage.peek_data_many(keys)
+        return ((values[0] is not EmptyData or values[1] is not EmptyData)
+                and self._revoked(keys, values, now, consume=True))
 
     def _post_hooks(self, task: Task, value: Any, exc: BaseException | None) -> None:
         for name, hook in list(self._post_execute.items()):

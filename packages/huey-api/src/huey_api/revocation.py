@@ -2,7 +2,11 @@
 
 A revocation is a data key ``r:<task id>`` or ``r:<task name>`` holding
 ``b'<until timestamp or empty>|<once 0/1>'`` (no pickle: nothing to trust).
-Executing a task reads both keys in one ``peek_data_many`` call.
+Executing a task reads both keys in one ``peek_data_many`` call, but only
+when the flag key ``REVOKED_FLAG`` exists: it is written before any
+revocation, and a consumer reads it together with each message
+(``lease_with_data``), so a queue where nothing was ever revoked costs no
+extra round trip per task.
 """
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ from huey_storage import EmptyData
 from huey_api.task import Task, TaskWrapper
 from huey_api.utils import to_timestamp
 
-__all__ = ['REVOKE_PREFIX', 'RevocationMixin']
+__all__ = ['REVOKED_FLAG', 'REVOKE_PREFIX', 'RevocationMixin']
 
 REVOKE_PREFIX = 'r:'
+#: present once anything was revoked (until the storage is flushed)
+REVOKED_FLAG = 'huey:revocations'
 
 
 def _encode_revocation(until: float | None, once: bool) -> bytes:
@@ -43,6 +49,7 @@ class RevocationMixin:
 
     def _put_revocation(self, key: str, revoke_until, revoke_once: bool) -> None:
         value = _encode_revocation(to_timestamp(revoke_until), revoke_once)
+        self.storage.put_data(REVOKED_FLAG, b'1')   # before the revocation itself
         self.storage.put_data(key, value)
 
     def revoke_all(self, task_class, revoke_until=None, revoke_once: bool = False) -> None:

@@ -150,6 +150,17 @@ class BaseStorage(abc.ABC):
         neither place. The message stays stored until ``ack()``.
         """
 
+    def lease_with_data(self, timeout: float,
+                        key: str) -> tuple[Lease | None, bytes | _EmptyDataType]:
+        """``lease(timeout)`` and, when it got a message, ``peek_data(key)``.
+
+        Returns ``(lease, value)``; ``value`` is ``EmptyData`` when there was
+        no message or no value. Lets a consumer read a small flag along with
+        each message; backends should override it to use one round trip.
+        """
+        lease = self.lease(timeout)
+        return lease, (EmptyData if lease is None else self.peek_data(key))
+
     @abc.abstractmethod
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
         """Delete the leased message for good; True if the lease was held.

@@ -24,6 +24,8 @@ def _hot_path(storage) -> None:
     lease = storage.lease(60)
     storage.ack(lease.receipt, result=('result', b'value'))
     storage.enqueue(b'task', 1)
+    storage.ack(storage.lease_with_data(60, 'result')[0].receipt)
+    storage.enqueue(b'task', 1)
     storage.dequeue()
     storage.put_data('k', b'v', is_result=True)
     storage.peek_data('k')
@@ -52,6 +54,10 @@ def test_hot_path_round_trips(make_storage, redis_params, cls):
     sends, lease = trips(storage.lease, 60)
     assert sends == 1 and lease.data == b'task'
     assert trips(storage.ack, lease.receipt, result=('result', b'value')) == (1, True)
+    storage.enqueue(b'flagged', 1)
+    sends, (lease, flag) = trips(storage.lease_with_data, 60, 'result')
+    assert (sends, lease.data, flag) == (1, b'flagged', b'value')
+    storage.ack(lease.receipt)
     assert trips(storage.enqueue_many, [(b'a', 1), (b'b', 2), (b'c', None)])[0] == 1
     assert trips(storage.dequeue)[0] == 1
     assert trips(storage.put_data, 'k', b'v', is_result=True)[0] == 1

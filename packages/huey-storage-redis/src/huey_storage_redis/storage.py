@@ -40,7 +40,7 @@ import uuid
 from typing import Iterable, Sequence
 
 import redis
-from huey_storage.base import BaseStorage, Lease
+from huey_storage.base import BaseStorage, EmptyData, Lease
 
 from huey_storage_redis.data import DataMethods
 from huey_storage_redis.dead_letters import DeadLetterMethods
@@ -163,12 +163,18 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             if time.monotonic() >= give_up:
                 return None
 
-    def _take(self, receipt: str, lease_timeout: float) -> bytes | None:
-        """Run take.lua; if the queue is empty and blocking, wait for a message."""
-        def take() -> bytes | None:
+    def _take(self, receipt: str, lease_timeout: float, data_key: str | None = None):
+        """Run take.lua; if the queue is empty and blocking, wait for a message.
+
+        With ``data_key`` a taken message comes back as ``[envelope, value]``.
+        """
+        keys = self.keys.queue_keys
+        if data_key is not None:
+            keys = keys + [self.keys.data(data_key)]
+
+        def take():
             deadline = time.time() + lease_timeout if receipt else 0
-            return self._scripts.take(keys=self.keys.queue_keys,
-                                      args=[self._flag, receipt, deadline])
+            return self._scripts.take(keys=keys, args=[self._flag, receipt, deadline])
 
         envelope = take()
         if envelope is not None or not self.blocking or self.read_timeout <= 0:
@@ -214,6 +220,15 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             return None
         expired, data = open_envelope(envelope)
         return Lease(receipt, data, expired + 1)
+
+    def lease_with_data(self, timeout: float, key: str):
+        receipt = uuid.uuid4().hex
+        taken = self._take(receipt, timeout, key)
+        if taken is None:
+            return None, EmptyData
+        envelope, value = taken
+        expired, data = open_envelope(envelope)
+        return Lease(receipt, data, expired + 1), (EmptyData if value is None else value)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
         if result is None:

@@ -30,6 +30,22 @@ class LeaseContract:
         assert storage.lease(60) is None
         assert storage.leased_count() == 1
 
+    def test_lease_with_data_reads_a_key_with_the_message(self, storage):
+        assert storage.lease_with_data(60, 'flag') == (None, EmptyData)
+        storage.put_data('flag', b'on')
+        assert storage.lease_with_data(60, 'flag') == (None, EmptyData)
+        storage.enqueue(b'a')
+        storage.enqueue(b'b')
+        lease, value = storage.lease_with_data(60, 'flag')
+        assert (lease.data, lease.deliveries, value) == (b'a', 1, b'on')
+        assert storage.leased_count() == 1
+        assert storage.peek_data('flag') == b'on'
+        storage.delete_data('flag')
+        second, missing = storage.lease_with_data(60, 'flag')
+        assert (second.data, missing) == (b'b', EmptyData)
+        assert storage.ack(lease.receipt) and storage.ack(second.receipt)
+        assert storage.leased_count() == 0
+
     def test_receipts_are_unique(self, storage):
         for i in range(20):
             storage.enqueue(b'%d' % i)

@@ -85,26 +85,44 @@ class ExecutionMixin:
                 if data is None:
                     return None
                 receipt, deliveries, check_revoked = None, 1, True
-            try:
-                task = self.registry.decode(self.serializer.deserialize(data))
-            except HueyException as exc:
-                self._bury(data, receipt, f'undecodable message: {exc}', None)
-                continue
-            if deliveries > self.max_deliveries:
-                self._bury(data, receipt,
-                           f'delivered {deliveries} times (max_deliveries='
-                           f'{self.max_deliveries}): it probably kills or hangs its worker',
-                           task)
-                continue
-            return Delivery(task, receipt, deliveries, check_revoked)
+            delivery = self._accept(data, receipt, deliveries, check_revoked)
+            if delivery is not None:
+                return delivery
 
-    def execute_delivery(self, delivery: Delivery) -> None:
+    def _accept(self, data: bytes, receipt: str | None, deliveries: int,
+                check_revoked: bool) -> Delivery | None:
+        """Decode a taken message; dead-letter it (and return None) if it is poison."""
+        try:
+            task = self.registry.decode(self.serializer.deserialize(data))
+        except HueyException as exc:
+            self._bury(data, receipt, f'undecodable message: {exc}', None)
+            return None
+        if deliveries > self.max_deliveries:
+            self._bury(data, receipt,
+                       f'delivered {deliveries} times (max_deliveries='
+                       f'{self.max_deliveries}): it probably kills or hangs its worker',
+                       task)
+            return None
+        return Delivery(task, receipt, deliveries, check_revoked)
+
+    def execute_delivery(self, delivery: Delivery,
+                         reserve_next: bool = False) -> Delivery | None:
         """Run a reserved task with every semantic, then acknowledge it.
 
         Task errors are handled (stored, retried, signalled); only storage
-        failures propagate.
+        failures propagate. With ``reserve_next``, a successful task's
+        acknowledgement may also take the next waiting message in the same
+        round trip (``storage.ack_and_lease``): that ``Delivery`` is returned,
+        already leased, and the caller must run or release it. Returns None
+        when nothing was taken (then call ``reserve()`` as usual).
         """
-        self._execute(delivery.task, delivery.receipt, time.time(), delivery.check_revoked)
+        taken: list | None = [] if reserve_next and delivery.receipt is not None else None
+        self._execute(delivery.task, delivery.receipt, time.time(), delivery.check_revoked,
+                      taken)
+        if not taken:
+            return None
+        lease, flag = taken
+        return self._accept(lease.data, lease.receipt, lease.deliveries, flag is not EmptyData)
 
     def release(self, delivery: Delivery) -> None:
         """Give an interrupted delivery back to the queue; sends SIGNAL_INTERRUPTED.
@@ -257,7 +275,7 @@ class ExecutionMixin:
             logger.exception('could not enqueue %s', task)
 
     def _execute(self, task: Task, receipt: str | None, now: float,
-                 check_revoked: bool = True) -> Any:
+                 check_revoked: bool = True, taken: list | None = None) -> Any:
         # A message in the queue runs now: future etas went to the schedule at
         # enqueue time and ``enqueue_due`` moved them here when due.
         storage = self.storage
@@ -308,7 +326,13 @@ class ExecutionMixin:
                 self._finish(receipt, result)
                 self._enqueue_follow_up(follow, now)
         elif receipt is not None:
-            storage.ack(receipt, result)
+            if taken is None:
+                storage.ack(receipt, result)
+            else:   # acknowledge and take the next message in one round trip
+                _, lease, flag = storage.ack_and_lease(receipt, result, self.lease_timeout,
+                                                       REVOKED_FLAG)
+                if lease is not None:
+                    taken[:] = (lease, flag)
         elif result is not None:
             storage.put_data(result[0], result[1], is_result=True)
         if signals.active:

@@ -43,6 +43,8 @@ class Worker:
         self.reserve_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._current = None
+        #: a delivery taken along with the last acknowledgement, run next
+        self._next = None
         #: Plain flag a signal handler may set (taking no lock); see ``stop()``.
         self.stop_requested = False
         self.tasks_done = 0
@@ -114,6 +116,10 @@ class Worker:
             logger.info('%s ran %d tasks (max tasks per worker); it will be replaced',
                         self.name, self.tasks_done)
             return False
+        if self._next is not None:   # already leased and recorded as current
+            delivery, self._next = self._next, None
+            self._execute(delivery)
+            return True
         with self.reserve_lock:
             if self.stop_requested or self.stopping.is_set():
                 return False
@@ -138,10 +144,17 @@ class Worker:
         self._execute(delivery)
         return True
 
+    def _may_take_next(self) -> bool:
+        """Whether finishing a task may also lease the next one (see step())."""
+        if self.stop_requested or self.stopping.is_set():
+            return False
+        return self.max_tasks is None or self.tasks_done + 1 < self.max_tasks
+
     def _execute(self, delivery) -> None:
         failure = None
+        taken = None
         try:
-            self.huey.execute_delivery(delivery)
+            taken = self.huey.execute_delivery(delivery, reserve_next=self._may_take_next())
         except Exception as exc:
             failure = exc
         except SystemExit as exc:
@@ -151,7 +164,16 @@ class Worker:
             with self._state_lock:
                 if self._current is delivery:
                     self._current = None
+                if taken is not None and not (self.stop_requested or self.stopping.is_set()):
+                    self._current = self._next = taken
+                    taken = None
             self.tasks_done += 1
+        if taken is not None:   # stopping meanwhile: give the next one back at once
+            try:
+                self.huey.release(taken)
+            except Exception as exc:
+                logger.error('%s: could not give back %s (it returns when its lease '
+                             'expires): %s', self.name, taken.task, exc)
         if failure is not None:
             self._storage_failed(f'running task {delivery.task} (it will be delivered again '
                                  'once its lease expires)', failure)

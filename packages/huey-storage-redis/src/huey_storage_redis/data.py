@@ -51,13 +51,19 @@ class DataMethods:
     def _store(self, receipt: str, key: str | None, value: bytes | None,
                is_result: bool) -> int:
         """Run store.lua: acknowledge ``receipt`` (if any) and store ``key`` (if any)."""
+        keys, args = self._store_call(receipt, key, value, is_result)
+        return self._scripts.store(keys=keys, args=args)
+
+    def _store_call(self, receipt: str, key: str | None, value: bytes | None,
+                    is_result: bool) -> tuple[list, list]:
+        """The keys and arguments of a store.lua call."""
         has_value = key is not None
         keys = [self.keys.leases, self.keys.lease_deadlines,
                 self.keys.data(key if has_value else ''), self.keys.results]
         args = [receipt, '1' if has_value else '0', value if has_value else b'',
                 '1' if is_result else '0', self._result_ttl_ms,
                 key if has_value else '', self.keys.channel(key) if has_value else '']
-        return self._scripts.store(keys=keys, args=args)
+        return keys, args
 
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
         self._store('', key, value, is_result)

@@ -230,6 +230,31 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         expired, data = open_envelope(envelope)
         return Lease(receipt, data, expired + 1), (EmptyData if value is None else value)
 
+    def ack_and_lease(self, receipt: str, result: tuple[str, bytes] | None,
+                      timeout: float, key: str):
+        """store.lua then take.lua (never blocking), pipelined: one round trip."""
+        store_keys, store_args = (self._store_call(receipt, None, None, False) if result is None
+                                  else self._store_call(receipt, result[0], result[1], True))
+        take_keys = self.keys.queue_keys + [self.keys.data(key)]
+        next_receipt = uuid.uuid4().hex
+        pipe = self.client.pipeline(transaction=False)
+        pipe.evalsha(self._scripts.store.sha, len(store_keys), *store_keys, *store_args)
+        pipe.evalsha(self._scripts.take.sha, len(take_keys), *take_keys,
+                     self._flag, next_receipt, time.time() + timeout)
+        acked, taken = pipe.execute(raise_on_error=False)
+        if isinstance(acked, redis.exceptions.NoScriptError):  # server restarted
+            acked = self.ack(receipt, result)                   # loads the script
+        elif isinstance(acked, Exception):
+            raise acked
+        if isinstance(taken, redis.exceptions.NoScriptError) or taken is None:
+            return bool(acked), None, EmptyData
+        if isinstance(taken, Exception):
+            raise taken
+        envelope, value = taken
+        expired, data = open_envelope(envelope)
+        return (bool(acked), Lease(next_receipt, data, expired + 1),
+                EmptyData if value is None else value)
+
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
         if result is None:
             return bool(self._store(receipt, None, None, False))

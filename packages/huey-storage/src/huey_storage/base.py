@@ -171,6 +171,20 @@ class BaseStorage(abc.ABC):
         split by a crash. The result is stored even if the lease was lost.
         """
 
+    def ack_and_lease(self, receipt: str, result: tuple[str, bytes] | None,
+                      timeout: float, key: str,
+                      ) -> tuple[bool, Lease | None, bytes | _EmptyDataType]:
+        """``ack(receipt, result)``, then take the next message if one is waiting.
+
+        Returns ``(acked, lease, value)`` where ``lease``/``value`` are as from
+        ``lease_with_data(timeout, key)`` but never waited for: ``(None,
+        EmptyData)`` when the queue is empty. A worker finishing a task uses it
+        to acknowledge and get its next message in one round trip. This default
+        only acknowledges (``lease`` is always None); backends that can do both
+        in one round trip override it.
+        """
+        return self.ack(receipt, result), None, EmptyData
+
     @abc.abstractmethod
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         """Push the deadline of each held lease to now + ``timeout`` seconds.

@@ -46,6 +46,29 @@ class LeaseContract:
         assert storage.ack(lease.receipt) and storage.ack(second.receipt)
         assert storage.leased_count() == 0
 
+    def test_ack_and_lease_acknowledges_and_may_take_the_next(self, storage):
+        storage.enqueue(b'a')
+        storage.enqueue(b'b')
+        storage.put_data('flag', b'on')
+        first = storage.lease(60)
+        acked, second, value = storage.ack_and_lease(first.receipt, ('r', b'1'), 60, 'flag')
+        assert acked is True
+        assert storage.peek_data('r') == b'1'
+        assert storage.result_store_size() == 1
+        if second is None:   # a backend that only acknowledges here
+            assert value is EmptyData
+            second = storage.lease(60)
+        else:
+            assert value == b'on'
+        assert second.data == b'b'
+        assert storage.leased_count() == 1
+        started = time.monotonic()
+        acked, third, value = storage.ack_and_lease(second.receipt, None, 60, 'flag')
+        assert (acked, third, value) == (True, None, EmptyData)
+        assert time.monotonic() - started < 0.5   # an empty queue is not waited on
+        assert storage.leased_count() == 0
+        assert storage.ack_and_lease(second.receipt, None, 60, 'flag')[0] is False
+
     def test_receipts_are_unique(self, storage):
         for i in range(20):
             storage.enqueue(b'%d' % i)

@@ -222,3 +222,81 @@ def test_create_consumer_builds_huey_consumer(huey):
 
     consumer = huey.create_consumer(workers=2)
     assert isinstance(consumer, Consumer) and consumer.huey is huey
+
+
+# -- every compatibility module of the facade, one test each -------------------------
+
+def test_module_huey_consumer_gives_consumer_class():
+    pytest.importorskip('huey_consumer', reason='huey.consumer needs huey-consumer')
+    import huey_consumer
+    from huey.consumer import Consumer
+
+    assert Consumer is huey_consumer.Consumer
+
+
+def test_module_huey_contrib_mini_runs_a_task():
+    pytest.importorskip('huey_mini', reason='huey.contrib.mini needs huey-mini')
+    from huey.contrib.mini import MiniHuey
+
+    mini = MiniHuey('facade-mini')
+
+    @mini.task()
+    def double(x):
+        return x * 2
+
+    mini.start()
+    try:
+        assert double(21).get() == 42
+    finally:
+        mini.stop()
+
+
+def test_module_huey_contrib_sql_huey_reexports():
+    pytest.importorskip('huey_storage_sql', reason='huey.contrib.sql_huey needs huey-storage-sql')
+    import huey_storage_sql
+    from huey.contrib.sql_huey import SqlHuey, SqlStorage
+
+    assert SqlStorage is huey_storage_sql.SqlStorage
+    assert SqlHuey.storage_class is SqlStorage
+
+
+def test_module_huey_storage_gives_core_and_optional_storages():
+    from huey.storage import BaseStorage, BlackHoleStorage, MemoryStorage
+    from huey_storage import MemoryStorage as Original
+
+    assert MemoryStorage is Original and issubclass(BlackHoleStorage, BaseStorage)
+    pytest.importorskip('huey_storage_redis', reason='RedisStorage needs huey-storage-redis')
+    from huey.storage import RedisStorage
+    assert issubclass(RedisStorage, BaseStorage)
+
+
+def test_module_huey_api_exceptions_signals_constants():
+    import huey
+    from huey.api import Huey, MemoryHuey, ResultGroup
+    from huey.constants import EmptyData
+    from huey.exceptions import RetryTask, TaskException
+    from huey.signals import SIGNAL_COMPLETE
+    assert huey.Huey is Huey and issubclass(MemoryHuey, Huey)
+    assert huey.ResultGroup is ResultGroup and huey.TaskException is TaskException
+    assert issubclass(RetryTask, Exception) and isinstance(SIGNAL_COMPLETE, str)
+    assert EmptyData is not None
+
+
+def test_module_huey_serializer_and_utils_round_trip():
+    from huey.serializer import SignedSerializer
+    from huey.utils import to_datetime, to_timestamp
+
+    serializer = SignedSerializer(b'key')
+    assert serializer.deserialize(serializer.serialize({'a': 1})) == {'a': 1}
+    assert to_timestamp(to_datetime(1_700_000_000.0)) == pytest.approx(1_700_000_000.0)
+
+
+def test_python_dash_m_huey_bin_huey_consumer_prints_help():
+    pytest.importorskip('huey_consumer', reason='huey.bin.huey_consumer needs huey-consumer')
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, '-m', 'huey.bin.huey_consumer', '--help'],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert 'usage' in done.stdout.lower()

@@ -238,3 +238,22 @@ def test_huey_len_counts_queue_but_instance_stays_truthy(huey):
     assert len(huey) == 0 and bool(huey) is True
     noop()
     assert len(huey) == 1 and huey.pending_count() == 1
+
+
+def test_periodic_tasks_lists_wrappers_with_their_schedule():
+    from huey import MemoryHuey, crontab
+
+    huey = MemoryHuey('periodic-list')
+    schedule = crontab(minute='*/5')
+
+    @huey.periodic_task(schedule)
+    def every_five():
+        pass
+
+    @huey.task()
+    def plain():
+        pass
+
+    assert huey.periodic_tasks() == [every_five]
+    assert every_five.validate_datetime is schedule
+    assert [c.name for c in huey.registry.periodic_tasks()] == [every_five.name]

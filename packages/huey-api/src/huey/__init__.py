@@ -28,6 +28,7 @@ from huey_api import (
     TaskTimeout,
     TaskWrapper,
     UnknownTaskError,
+    group,
 )
 from huey_crontab import crontab
 
@@ -39,7 +40,7 @@ __all__ = [
     'MemoryHuey', 'PeriodicTask', 'RateLimitExceeded', 'Result', 'ResultGroup',
     'ResultTimeout', 'RetryTask', 'SerializationError', 'Serializer', 'SignatureError',
     'SignedSerializer', 'Task', 'TaskException', 'TaskLockedException', 'TaskTimeout',
-    'TaskWrapper', 'UnknownTaskError', 'crontab', '__version__',
+    'TaskWrapper', 'UnknownTaskError', 'crontab', 'group', '__version__',
     # installed optional classes only, so `from huey import *` never fails
     *_optional.available(_optional.HUEY_CLASSES),
 ]

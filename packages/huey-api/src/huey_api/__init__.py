@@ -17,6 +17,7 @@ from huey_api.exceptions import (
     UnknownTaskError,
 )
 from huey_api.execution import Delivery
+from huey_api.group import group
 from huey_api.huey import BlackHoleHuey, Huey, MemoryHuey
 from huey_api.locks import RateLimit, TaskLock
 from huey_api.result import Result, ResultGroup
@@ -29,5 +30,6 @@ __all__ = [
     'Result', 'ResultGroup', 'ResultTimeout', 'RetryTask', 'SerializationError',
     'Serializer', 'SignatureError', 'SignedSerializer', 'Task', 'TaskException',
     'TaskLock', 'TaskLockedException', 'TaskTimeout', 'TaskWrapper', 'UnknownTaskError',
+    'group',
 ]
 __version__ = '0.1.0'

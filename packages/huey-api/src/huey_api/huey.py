@@ -165,6 +165,11 @@ class Huey(RevocationMixin, ExecutionMixin):
                                validate_datetime=staticmethod(validate_datetime), **kwargs)
         return decorator
 
+    def periodic_tasks(self) -> list[TaskWrapper]:
+        """The registered periodic tasks (their ``TaskWrapper``), each with
+        ``.name`` and ``.validate_datetime`` (a ``crontab`` has ``to_string()``)."""
+        return [task_class.wrapper for task_class in self.registry.periodic_tasks()]
+
     def context_task(self, obj, as_argument: bool = False, **task_kwargs: Any
                      ) -> Callable[[Callable], TaskWrapper]:
         """Decorator: a task that runs inside ``with obj:`` (passing what it
@@ -275,6 +280,11 @@ class Huey(RevocationMixin, ExecutionMixin):
         if self.results and task.on_complete is None:
             return Result(self, task)
         return self._results_for(task)
+
+    def group(self, tasks: Iterable[Task]) -> ResultGroup | None:
+        """Enqueue task signatures (``add.s(1, 2)``) together in one storage
+        round trip; returns their ``ResultGroup`` in order (see ``huey.group``)."""
+        return self.enqueue_many(tasks)
 
     def enqueue_many(self, tasks: Iterable[Task]) -> ResultGroup | None:
         """Enqueue several tasks; due ones go to the storage in one batch."""

@@ -222,6 +222,9 @@ class TaskWrapper:
             default_expires=expires, retry_backoff=retry_backoff, context=context,
         )
         self.task_class: type[Task] = type(func.__name__, (task_base,), attrs)
+        self.task_class.wrapper = self
+        if 'validate_datetime' in attrs:
+            self.validate_datetime = attrs['validate_datetime'].__func__
         functools.update_wrapper(self, func)
         huey.registry.register(self.task_class)
 

@@ -5,8 +5,9 @@ import datetime
 import time
 
 import pytest
-from huey import CancelExecution, RetryTask, TaskException
+from huey import CancelExecution, Huey, RetryTask, TaskException
 from huey.signals import SIGNAL_CANCELED, SIGNAL_RETRYING
+from huey_storage import MemoryStorage
 
 
 def test_retries_exhausted_leave_error_result(huey, run_all):
@@ -123,3 +124,34 @@ def test_retrying_signal_sent(huey, run_all):
     fails()
     run_all(huey)
     assert retrying == [1, 0]
+
+
+class _StorageGoingDown(MemoryStorage):
+    """A real MemoryStorage whose enqueue fails once ``down`` is set."""
+
+    down = False
+
+    def enqueue(self, data, priority=None):
+        if self.down:
+            raise ConnectionError('storage unreachable')
+        return super().enqueue(data, priority)
+
+
+def test_retry_that_cannot_be_enqueued_is_not_acknowledged():
+    huey = Huey('retry-down', storage_class=_StorageGoingDown)
+
+    @huey.task(retries=1)
+    def fails():
+        raise ValueError('boom')
+
+    fails()
+    delivery = huey.reserve()
+    huey.storage.down = True
+    with pytest.raises(ConnectionError):
+        huey.execute_delivery(delivery)
+    huey.storage.down = False
+    # the failed attempt is still leased: its lease expiring brings it back
+    assert huey.storage.leased_count() == 1
+    assert huey.storage.requeue_expired_leases(now=time.time() + 3600) == 1
+    again = huey.reserve()
+    assert again.task.id == delivery.task.id and again.task.retries == 1

@@ -268,11 +268,13 @@ class ExecutionMixin:
 
     def _enqueue_follow_up(self, task: Task, now: float) -> None:
         try:
-            self._put(task, now)
-        except HueyException:
-            raise
+            data = self.serialize_task(task)
         except Exception:   # e.g. an unpicklable argument carried over
-            logger.exception('could not enqueue %s', task)
+            logger.exception('could not serialize %s: it is not enqueued', task)
+            return
+        # Storage errors propagate: the message is then not acknowledged and
+        # comes back when its lease expires, so the retry or next step is not lost.
+        self._put(task, now, data)
 
     def _execute(self, task: Task, receipt: str | None, now: float,
                  check_revoked: bool = True, taken: list | None = None) -> Any:

@@ -310,10 +310,14 @@ class Huey(RevocationMixin, ExecutionMixin):
             return None
         return ResultGroup([Result(self, task) for task in tasks])
 
-    def _put(self, task: Task, now: float) -> None:
+    def _put(self, task: Task, now: float, data: bytes | None = None) -> None:
+        """Schedule, run (immediate mode) or enqueue ``task``; ``data`` is its
+        message when already serialized."""
         eta = task.eta_ts
         if eta is not None and eta > now:
-            self.storage.add_to_schedule(self.serialize_task(task), eta, task.priority)
+            if data is None:
+                data = self.serialize_task(task)
+            self.storage.add_to_schedule(data, eta, task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
                 self._signals.send(S.SIGNAL_SCHEDULED, task)
@@ -322,7 +326,9 @@ class Huey(RevocationMixin, ExecutionMixin):
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
             self._execute(task, None, now)
         else:
-            self.storage.enqueue(self.serialize_task(task), task.priority)
+            if data is None:
+                data = self.serialize_task(task)
+            self.storage.enqueue(data, task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
 

@@ -37,6 +37,8 @@ class KeyLayout:
         self.leases = self.prefix + 'leases'
         #: sorted set receipt -> lease deadline (epoch seconds)
         self.lease_deadlines = self.prefix + 'lease_deadlines'
+        #: sorted set of claim lists (see ``claim``) scored by in-use-until time
+        self.claims = self.prefix + 'claims'
         #: sorted set (timestamp) of sequence-prefixed envelopes
         self.schedule = self.prefix + 'schedule'
         self.schedule_seq = self.prefix + 'schedule.seq'
@@ -57,6 +59,11 @@ class KeyLayout:
     def data(self, key: str) -> str:
         """The Redis key holding data ``key``."""
         return self.data_prefix + key
+
+    def claim(self, owner: str) -> str:
+        """The claim list of one blocking client (a thread of one process):
+        ``BLMOVE`` hands it a message that ``claim.lua`` then leases."""
+        return self.prefix + 'claim.' + owner
 
     def channel(self, key: str) -> str:
         """The pub/sub channel announcing writes to data ``key``."""

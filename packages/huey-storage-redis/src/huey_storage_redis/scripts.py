@@ -18,7 +18,8 @@ __all__ = ['BATCH_SIZE', 'QUEUE_SCRIPTS', 'SCRIPTS', 'Scripts', 'script_source']
 BATCH_SIZE = 1000
 
 #: scripts built on queue_lib.lua (they take the queue keys first)
-QUEUE_SCRIPTS = ('enqueue', 'take', 'release', 'requeue_expired', 'schedule_pop',
+QUEUE_SCRIPTS = ('enqueue', 'take', 'claim', 'release', 'requeue_expired',
+                 'requeue_claims', 'schedule_pop',
                  'dead_letter_add', 'dead_letter_requeue')
 #: every script, by file name without ``.lua``
 SCRIPTS = QUEUE_SCRIPTS + ('extend_leases', 'schedule_add', 'dead_letter_list', 'store',

@@ -13,13 +13,17 @@ Design (see README.md for the key layout):
   repair. Receipts are random UUIDs made by the client, unique even for
   identical messages; a retried ``take`` with the same receipt returns the same
   lease instead of taking a second message.
-* **Blocking without polling.** A Lua script cannot block, so when ``take``
-  finds the queue empty, the caller blocks on ``BLMOVE q q RIGHT RIGHT`` (for
-  the priority variant, on a ``ready`` list holding one token while the queue
-  is not empty). That rotates nothing and consumes nothing: it returns as soon
-  as a message arrives, then ``take`` runs again. Several idle consumers all
-  wake up; the losers block again. Each block is shorter than the socket
-  timeout, so a long ``read_timeout`` is several blocks, never a poll.
+* **Blocking without polling.** A Lua script cannot block, so a blocking
+  lease sends one pipeline: ``BLMOVE queue claim`` (the calling thread's own
+  *claim list*) then ``claim.lua``, which leases what BLMOVE moved. Redis
+  hands each new message to exactly one waiting client, and the lease comes
+  back in the same round trip. A claim list is non-empty only between those
+  two commands; if its client vanishes right there, ``requeue_expired_leases``
+  returns the message to the queue head once the list is unused for
+  ``CLAIM_GRACE`` seconds. The priority variant blocks on ``BLMOVE ready
+  ready`` (a token list) and retries ``take.lua``. Each block is shorter than
+  the socket timeout, so a long ``read_timeout`` is several blocks, never a
+  poll.
 * **Acknowledgement.** ``store.lua`` deletes the lease and stores the result in
   one script: ``ack(receipt, result=...)`` is one round trip.
 * **Expired leases.** ``requeue_expired.lua`` moves leases whose deadline is
@@ -35,6 +39,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+import threading
 import time
 import uuid
 from typing import Iterable, Sequence
@@ -48,12 +54,14 @@ from huey_storage_redis.envelope import check_priority, make_envelope, open_enve
 from huey_storage_redis.keys import KeyLayout
 from huey_storage_redis.scripts import BATCH_SIZE, Scripts
 
-__all__ = ['BATCH_SIZE', 'RedisStorage']
+__all__ = ['BATCH_SIZE', 'CLAIM_GRACE', 'RedisStorage']
 
 logger = logging.getLogger(__name__)
 
 #: shortest block sent to Redis: a timeout that rounds to 0 ms would block forever
 _MIN_BLOCK = 0.01
+#: seconds after its last use when a claim list counts as abandoned
+CLAIM_GRACE = 60.0
 
 
 def _make_client(connection_pool: redis.ConnectionPool | None, url: str | None,
@@ -77,11 +85,17 @@ def _make_client(connection_pool: redis.ConnectionPool | None, url: str | None,
 
 
 def _socket_timeout(pool: redis.ConnectionPool) -> float | None:
+    """The socket timeout of the pool's connections (redis-py 8 defaults it to 5 s)."""
     kwargs = pool.connection_kwargs
     if 'socket_timeout' in kwargs:
         return kwargs['socket_timeout']
-    parameter = inspect.signature(pool.connection_class).parameters.get('socket_timeout')
-    return None if parameter is None else parameter.default
+    for cls in pool.connection_class.__mro__:   # the default sits on a base class
+        init = vars(cls).get('__init__')
+        if init is not None:
+            parameter = inspect.signature(init).parameters.get('socket_timeout')
+            if parameter is not None:
+                return parameter.default
+    return None
 
 
 class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
@@ -113,6 +127,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         self._scripts = Scripts(self.client)
         self._flag = '1' if self.priority else '0'
         self._result_ttl_ms = 0
+        self._local = threading.local()   # this thread's claim list
         socket_timeout = _socket_timeout(self.client.connection_pool)
         # a blocking command must return before the socket times out
         self._max_block = (None if not socket_timeout
@@ -164,7 +179,8 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
                 return None
 
     def _take(self, receipt: str, lease_timeout: float, data_key: str | None = None):
-        """Run take.lua; if the queue is empty and blocking, wait for a message.
+        """Take the queue head (leased under ``receipt`` unless it is ''),
+        waiting for a message when blocking.
 
         With ``data_key`` a taken message comes back as ``[envelope, value]``.
         """
@@ -176,22 +192,64 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             deadline = time.time() + lease_timeout if receipt else 0
             return self._scripts.take(keys=keys, args=[self._flag, receipt, deadline])
 
+        if not self.blocking or self.read_timeout <= 0:
+            return take()
+        if receipt and not self.priority:
+            return self._claim(receipt, lease_timeout, data_key)
         envelope = take()
-        if envelope is not None or not self.blocking or self.read_timeout <= 0:
+        if envelope is not None:
             return envelope
-        wait_key = self.keys.ready if self.priority else self.keys.queue
         give_up = time.monotonic() + self.read_timeout
         while True:
             remaining = give_up - time.monotonic()
             if remaining <= 0:
                 return None
-            # consumes nothing: returns once the list is not empty (or the timeout)
-            if self.client.blmove(wait_key, wait_key, self._block_for(remaining),
+            # consumes nothing: returns once the token list is not empty (or the timeout)
+            if self.client.blmove(self.keys.ready, self.keys.ready, self._block_for(remaining),
                                   'RIGHT', 'RIGHT') is None:
                 continue
             envelope = take()
             if envelope is not None:
                 return envelope
+
+    def _claim_key(self) -> str:
+        """This thread's claim list (a new one in a forked child)."""
+        local = self._local
+        if getattr(local, 'pid', None) != os.getpid():
+            local.pid = os.getpid()
+            local.claim = self.keys.claim(uuid.uuid4().hex)
+        return local.claim
+
+    def _claim(self, receipt: str, lease_timeout: float, data_key: str | None):
+        """Blocking lease on the FIFO queue: one pipelined round trip per block.
+
+        The lease deadline counts from the end of the block, so it is never
+        shorter than ``lease_timeout`` (at most one block longer).
+        """
+        claim = self._claim_key()
+        keys = self.keys.queue_keys + [claim]
+        if data_key is not None:
+            keys.append(self.keys.data(data_key))
+        sha = self._scripts.claim.sha
+        give_up = time.monotonic() + self.read_timeout
+        while True:
+            block = self._block_for(give_up - time.monotonic())
+            now = time.time()
+            args = [self._flag, receipt, now + block + lease_timeout]
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zadd(self.keys.claims, {claim: now + block})
+            pipe.blmove(self.keys.queue, claim, block, 'RIGHT', 'LEFT')
+            pipe.evalsha(sha, len(keys), *keys, *args)
+            registered, moved, taken = pipe.execute(raise_on_error=False)
+            for reply in (registered, moved):
+                if isinstance(reply, Exception):
+                    raise reply
+            if isinstance(taken, redis.exceptions.NoScriptError):   # server restarted
+                taken = self._scripts.claim(keys=keys, args=args)  # loads the script
+            elif isinstance(taken, Exception):
+                raise taken
+            if taken is not None or time.monotonic() >= give_up:
+                return taken
 
     def queue_size(self) -> int:
         if self.priority:
@@ -208,8 +266,9 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         return [open_envelope(envelope)[1] for envelope in reversed(envelopes)]
 
     def flush_queue(self) -> None:
+        claim_lists = self.client.zrange(self.keys.claims, 0, -1)
         self.client.delete(self.keys.queue, self.keys.ready, self.keys.leases,
-                           self.keys.lease_deadlines)
+                           self.keys.lease_deadlines, self.keys.claims, *claim_lists)
 
     # -- leases -----------------------------------------------------------
 
@@ -273,15 +332,24 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
                                           args=[self._flag, receipt]))
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
+        """Requeue expired leases, and messages stranded in abandoned claim lists."""
         now = time.time() if now is None else now
         total = 0
+        if not self.priority:
+            total += self._requeue_batches('requeue_claims', now - CLAIM_GRACE,
+                                           [self.keys.claims])
+        total += self._requeue_batches('requeue_expired', now, [])
+        if total:
+            logger.info('%s: requeued %d expired lease(s)', self.name, total)
+        return total
+
+    def _requeue_batches(self, script: str, cutoff: float, extra_keys: list) -> int:
+        total = 0
         while True:
-            requeued, examined = self._scripts.requeue_expired(
-                keys=self.keys.queue_keys, args=[self._flag, now, BATCH_SIZE])
+            requeued, examined = getattr(self._scripts, script)(
+                keys=self.keys.queue_keys + extra_keys, args=[self._flag, cutoff, BATCH_SIZE])
             total += requeued
             if examined < BATCH_SIZE:
-                if total:
-                    logger.info('%s: requeued %d expired lease(s)', self.name, total)
                 return total
 
     def leased_count(self) -> int:

@@ -48,11 +48,13 @@ class DataMethods:
     _scripts: Scripts
     _result_ttl_ms: int
 
+    def _run(self, script: str, keys: list, args: list): ...
+
     def _store(self, receipt: str, key: str | None, value: bytes | None,
                is_result: bool) -> int:
         """Run store.lua: acknowledge ``receipt`` (if any) and store ``key`` (if any)."""
         keys, args = self._store_call(receipt, key, value, is_result)
-        return self._scripts.store(keys=keys, args=args)
+        return self._run('store', keys, args)
 
     def _store_call(self, receipt: str, key: str | None, value: bytes | None,
                     is_result: bool) -> tuple[list, list]:

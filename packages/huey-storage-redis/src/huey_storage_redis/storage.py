@@ -50,6 +50,7 @@ from huey_storage.base import BaseStorage, EmptyData, Lease
 
 from huey_storage_redis.data import DataMethods
 from huey_storage_redis.dead_letters import DeadLetterMethods
+from huey_storage_redis.direct import DirectConnections
 from huey_storage_redis.envelope import check_priority, make_envelope, open_envelope
 from huey_storage_redis.keys import KeyLayout
 from huey_storage_redis.scripts import BATCH_SIZE, Scripts
@@ -125,6 +126,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         self.client = _make_client(connection_pool, url, client_name, connection_params)
         self.keys = KeyLayout(name)
         self._scripts = Scripts(self.client)
+        self._direct = DirectConnections(self.client.connection_pool)
         self._flag = '1' if self.priority else '0'
         self._result_ttl_ms = 0
         self._local = threading.local()   # this thread's claim list
@@ -137,6 +139,15 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         """A checked priority; always 0 when this storage ignores priorities."""
         return check_priority(priority) if self.priority else 0
 
+    def _run(self, script: str, keys: list, args: list):
+        """Run a Lua script through this thread's direct connection (one round
+        trip; the script is loaded first if the server does not know it)."""
+        registered = getattr(self._scripts, script)
+        try:
+            return self._direct.call('EVALSHA', registered.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return registered(keys=keys, args=args)
+
     def _block_for(self, remaining: float) -> float:
         if self._max_block is not None:
             remaining = min(remaining, self._max_block)
@@ -147,10 +158,10 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
         priority = self._priority(priority)
         if self.priority:
-            self._scripts.enqueue(keys=self.keys.queue_keys,
-                                  args=[self._flag, priority, make_envelope(data, priority)])
+            self._run('enqueue', self.keys.queue_keys,
+                      [self._flag, priority, make_envelope(data, priority)])
         else:
-            self.client.lpush(self.keys.queue, make_envelope(data, priority))
+            self._direct.call('LPUSH', self.keys.queue, make_envelope(data, priority))
 
     def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
         if self.priority:
@@ -159,11 +170,11 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
                 priority = self._priority(priority)
                 args += [priority, make_envelope(data, priority)]
             if len(args) > 1:
-                self._scripts.enqueue(keys=self.keys.queue_keys, args=args)
+                self._run('enqueue', self.keys.queue_keys, args)
             return
         envelopes = [make_envelope(data, 0) for data, _ in items]
         if envelopes:
-            self.client.lpush(self.keys.queue, *envelopes)
+            self._direct.call('LPUSH', self.keys.queue, *envelopes)
 
     def dequeue(self) -> bytes | None:
         if self.priority or not (self.blocking and self.read_timeout > 0):
@@ -190,7 +201,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
 
         def take():
             deadline = time.time() + lease_timeout if receipt else 0
-            return self._scripts.take(keys=keys, args=[self._flag, receipt, deadline])
+            return self._run('take', keys, [self._flag, receipt, deadline])
 
         if not self.blocking or self.read_timeout <= 0:
             return take()
@@ -236,11 +247,10 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             block = self._block_for(give_up - time.monotonic())
             now = time.time()
             args = [self._flag, receipt, now + block + lease_timeout]
-            pipe = self.client.pipeline(transaction=False)
-            pipe.zadd(self.keys.claims, {claim: now + block})
-            pipe.blmove(self.keys.queue, claim, block, 'RIGHT', 'LEFT')
-            pipe.evalsha(sha, len(keys), *keys, *args)
-            registered, moved, taken = pipe.execute(raise_on_error=False)
+            registered, moved, taken = self._direct.pipeline([
+                ('ZADD', self.keys.claims, now + block, claim),
+                ('BLMOVE', self.keys.queue, claim, 'RIGHT', 'LEFT', block),
+                ('EVALSHA', sha, len(keys), *keys, *args)])
             for reply in (registered, moved):
                 if isinstance(reply, Exception):
                     raise reply
@@ -296,11 +306,10 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
                                   else self._store_call(receipt, result[0], result[1], True))
         take_keys = self.keys.queue_keys + [self.keys.data(key)]
         next_receipt = uuid.uuid4().hex
-        pipe = self.client.pipeline(transaction=False)
-        pipe.evalsha(self._scripts.store.sha, len(store_keys), *store_keys, *store_args)
-        pipe.evalsha(self._scripts.take.sha, len(take_keys), *take_keys,
-                     self._flag, next_receipt, time.time() + timeout)
-        acked, taken = pipe.execute(raise_on_error=False)
+        acked, taken = self._direct.pipeline([
+            ('EVALSHA', self._scripts.store.sha, len(store_keys), *store_keys, *store_args),
+            ('EVALSHA', self._scripts.take.sha, len(take_keys), *take_keys,
+             self._flag, next_receipt, time.time() + timeout)])
         if isinstance(acked, redis.exceptions.NoScriptError):  # server restarted
             acked = self.ack(receipt, result)                   # loads the script
         elif isinstance(acked, Exception):
@@ -397,4 +406,5 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
 
     def close(self) -> None:
         """Disconnect the connections this storage opened (not a pool it was given)."""
+        self._direct.disconnect()
         self.client.close()

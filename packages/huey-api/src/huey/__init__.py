@@ -8,6 +8,7 @@ is deliberately no ``huey.crontab`` module, which would shadow it).
 from huey_api import (
     BlackHoleHuey,
     CancelExecution,
+    ChordResult,
     ConfigurationError,
     Huey,
     HueyException,
@@ -28,6 +29,7 @@ from huey_api import (
     TaskTimeout,
     TaskWrapper,
     UnknownTaskError,
+    chord,
     group,
 )
 from huey_crontab import crontab
@@ -36,11 +38,11 @@ from huey import _optional
 
 __version__ = '0.1.0'
 __all__ = [
-    'BlackHoleHuey', 'CancelExecution', 'ConfigurationError', 'Huey', 'HueyException',
-    'MemoryHuey', 'PeriodicTask', 'RateLimitExceeded', 'Result', 'ResultGroup',
+    'BlackHoleHuey', 'CancelExecution', 'ChordResult', 'ConfigurationError', 'Huey',
+    'HueyException', 'MemoryHuey', 'PeriodicTask', 'RateLimitExceeded', 'Result', 'ResultGroup',
     'ResultTimeout', 'RetryTask', 'SerializationError', 'Serializer', 'SignatureError',
     'SignedSerializer', 'Task', 'TaskException', 'TaskLockedException', 'TaskTimeout',
-    'TaskWrapper', 'UnknownTaskError', 'crontab', 'group', '__version__',
+    'TaskWrapper', 'UnknownTaskError', 'chord', 'crontab', 'group', '__version__',
     # installed optional classes only, so `from huey import *` never fails
     *_optional.available(_optional.HUEY_CLASSES),
 ]

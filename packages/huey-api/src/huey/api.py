@@ -1,13 +1,15 @@
 """``huey.api``: the Huey classes, tasks and results (classic import path)."""
+from huey_api.group import chord, group
 from huey_api.huey import BlackHoleHuey, Huey, MemoryHuey
-from huey_api.result import Result, ResultGroup
+from huey_api.result import ChordResult, Result, ResultGroup
 from huey_api.task import PeriodicTask, Task, TaskWrapper
 from huey_crontab import crontab
 
 from huey import _optional
 
-__all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey', 'PeriodicTask', 'Result', 'ResultGroup',
-           'Task', 'TaskWrapper', 'crontab', *_optional.available(_optional.HUEY_CLASSES)]
+__all__ = ['BlackHoleHuey', 'ChordResult', 'Huey', 'MemoryHuey', 'PeriodicTask', 'Result',
+           'ResultGroup', 'Task', 'TaskWrapper', 'chord', 'crontab', 'group',
+           *_optional.available(_optional.HUEY_CLASSES)]
 
 
 def __getattr__(name: str):

@@ -17,19 +17,19 @@ from huey_api.exceptions import (
     UnknownTaskError,
 )
 from huey_api.execution import Delivery
-from huey_api.group import group
+from huey_api.group import chord, group
 from huey_api.huey import BlackHoleHuey, Huey, MemoryHuey
 from huey_api.locks import RateLimit, TaskLock
-from huey_api.result import Result, ResultGroup
+from huey_api.result import ChordResult, Result, ResultGroup
 from huey_api.serializer import Serializer, SignedSerializer
 from huey_api.task import PeriodicTask, Task, TaskWrapper
 
 __all__ = [
-    'BlackHoleHuey', 'CancelExecution', 'ConfigurationError', 'Delivery', 'Huey',
+    'BlackHoleHuey', 'CancelExecution', 'ChordResult', 'ConfigurationError', 'Delivery', 'Huey',
     'HueyException', 'MemoryHuey', 'PeriodicTask', 'RateLimit', 'RateLimitExceeded',
     'Result', 'ResultGroup', 'ResultTimeout', 'RetryTask', 'SerializationError',
     'Serializer', 'SignatureError', 'SignedSerializer', 'Task', 'TaskException',
     'TaskLock', 'TaskLockedException', 'TaskTimeout', 'TaskWrapper', 'UnknownTaskError',
-    'group',
+    'chord', 'group',
 ]
 __version__ = '0.1.0'

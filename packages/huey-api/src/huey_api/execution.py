@@ -7,7 +7,9 @@ A consumer loops on ``reserve()`` / ``execute_delivery()``, heartbeats with
 Hot path round trips per task (no revocations, no hooks): enqueue 1,
 reserve 1 (lease), execute 1 (``peek_data_many`` of both revocation keys),
 acknowledge 1 (``ack`` with the result). A None result with
-``store_none=False`` is not stored.
+``store_none=False`` is not stored. A chord member adds ``put_data`` of its
+slot and ``incr`` of the chord counter (the last one also reads the slots and
+enqueues the callback; see ``chords``); other tasks pay nothing for chords.
 """
 from __future__ import annotations
 
@@ -98,10 +100,13 @@ class ExecutionMixin:
             self._bury(data, receipt, f'undecodable message: {exc}', None)
             return None
         if deliveries > self.max_deliveries:
-            self._bury(data, receipt,
-                       f'delivered {deliveries} times (max_deliveries='
-                       f'{self.max_deliveries}): it probably kills or hangs its worker',
-                       task)
+            reason = (f'delivered {deliveries} times (max_deliveries='
+                      f'{self.max_deliveries}): it probably kills or hangs its worker')
+            if task.chord is not None:      # never leave its chord waiting
+                self._chord_member_done(task, Error({
+                    'error': f'dead-lettered: {reason}', 'task_id': task.id,
+                    'retries': task.retries}), deliveries, time.time())
+            self._bury(data, receipt, reason, task)
             return None
         return Delivery(task, receipt, deliveries, check_revoked)
 
@@ -118,7 +123,7 @@ class ExecutionMixin:
         """
         taken: list | None = [] if reserve_next and delivery.receipt is not None else None
         self._execute(delivery.task, delivery.receipt, time.time(), delivery.check_revoked,
-                      taken)
+                      taken, delivery.deliveries)
         if not taken:
             return None
         lease, flag = taken
@@ -277,17 +282,22 @@ class ExecutionMixin:
         self._put(task, now, data)
 
     def _execute(self, task: Task, receipt: str | None, now: float,
-                 check_revoked: bool = True, taken: list | None = None) -> Any:
+                 check_revoked: bool = True, taken: list | None = None,
+                 deliveries: int = 1) -> Any:
         # A message in the queue runs now: future etas went to the schedule at
         # enqueue time and ``enqueue_due`` moved them here when due.
         storage = self.storage
         if task.expires_ts is not None and task.expires_ts <= now:
             logger.info('task %s expired at %s, not run', task.id, task.expires)
+            if task.chord is not None:
+                self._chord_member_done(task, None, deliveries, now)
             self._finish(receipt, None)
             self._emit(S.SIGNAL_EXPIRED, task)
             return None
         if check_revoked and self._task_revoked(task, now):
             logger.info('task %s is revoked, not run', task.id)
+            if task.chord is not None:
+                self._chord_member_done(task, None, deliveries, now)
             self._finish(receipt, None)
             self._emit(S.SIGNAL_REVOKED, task)
             return None
@@ -296,6 +306,8 @@ class ExecutionMixin:
                 for hook in list(self._pre_execute.values()):
                     hook(task)
             except CancelExecution:
+                if task.chord is not None:
+                    self._chord_member_done(task, None, deliveries, now)
                 self._finish(receipt, None)
                 self._emit(S.SIGNAL_CANCELED, task)
                 return None
@@ -305,7 +317,7 @@ class ExecutionMixin:
         try:
             value = task.execute()
         except Exception as exc:
-            self._handle_failure(task, receipt, exc, now)
+            self._handle_failure(task, receipt, exc, now, deliveries)
             self._post_hooks(task, None, exc)
             return None
         result = None
@@ -319,6 +331,11 @@ class ExecutionMixin:
                 result = (task.id, self.serializer.serialize(Error(
                     _error_metadata(task, exc, task.retries))))
         follow = task.on_complete
+        if task.chord is not None:
+            if follow is not None:      # a pipeline member: its last step fills the slot
+                follow.chord = task.chord
+            else:
+                self._chord_member_done(task, value, deliveries, now)
         if follow is not None:
             follow.extend_data(value)
             if receipt is not None:   # at-least-once: never lose the next step
@@ -357,7 +374,7 @@ class ExecutionMixin:
                 logger.exception('post_execute hook %r failed for %s', name, task)
 
     def _handle_failure(self, task: Task, receipt: str | None, exc: Exception,
-                        now: float) -> None:
+                        now: float, deliveries: int = 1) -> None:
         """Store the error, send signals, then retry or run the error handler."""
         delay = task.retry_delay
         eta = None
@@ -387,6 +404,9 @@ class ExecutionMixin:
         if store_error and self.results and not isinstance(task, PeriodicTask):
             result = (task.id, self.serializer.serialize(
                 Error(_error_metadata(task, exc, retries_left))))
+        if task.chord is not None and not retry:    # failed for good: fill its slot
+            self._chord_member_done(task, Error(_error_metadata(task, exc, retries_left))
+                                    if store_error else None, deliveries, now)
         # The error result is written before the retry is enqueued, so a fast
         # retry's success can never be overwritten by this attempt's error;
         # with a lease, the message is acknowledged only once the retry (or

@@ -1,27 +1,142 @@
-"""``group``: enqueue several task signatures in one storage round trip."""
+"""``group`` and ``chord``: several task signatures enqueued together, and a
+callback run with all of their return values.
+
+Neither is enqueued when built; ``huey.enqueue(group(...))`` returns a
+``ResultGroup`` and ``huey.enqueue(chord(...))`` a ``ChordResult``.
+
+How a chord completes (see ``chords.ChordMixin``): each member message
+carries ``(chord_id, index, size, callback_message)``. A finished member
+stores its value in slot ``chord:<id>:<index>`` and increments
+``chord:<id>:count``; the member that sees every slot filled and wins
+``put_if_empty('chord:<id>:fired')`` enqueues the callback with the list of
+values prepended to its arguments, before the member is acknowledged.
+"""
 from __future__ import annotations
 
-from huey_api.result import ResultGroup
-from huey_api.task import Task
+from typing import Any, Iterable
 
-__all__ = ['group']
+from huey_api.result import ChordResult, Result, ResultGroup
+from huey_api.task import Task, TaskWrapper
+from huey_api.utils import make_id
+
+__all__ = ['chord', 'group']
 
 
-def group(*tasks: Task) -> ResultGroup | None:
-    """Enqueue ``add.s(1, 2), mul.s(3, 4), ...`` together (one
-    ``storage.enqueue_many``) and return their ``ResultGroup`` in order.
-
-    Every task must belong to the same ``Huey``; ``huey.group(tasks)`` is the
-    same as a method.
-    """
-    if not tasks:
-        raise ValueError('group(): pass at least one task signature, e.g. add.s(1, 2)')
-    for task in tasks:
+def _signatures(where: str, tasks, more: tuple) -> list[Task]:
+    """``tasks`` as a list of signatures, checked to share one ``Huey``."""
+    if more or isinstance(tasks, (Task, TaskWrapper)):
+        items = [tasks, *more]
+    else:
+        try:
+            items = list(tasks)
+        except TypeError:
+            items = [tasks]
+    for task in items:
         if not isinstance(task, Task):
-            raise TypeError(f'group({task!r}): pass task signatures made with .s(...)')
-    huey = tasks[0].huey
+            raise TypeError(f'{where}({task!r}): pass task signatures made with .s(...), '
+                            'e.g. add.s(1, 2)')
+    if items:
+        huey = items[0].huey
+        others = {t.huey.name for t in items if t.huey is not huey}
+        if others:
+            raise ValueError(f'{where}(): tasks belong to different Huey instances '
+                             f'({huey.name!r} and {sorted(others)!r}); group each separately')
+    return items
+
+
+def _signature(where: str, task, args: tuple, kwargs: dict) -> Task:
+    """A Task from a Task or a TaskWrapper plus arguments."""
+    if isinstance(task, TaskWrapper):
+        return task.s(*args, **kwargs)
+    if not isinstance(task, Task):
+        raise TypeError(f'{where}({task!r}): pass a task function or a signature made '
+                        'with .s(...)')
+    if args or kwargs:
+        raise TypeError(f'{where}({task!r}, ...): pass arguments only with a task function')
+    return task
+
+
+def _check_huey(where: str, huey, tasks: list[Task]) -> None:
     others = {t.huey.name for t in tasks if t.huey is not huey}
     if others:
-        raise ValueError(f'group(): tasks belong to different Huey instances '
-                         f'({huey.name!r} and {sorted(others)!r}); group each separately')
-    return huey.enqueue_many(tasks)
+        raise ValueError(f'{where}: tasks belong to different Huey instances '
+                         f'({huey.name!r} and {sorted(others)!r}); enqueue them with '
+                         'the Huey their tasks were declared on')
+
+
+class group:  # noqa: N801 - lower case like the reference API
+    """Task signatures to enqueue together: ``group([add.s(1, 2), mul.s(3, 4)])``
+    (``group(add.s(1, 2), mul.s(3, 4))`` works too).
+
+    ``huey.enqueue(g)`` sends them in one ``storage.enqueue_many`` round trip
+    and returns their ``ResultGroup`` in order.
+    """
+
+    def __init__(self, tasks: Iterable[Task] | Task, *more: Task) -> None:
+        self.tasks = _signatures('group', tasks, more)
+
+    def then(self, task, *args: Any, **kwargs: Any) -> chord:
+        """A ``chord`` of these tasks whose callback is ``task(results, *args, **kwargs)``."""
+        return chord(self.tasks, _signature('group.then', task, args, kwargs))
+
+    def error(self, task, *args: Any, **kwargs: Any) -> group:
+        """Give every member the error handler ``task`` (each gets its own copy)."""
+        template = _signature('group.error', task, args, kwargs)
+        for member in self.tasks:
+            member.error(template.copy())
+        return self
+
+    def _enqueue_in(self, huey) -> ResultGroup | None:
+        _check_huey('enqueue(group)', huey, self.tasks)
+        return huey.enqueue_many(self.tasks)
+
+    def __repr__(self) -> str:
+        return f'<group of {len(self.tasks)} tasks>'
+
+
+class chord:  # noqa: N801 - lower case like the reference API
+    """Run ``callback`` once every task has finished, with the list of their
+    return values (in task order) prepended to its arguments::
+
+        huey.enqueue(chord([add.s(1, 2), add.s(3, 4)], tot.s(extra=100)))
+        # -> tot([3, 7], extra=100)
+
+    ``callback`` is a signature (a task function is called with no other
+    arguments). ``then``/``error`` add pipeline steps / an error handler to
+    the callback.
+    """
+
+    def __init__(self, tasks: Iterable[Task], callback) -> None:
+        self.tasks = _signatures('chord', tasks, ())
+        self.callback = _signature('chord', callback, (), {})
+        if self.tasks:
+            _check_huey('chord()', self.tasks[0].huey, [self.callback])
+
+    def then(self, task, *args: Any, **kwargs: Any) -> chord:
+        """Run ``task`` after the callback, with its return value (a pipeline)."""
+        self.callback.then(task, *args, **kwargs)
+        return self
+
+    def error(self, task, *args: Any, **kwargs: Any) -> chord:
+        """Run ``task`` with the exception if the callback fails for good."""
+        self.callback.error(task, *args, **kwargs)
+        return self
+
+    def _enqueue_in(self, huey) -> ChordResult:
+        _check_huey('enqueue(chord)', huey, [*self.tasks, self.callback])
+        callback = self.callback
+        if not self.tasks:
+            huey.enqueue(callback.copy(id=callback.id, args=([],) + callback.args))
+        else:
+            chord_id, size, message = make_id(), len(self.tasks), callback.to_message()
+            for index, task in enumerate(self.tasks):
+                task.chord = (chord_id, index, size, message)
+            huey.enqueue_many(self.tasks)
+        steps = callback.chain()
+        return ChordResult(
+            ResultGroup([Result(huey, task) for task in self.tasks]),
+            Result(huey, callback),
+            ResultGroup([Result(huey, step) for step in steps]) if len(steps) > 1 else None)
+
+    def __repr__(self) -> str:
+        return f'<chord of {len(self.tasks)} tasks -> {self.callback!r}>'

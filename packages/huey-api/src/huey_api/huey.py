@@ -11,12 +11,14 @@ from typing import Any, Callable, Iterable
 from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
 
 from huey_api import signals as S
+from huey_api.chords import ChordMixin
 from huey_api.constants import DELIVERY_MODES
 from huey_api.exceptions import ConfigurationError, HueyException
 from huey_api.execution import ExecutionMixin
+from huey_api.group import chord, group
 from huey_api.locks import RateLimit, TaskLock
 from huey_api.registry import TaskRegistry
-from huey_api.result import Result, ResultGroup
+from huey_api.result import ChordResult, Result, ResultGroup
 from huey_api.revocation import RevocationMixin
 from huey_api.serializer import Serializer
 from huey_api.task import PeriodicTask, Task, TaskWrapper
@@ -25,7 +27,7 @@ __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
 
 logger = logging.getLogger(__name__)
 
-class Huey(RevocationMixin, ExecutionMixin):
+class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     """A task queue application.
 
     ``storage_class`` (default: the class attribute) is built with ``name``
@@ -264,13 +266,20 @@ class Huey(RevocationMixin, ExecutionMixin):
             return ResultGroup([Result(self, step) for step in task.chain()])
         return Result(self, task)
 
-    def enqueue(self, task: Task):
+    def enqueue(self, task: Task | group | chord) -> Result | ResultGroup | ChordResult | None:
         """Put ``task`` in the queue (or, with a future eta, the schedule).
 
         One storage call. Returns its ``Result`` (a ``ResultGroup`` for a
         pipeline), or None when results are off. In immediate mode a due task
-        runs now.
+        runs now. A ``group`` returns its ``ResultGroup``, a ``chord`` its
+        ``ChordResult``.
         """
+        if not isinstance(task, Task):
+            enqueue_in = getattr(task, '_enqueue_in', None)
+            if enqueue_in is None:
+                raise TypeError(f'enqueue({task!r}): pass a task signature such as '
+                                'add.s(1, 2), a group or a chord')
+            return enqueue_in(self)
         if task.eta_ts is None and not self._immediate:      # the hot path
             self.storage.enqueue(self.serializer.serialize(task.to_message()), task.priority)
             if self._signals.active:
@@ -283,8 +292,9 @@ class Huey(RevocationMixin, ExecutionMixin):
 
     def group(self, tasks: Iterable[Task]) -> ResultGroup | None:
         """Enqueue task signatures (``add.s(1, 2)``) together in one storage
-        round trip; returns their ``ResultGroup`` in order (see ``huey.group``)."""
-        return self.enqueue_many(tasks)
+        round trip; returns their ``ResultGroup`` in order. Shortcut for
+        ``huey.enqueue(group(tasks))``."""
+        return self.enqueue(group(tasks))
 
     def enqueue_many(self, tasks: Iterable[Task]) -> ResultGroup | None:
         """Enqueue several tasks; due ones go to the storage in one batch."""

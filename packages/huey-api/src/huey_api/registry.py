@@ -48,8 +48,11 @@ class TaskRegistry:
                 'consumer registers it') from None
 
     def decode(self, message) -> Task:
-        """Build a ``Task`` from a message tuple (``UnknownTaskError`` if its name is unknown)."""
+        """Build a ``Task`` from a message tuple of 11 items (12 for a chord member);
+        ``UnknownTaskError`` if its name is unknown."""
         if type(message) is not tuple or len(message) != 11:
+            if type(message) is tuple and len(message) == 12:
+                return self._decode_chord_member(message)
             raise SerializationError(f'not a task message: {message!r:.200}')
         task_class = self._classes.get(message[1])
         if task_class is None:
@@ -59,3 +62,13 @@ class TaskRegistry:
             message,
             None if on_complete is None else self.decode(on_complete),
             None if on_error is None else self.decode(on_error))
+
+    def _decode_chord_member(self, message: tuple) -> Task:
+        chord = message[11]
+        if (type(chord) is not tuple or len(chord) != 4 or type(chord[1]) is not int
+                or type(chord[2]) is not int or not 0 <= chord[1] < chord[2]
+                or type(chord[3]) is not tuple):
+            raise SerializationError(f'not a chord member message: {message!r:.200}')
+        task = self.decode(message[:11])
+        task.chord = chord
+        return task

@@ -1,4 +1,5 @@
-"""Handles on task results: ``Result`` for one task, ``ResultGroup`` for several."""
+"""Handles on task results: ``Result`` for one task, ``ResultGroup`` for several,
+``ChordResult`` for a chord."""
 from __future__ import annotations
 
 import time
@@ -8,7 +9,7 @@ from huey_storage import EmptyData
 
 from huey_api.exceptions import ResultTimeout, TaskException
 
-__all__ = ['Error', 'Result', 'ResultGroup']
+__all__ = ['ChordResult', 'Error', 'Result', 'ResultGroup']
 
 
 class Error:
@@ -169,3 +170,35 @@ class ResultGroup:
 
     def __repr__(self) -> str:
         return f'<ResultGroup: {len(self._results)} results>'
+
+
+class ChordResult:
+    """What ``huey.enqueue(chord(...))`` returns.
+
+    ``results`` is the members' ``ResultGroup``, ``callback`` the callback's
+    ``Result`` (its id is fixed when the chord is built, so it exists before
+    the callback is enqueued), ``pipeline_results`` the callback's pipeline
+    (a ``ResultGroup`` when the chord has ``then`` steps, else None).
+    """
+
+    def __init__(self, results: ResultGroup, callback: Result,
+                 pipeline_results: ResultGroup | None = None) -> None:
+        self.results = results
+        self.callback = callback
+        self.pipeline_results = pipeline_results
+
+    def get(self, *args, **kwargs) -> Any:
+        """The callback's value (same arguments as ``Result.get``)."""
+        return self.callback.get(*args, **kwargs)
+
+    __call__ = get
+
+    def reset(self) -> None:
+        """Forget every cached value (members, callback and its pipeline)."""
+        self.results.reset()
+        self.callback.reset()
+        if self.pipeline_results is not None:
+            self.pipeline_results.reset()
+
+    def __repr__(self) -> str:
+        return f'<ChordResult: {len(self.results)} tasks -> task {self.callback.id}>'

@@ -8,7 +8,8 @@ small and fast to pickle::
      on_complete, on_error)
 
 ``eta`` and ``expires`` are epoch timestamps or None; ``on_complete`` and
-``on_error`` are nested message tuples or None.
+``on_error`` are nested message tuples or None. A chord member's message has
+a twelfth item, ``Task.chord``: ``(chord_id, index, size, callback_message)``.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class Task:
     default_expires = None
     retry_backoff = 1.0
     context = False
+    #: ``(chord_id, index, size, callback_message)`` for a chord member, else None
+    chord: tuple | None = None
 
     def __init__(self, args: Iterable | None = None, kwargs: dict | None = None,
                  id: str | None = None, eta=None, retries: int | None = None,
@@ -62,10 +65,13 @@ class Task:
 
     def to_message(self) -> tuple:
         """This task as the plain tuple that gets serialized."""
-        return (self.id, self.name, self.eta_ts, self.retries, self.retry_delay,
-                self.priority, self.expires_ts, self.args, self.kwargs,
-                self.on_complete.to_message() if self.on_complete is not None else None,
-                self.on_error.to_message() if self.on_error is not None else None)
+        message = (self.id, self.name, self.eta_ts, self.retries, self.retry_delay,
+                   self.priority, self.expires_ts, self.args, self.kwargs,
+                   self.on_complete.to_message() if self.on_complete is not None else None,
+                   self.on_error.to_message() if self.on_error is not None else None)
+        if self.chord is not None:
+            return message + (self.chord,)
+        return message
 
     @classmethod
     def from_message(cls, message: tuple, on_complete: Task | None = None,
@@ -176,6 +182,8 @@ class Task:
             text += f' exp={self.expires.replace(microsecond=0)}'
         if self.retries:
             text += f' {self.retries} retries'
+        if self.chord is not None:
+            text += f' (chord {self.chord[0]} member {self.chord[1] + 1}/{self.chord[2]})'
         if self.on_error is not None:
             text += f', on error {self.on_error!r}'
         if self.on_complete is not None:

@@ -256,3 +256,36 @@ def test_max_tasks_replaces_worker_processes(make_app, start_consumer):
     pids = [app.module.worker_pid()(blocking=True, timeout=15) for _ in range(6)]
     assert len(set(pids)) == 3
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4] == pids[5]
+
+
+CHORD_TASKS = '''
+@huey.task()
+def total(values, extra=0):
+    huey.storage.incr('total-runs')
+    return sum(values) + extra
+
+
+@huey.task(retries=1)
+def fails_once(counter, value):
+    if huey.storage.incr(counter) < 2:
+        raise Exception('first attempt fails')
+    return value
+'''
+
+
+@pytest.mark.parametrize('worker_type', ['thread', 'process'])
+def test_group_and_chord_run_by_the_consumer(make_app, start_consumer, worker_type):
+    from huey import chord, group
+
+    app = make_app(extra=CHORD_TASKS)
+    tasks, huey = app.module, app.huey
+    start_consumer(app, '-k', worker_type, '-w', '4', *FAST)
+    results = huey.enqueue(group([tasks.add.s(i, i) for i in range(20)]))
+    assert results.get(blocking=True, timeout=20) == [2 * i for i in range(20)]
+    members = [tasks.add.s(i, 1) for i in range(30)] + [tasks.fails_once.s('chord-n', 1000)]
+    result = huey.enqueue(chord(members, tasks.total.s(extra=5)))
+    assert result.get(blocking=True, timeout=30) == sum(range(1, 31)) + 1000 + 5
+    assert result.results.get(blocking=True, timeout=10)[:3] == [1, 2, 3]
+    wait_until(lambda: not huey.storage.enqueued_items() and not huey.storage.leased_count(),
+               message='the queue to drain')
+    assert huey.storage.peek_data('total-runs') == b'1'

@@ -11,6 +11,7 @@ import pytest
 from huey_storage.base import EmptyData
 from huey_storage_sqlite import schema_statements
 from huey_storage_sqlite.schema import SCHEMA_OBJECTS
+from huey_storage_sqlite.storage import HAS_RETURNING
 
 
 def _tables(filename: str) -> set[str]:
@@ -249,3 +250,20 @@ def test_a_foreign_huey_queue_table_is_refused_and_left_alone(make_storage, db_p
     finally:
         conn.close()
     assert columns == ['id', 'name', 'order_key']
+
+
+@pytest.mark.parametrize('returning', [True, False] if HAS_RETURNING else [False])
+def test_ack_and_lease_takes_the_next_message_in_the_same_transaction(make_storage,
+                                                                     returning):
+    storage = make_storage()
+    storage._returning = returning
+    storage.enqueue_many([(b'a', None), (b'b', None)])
+    storage.put_data('flag', b'on')
+    first = storage.lease(60)
+    acked, second, flag = storage.ack_and_lease(first.receipt, ('result', b'1'), 60, 'flag')
+    assert (acked, second.data, second.deliveries, flag) == (True, b'b', 1, b'on')
+    assert storage.peek_data('result') == b'1'
+    # the new lease is a real one: it can be acknowledged once
+    assert storage.ack_and_lease(second.receipt, None, 60, 'flag') == (True, None, EmptyData)
+    assert storage.ack(second.receipt) is False
+    assert storage.leased_count() == 0 and storage.queue_size() == 0

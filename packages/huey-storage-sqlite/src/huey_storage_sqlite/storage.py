@@ -300,6 +300,33 @@ class SqliteStorage(BaseStorage):
             return conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
         return self._transaction(store_and_ack)
 
+    def ack_and_lease(self, receipt: str, result: tuple[str, bytes] | None,
+                      timeout: float, key: str):
+        """Acknowledge, store the result and lease the next message in one
+        ``BEGIN IMMEDIATE`` transaction: one turn of the write lock per task."""
+        row_id = _receipt_id(receipt)
+        now = time.time()
+
+        def body(conn: sqlite3.Connection):
+            if result is not None:
+                conn.execute(_PUT_DATA, (self.name, result[0], 1, result[1]))
+            acked = (row_id is not None
+                     and conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1)
+            if self._returning:
+                row = conn.execute(_LEASE, (now + timeout, self.name)).fetchone()
+                lease = None if row is None else Lease(*row)
+            else:
+                row = conn.execute(_LEASE_SELECT, (self.name,)).fetchone()
+                lease = None
+                if row is not None:
+                    lease = Lease(f'{row[0]}.{os.urandom(8).hex()}', row[1], row[2])
+                    conn.execute(_LEASE_UPDATE, (lease.receipt, now + timeout, row[0]))
+            if lease is None:
+                return acked, None, EmptyData
+            found = conn.execute(_PEEK, (self.name, key, now)).fetchone()
+            return acked, lease, EmptyData if found is None else found[0]
+        return self._transaction(body)
+
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         pairs = [(row_id, receipt) for receipt in receipts
                  for row_id in (_receipt_id(receipt),) if row_id is not None]

@@ -9,9 +9,9 @@ thread, made with the pool's own class and options (host, db, password, TLS,
 client name...), so nothing is shared and nothing needs checking.
 
 A connection is replaced in a forked child (the parent's socket is never
-used by two processes) and dropped with its thread. A stale connection (for
-example after a Redis restart) is reconnected and the command sent once more,
-as redis-py's default retry does; a second failure propagates.
+used by two processes) and dropped with its thread. After a connection
+error (a stale socket after a Redis restart, say) the command is sent again
+on a new connection, under the connection's own redis-py ``Retry`` policy.
 """
 from __future__ import annotations
 
@@ -49,14 +49,14 @@ class DirectConnections:
         """Send one command and return its raw reply (an error reply raises)."""
         connection = self._connection()
         packed = connection.pack_command(*args)
-        return self._retry_once(connection, lambda: self._exchange(connection, packed, 1)[0])
+        return self._retry(connection, lambda: self._exchange(connection, packed, 1)[0])
 
     def pipeline(self, commands: Sequence[tuple]) -> list:
         """Send ``commands`` in one write and return their raw replies; an error
         reply comes back as its exception object, in place."""
         connection = self._connection()
         packed = connection.pack_commands(commands)
-        return self._retry_once(connection,
+        return self._retry(connection,
                                 lambda: self._exchange(connection, packed, len(commands)))
 
     @staticmethod
@@ -73,22 +73,22 @@ class DirectConnections:
         return replies
 
     @staticmethod
-    def _retry_once(connection, exchange):
+    def _retry(connection, exchange):
+        """``exchange()``; after a connection error (a stale socket, say after a
+        Redis restart) once more on a new connection, under the connection's
+        own redis-py ``Retry`` policy, as ``Redis.execute_command`` would."""
+        def drop(_error=None) -> None:
+            connection.disconnect()
         try:
-            return exchange()
+            try:
+                return exchange()
+            except RedisConnectionError:
+                drop()
+            return connection.retry.call_with_retry(exchange, drop)
         except ResponseError:         # a whole error reply: the socket is clean
             raise
-        except RedisConnectionError:
-            connection.disconnect()   # stale socket: reconnect and send again, once
         except BaseException:
-            connection.disconnect()   # replies may be left unread: never reuse the socket
-            raise
-        try:
-            return exchange()
-        except ResponseError:
-            raise
-        except BaseException:
-            connection.disconnect()
+            drop()                    # replies may be left unread: never reuse the socket
             raise
 
     def disconnect(self) -> None:

@@ -170,3 +170,15 @@ def test_lease_keeper_extends_in_flight_leases():
     assert huey.storage.leased_count() == 1
     assert huey.reserve().task.id == second.task.id
     huey.flush()
+
+
+def test_pauses_are_jittered_around_the_backoff_delay(huey):
+    """Workers polling an idle storage must not stay in lockstep."""
+    worker = Worker(huey, initial_delay=0.1, backoff=2, max_delay=1.0)
+    waits = []
+    worker.stopping.wait = lambda seconds: waits.append(seconds)   # record, do not sleep
+    for _ in range(200):
+        worker.pause(0.2)
+    assert all(0.1 <= w <= 0.3 for w in waits)
+    assert len({round(w, 4) for w in waits}) > 100
+    assert 0.18 < sum(waits) / len(waits) < 0.22

@@ -8,6 +8,7 @@ retried with a growing delay.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from typing import Any
 
@@ -89,8 +90,14 @@ class Worker:
     # -- the loop (the worker's own thread/process/greenlet) -----------------
 
     def pause(self, seconds: float) -> None:
-        """Wait ``seconds`` (cut short by ``stop()``) before reading again."""
-        self.stopping.wait(seconds)
+        """Wait about ``seconds`` (cut short by ``stop()``) before reading again.
+
+        The wait is jittered (x0.5 to x1.5, the same on average) so the workers
+        of a consumer polling an idle non-blocking storage drift apart instead
+        of polling in lockstep: a new message then waits for the next poll of
+        any worker, not of all of them at once.
+        """
+        self.stopping.wait(seconds * random.uniform(0.5, 1.5))
 
     def run(self) -> None:
         """Run start-up hooks, the work loop, then shutdown hooks."""

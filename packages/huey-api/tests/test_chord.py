@@ -315,16 +315,23 @@ def test_member_redelivered_after_a_crash_before_its_ack(fhuey, run_all):
     assert chord_keys(fhuey, c) == {'fired'}
 
 
-def test_last_member_crashing_after_firing_does_not_fire_again(fhuey, run_all):
-    calls = []
+def _run_two_member_chord_crashing_last(fhuey, calls, crash_in: str):
+    """Run a chord of two ``add`` members; the last one's worker dies in
+    ``crash_in`` ('ack' or 'enqueue'). Returns the chord."""
     add, tot, _ = define(fhuey, calls)
     c = chord([add.s(1, 0), add.s(2, 0)], tot.s())
     fhuey.enqueue(c)
     fhuey.execute_delivery(fhuey.reserve())
     last = fhuey.reserve()
-    fhuey.storage.crash_on.add('ack')
+    fhuey.storage.crash_on.add(crash_in)
     with pytest.raises(ConnectionError):
-        fhuey.execute_delivery(last)        # callback enqueued, then the worker dies
+        fhuey.execute_delivery(last)
+    return c
+
+
+def test_last_member_crashing_after_firing_does_not_fire_again(fhuey, run_all):
+    calls = []
+    c = _run_two_member_chord_crashing_last(fhuey, calls, 'ack')   # callback enqueued
     fhuey.execute_delivery(redeliver(fhuey))  # a late duplicate: chord already fired
     run_all(fhuey)
     assert calls == [([1, 2], 0)]
@@ -334,14 +341,8 @@ def test_last_member_crashing_after_firing_does_not_fire_again(fhuey, run_all):
 def test_last_member_crashing_before_the_callback_is_enqueued_fires_on_redelivery(
         fhuey, run_all):
     calls = []
-    add, tot, _ = define(fhuey, calls)
-    c = chord([add.s(1, 0), add.s(2, 0)], tot.s())
-    fhuey.enqueue(c)
-    fhuey.execute_delivery(fhuey.reserve())
-    last = fhuey.reserve()
-    fhuey.storage.crash_on.add('enqueue')
-    with pytest.raises(ConnectionError):
-        fhuey.execute_delivery(last)        # won the fired flag, died before enqueueing
+    # won the fired flag, died before enqueueing the callback
+    c = _run_two_member_chord_crashing_last(fhuey, calls, 'enqueue')
     assert len(fhuey) == 0 and chord_keys(fhuey, c) == {'0', '1', 'count', 'fired'}
     fhuey.execute_delivery(redeliver(fhuey))
     run_all(fhuey)
@@ -479,3 +480,29 @@ def test_chord_rejects_bad_arguments():
     with pytest.raises(TypeError, match='task function or a signature'):
         chord([a1.s(1, 2)], 'tot')
     assert chord([a1.s(1, 2)], t1).callback.name == 'tot'   # a task function is accepted
+
+
+@pytest.mark.parametrize('fail_last', [False, True])
+def test_every_member_result_is_stored_before_the_callback_is_enqueued(fhuey, run_all,
+                                                                       fail_last):
+    add, tot, _ = define(fhuey)
+
+    @fhuey.task(name='boom')
+    def boom():
+        raise ValueError('boom')
+
+    last = boom.s() if fail_last else add.s(5, 5)
+    c = chord([add.s(1, 1), add.s(2, 2), last], tot.s())
+    result = fhuey.enqueue(c)
+    member_ids = {r.id for r in result.results}
+    stored_when_fired = []
+    enqueue = fhuey.storage.enqueue
+
+    def watching_enqueue(data, priority=None):
+        stored_when_fired.append(member_ids & set(fhuey.storage.result_items()))
+        return enqueue(data, priority)
+
+    fhuey.storage.enqueue = watching_enqueue
+    run_all(fhuey)
+    assert stored_when_fired[0] == member_ids   # the callback was the first enqueue
+    assert result.results[0].get() == 2

@@ -335,6 +335,9 @@ class ExecutionMixin:
             if follow is not None:      # a pipeline member: its last step fills the slot
                 follow.chord = task.chord
             else:
+                if result is not None:   # the member's result is readable before the callback
+                    storage.put_data(result[0], result[1], is_result=True)
+                    result = None
                 self._chord_member_done(task, value, deliveries, now)
         if follow is not None:
             follow.extend_data(value)
@@ -405,6 +408,9 @@ class ExecutionMixin:
             result = (task.id, self.serializer.serialize(
                 Error(_error_metadata(task, exc, retries_left))))
         if task.chord is not None and not retry:    # failed for good: fill its slot
+            if result is not None:   # the member's error is readable before the callback
+                self.storage.put_data(result[0], result[1], is_result=True)
+                result = None
             self._chord_member_done(task, Error(_error_metadata(task, exc, retries_left))
                                     if store_error else None, deliveries, now)
         # The error result is written before the retry is enqueued, so a fast

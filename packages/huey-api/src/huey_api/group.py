@@ -36,11 +36,7 @@ def _signatures(where: str, tasks, more: tuple) -> list[Task]:
             raise TypeError(f'{where}({task!r}): pass task signatures made with .s(...), '
                             'e.g. add.s(1, 2)')
     if items:
-        huey = items[0].huey
-        others = {t.huey.name for t in items if t.huey is not huey}
-        if others:
-            raise ValueError(f'{where}(): tasks belong to different Huey instances '
-                             f'({huey.name!r} and {sorted(others)!r}); group each separately')
+        _check_huey(f'{where}()', items[0].huey, items)
     return items
 
 
@@ -60,8 +56,8 @@ def _check_huey(where: str, huey, tasks: list[Task]) -> None:
     others = {t.huey.name for t in tasks if t.huey is not huey}
     if others:
         raise ValueError(f'{where}: tasks belong to different Huey instances '
-                         f'({huey.name!r} and {sorted(others)!r}); enqueue them with '
-                         'the Huey their tasks were declared on')
+                         f'({huey.name!r} and {sorted(others)!r}); keep the tasks of each '
+                         'Huey together and enqueue them with it')
 
 
 class group:  # noqa: N801 - lower case like the reference API

@@ -302,8 +302,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     def ack_and_lease(self, receipt: str, result: tuple[str, bytes] | None,
                       timeout: float, key: str):
         """store.lua then take.lua (never blocking), pipelined: one round trip."""
-        store_keys, store_args = (self._store_call(receipt, None, None, False) if result is None
-                                  else self._store_call(receipt, result[0], result[1], True))
+        store_keys, store_args = self._ack_call(receipt, result)
         take_keys = self.keys.queue_keys + [self.keys.data(key)]
         next_receipt = uuid.uuid4().hex
         acked, taken = self._direct.pipeline([
@@ -323,11 +322,14 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         return (bool(acked), Lease(next_receipt, data, expired + 1),
                 EmptyData if value is None else value)
 
-    def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
+    def _ack_call(self, receipt: str, result: tuple[str, bytes] | None) -> tuple[list, list]:
+        """The store.lua keys and arguments acknowledging ``receipt`` (with its result)."""
         if result is None:
-            return bool(self._store(receipt, None, None, False))
-        key, value = result
-        return bool(self._store(receipt, key, value, True))
+            return self._store_call(receipt, None, None, False)
+        return self._store_call(receipt, result[0], result[1], True)
+
+    def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
+        return bool(self._run('store', *self._ack_call(receipt, result)))
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         if not receipts:

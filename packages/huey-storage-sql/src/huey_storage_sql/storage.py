@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -118,22 +119,34 @@ class SqlStorage(BaseStorage):
         """Run a queue read; when blocking, wait for a notification while empty."""
         if not self.blocking:
             return self._run(operation, *args)
-        deadline = time.monotonic() + self.read_timeout
+        return self._until_notified(self._backend.channel, lambda: self._run(operation, *args),
+                                    lambda result: result is not None,
+                                    time.monotonic() + self.read_timeout)
+
+    def _until_notified(self, channel: str, attempt: Callable[[], Any],
+                        done: Callable[[Any], bool], deadline: float | None,
+                        max_wait: float = math.inf) -> Any:
+        """Call ``attempt()`` until ``done(result)`` or the monotonic ``deadline``
+        (None: never), sleeping between calls until a NOTIFY on ``channel`` (at
+        most ``max_wait`` seconds). Returns the last result."""
         while True:
             self._ensure()
             listener = self._listening()
-            channel = self._backend.channel
-            seen = listener.generation(channel)
-            result = self._run(operation, *args)
-            remaining = deadline - time.monotonic()
-            if result is not None or remaining <= 0:
+            seen = listener.generation(channel)   # before the attempt: no wake-up is missed
+            result = attempt()
+            if done(result):
                 return result
+            wait = max_wait
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    return result
             try:
-                listener.wait(channel, seen, remaining)
+                listener.wait(channel, seen, wait)
             except Exception as exc:  # lost the listening connection: a new one next time
                 logger.warning('LISTEN connection failed (%s); reconnecting', exc)
                 self._drop_listener(listener)
-                time.sleep(min(remaining, 0.05))
+                time.sleep(min(wait, 0.05))
 
     def _listening(self) -> PostgresListener:
         listener = self._listener
@@ -258,25 +271,9 @@ class SqlStorage(BaseStorage):
             return super().wait_data(key, timeout, pop)
         read = self._backend.pop_data if pop else self._backend.peek_data
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            self._ensure()
-            listener = self._listening()
-            channel = self._backend.data_channel
-            seen = listener.generation(channel)
-            value = self._run(read, key)
-            if value is not EmptyData:
-                return value
-            wait = 1.0
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    return EmptyData
-            try:
-                listener.wait(channel, seen, wait)
-            except Exception as exc:  # lost the listening connection: a new one next time
-                logger.warning('LISTEN connection failed (%s); reconnecting', exc)
-                self._drop_listener(listener)
-                time.sleep(min(wait, 0.05))
+        return self._until_notified(self._backend.data_channel, lambda: self._run(read, key),
+                                    lambda value: value is not EmptyData, deadline,
+                                    max_wait=1.0)
 
     def has_data_for_key(self, key: str) -> bool:
         return self._run(self._backend.has_data_for_key, key)

@@ -29,13 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ['main']
 
-APPS = Path(__file__).resolve().parent / "apps"
-RESULT_PREFIX = "BENCH_RESULT "
-REDIS_HOST = os.environ.get("BENCH_REDIS_HOST", "127.0.0.1")
-REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6379"))
-REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "5"))
+APPS = Path(__file__).resolve().parent / 'apps'
+RESULT_PREFIX = 'BENCH_RESULT '
+REDIS_HOST = os.environ.get('BENCH_REDIS_HOST', '127.0.0.1')
+REDIS_PORT = int(os.environ.get('BENCH_REDIS_PORT', '6379'))
+REDIS_DB = int(os.environ.get('BENCH_REDIS_DB', '5'))
 
 
 # -- helpers ---------------------------------------------------------------
@@ -58,19 +58,19 @@ class Storage:
     """Prepare a fresh backing store (flushed Redis db or new SQLite file)."""
 
     def __init__(self, kind: str):
-        if kind not in ("redis", "sqlite", "memory"):
-            raise SystemExit(f"storage {kind!r}: use redis, sqlite or memory")
+        if kind not in ('redis', 'sqlite', 'memory'):
+            raise SystemExit(f'storage {kind!r}: use redis, sqlite or memory')
         self.kind = kind
-        self.tmpdir = tempfile.mkdtemp(prefix="huey-bench-")
+        self.tmpdir = tempfile.mkdtemp(prefix='huey-bench-')
         self.env = dict(os.environ)
-        self.env["BENCH_STORAGE"] = kind
-        self.env["BENCH_REDIS_DB"] = str(REDIS_DB)
-        self.env["BENCH_SQLITE_FILE"] = os.path.join(self.tmpdir, "bench.db")
-        self.env["PYTHONPATH"] = str(APPS)
+        self.env['BENCH_STORAGE'] = kind
+        self.env['BENCH_REDIS_DB'] = str(REDIS_DB)
+        self.env['BENCH_SQLITE_FILE'] = os.path.join(self.tmpdir, 'bench.db')
+        self.env['PYTHONPATH'] = str(APPS)
         os.environ.update(
-            {k: self.env[k] for k in ("BENCH_STORAGE", "BENCH_REDIS_DB", "BENCH_SQLITE_FILE")}
+            {k: self.env[k] for k in ('BENCH_STORAGE', 'BENCH_REDIS_DB', 'BENCH_SQLITE_FILE')}
         )
-        if kind == "redis":
+        if kind == 'redis':
             _redis_client().flushdb()
 
     def app(self):
@@ -82,7 +82,7 @@ class Storage:
         return bench_app
 
     def cleanup(self) -> None:
-        if self.kind == "redis":
+        if self.kind == 'redis':
             try:
                 _redis_client().flushdb()
             except Exception:  # noqa: BLE001 - best effort cleanup
@@ -93,17 +93,17 @@ class Storage:
 def consumer_script() -> str:
     """The consumer console script installed next to this interpreter."""
     bindir = Path(sys.executable).parent
-    for name in ("huey_consumer.py", "huey_consumer"):
+    for name in ('huey_consumer.py', 'huey_consumer'):
         candidate = bindir / name
         if candidate.exists():
             return str(candidate)
-    raise SystemExit(f"no huey_consumer.py / huey_consumer script in {bindir}")
+    raise SystemExit(f'no huey_consumer.py / huey_consumer script in {bindir}')
 
 
 _GEVENT_BOOT = (
-    "from gevent import monkey; monkey.patch_all()\n"
-    "import runpy, sys\n"
-    "sys.argv = sys.argv[1:]\n"
+    'from gevent import monkey; monkey.patch_all()\n'
+    'import runpy, sys\n'
+    'sys.argv = sys.argv[1:]\n'
     "runpy.run_path(sys.argv[0], run_name='__main__')\n"
 )
 
@@ -111,12 +111,12 @@ _GEVENT_BOOT = (
 def _wants_greenlets(args: list[str]) -> bool:
     for index, arg in enumerate(args):
         if (
-            arg in ("-k", "--worker-type")
+            arg in ('-k', '--worker-type')
             and index + 1 < len(args)
-            and args[index + 1] == "greenlet"
+            and args[index + 1] == 'greenlet'
         ):
             return True
-        if arg in ("-kgreenlet", "--worker-type=greenlet"):
+        if arg in ('-kgreenlet', '--worker-type=greenlet'):
             return True
     return False
 
@@ -126,15 +126,15 @@ class Consumer:
 
     def __init__(self, storage: Storage, args: list[str]):
         self.args = args
-        self.log_path = os.path.join(storage.tmpdir, "consumer.log")
-        self._log = open(self.log_path, "wb")
+        self.log_path = os.path.join(storage.tmpdir, 'consumer.log')
+        self._log = open(self.log_path, 'wb')
         self.started = time.time()
-        command = [sys.executable, consumer_script(), "bench_app.huey", *args]
+        command = [sys.executable, consumer_script(), 'bench_app.huey', *args]
         if _wants_greenlets(args):
             # The reference consumer only warns when gevent's monkey-patch is
             # missing, so greenlet workers would run tasks one at a time.
             # Patch first, then run the unchanged console script.
-            command[1:1] = ["-c", _GEVENT_BOOT]
+            command[1:1] = ['-c', _GEVENT_BOOT]
         self.proc = subprocess.Popen(
             command,
             cwd=str(APPS),
@@ -149,13 +149,13 @@ class Consumer:
         """Raise with the log tail if the consumer died."""
         if self.proc.poll() is not None:
             raise RuntimeError(
-                f"consumer {self.args} exited with {self.proc.returncode}:\n{self.log_tail()}"
+                f'consumer {self.args} exited with {self.proc.returncode}:\n{self.log_tail()}'
             )
 
     def log_tail(self, lines: int = 30) -> str:
         self._log.flush()
-        with open(self.log_path, "rb") as handle:
-            return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
+        with open(self.log_path, 'rb') as handle:
+            return b'\n'.join(handle.read().splitlines()[-lines:]).decode('utf-8', 'replace')
 
     def stop(self) -> None:
         """Immediate stop (SIGTERM; every result is in by now), then kill the group."""
@@ -186,7 +186,7 @@ def _get_or_none(result, timeout: float):
     try:
         return result.get(blocking=True, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - huey raises its own timeout class
-        if type(exc).__name__ in ("ResultTimeout", "TimeoutError"):
+        if type(exc).__name__ in ('ResultTimeout', 'TimeoutError'):
             return None
         raise
 
@@ -199,7 +199,7 @@ def _wait_result(result, consumer: Consumer, timeout: float):
             return value
         consumer.check()
         if time.time() > deadline:
-            raise RuntimeError(f"no result after {timeout}s; consumer log:\n{consumer.log_tail()}")
+            raise RuntimeError(f'no result after {timeout}s; consumer log:\n{consumer.log_tail()}')
 
 
 def _wait_all_results(
@@ -212,18 +212,18 @@ def _wait_all_results(
     """
     expected = len(handles)
     deadline = time.time() + timeout
-    if hasattr(huey, "result_count"):
+    if hasattr(huey, 'result_count'):
         polls = 0
         while True:
             if huey.result_count() >= expected:
-                return time.time(), "result_count"
+                return time.time(), 'result_count'
             polls += 1
             if polls % 50 == 0:
                 consumer.check()
             if time.time() > deadline:
                 raise RuntimeError(
-                    f"{huey.result_count()}/{expected} results after {timeout}s; "
-                    f"consumer log:\n{consumer.log_tail()}"
+                    f'{huey.result_count()}/{expected} results after {timeout}s; '
+                    f'consumer log:\n{consumer.log_tail()}'
                 )
             time.sleep(interval)
     index = 0
@@ -234,31 +234,31 @@ def _wait_all_results(
         consumer.check()
         if time.time() > deadline:
             raise RuntimeError(
-                f"{index}/{expected} results after {timeout}s; consumer log:\n{consumer.log_tail()}"
+                f'{index}/{expected} results after {timeout}s; consumer log:\n{consumer.log_tail()}'
             )
         time.sleep(interval)
-    return time.time(), "walk"
+    return time.time(), 'walk'
 
 
 def _rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as handle:
+    with open(f'/proc/{pid}/status') as handle:
         for line in handle:
-            if line.startswith("VmRSS:"):
+            if line.startswith('VmRSS:'):
                 return int(line.split()[1]) / 1024.0
     return 0.0
 
 
 def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as handle:
+            with open(f'/proc/{entry}/stat') as handle:
                 stat = handle.read()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        ppid = int(stat.rsplit(')', 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry))
     found, todo = [], [pid]
     while todo:
@@ -295,19 +295,19 @@ def _idle_consumer(storage: Storage, app, args: list[str], idle: float = 0.5) ->
 
 def scenario_enqueue(params: dict) -> dict:
     """Time ``count`` calls of a no-op task (producer side only)."""
-    storage = Storage(params["storage"])
+    storage = Storage(params['storage'])
     try:
         app = storage.app()
         for _ in range(100):
             app.noop()
-        count = int(params["count"])
+        count = int(params['count'])
         noop = app.noop
         started = time.perf_counter()
         for _ in range(count):
             noop()
         elapsed = time.perf_counter() - started
         # Resident memory of this producer after the calls (handles dropped).
-        return {"seconds": elapsed, "rate": count / elapsed, "producer_rss": _rss_mib(os.getpid())}
+        return {'seconds': elapsed, 'rate': count / elapsed, 'producer_rss': _rss_mib(os.getpid())}
     finally:
         storage.cleanup()
 
@@ -319,11 +319,11 @@ def scenario_drain(params: dict) -> dict:
     marks the moment the consumer began working, and start-up (imports,
     connections) is reported separately from the drain.
     """
-    storage = Storage(params["storage"])
+    storage = Storage(params['storage'])
     try:
         app = storage.app()
-        count = int(params["count"])
-        nap = float(params.get("nap", 0.0))
+        count = int(params['count'])
+        nap = float(params.get('nap', 0.0))
         gate = app.stamp()
         handles = [gate]
         fill_started = time.perf_counter()
@@ -332,24 +332,24 @@ def scenario_drain(params: dict) -> dict:
         else:
             handles.extend(app.noop() for _ in range(count))
         fill_seconds = time.perf_counter() - fill_started
-        consumer = Consumer(storage, params["consumer_args"])
+        consumer = Consumer(storage, params['consumer_args'])
         with consumer:
             finished, method = _wait_all_results(
-                app.huey, handles, consumer, timeout=float(params.get("timeout", 300))
+                app.huey, handles, consumer, timeout=float(params.get('timeout', 300))
             )
             first_start = _wait_result(gate, consumer, timeout=10)
         drain = finished - first_start
         figures = {
-            "count": count,
-            "drain": drain,
-            "rate": count / drain,
-            "startup": first_start - consumer.started,
-            "fill_seconds": fill_seconds,
-            "method": method,
+            'count': count,
+            'drain': drain,
+            'rate': count / drain,
+            'startup': first_start - consumer.started,
+            'fill_seconds': fill_seconds,
+            'method': method,
         }
         if nap:
-            workers = int(params["workers"])
-            figures["ideal"] = count * nap / workers
+            workers = int(params['workers'])
+            figures['ideal'] = count * nap / workers
         return figures
     finally:
         storage.cleanup()
@@ -357,12 +357,12 @@ def scenario_drain(params: dict) -> dict:
 
 def scenario_latency(params: dict) -> dict:
     """Enqueue tasks one by one at a fixed rate to an idle consumer."""
-    storage = Storage(params["storage"])
+    storage = Storage(params['storage'])
     try:
         app = storage.app()
-        count = int(params["count"])
-        rate = float(params["rate"])
-        with _idle_consumer(storage, app, params["consumer_args"]) as consumer:
+        count = int(params['count'])
+        rate = float(params['rate'])
+        with _idle_consumer(storage, app, params['consumer_args']) as consumer:
             # Resident memory of the idle consumer (whole process tree).
             consumer_rss = _tree_rss_mib(consumer.proc.pid)
             sent = []
@@ -378,11 +378,11 @@ def scenario_latency(params: dict) -> dict:
                 _wait_result(handle, consumer, timeout=60) - before for before, handle in sent
             ]
         return {
-            "p50": _percentile(latencies, 0.50),
-            "p99": _percentile(latencies, 0.99),
-            "max": max(latencies),
-            "send_rate": count / (sent[-1][0] - origin) if count > 1 else 0.0,
-            "consumer_rss": consumer_rss,
+            'p50': _percentile(latencies, 0.50),
+            'p99': _percentile(latencies, 0.99),
+            'max': max(latencies),
+            'send_rate': count / (sent[-1][0] - origin) if count > 1 else 0.0,
+            'consumer_rss': consumer_rss,
         }
     finally:
         storage.cleanup()
@@ -390,12 +390,12 @@ def scenario_latency(params: dict) -> dict:
 
 def scenario_schedule(params: dict) -> dict:
     """Schedule tasks 1-3 s ahead; measure how late they start."""
-    storage = Storage(params["storage"])
+    storage = Storage(params['storage'])
     try:
         app = storage.app()
-        count = int(params["count"])
+        count = int(params['count'])
         rng = random.Random(20261122)
-        with _idle_consumer(storage, app, params["consumer_args"]) as consumer:
+        with _idle_consumer(storage, app, params['consumer_args']) as consumer:
             sent = []
             for _ in range(count):
                 delay = rng.uniform(1.0, 3.0)
@@ -403,9 +403,9 @@ def scenario_schedule(params: dict) -> dict:
                 sent.append((before + delay, app.stamp.schedule(delay=delay)))
             lateness = [_wait_result(handle, consumer, timeout=60) - due for due, handle in sent]
         return {
-            "p50": _percentile(lateness, 0.50),
-            "p99": _percentile(lateness, 0.99),
-            "min": min(lateness),
+            'p50': _percentile(lateness, 0.50),
+            'p99': _percentile(lateness, 0.99),
+            'min': min(lateness),
         }
     finally:
         storage.cleanup()
@@ -413,35 +413,35 @@ def scenario_schedule(params: dict) -> dict:
 
 def scenario_msgsize(params: dict) -> dict:
     """Size in bytes of one queued no-op message, as stored in Redis."""
-    storage = Storage("redis")
+    storage = Storage('redis')
     try:
         app = storage.app()
         app.noop()
         client = _redis_client()
         sizes = []
         for key in client.scan_iter():
-            if client.type(key) == b"list":
+            if client.type(key) == b'list':
                 sizes.extend(len(item) for item in client.lrange(key, 0, -1))
-        return {"bytes": max(sizes) if sizes else 0}
+        return {'bytes': max(sizes) if sizes else 0}
     finally:
         storage.cleanup()
 
 
 def scenario_floor(params: dict) -> dict:
     """Raw redis-py LPUSH/BRPOP and raw sqlite3 insert/delete of ``size``-byte payloads."""
-    count = int(params["count"])
-    payload = os.urandom(int(params["size"]))
+    count = int(params['count'])
+    payload = os.urandom(int(params['size']))
     figures = {}
     client = _redis_client()
     client.flushdb()
     try:
         started = time.perf_counter()
         for _ in range(count):
-            client.lpush("bench.floor", payload)
+            client.lpush('bench.floor', payload)
         push = time.perf_counter() - started
         started = time.perf_counter()
         for _ in range(count):
-            client.brpop("bench.floor", timeout=1)
+            client.brpop('bench.floor', timeout=1)
         pop = time.perf_counter() - started
         # The same LPUSH on one checked-out connection, past redis-py's
         # per-command machinery (retry, events, metrics): the wire's limit.
@@ -449,7 +449,7 @@ def scenario_floor(params: dict) -> dict:
         try:
             started = time.perf_counter()
             for _ in range(count):
-                connection.send_command("LPUSH", "bench.floor", payload)
+                connection.send_command('LPUSH', 'bench.floor', payload)
                 connection.read_response()
             raw_push = time.perf_counter() - started
         finally:
@@ -462,24 +462,24 @@ def scenario_floor(params: dict) -> dict:
         )
     finally:
         client.flushdb()
-    tmpdir = tempfile.mkdtemp(prefix="huey-bench-floor-")
+    tmpdir = tempfile.mkdtemp(prefix='huey-bench-floor-')
     try:
-        conn = sqlite3.connect(os.path.join(tmpdir, "floor.db"), isolation_level=None)
-        conn.execute("PRAGMA journal_mode=wal")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = sqlite3.connect(os.path.join(tmpdir, 'floor.db'), isolation_level=None)
+        conn.execute('PRAGMA journal_mode=wal')
+        conn.execute('PRAGMA synchronous=NORMAL')
         conn.execute(
-            "CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)"
+            'CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)'
         )
         started = time.perf_counter()
         for _ in range(count):
-            conn.execute("INSERT INTO queue (data) VALUES (?)", (payload,))
+            conn.execute('INSERT INTO queue (data) VALUES (?)', (payload,))
         insert = time.perf_counter() - started
         started = time.perf_counter()
         for _ in range(count):
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT id, data FROM queue ORDER BY id LIMIT 1").fetchone()
-            conn.execute("DELETE FROM queue WHERE id = ?", (row[0],))
-            conn.execute("COMMIT")
+            conn.execute('BEGIN IMMEDIATE')
+            row = conn.execute('SELECT id, data FROM queue ORDER BY id LIMIT 1').fetchone()
+            conn.execute('DELETE FROM queue WHERE id = ?', (row[0],))
+            conn.execute('COMMIT')
         delete = time.perf_counter() - started
         conn.close()
         figures.update(
@@ -496,17 +496,17 @@ def scenario_version(params: dict) -> dict:
     """Which huey this interpreter imports (for the report header)."""
     import huey
 
-    return {"version": getattr(huey, "__version__", "unknown"), "python": sys.version.split()[0]}
+    return {'version': getattr(huey, '__version__', 'unknown'), 'python': sys.version.split()[0]}
 
 
 SCENARIOS = {
-    "enqueue": scenario_enqueue,
-    "drain": scenario_drain,
-    "latency": scenario_latency,
-    "schedule": scenario_schedule,
-    "msgsize": scenario_msgsize,
-    "floor": scenario_floor,
-    "version": scenario_version,
+    'enqueue': scenario_enqueue,
+    'drain': scenario_drain,
+    'latency': scenario_latency,
+    'schedule': scenario_schedule,
+    'msgsize': scenario_msgsize,
+    'floor': scenario_floor,
+    'version': scenario_version,
 }
 
 
@@ -521,5 +521,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

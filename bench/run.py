@@ -26,19 +26,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ['main']
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-DRIVER = BENCH / "driver.py"
-RESULTS = BENCH / "results"
-REF_VENV = BENCH / ".venv-ref"
-REF_HUEY = "huey==3.5.4"
+DRIVER = BENCH / 'driver.py'
+RESULTS = BENCH / 'results'
+REF_VENV = BENCH / '.venv-ref'
+REF_HUEY = 'huey==3.5.4'
 # Installed into the reference venv at the same versions as ours, so the
 # only difference between the two sides is the huey implementation.
-REF_EXTRAS = ("redis", "hiredis", "gevent")
-SCENARIOS = ("enqueue", "e2e", "latency", "schedule", "io", "memory")
-RESULT_PREFIX = "BENCH_RESULT "
+REF_EXTRAS = ('redis', 'hiredis', 'gevent')
+SCENARIOS = ('enqueue', 'e2e', 'latency', 'schedule', 'io', 'memory')
+RESULT_PREFIX = 'BENCH_RESULT '
 
 
 @dataclass(frozen=True)
@@ -61,126 +61,126 @@ class Case:
     driver: str
     params: dict
     metrics: list[Metric]
-    samples: dict = field(default_factory=lambda: {"ours": [], "ref": []})
-    errors: dict = field(default_factory=lambda: {"ours": [], "ref": []})
+    samples: dict = field(default_factory=lambda: {'ours': [], 'ref': []})
+    errors: dict = field(default_factory=lambda: {'ours': [], 'ref': []})
 
 
 def _rate(label: str, target: float = 1.0) -> Metric:
-    return Metric("rate", label, "/s", "higher", target)
+    return Metric('rate', label, '/s', 'higher', target)
 
 
 def build_cases(mode: str, selected: set[str]) -> list[Case]:
     """The scenario matrix for ``quick`` or ``full`` mode."""
-    full = mode == "full"
+    full = mode == 'full'
     cases: list[Case] = []
     enqueue_count = 20_000 if full else 4_000
     drain_count = 10_000 if full else 2_000
     producer_rss = Metric(
-        "producer_rss", f"RSS producer after {enqueue_count:,} enqueues", "MiB", None
+        'producer_rss', f'RSS producer after {enqueue_count:,} enqueues', 'MiB', None
     )
-    for storage in ("redis", "sqlite", "memory"):
+    for storage in ('redis', 'sqlite', 'memory'):
         metrics = []
-        if "enqueue" in selected:
-            metrics.append(_rate(f"enqueue {storage}", 1.5))
-        if "memory" in selected and storage == "redis":
+        if 'enqueue' in selected:
+            metrics.append(_rate(f'enqueue {storage}', 1.5))
+        if 'memory' in selected and storage == 'redis':
             metrics.append(producer_rss)
         if metrics:
             cases.append(
                 Case(
-                    "enqueue",
-                    f"enqueue {storage} ({enqueue_count:,} calls)",
-                    "enqueue",
-                    {"storage": storage, "count": enqueue_count},
+                    'enqueue',
+                    f'enqueue {storage} ({enqueue_count:,} calls)',
+                    'enqueue',
+                    {'storage': storage, 'count': enqueue_count},
                     metrics,
                 )
             )
-    if "e2e" in selected:
+    if 'e2e' in selected:
         configs = (
-            [("thread", 1), ("thread", 4), ("thread", 8), ("process", 2), ("greenlet", 16)]
+            [('thread', 1), ('thread', 4), ('thread', 8), ('process', 2), ('greenlet', 16)]
             if full
-            else [("thread", 4)]
+            else [('thread', 4)]
         )
-        for storage in ("redis", "sqlite"):
+        for storage in ('redis', 'sqlite'):
             for kind, workers in configs:
-                target = 2.0 if (kind, workers) == ("thread", 4) else 1.0
+                target = 2.0 if (kind, workers) == ('thread', 4) else 1.0
                 cases.append(
                     Case(
-                        "e2e",
-                        f"e2e {storage} -k {kind} -w {workers} ({drain_count:,} tasks)",
-                        "drain",
+                        'e2e',
+                        f'e2e {storage} -k {kind} -w {workers} ({drain_count:,} tasks)',
+                        'drain',
                         {
-                            "storage": storage,
-                            "count": drain_count,
-                            "consumer_args": ["-k", kind, "-w", str(workers)],
+                            'storage': storage,
+                            'count': drain_count,
+                            'consumer_args': ['-k', kind, '-w', str(workers)],
                         },
-                        [_rate(f"e2e {storage} -k {kind} -w {workers}", target)],
+                        [_rate(f'e2e {storage} -k {kind} -w {workers}', target)],
                     )
                 )
-    consumer_rss = Metric("consumer_rss", "RSS idle consumer -k thread -w 4", "MiB", None)
+    consumer_rss = Metric('consumer_rss', 'RSS idle consumer -k thread -w 4', 'MiB', None)
     count = 500 if full else 150
-    for storage in ("redis", "sqlite"):
+    for storage in ('redis', 'sqlite'):
         metrics = []
-        if "latency" in selected:
-            metrics.append(Metric("p50", f"latency {storage} p50", "ms", "lower", 1.0))
-            metrics.append(Metric("p99", f"latency {storage} p99", "ms", "lower", 1.0))
-        if "memory" in selected and storage == "redis":
+        if 'latency' in selected:
+            metrics.append(Metric('p50', f'latency {storage} p50', 'ms', 'lower', 1.0))
+            metrics.append(Metric('p99', f'latency {storage} p99', 'ms', 'lower', 1.0))
+        if 'memory' in selected and storage == 'redis':
             metrics.append(consumer_rss)
         if metrics:
             cases.append(
                 Case(
-                    "latency",
-                    f"latency {storage} -w 4 ({count} at 200/s)",
-                    "latency",
+                    'latency',
+                    f'latency {storage} -w 4 ({count} at 200/s)',
+                    'latency',
                     {
-                        "storage": storage,
-                        "count": count,
-                        "rate": 200,
-                        "consumer_args": ["-k", "thread", "-w", "4"],
+                        'storage': storage,
+                        'count': count,
+                        'rate': 200,
+                        'consumer_args': ['-k', 'thread', '-w', '4'],
                     },
                     metrics,
                 )
             )
-    if "schedule" in selected:
+    if 'schedule' in selected:
         count = 200 if full else 40
-        for storage in ("redis", "sqlite") if full else ("redis",):
+        for storage in ('redis', 'sqlite') if full else ('redis',):
             cases.append(
                 Case(
-                    "schedule",
-                    f"schedule {storage} -w 4 ({count} tasks, 1-3 s delays)",
-                    "schedule",
+                    'schedule',
+                    f'schedule {storage} -w 4 ({count} tasks, 1-3 s delays)',
+                    'schedule',
                     {
-                        "storage": storage,
-                        "count": count,
-                        "consumer_args": ["-k", "thread", "-w", "4"],
+                        'storage': storage,
+                        'count': count,
+                        'consumer_args': ['-k', 'thread', '-w', '4'],
                     },
                     [
-                        Metric("p50", f"schedule {storage} lateness p50", "ms", "lower", 1.0),
-                        Metric("p99", f"schedule {storage} lateness p99", "ms", "lower", 1.0),
+                        Metric('p50', f'schedule {storage} lateness p50', 'ms', 'lower', 1.0),
+                        Metric('p99', f'schedule {storage} lateness p99', 'ms', 'lower', 1.0),
                     ],
                 )
             )
-    if "io" in selected:
+    if 'io' in selected:
         count = 2_000 if full else 400
-        for kind, workers in (("thread", 32), ("greenlet", 64)):
+        for kind, workers in (('thread', 32), ('greenlet', 64)):
             ideal = count * 0.01 / workers
             cases.append(
                 Case(
-                    "io",
-                    f"io redis -k {kind} -w {workers} ({count:,} x 10 ms)",
-                    "drain",
+                    'io',
+                    f'io redis -k {kind} -w {workers} ({count:,} x 10 ms)',
+                    'drain',
                     {
-                        "storage": "redis",
-                        "count": count,
-                        "nap": 0.01,
-                        "workers": workers,
-                        "consumer_args": ["-k", kind, "-w", str(workers)],
+                        'storage': 'redis',
+                        'count': count,
+                        'nap': 0.01,
+                        'workers': workers,
+                        'consumer_args': ['-k', kind, '-w', str(workers)],
                     },
                     [
                         Metric(
-                            "drain",
-                            f"io -k {kind} -w {workers} drain (ideal {ideal:.2f} s)",
-                            "s",
-                            "lower",
+                            'drain',
+                            f'io -k {kind} -w {workers} drain (ideal {ideal:.2f} s)',
+                            's',
+                            'lower',
                             1.0,
                         )
                     ],
@@ -195,7 +195,7 @@ def build_cases(mode: str, selected: set[str]) -> list[Case]:
 def run_driver(python: str, scenario: str, params: dict, timeout: float) -> dict:
     """Run one driver measurement; return its figures or raise RuntimeError."""
     env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+    env.pop('PYTHONPATH', None)
     try:
         proc = subprocess.run(
             [python, str(DRIVER), scenario, json.dumps(params)],
@@ -206,50 +206,50 @@ def run_driver(python: str, scenario: str, params: dict, timeout: float) -> dict
             env=env,
         )
     except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f"{scenario} timed out after {timeout:.0f}s") from exc
+        raise RuntimeError(f'{scenario} timed out after {timeout:.0f}s') from exc
     except OSError as exc:
-        raise RuntimeError(f"cannot run {python}: {exc}") from exc
+        raise RuntimeError(f'cannot run {python}: {exc}') from exc
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             return json.loads(line[len(RESULT_PREFIX) :])
-    tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
-    raise RuntimeError(f"{scenario} exited {proc.returncode}:\n{tail}")
+    tail = '\n'.join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
+    raise RuntimeError(f'{scenario} exited {proc.returncode}:\n{tail}')
 
 
 def ensure_ref_venv(python_for_venv: str) -> str:
     """Create or reuse ``bench/.venv-ref`` with the reference huey; return its python."""
-    python = REF_VENV / "bin" / "python"
+    python = REF_VENV / 'bin' / 'python'
     pins = []
     for name in REF_EXTRAS:
         try:
-            pins.append(f"{name}=={importlib.metadata.version(name)}")
+            pins.append(f'{name}=={importlib.metadata.version(name)}')
         except importlib.metadata.PackageNotFoundError:
             pins.append(name)
     wanted = [REF_HUEY, *pins]
-    marker = REF_VENV / ".bench-requirements"
+    marker = REF_VENV / '.bench-requirements'
     if python.exists() and marker.exists() and marker.read_text().split() == wanted:
         return str(python)
     if not python.exists():
-        print(f"creating {REF_VENV} ...", file=sys.stderr)
-        subprocess.run([python_for_venv, "-m", "venv", str(REF_VENV)], check=True)
-    print(f"installing {' '.join(wanted)} into {REF_VENV} ...", file=sys.stderr)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
-    marker.write_text("\n".join(wanted) + "\n")
+        print(f'creating {REF_VENV} ...', file=sys.stderr)
+        subprocess.run([python_for_venv, '-m', 'venv', str(REF_VENV)], check=True)
+    print(f'installing {" ".join(wanted)} into {REF_VENV} ...', file=sys.stderr)
+    subprocess.run([str(python), '-m', 'pip', 'install', '-q', *wanted], check=True)
+    marker.write_text('\n'.join(wanted) + '\n')
     return str(python)
 
 
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
-        return "error"
-    if unit == "/s":
-        return f"{value:,.0f}/s"
-    if unit == "ms":
-        return f"{value:.2f} ms" if value < 10 else f"{value:.0f} ms"
-    if unit == "s":
-        return f"{value:.2f} s"
-    if unit == "MiB":
-        return f"{value:.1f} MiB"
-    return f"{value:g}"
+        return 'error'
+    if unit == '/s':
+        return f'{value:,.0f}/s'
+    if unit == 'ms':
+        return f'{value:.2f} ms' if value < 10 else f'{value:.0f} ms'
+    if unit == 's':
+        return f'{value:.2f} s'
+    if unit == 'MiB':
+        return f'{value:.1f} MiB'
+    return f'{value:g}'
 
 
 def _median(samples: list[dict], key: str, scale: float) -> float | None:
@@ -261,32 +261,32 @@ def rows_for(case: Case) -> list[list[str]]:
     """Table rows: scenario | ours | ref | ratio | target | result."""
     rows = []
     for metric in case.metrics:
-        scale = 1000.0 if metric.unit == "ms" else 1.0
-        ours = _median(case.samples["ours"], metric.key, scale)
-        ref = _median(case.samples["ref"], metric.key, scale)
+        scale = 1000.0 if metric.unit == 'ms' else 1.0
+        ours = _median(case.samples['ours'], metric.key, scale)
+        ref = _median(case.samples['ref'], metric.key, scale)
         ratio = ours / ref if ours is not None and ref else None
         if metric.better is None or metric.target is None:
-            target, verdict = "info", "info"
+            target, verdict = 'info', 'info'
         else:
-            sign = ">=" if metric.better == "higher" else "<="
-            target = f"{sign} {metric.target:.1f}x"
+            sign = '>=' if metric.better == 'higher' else '<='
+            target = f'{sign} {metric.target:.1f}x'
             if ratio is None:
-                verdict = "n/a"
-            elif metric.better == "higher":
-                verdict = "pass" if ratio >= metric.target else "MISS"
+                verdict = 'n/a'
+            elif metric.better == 'higher':
+                verdict = 'pass' if ratio >= metric.target else 'MISS'
             else:
-                verdict = "pass" if ratio <= metric.target else "MISS"
-        extra = ""
-        if case.driver == "drain" and metric.key == "drain":
-            ideal = _median(case.samples["ours"], "ideal", 1.0)
+                verdict = 'pass' if ratio <= metric.target else 'MISS'
+        extra = ''
+        if case.driver == 'drain' and metric.key == 'drain':
+            ideal = _median(case.samples['ours'], 'ideal', 1.0)
             if ideal and ours and ref:
-                extra = f" [ours {ours / ideal:.1f}x ideal, ref {ref / ideal:.1f}x ideal]"
+                extra = f' [ours {ours / ideal:.1f}x ideal, ref {ref / ideal:.1f}x ideal]'
         rows.append(
             [
                 metric.label + extra,
                 _fmt(ours, metric.unit),
                 _fmt(ref, metric.unit),
-                f"{ratio:.2f}x" if ratio is not None else "-",
+                f'{ratio:.2f}x' if ratio is not None else '-',
                 target,
                 verdict,
             ]
@@ -295,33 +295,33 @@ def rows_for(case: Case) -> list[list[str]]:
 
 
 def render_text(rows: list[list[str]]) -> str:
-    header = ["scenario", "ours", "ref", "ratio", "target", "result"]
+    header = ['scenario', 'ours', 'ref', 'ratio', 'target', 'result']
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = [
-        "  ".join(
+        '  '.join(
             cell.ljust(width) if i == 0 else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(row, widths))
         )
         for row in [header, *rows]
     ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    lines.insert(1, '  '.join('-' * width for width in widths))
+    return '\n'.join(lines)
 
 
 def render_markdown(rows: list[list[str]]) -> str:
-    header = ["scenario", "ours", "ref", "ratio", "target", "result"]
-    lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|---:|---|"]
-    lines.extend("| " + " | ".join(row) + " |" for row in rows)
-    return "\n".join(lines)
+    header = ['scenario', 'ours', 'ref', 'ratio', 'target', 'result']
+    lines = ['| ' + ' | '.join(header) + ' |', '|---|---:|---:|---:|---:|---|']
+    lines.extend('| ' + ' | '.join(row) + ' |' for row in rows)
+    return '\n'.join(lines)
 
 
 def run_floor(python: str, size: int, count: int, rounds: int, timeout: float) -> dict:
     samples = []
     for _ in range(rounds):
         try:
-            samples.append(run_driver(python, "floor", {"count": count, "size": size}, timeout))
+            samples.append(run_driver(python, 'floor', {'count': count, 'size': size}, timeout))
         except RuntimeError as exc:
-            print(f"  floor failed: {exc}", file=sys.stderr)
+            print(f'  floor failed: {exc}', file=sys.stderr)
     if not samples:
         return {}
     return {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
@@ -329,7 +329,7 @@ def run_floor(python: str, size: int, count: int, rounds: int, timeout: float) -
 
 def floor_lines(floor: dict, size: int, count: int, cases: list[Case]) -> list[str]:
     if not floor:
-        return ["floor: could not run (see stderr)"]
+        return ['floor: could not run (see stderr)']
 
     def find(label: str, side: str) -> float | None:
         for case in cases:
@@ -339,29 +339,29 @@ def floor_lines(floor: dict, size: int, count: int, cases: list[Case]) -> list[s
         return None
 
     lines = [
-        f"Floor (raw client loops, {size}-byte payload, {count:,} ops, "
+        f'Floor (raw client loops, {size}-byte payload, {count:,} ops, '
         "one op per round trip, ours' interpreter):",
-        f"  redis-py LPUSH {floor['redis_push']:,.0f}/s, BRPOP {floor['redis_pop']:,.0f}/s, "
-        f"LPUSH+BRPOP {floor['redis_pair']:,.0f}/s",
-        "  redis-py LPUSH on one connection (send_command/read_response, "
-        f"no Redis.execute_command) {floor.get('redis_conn_push', 0):,.0f}/s",
-        f"  sqlite3 INSERT {floor['sqlite_insert']:,.0f}/s, "
-        f"SELECT+DELETE {floor['sqlite_delete']:,.0f}/s, both {floor['sqlite_pair']:,.0f}/s",
+        f'  redis-py LPUSH {floor["redis_push"]:,.0f}/s, BRPOP {floor["redis_pop"]:,.0f}/s, '
+        f'LPUSH+BRPOP {floor["redis_pair"]:,.0f}/s',
+        '  redis-py LPUSH on one connection (send_command/read_response, '
+        f'no Redis.execute_command) {floor.get("redis_conn_push", 0):,.0f}/s',
+        f'  sqlite3 INSERT {floor["sqlite_insert"]:,.0f}/s, '
+        f'SELECT+DELETE {floor["sqlite_delete"]:,.0f}/s, both {floor["sqlite_pair"]:,.0f}/s',
     ]
     for label, floor_key, what in (
-        ("enqueue redis", "redis_push", "LPUSH"),
-        ("enqueue sqlite", "sqlite_insert", "INSERT"),
-        ("e2e redis -k thread -w 4", "redis_pair", "LPUSH+BRPOP"),
-        ("e2e sqlite -k thread -w 4", "sqlite_pair", "INSERT+DELETE"),
+        ('enqueue redis', 'redis_push', 'LPUSH'),
+        ('enqueue sqlite', 'sqlite_insert', 'INSERT'),
+        ('e2e redis -k thread -w 4', 'redis_pair', 'LPUSH+BRPOP'),
+        ('e2e sqlite -k thread -w 4', 'sqlite_pair', 'INSERT+DELETE'),
     ):
-        ours, ref = find(label, "ours"), find(label, "ref")
+        ours, ref = find(label, 'ours'), find(label, 'ref')
         if ours is None and ref is None:
             continue
         parts = []
-        for side, value in (("ours", ours), ("ref", ref)):
+        for side, value in (('ours', ours), ('ref', ref)):
             if value is not None:
-                parts.append(f"{side} {100.0 * value / floor[floor_key]:.0f}%")
-        lines.append(f"  {label}: {', '.join(parts)} of raw {what}")
+                parts.append(f'{side} {100.0 * value / floor[floor_key]:.0f}%')
+        lines.append(f'  {label}: {", ".join(parts)} of raw {what}')
     return lines
 
 
@@ -371,84 +371,84 @@ def main(argv: list[str] | None = None) -> int:
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
-        "--quick",
-        dest="mode",
-        action="store_const",
-        const="quick",
-        help="reduced counts, < 3 min (default)",
+        '--quick',
+        dest='mode',
+        action='store_const',
+        const='quick',
+        help='reduced counts, < 3 min (default)',
     )
     mode.add_argument(
-        "--full",
-        dest="mode",
-        action="store_const",
-        const="full",
+        '--full',
+        dest='mode',
+        action='store_const',
+        const='full',
         help="the issue's counts, < 15 min",
     )
     parser.add_argument(
-        "--scenario",
-        action="append",
-        choices=[*SCENARIOS, "floor"],
-        help="run only these (repeatable); default all",
+        '--scenario',
+        action='append',
+        choices=[*SCENARIOS, 'floor'],
+        help='run only these (repeatable); default all',
     )
     parser.add_argument(
-        "--rounds",
+        '--rounds',
         type=int,
         default=3,
-        help="rounds per case, ours then ref each round (default 3, min 3 for a report)",
+        help='rounds per case, ours then ref each round (default 3, min 3 for a report)',
     )
     parser.add_argument(
-        "--ours-python",
-        default=str(REPO / ".venv" / "bin" / "python"),
-        help="interpreter with our huey",
+        '--ours-python',
+        default=str(REPO / '.venv' / 'bin' / 'python'),
+        help='interpreter with our huey',
     )
     parser.add_argument(
-        "--ref-python",
+        '--ref-python',
         default=None,
-        help="interpreter with the reference huey (default: bench/.venv-ref, created on demand)",
+        help='interpreter with the reference huey (default: bench/.venv-ref, created on demand)',
     )
     parser.add_argument(
-        "--self-test",
-        action="store_true",
-        help="run the reference on both sides (validates the harness)",
+        '--self-test',
+        action='store_true',
+        help='run the reference on both sides (validates the harness)',
     )
     parser.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds allowed for one driver run"
+        '--timeout', type=float, default=600.0, help='seconds allowed for one driver run'
     )
-    parser.add_argument("--output", default=str(RESULTS / "latest.md"), help="markdown table path")
+    parser.add_argument('--output', default=str(RESULTS / 'latest.md'), help='markdown table path')
     args = parser.parse_args(argv)
-    args.mode = args.mode or "quick"
+    args.mode = args.mode or 'quick'
     if args.rounds < 1:
-        parser.error(f"--rounds {args.rounds}: need at least 1")
+        parser.error(f'--rounds {args.rounds}: need at least 1')
 
     started = time.time()
     ref_python = args.ref_python or ensure_ref_venv(sys.executable)
     ours_python = ref_python if args.self_test else args.ours_python
-    sides = {"ours": ours_python, "ref": ref_python}
+    sides = {'ours': ours_python, 'ref': ref_python}
 
     versions = {}
     for side, python in sides.items():
         try:
-            versions[side] = run_driver(python, "version", {}, 60)
+            versions[side] = run_driver(python, 'version', {}, 60)
         except RuntimeError as exc:
             print(
-                f"cannot import huey with the {side} interpreter {python}:\n{exc}\n"
-                "(use --self-test to check the harness)",
+                f'cannot import huey with the {side} interpreter {python}:\n{exc}\n'
+                '(use --self-test to check the harness)',
                 file=sys.stderr,
             )
             return 1
     sizes = {}
     for side, python in sides.items():
         try:
-            sizes[side] = run_driver(python, "msgsize", {}, 60)["bytes"]
+            sizes[side] = run_driver(python, 'msgsize', {}, 60)['bytes']
         except RuntimeError as exc:
-            print(f"msgsize ({side}) failed: {exc}", file=sys.stderr)
+            print(f'msgsize ({side}) failed: {exc}', file=sys.stderr)
 
-    selected = set(args.scenario or [*SCENARIOS, "floor"])
+    selected = set(args.scenario or [*SCENARIOS, 'floor'])
     cases = build_cases(args.mode, selected)
     print(
-        f"bench {args.mode}: {len(cases)} cases x {args.rounds} rounds, "
-        f"ours={ours_python} (huey {versions['ours']['version']}), "
-        f"ref={ref_python} (huey {versions['ref']['version']})",
+        f'bench {args.mode}: {len(cases)} cases x {args.rounds} rounds, '
+        f'ours={ours_python} (huey {versions["ours"]["version"]}), '
+        f'ref={ref_python} (huey {versions["ref"]["version"]})',
         file=sys.stderr,
     )
     for case in cases:
@@ -460,83 +460,83 @@ def main(argv: list[str] | None = None) -> int:
                 except RuntimeError as exc:
                     case.errors[side].append(str(exc))
                     print(
-                        f"[{case.name}] round {round_number} {side}: ERROR {exc}", file=sys.stderr
+                        f'[{case.name}] round {round_number} {side}: ERROR {exc}', file=sys.stderr
                     )
                     continue
                 case.samples[side].append(figures)
-                shown = ", ".join(
-                    f"{m.key}="
-                    f"{_fmt(figures.get(m.key, 0) * (1000 if m.unit == 'ms' else 1), m.unit)}"
+                shown = ', '.join(
+                    f'{m.key}='
+                    f'{_fmt(figures.get(m.key, 0) * (1000 if m.unit == "ms" else 1), m.unit)}'
                     for m in case.metrics
                 )
                 print(
-                    f"[{case.name}] round {round_number} {side}: {shown} ({time.time() - t0:.1f}s)",
+                    f'[{case.name}] round {round_number} {side}: {shown} ({time.time() - t0:.1f}s)',
                     file=sys.stderr,
                 )
 
     floor, floor_size, floor_count = (
         {},
-        sizes.get("ours") or sizes.get("ref") or 120,
-        20_000 if args.mode == "full" else 5_000,
+        sizes.get('ours') or sizes.get('ref') or 120,
+        20_000 if args.mode == 'full' else 5_000,
     )
-    if "floor" in selected:
+    if 'floor' in selected:
         floor = run_floor(ours_python, floor_size, floor_count, args.rounds, args.timeout)
 
     rows = [row for case in cases for row in rows_for(case)]
-    rows.sort(key=lambda row: row[0].startswith("RSS"))  # memory rows last, order kept
+    rows.sort(key=lambda row: row[0].startswith('RSS'))  # memory rows last, order kept
     elapsed = time.time() - started
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     header = [
-        f"{stamp}, mode {args.mode}, {args.rounds} rounds (ours then ref each round), medians; "
-        f"{os.cpu_count()} CPUs; run took {elapsed:.0f} s",
-        f"ours: huey {versions['ours']['version']} ({ours_python}); "
-        f"ref: huey {versions['ref']['version']} ({ref_python})"
-        + (" [SELF-TEST: reference on both sides]" if args.self_test else ""),
-        "ratio = ours / ref; higher is better for /s, lower is better for ms, s and MiB.",
+        f'{stamp}, mode {args.mode}, {args.rounds} rounds (ours then ref each round), medians; '
+        f'{os.cpu_count()} CPUs; run took {elapsed:.0f} s',
+        f'ours: huey {versions["ours"]["version"]} ({ours_python}); '
+        f'ref: huey {versions["ref"]["version"]} ({ref_python})'
+        + (' [SELF-TEST: reference on both sides]' if args.self_test else ''),
+        'ratio = ours / ref; higher is better for /s, lower is better for ms, s and MiB.',
     ]
     if sizes:
         header.append(
-            "queued no-op message: "
-            + ", ".join(f"{side} {size} bytes" for side, size in sizes.items())
+            'queued no-op message: '
+            + ', '.join(f'{side} {size} bytes' for side, size in sizes.items())
         )
     errors = [
-        f"{case.name} ({side}): {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}"
+        f'{case.name} ({side}): {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}'
         for case in cases
         for side, errs in case.errors.items()
         if errs
     ]
-    text_parts = ["\n".join(header), render_text(rows) if rows else "(no cases selected)"]
+    text_parts = ['\n'.join(header), render_text(rows) if rows else '(no cases selected)']
     md_parts = [
-        "\n".join(f"{line}  " for line in header),
-        render_markdown(rows) if rows else "(no cases selected)",
+        '\n'.join(f'{line}  ' for line in header),
+        render_markdown(rows) if rows else '(no cases selected)',
     ]
-    if "floor" in selected:
+    if 'floor' in selected:
         lines = floor_lines(floor, floor_size, floor_count, cases)
-        text_parts.append("\n".join(lines))
-        md_parts.append("\n".join(["```", *lines, "```"]))
+        text_parts.append('\n'.join(lines))
+        md_parts.append('\n'.join(['```', *lines, '```']))
     if errors:
-        text_parts.append("Errors:\n" + "\n".join(f"  {line}" for line in errors))
-        md_parts.append("Errors:\n\n" + "\n".join(f"* {line}" for line in errors))
-    print("\n\n".join(text_parts))
+        text_parts.append('Errors:\n' + '\n'.join(f'  {line}' for line in errors))
+        md_parts.append('Errors:\n\n' + '\n'.join(f'* {line}' for line in errors))
+    print('\n\n'.join(text_parts))
 
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text("\n\n".join(md_parts) + "\n")
+    output.write_text('\n\n'.join(md_parts) + '\n')
     raw = {
-        "mode": args.mode,
-        "rounds": args.rounds,
-        "versions": versions,
-        "sizes": sizes,
-        "floor": floor,
-        "cases": [
-            {"name": c.name, "params": c.params, "samples": c.samples, "errors": c.errors}
+        'mode': args.mode,
+        'rounds': args.rounds,
+        'versions': versions,
+        'sizes': sizes,
+        'floor': floor,
+        'cases': [
+            {'name': c.name, 'params': c.params, 'samples': c.samples, 'errors': c.errors}
             for c in cases
         ],
     }
-    output.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")
-    print(f"\nwrote {output} and {output.with_suffix('.json')}", file=sys.stderr)
+    output.with_suffix('.json').write_text(json.dumps(raw, indent=1) + '\n')
+    print(f'\nwrote {output} and {output.with_suffix(".json")}', file=sys.stderr)
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

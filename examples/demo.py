@@ -1,4 +1,5 @@
 """The guide's first example: an ``add`` task on the embedded SQLite storage."""
+
 import os
 
 from huey import SqliteHuey, crontab

@@ -16,27 +16,27 @@ import time
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 
-__all__ = ["huey", "make_huey", "nap", "noop", "stamp"]
+__all__ = ['huey', 'make_huey', 'nap', 'noop', 'stamp']
 
 
 def make_huey():
     """Build the Huey instance described by the ``BENCH_*`` environment variables."""
-    kind = os.environ.get("BENCH_STORAGE", "redis")
-    if kind == "redis":
+    kind = os.environ.get('BENCH_STORAGE', 'redis')
+    if kind == 'redis':
         return RedisHuey(
-            "bench",
-            host=os.environ.get("BENCH_REDIS_HOST", "127.0.0.1"),
-            port=int(os.environ.get("BENCH_REDIS_PORT", "6379")),
-            db=int(os.environ.get("BENCH_REDIS_DB", "5")),
+            'bench',
+            host=os.environ.get('BENCH_REDIS_HOST', '127.0.0.1'),
+            port=int(os.environ.get('BENCH_REDIS_PORT', '6379')),
+            db=int(os.environ.get('BENCH_REDIS_DB', '5')),
         )
-    if kind == "sqlite":
-        filename = os.environ.get("BENCH_SQLITE_FILE")
+    if kind == 'sqlite':
+        filename = os.environ.get('BENCH_SQLITE_FILE')
         if not filename:
-            raise RuntimeError("BENCH_STORAGE=sqlite needs BENCH_SQLITE_FILE=/path/to/file.db")
-        return SqliteHuey("bench", filename=filename)
-    if kind == "memory":
-        return MemoryHuey("bench")
-    raise RuntimeError(f"BENCH_STORAGE={kind!r}: use redis, sqlite or memory")
+            raise RuntimeError('BENCH_STORAGE=sqlite needs BENCH_SQLITE_FILE=/path/to/file.db')
+        return SqliteHuey('bench', filename=filename)
+    if kind == 'memory':
+        return MemoryHuey('bench')
+    raise RuntimeError(f'BENCH_STORAGE={kind!r}: use redis, sqlite or memory')
 
 
 huey = make_huey()

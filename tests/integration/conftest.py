@@ -1,6 +1,7 @@
 """Integration fixtures: a small application module written to a temporary
 directory, real storages (SQLite file, Redis db 4, PostgreSQL schema) and the
 real ``huey_consumer.py`` console script started as a subprocess."""
+
 from __future__ import annotations
 
 import importlib
@@ -91,13 +92,15 @@ def consumer_script() -> Path:
 class App:
     """A generated application module: import it here, run consumers on it."""
 
-    def __init__(self, directory: Path, backend: str, constructor: str, import_line: str,
-                 extra: str = '') -> None:
+    def __init__(
+        self, directory: Path, backend: str, constructor: str, import_line: str, extra: str = ''
+    ) -> None:
         self.directory = directory
         self.backend = backend
         self.module_name = 'itest_app_' + uuid.uuid4().hex[:10]
-        (directory / f'{self.module_name}.py').write_text(APP_TEMPLATE.format(
-            import_line=import_line, constructor=constructor, extra=extra))
+        (directory / f'{self.module_name}.py').write_text(
+            APP_TEMPLATE.format(import_line=import_line, constructor=constructor, extra=extra)
+        )
         self._module = None
 
     @property
@@ -135,14 +138,20 @@ class ConsumerProcess:
         self.app = app
         self.log_path = app.directory / f'{name}-{uuid.uuid4().hex[:6]}.log'
         env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(app.directory),
-                                                          env.get('PYTHONPATH')]))
+        env['PYTHONPATH'] = os.pathsep.join(
+            filter(None, [str(app.directory), env.get('PYTHONPATH')])
+        )
         self._log = open(self.log_path, 'wb')
         self.command = [str(consumer_script()), app.path, *args]
         # its own session: killpg() reaches the consumer and every worker it forked
-        self.process = subprocess.Popen(self.command, cwd=app.directory, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=app.directory,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -161,8 +170,9 @@ class ConsumerProcess:
             if log.count(text) >= count:
                 return log
             if self.process.poll() is not None:
-                pytest.fail(f'consumer exited ({self.process.returncode}) before logging '
-                            f'{text!r}:\n{log}')
+                pytest.fail(
+                    f'consumer exited ({self.process.returncode}) before logging {text!r}:\n{log}'
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f'{text!r} not logged within {timeout}s:\n{log}')
             time.sleep(0.05)
@@ -247,8 +257,7 @@ def make_app_factory(tmp_path: Path, backend: str):
             schema = 'huey_t_' + uuid.uuid4().hex[:12]
             _postgres_admin(f'CREATE SCHEMA {schema}')
             schemas.append(schema)
-            url = (f'postgresql://postgres@127.0.0.1:5432/test'
-                   f'?options=-csearch_path%3D{schema}')
+            url = f'postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}'
             constructor = f"SqlHuey('itest', database={url!r}{opts})"
             import_line = 'from huey import SqlHuey'
         else:
@@ -298,8 +307,7 @@ def start_consumer(request):
     and its log printed (shown by pytest when the test fails)."""
     processes: list[ConsumerProcess] = []
 
-    def start(app: App, *args: str, wait: bool = True, name: str = 'consumer'
-              ) -> ConsumerProcess:
+    def start(app: App, *args: str, wait: bool = True, name: str = 'consumer') -> ConsumerProcess:
         process = ConsumerProcess(app, list(args), name)
         processes.append(process)
         if wait:

@@ -7,6 +7,7 @@ can tell which task ids ran, and how often, after killing processes at will.
 Records are strings ``'<event>:<n>'``: ``'done:17'`` when task 17 finished,
 ``'start:17'`` when it began (for the tasks that record both).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,8 +23,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, TypeVar
 
-__all__ = ['AppSpec', 'ConsumerProcess', 'RedisServer', 'Recorder', 'RedisRecorder',
-           'SqliteRecorder', 'free_port', 'wait_for', 'write_app']
+__all__ = [
+    'AppSpec',
+    'ConsumerProcess',
+    'RedisServer',
+    'Recorder',
+    'RedisRecorder',
+    'SqliteRecorder',
+    'free_port',
+    'wait_for',
+    'write_app',
+]
 
 T = TypeVar('T')
 
@@ -31,8 +41,13 @@ T = TypeVar('T')
 CONSUMER_SCRIPT = Path(sys.executable).with_name('huey_consumer.py')
 
 
-def wait_for(condition: Callable[[], T], timeout: float, what: str,
-             interval: float = 0.05, details: Callable[[], str] | None = None) -> T:
+def wait_for(
+    condition: Callable[[], T],
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    details: Callable[[], str] | None = None,
+) -> T:
     """Poll ``condition`` until it returns a truthy value (returned), or fail
     after ``timeout`` seconds naming ``what`` (plus ``details()``, e.g. a log)."""
     deadline = time.monotonic() + timeout
@@ -70,8 +85,9 @@ class Recorder:
     def events(self, event: str) -> list[int]:
         """Task numbers of every ``event`` record, in order, duplicates kept."""
         prefix = event + ':'
-        return [int(record[len(prefix):]) for record in self.records()
-                if record.startswith(prefix)]
+        return [
+            int(record[len(prefix) :]) for record in self.records() if record.startswith(prefix)
+        ]
 
     def done(self) -> list[int]:
         return self.events('done')
@@ -101,8 +117,9 @@ class SqliteRecorder(Recorder):
 class RedisRecorder(Recorder):
     """Records in a Redis list (RPUSH), by default on the shared server's db 4."""
 
-    def __init__(self, host: str = '127.0.0.1', port: int = 6379, db: int = 4,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, host: str = '127.0.0.1', port: int = 6379, db: int = 4, key: str | None = None
+    ) -> None:
         import redis
 
         self.key = key or 'crash-records-' + uuid.uuid4().hex
@@ -194,8 +211,14 @@ def kill_my_worker(n):
 class AppSpec:
     """What the generated app module is built from."""
 
-    def __init__(self, huey_class: str, storage_kwargs: dict[str, Any], recorder: Recorder,
-                 lease_timeout: float = 2.0, max_deliveries: int = 5) -> None:
+    def __init__(
+        self,
+        huey_class: str,
+        storage_kwargs: dict[str, Any],
+        recorder: Recorder,
+        lease_timeout: float = 2.0,
+        max_deliveries: int = 5,
+    ) -> None:
         self.huey_class = huey_class
         self.storage_kwargs = storage_kwargs
         self.recorder = recorder
@@ -205,10 +228,17 @@ class AppSpec:
 
     def source(self) -> str:
         kwargs = ', '.join(f'{key}={value!r}' for key, value in self.storage_kwargs.items())
-        return _APP_HEADER.format(huey_class=self.huey_class, name=self.name,
-                                  lease_timeout=self.lease_timeout,
-                                  max_deliveries=self.max_deliveries, storage_kwargs=kwargs,
-                                  recorder=self.recorder.spec) + _APP_BODY
+        return (
+            _APP_HEADER.format(
+                huey_class=self.huey_class,
+                name=self.name,
+                lease_timeout=self.lease_timeout,
+                max_deliveries=self.max_deliveries,
+                storage_kwargs=kwargs,
+                recorder=self.recorder.spec,
+            )
+            + _APP_BODY
+        )
 
 
 def write_app(directory: Path, spec: AppSpec, module: str = 'crashapp') -> ModuleType:
@@ -249,18 +279,25 @@ def _child_pids(pid: int) -> list[int]:
 class ConsumerProcess:
     """``huey_consumer.py <module>.huey <options>`` in its own session (process group)."""
 
-    def __init__(self, directory: Path, options: list[str], module: str = 'crashapp',
-                 label: str = 'consumer') -> None:
+    def __init__(
+        self, directory: Path, options: list[str], module: str = 'crashapp', label: str = 'consumer'
+    ) -> None:
         if not CONSUMER_SCRIPT.exists():
-            raise RuntimeError(f'{CONSUMER_SCRIPT} is missing: install huey-consumer into '
-                               'the environment running the tests')
+            raise RuntimeError(
+                f'{CONSUMER_SCRIPT} is missing: install huey-consumer into '
+                'the environment running the tests'
+            )
         self.log_path = directory / f'{label}-{uuid.uuid4().hex[:6]}.log'
         self._log = open(self.log_path, 'wb')
         env = dict(os.environ, PYTHONUNBUFFERED='1')
         self.popen = subprocess.Popen(
             [sys.executable, str(CONSUMER_SCRIPT), f'{module}.huey', *options],
-            cwd=directory, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True)
+            cwd=directory,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         self.pid = self.popen.pid
 
     def log(self, last: int = 60) -> str:
@@ -291,8 +328,9 @@ class ConsumerProcess:
         try:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f'the consumer ignored SIGTERM for {timeout}s\n'
-                                 + self.log()) from None
+            raise AssertionError(
+                f'the consumer ignored SIGTERM for {timeout}s\n' + self.log()
+            ) from None
 
     def cleanup(self) -> None:
         """Make sure nothing of this consumer survives the test."""
@@ -300,7 +338,7 @@ class ConsumerProcess:
             self.kill_group()
         else:
             try:
-                os.killpg(self.pid, signal.SIGKILL)   # leftover workers, if any
+                os.killpg(self.pid, signal.SIGKILL)  # leftover workers, if any
             except (ProcessLookupError, PermissionError):
                 pass
         self._log.close()
@@ -321,10 +359,26 @@ class RedisServer:
         self.starts += 1
         log = open(self.directory / f'redis-{self.starts}.log', 'wb')
         self.process = subprocess.Popen(
-            [self.executable, '--port', str(self.port), '--bind', '127.0.0.1',
-             '--dir', str(self.directory), '--appendonly', 'yes', '--appendfsync', 'always',
-             '--save', '', '--daemonize', 'no'],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                self.executable,
+                '--port',
+                str(self.port),
+                '--bind',
+                '127.0.0.1',
+                '--dir',
+                str(self.directory),
+                '--appendonly',
+                'yes',
+                '--appendfsync',
+                'always',
+                '--save',
+                '',
+                '--daemonize',
+                'no',
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         wait_for(self._answers, 20, f'redis-server on port {self.port} to answer')
 

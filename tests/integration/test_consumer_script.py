@@ -1,5 +1,6 @@
 """The real ``huey_consumer.py`` script against SQLite and Redis, with every
 worker type: results, the seed examples, signals and health checks."""
+
 from __future__ import annotations
 
 import datetime
@@ -17,14 +18,19 @@ WORKER_TYPES = ['thread', 'process', 'greenlet']
 
 def final_value(result, timeout: float = 20.0):
     """The value of a task that may store errors before it succeeds (retries)."""
+
     def succeeded():
         result.reset()
         try:
             return ('ok', result.get(preserve=True))
         except TaskException:
             return None
-    outcome = wait_until(lambda: (value := succeeded()) and value[1] is not None and value,
-                         timeout, 'a successful result')
+
+    outcome = wait_until(
+        lambda: (value := succeeded()) and value[1] is not None and value,
+        timeout,
+        'a successful result',
+    )
     return outcome[1]
 
 
@@ -46,15 +52,25 @@ def test_seed_examples_run_by_the_consumer(make_app, start_consumer, worker_type
     assert r(blocking=True, timeout=15) == 9
 
     # pipelines: add chain and fib chain
-    pipeline = (tasks.add.s(1, 2).then(tasks.add, 3).then(tasks.add, 4).then(tasks.add, 5))
+    pipeline = tasks.add.s(1, 2).then(tasks.add, 3).then(tasks.add, 4).then(tasks.add, 5)
     assert huey.enqueue(pipeline).get(blocking=True, timeout=15) == [3, 6, 10, 15]
     pipe = tasks.fib.s(1).then(tasks.fib).then(tasks.fib).then(tasks.fib)
     assert huey.enqueue(pipe)(True, timeout=15) == [(2, 1), (3, 2), (5, 3), (8, 5)]
 
     # map
-    params = [(i, i ** 2) for i in range(10)]
+    params = [(i, i**2) for i in range(10)]
     assert tasks.add.map(params).get(blocking=True, timeout=15) == [
-        0, 2, 6, 12, 20, 30, 42, 56, 72, 90]
+        0,
+        2,
+        6,
+        12,
+        20,
+        30,
+        42,
+        56,
+        72,
+        90,
+    ]
 
     # flaky task retried twice, then 'OK'
     r = tasks.flaky('flaky-attempts')
@@ -63,8 +79,9 @@ def test_seed_examples_run_by_the_consumer(make_app, start_consumer, worker_type
 
 
 @pytest.mark.parametrize('worker_type', WORKER_TYPES)
-def test_sigint_lets_the_task_in_flight_finish_and_exits_0(make_app, start_consumer,
-                                                           worker_type, tmp_path):
+def test_sigint_lets_the_task_in_flight_finish_and_exits_0(
+    make_app, start_consumer, worker_type, tmp_path
+):
     app = make_app()
     tasks, huey = app.module, app.huey
     consumer = start_consumer(app, '-k', worker_type, '-n', *FAST)
@@ -73,7 +90,7 @@ def test_sigint_lets_the_task_in_flight_finish_and_exits_0(make_app, start_consu
     wait_until(marker.exists, message='the task to start')
     consumer.send(signal.SIGINT)
     consumer.wait_for_log('shutting down gracefully')
-    later = tasks.add(1, 1)        # must not be taken any more
+    later = tasks.add(1, 1)  # must not be taken any more
     gate.touch()
     assert consumer.wait(30) == 0
     assert result.get() == 'released'
@@ -82,8 +99,9 @@ def test_sigint_lets_the_task_in_flight_finish_and_exits_0(make_app, start_consu
 
 
 @pytest.mark.parametrize('worker_type', WORKER_TYPES)
-def test_sigterm_returns_the_task_in_flight_to_the_queue(make_app, start_consumer,
-                                                         worker_type, tmp_path):
+def test_sigterm_returns_the_task_in_flight_to_the_queue(
+    make_app, start_consumer, worker_type, tmp_path
+):
     app = make_app()
     tasks, huey = app.module, app.huey
     consumer = start_consumer(app, '-k', worker_type, '-n', *FAST)
@@ -93,7 +111,7 @@ def test_sigterm_returns_the_task_in_flight_to_the_queue(make_app, start_consume
     consumer.send(signal.SIGTERM)
     assert consumer.wait(30) == 0
     assert 'it is back in the queue' in consumer.log()
-    assert [t.id for t in huey.pending()] == [result.id]    # nothing lost
+    assert [t.id for t in huey.pending()] == [result.id]  # nothing lost
     assert huey.storage.leased_count() == 0
     assert result.get() is None
     # a new consumer runs it to completion
@@ -103,12 +121,12 @@ def test_sigterm_returns_the_task_in_flight_to_the_queue(make_app, start_consume
 
 
 @pytest.mark.parametrize('worker_type', ['thread', 'process'])
-def test_shutdown_timeout_lets_short_tasks_finish_on_sigterm(make_app, start_consumer,
-                                                             worker_type, tmp_path):
+def test_shutdown_timeout_lets_short_tasks_finish_on_sigterm(
+    make_app, start_consumer, worker_type, tmp_path
+):
     app = make_app()
     tasks, huey = app.module, app.huey
-    consumer = start_consumer(app, '-k', worker_type, '-n', '--shutdown-timeout', '20',
-                              *FAST)
+    consumer = start_consumer(app, '-k', worker_type, '-n', '--shutdown-timeout', '20', *FAST)
     marker, gate = tmp_path / 'started', tmp_path / 'gate'
     result = tasks.gated(str(marker), str(gate))
     wait_until(marker.exists, message='the task to start')
@@ -121,7 +139,8 @@ def test_shutdown_timeout_lets_short_tasks_finish_on_sigterm(make_app, start_con
 
 
 def test_killed_process_worker_is_replaced_and_its_message_comes_back(
-        make_app, start_consumer, tmp_path):
+    make_app, start_consumer, tmp_path
+):
     app = make_app(lease_timeout=2)
     tasks = app.module
     consumer = start_consumer(app, '-k', 'process', '-w', '1', '-c', '0.5', '-n', *FAST)
@@ -152,18 +171,26 @@ def test_sighup_restarts_the_consumer_in_place(make_app, start_consumer):
     assert consumer.wait(30) == 0
 
 
-@pytest.mark.parametrize('path, message', [
-    ('no_such_module_zz.huey', "cannot import module 'no_such_module_zz'"),
-    ('APP.nothing', "has no attribute 'nothing'"),
-    ('APP.add', 'not a Huey instance'),
-    ('huey', 'is not an import path'),
-])
+@pytest.mark.parametrize(
+    'path, message',
+    [
+        ('no_such_module_zz.huey', "cannot import module 'no_such_module_zz'"),
+        ('APP.nothing', "has no attribute 'nothing'"),
+        ('APP.add', 'not a Huey instance'),
+        ('huey', 'is not an import path'),
+    ],
+)
 @pytest.mark.parametrize('backend', ['sqlite'], indirect=True)
 def test_bad_import_path_exits_2_with_one_line(make_app, path, message):
     app = make_app()
     path = path.replace('APP', app.module_name)
-    done = subprocess.run([str(consumer_script()), path], cwd=app.directory,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(consumer_script()), path],
+        cwd=app.directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.startswith('huey_consumer: error: ') and message in done.stderr
     assert done.stderr.count('\n') == 1
@@ -183,16 +210,16 @@ def test_startup_log_describes_the_configuration(make_app, start_consumer):
 
 
 @pytest.mark.slow
-def test_periodic_task_runs_once_per_minute_across_two_consumers(make_app, start_consumer,
-                                                                 backend):
+def test_periodic_task_runs_once_per_minute_across_two_consumers(make_app, start_consumer, backend):
     worker_type = {'sqlite': 'process', 'redis': 'greenlet'}[backend]
     app = make_app()
     huey = app.huey
     start_consumer(app, '-k', worker_type, *FAST, name='first')
     start_consumer(app, '-k', worker_type, *FAST, name='second')
     runs = lambda: int(huey.storage.peek_data('periodic-runs') or 0)  # noqa: E731
-    wait_until(lambda: runs() >= 2, timeout=75, message='two minutes of periodic runs',
-               interval=0.5)
+    wait_until(
+        lambda: runs() >= 2, timeout=75, message='two minutes of periodic runs', interval=0.5
+    )
     minutes = [key for key in _data_keys(huey) if key.startswith('periodic-minute:')]
     assert len(minutes) == runs()
     assert all(huey.storage.peek_data(key) == b'1' for key in minutes)
@@ -209,12 +236,17 @@ def _data_keys(huey) -> list[str]:
 
 
 def test_script_runs_through_python_dash_m(tmp_path):
-    done = subprocess.run([sys.executable, '-m', 'huey.bin.huey_consumer', '--help'],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, '-m', 'huey.bin.huey_consumer', '--help'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0 and '--worker-type' in done.stdout
 
 
-HOOKS = '''
+HOOKS = """
 HOOK_LOG = {hook_log!r}
 
 
@@ -228,7 +260,7 @@ def note_start():
 def note_stop():
     with open(HOOK_LOG, 'a') as f:
         f.write('stop %d\\n' % os.getpid())
-'''
+"""
 
 
 @pytest.mark.parametrize('backend', ['sqlite'], indirect=True)
@@ -237,8 +269,10 @@ def test_hooks_run_once_in_each_worker_process(make_app, start_consumer, tmp_pat
     app = make_app(HOOKS.format(hook_log=str(hook_log)))
     consumer = start_consumer(app, '-k', 'process', '-w', '2', '-n', *FAST)
     pids = {app.module.worker_pid()(blocking=True, timeout=15) for _ in range(6)}
-    wait_until(lambda: hook_log.exists() and hook_log.read_text().count('start') == 2,
-               message='two start-up hooks')
+    wait_until(
+        lambda: hook_log.exists() and hook_log.read_text().count('start') == 2,
+        message='two start-up hooks',
+    )
     consumer.send(signal.SIGINT)
     assert consumer.wait(30) == 0
     lines = hook_log.read_text().split('\n')
@@ -258,7 +292,7 @@ def test_max_tasks_replaces_worker_processes(make_app, start_consumer):
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4] == pids[5]
 
 
-CHORD_TASKS = '''
+CHORD_TASKS = """
 @huey.task()
 def total(values, extra=0):
     huey.storage.incr('total-runs')
@@ -270,7 +304,7 @@ def fails_once(counter, value):
     if huey.storage.incr(counter) < 2:
         raise Exception('first attempt fails')
     return value
-'''
+"""
 
 
 @pytest.mark.parametrize('worker_type', ['thread', 'process'])
@@ -287,6 +321,8 @@ def test_group_and_chord_run_by_the_consumer(make_app, start_consumer, worker_ty
     assert result.get(blocking=True, timeout=30) == sum(range(1, 31)) + 1000 + 5
     # every member's result is stored before the callback is enqueued
     assert result.results.get() == list(range(1, 31)) + [1000]
-    wait_until(lambda: not huey.storage.enqueued_items() and not huey.storage.leased_count(),
-               message='the queue to drain')
+    wait_until(
+        lambda: not huey.storage.enqueued_items() and not huey.storage.leased_count(),
+        message='the queue to drain',
+    )
     assert huey.storage.peek_data('total-runs') == b'1'

@@ -1,6 +1,7 @@
 """A consumer started while its Redis server is down keeps retrying with a
 growing delay, never exits, and runs tasks once the server is up. Uses a
 private redis-server on a free port, never the shared one."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,9 +28,23 @@ def private_redis():
     servers: list[subprocess.Popen] = []
 
     def start() -> None:
-        servers.append(subprocess.Popen(
-            [binary, '--port', str(port), '--bind', '127.0.0.1', '--save', '',
-             '--appendonly', 'no'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        servers.append(
+            subprocess.Popen(
+                [
+                    binary,
+                    '--port',
+                    str(port),
+                    '--bind',
+                    '127.0.0.1',
+                    '--save',
+                    '',
+                    '--appendonly',
+                    'no',
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
 
         def accepting() -> bool:
             try:
@@ -49,10 +64,13 @@ def private_redis():
 
 @pytest.mark.slow
 @pytest.mark.parametrize('worker_type', ['thread', 'process'])
-def test_consumer_waits_for_redis_and_resumes(tmp_path, private_redis, start_consumer,
-                                              worker_type):
-    app = App(tmp_path, 'redis', f"RedisHuey('itest-outage', port={private_redis.port})",
-              'from huey import RedisHuey')
+def test_consumer_waits_for_redis_and_resumes(tmp_path, private_redis, start_consumer, worker_type):
+    app = App(
+        tmp_path,
+        'redis',
+        f"RedisHuey('itest-outage', port={private_redis.port})",
+        'from huey import RedisHuey',
+    )
     consumer = start_consumer(app, '-k', worker_type, '-n', *FAST)
     consumer.wait_for_log('storage error while reserving the next task')
     log = consumer.wait_for_log('(3 in a row)', timeout=30)

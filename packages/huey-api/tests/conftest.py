@@ -1,4 +1,5 @@
 """Fixtures: a fresh MemoryHuey per test and ``run_all`` to play the consumer."""
+
 from __future__ import annotations
 
 import itertools
@@ -23,6 +24,7 @@ def run_all():
     """``run_all(huey, now=None)``: move due scheduled tasks to the queue and
     execute everything queued, in this process, as a consumer would; returns
     how many deliveries ran."""
+
     def run(huey, now: float | None = None, limit: int = 1000) -> int:
         count = 0
         while count < limit:
@@ -33,15 +35,18 @@ def run_all():
             huey.execute_delivery(delivery)
             count += 1
         raise AssertionError(f'queue still not empty after {limit} deliveries')
+
     return run
 
 
 @pytest.fixture
 def run_one():
     """``run_one(huey)``: execute exactly one queued delivery (fail if none)."""
+
     def run(huey):
         delivery = huey.reserve()
         assert delivery is not None, 'expected a queued task'
         huey.execute_delivery(delivery)
         return delivery
+
     return run

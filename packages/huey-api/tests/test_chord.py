@@ -1,5 +1,6 @@
 """``chord``: a callback run once with every member's value, crash-safe under
 at-least-once delivery. Members run in this process through the execution API."""
+
 from __future__ import annotations
 
 import threading
@@ -78,25 +79,24 @@ def chord_keys(huey, c):
     keys = [f'chord:{chord_id}:{i}' for i in range(size)]
     keys += [f'chord:{chord_id}:count', f'chord:{chord_id}:fired']
     values = huey.storage.peek_data_many(keys)
-    return {key.rpartition(':')[2] for key, value in zip(keys, values)
-            if value is not EmptyData}
+    return {key.rpartition(':')[2] for key, value in zip(keys, values) if value is not EmptyData}
 
 
 def test_chord_callback_gets_member_values_in_order_with_its_kwargs(huey, run_all):
     calls = []
     add, tot, _ = define(huey, calls)
     c = chord([add.s(1, 2), add.s(3, 4), add.s(5, 6)], tot.s(extra=100))
-    assert len(huey) == 0       # built, not enqueued
+    assert len(huey) == 0  # built, not enqueued
     result = huey.enqueue(c)
     assert isinstance(result, ChordResult)
-    assert len(huey) == 3       # only the members; the callback comes later
+    assert len(huey) == 3  # only the members; the callback comes later
     assert result.callback.id == c.callback.id
     run_all(huey)
     assert calls == [([3, 7, 11], 100)]
     assert result.get() == 121
     assert result.results.get() == [3, 7, 11]
     assert result.pipeline_results is None
-    assert chord_keys(huey, c) == {'fired'}     # slots and counter cleaned up
+    assert chord_keys(huey, c) == {'fired'}  # slots and counter cleaned up
 
 
 def test_chord_members_go_out_in_one_enqueue_many(fhuey, run_all):
@@ -104,7 +104,7 @@ def test_chord_members_go_out_in_one_enqueue_many(fhuey, run_all):
     fhuey.enqueue(chord([add.s(1, 2), add.s(3, 4)], tot.s()))
     assert fhuey.storage.enqueue_calls == ['enqueue_many']
     run_all(fhuey)
-    assert fhuey.storage.enqueue_calls == ['enqueue_many', 'enqueue']   # + the callback
+    assert fhuey.storage.enqueue_calls == ['enqueue_many', 'enqueue']  # + the callback
 
 
 def test_group_then_is_a_chord(huey, run_all):
@@ -215,6 +215,7 @@ def test_member_failing_for_good_leaves_its_error_in_its_slot(huey, run_all):
 
 def test_revoked_expired_and_cancelled_members_leave_none(huey, run_all):
     from huey import CancelExecution
+
     calls = []
     add, _, _ = define(huey)
 
@@ -228,8 +229,7 @@ def test_revoked_expired_and_cancelled_members_leave_none(huey, run_all):
 
     expired = add.s(5, 5)
     expired.expires_ts = time.time() - 1
-    result = huey.enqueue(chord([add.s(1, 2), add.s(2, 2), expired, cancels.s()],
-                                collect.s()))
+    result = huey.enqueue(chord([add.s(1, 2), add.s(2, 2), expired, cancels.s()], collect.s()))
     result.results[1].revoke()
     run_all(huey)
     assert calls == [[3, None, None, None]]
@@ -247,9 +247,16 @@ def test_member_pipeline_fills_its_slot_with_the_last_step(huey, run_all):
     def collect(results):
         calls.append(results)
 
-    huey.enqueue(chord([add.s(1, 2).then(double).then(double),
-                        add.s(1, 1).then(boom).then(double),
-                        add.s(0, 0)], collect.s()))
+    huey.enqueue(
+        chord(
+            [
+                add.s(1, 2).then(double).then(double),
+                add.s(1, 1).then(boom).then(double),
+                add.s(0, 0),
+            ],
+            collect.s(),
+        )
+    )
     run_all(huey)
     assert len(calls) == 1
     assert calls[0][0] == 12 and calls[0][2] == 0
@@ -287,7 +294,7 @@ def test_members_finishing_out_of_order(huey):
         huey.execute_delivery(delivery)
         assert len(huey) == 0 and calls == []
     huey.execute_delivery(deliveries[1])
-    assert len(huey) == 1           # the callback, enqueued by the last member
+    assert len(huey) == 1  # the callback, enqueued by the last member
     huey.execute_delivery(huey.reserve())
     assert calls == [([0, 1, 2, 3, 4], 0)]
 
@@ -308,7 +315,7 @@ def test_member_redelivered_after_a_crash_before_its_ack(fhuey, run_all):
     first = fhuey.reserve()
     fhuey.storage.crash_on.add('ack')
     with pytest.raises(ConnectionError):
-        fhuey.execute_delivery(first)       # slot written and counted, never acked
+        fhuey.execute_delivery(first)  # slot written and counted, never acked
     fhuey.execute_delivery(redeliver(fhuey))  # counted again: the counter over-counts
     run_all(fhuey)
     assert calls == [([1, 2, 3], 0)]
@@ -331,15 +338,14 @@ def _run_two_member_chord_crashing_last(fhuey, calls, crash_in: str):
 
 def test_last_member_crashing_after_firing_does_not_fire_again(fhuey, run_all):
     calls = []
-    c = _run_two_member_chord_crashing_last(fhuey, calls, 'ack')   # callback enqueued
+    c = _run_two_member_chord_crashing_last(fhuey, calls, 'ack')  # callback enqueued
     fhuey.execute_delivery(redeliver(fhuey))  # a late duplicate: chord already fired
     run_all(fhuey)
     assert calls == [([1, 2], 0)]
-    assert chord_keys(fhuey, c) == {'fired'}   # the duplicate cleaned up after itself
+    assert chord_keys(fhuey, c) == {'fired'}  # the duplicate cleaned up after itself
 
 
-def test_last_member_crashing_before_the_callback_is_enqueued_fires_on_redelivery(
-        fhuey, run_all):
+def test_last_member_crashing_before_the_callback_is_enqueued_fires_on_redelivery(fhuey, run_all):
     calls = []
     # won the fired flag, died before enqueueing the callback
     c = _run_two_member_chord_crashing_last(fhuey, calls, 'enqueue')
@@ -361,9 +367,9 @@ def test_dead_lettered_member_leaves_an_error_and_the_chord_completes(run_all):
 
     huey.enqueue(chord([add.s(1, 0), add.s(2, 0)], collect.s()))
     huey.execute_delivery(huey.reserve())
-    huey.reserve()                          # leased, then its worker is killed
+    huey.reserve()  # leased, then its worker is killed
     assert huey.storage.requeue_expired_leases(time.time() + 3600) == 1
-    run_all(huey)                           # delivery 2 > max_deliveries: dead-lettered
+    run_all(huey)  # delivery 2 > max_deliveries: dead-lettered
     assert len(huey.dead_letters()) == 1
     assert len(calls) == 1 and calls[0][0] == 1
     assert isinstance(calls[0][1], Error) and 'dead-lettered' in calls[0][1].metadata['error']
@@ -377,7 +383,7 @@ def test_unknown_callback_is_dead_lettered_not_lost(huey, run_all):
     run_all(huey)
     letters = huey.dead_letters()
     assert len(letters) == 1 and 'callback' in letters[0].reason
-    huey.registry.register(tot.task_class)     # deploy the missing task, requeue
+    huey.registry.register(tot.task_class)  # deploy the missing task, requeue
     assert huey.requeue_dead_letter(letters[0].id)
     assert run_all(huey) == 1
     assert calls == [([1], 0)]
@@ -386,7 +392,7 @@ def test_unknown_callback_is_dead_lettered_not_lost(huey, run_all):
 def finish(instance, delivery, errors):
     try:
         instance.execute_delivery(delivery)
-    except BaseException as exc:    # surfaced by the test
+    except BaseException as exc:  # surfaced by the test
         errors.append(exc)
 
 
@@ -421,14 +427,15 @@ def test_two_consumers_finishing_the_last_members_together_fire_once():
         first = producer.reserve()
         first_copy = first.task.copy(id=first.task.id)
         producer.execute_delivery(first)
-        producer.execute(first_copy)        # a duplicate run: the counter over-counts
+        producer.execute(first_copy)  # a duplicate run: the counter over-counts
         last = [hueys[0].reserve(), hueys[1].reserve()]
         # both last members write their slot before either counts, and both
         # counts may reach the size: only the fired flag keeps the callback single
         storage.slot_barrier = threading.Barrier(2)
         errors = []
-        threads = [threading.Thread(target=finish, args=(h, d, errors))
-                   for h, d in zip(hueys, last)]
+        threads = [
+            threading.Thread(target=finish, args=(h, d, errors)) for h, d in zip(hueys, last)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -453,6 +460,7 @@ def test_immediate_mode_returns_the_callback_value():
 
 def test_chord_member_messages_round_trip_and_bad_ones_are_rejected(huey):
     from huey import SerializationError
+
     add, tot, _ = define(huey)
     c = chord([add.s(1, 2)], tot.s(extra=3))
     huey.enqueue(c)
@@ -461,8 +469,11 @@ def test_chord_member_messages_round_trip_and_bad_ones_are_rejected(huey):
     decoded = huey.registry.decode(message)
     assert decoded.chord == c.tasks[0].chord and decoded.args == (1, 2)
     assert 'member 1/1' in repr(decoded)
-    for bad in [message[:11] + ((1, 2),), message[:11] + (('id', 3, 2, ()),),
-                message[:11] + (('id', 0, 1, None),)]:
+    for bad in [
+        message[:11] + ((1, 2),),
+        message[:11] + (('id', 3, 2, ()),),
+        message[:11] + (('id', 0, 1, None),),
+    ]:
         with pytest.raises(SerializationError, match='chord member'):
             huey.registry.decode(bad)
 
@@ -479,12 +490,11 @@ def test_chord_rejects_bad_arguments():
         chord([a1], t1.s())
     with pytest.raises(TypeError, match='task function or a signature'):
         chord([a1.s(1, 2)], 'tot')
-    assert chord([a1.s(1, 2)], t1).callback.name == 'tot'   # a task function is accepted
+    assert chord([a1.s(1, 2)], t1).callback.name == 'tot'  # a task function is accepted
 
 
 @pytest.mark.parametrize('fail_last', [False, True])
-def test_every_member_result_is_stored_before_the_callback_is_enqueued(fhuey, run_all,
-                                                                       fail_last):
+def test_every_member_result_is_stored_before_the_callback_is_enqueued(fhuey, run_all, fail_last):
     add, tot, _ = define(fhuey)
 
     @fhuey.task(name='boom')
@@ -504,5 +514,5 @@ def test_every_member_result_is_stored_before_the_callback_is_enqueued(fhuey, ru
 
     fhuey.storage.enqueue = watching_enqueue
     run_all(fhuey)
-    assert stored_when_fired[0] == member_ids   # the callback was the first enqueue
+    assert stored_when_fired[0] == member_ids  # the callback was the first enqueue
     assert result.results[0].get() == 2

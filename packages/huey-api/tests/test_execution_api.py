@@ -1,5 +1,6 @@
 """The execution API consumers use: reserve, execute_delivery, release,
 leases, the schedule, periodic tasks, dead letters and hooks."""
+
 from __future__ import annotations
 
 import datetime
@@ -17,6 +18,7 @@ def add(huey):
     @huey.task()
     def add(a, b):
         return a + b
+
     return add
 
 
@@ -48,6 +50,7 @@ def test_at_most_once_dequeues_without_lease(add):
 
 def test_invalid_delivery_mode_is_rejected():
     from huey import ConfigurationError
+
     with pytest.raises(ConfigurationError, match="delivery='twice'"):
         MemoryHuey(delivery='twice')
 
@@ -55,7 +58,7 @@ def test_invalid_delivery_mode_is_rejected():
 def test_crashed_worker_message_comes_back_with_more_deliveries(huey, add):
     huey.lease_timeout = 0.01
     result = add(1, 1)
-    first = huey.reserve()          # the worker "crashes" without acking
+    first = huey.reserve()  # the worker "crashes" without acking
     deadline = time.monotonic() + 5
     while huey.requeue_expired_leases() == 0:
         assert time.monotonic() < deadline, 'lease never expired'
@@ -81,7 +84,7 @@ def test_release_puts_message_back_and_signals_interrupted(huey, add):
     huey.release(delivery)
     assert seen == [result.id] and len(huey) == 1
     again = huey.reserve()
-    assert again.deliveries == 1      # an interruption is not a crash
+    assert again.deliveries == 1  # an interruption is not a crash
     huey.execute_delivery(again)
     assert result() == 3
 
@@ -131,7 +134,7 @@ def test_requeue_delete_and_purge_dead_letters(huey, add):
     assert len(huey) == 1 and len(huey.dead_letters()) == 1
     assert huey.delete_dead_letter(second.id) is True
     assert huey.delete_dead_letter(second.id) is False
-    huey.reserve()                           # still unknown: dead again
+    huey.reserve()  # still unknown: dead again
     assert huey.purge_dead_letters() == 1
     assert huey.dead_letters() == []
 
@@ -166,7 +169,7 @@ def test_enqueue_periodic_once_per_minute_across_consumers(huey):
 
     minute = datetime.datetime(2024, 3, 1, 12, 5, 30)
     other_consumer = MemoryHuey(huey.name)
-    other_consumer.storage = huey.storage       # same backing store
+    other_consumer.storage = huey.storage  # same backing store
     other_consumer.registry = huey.registry
     [task] = huey.enqueue_periodic(minute)
     assert task.name == tick.name
@@ -207,6 +210,7 @@ def test_startup_and_shutdown_hooks_log_errors(huey, caplog):
 
 def test_create_consumer_needs_huey_consumer(huey, monkeypatch):
     import sys
+
     monkeypatch.setitem(sys.modules, 'huey_consumer', None)
     with pytest.raises(ImportError, match='pip install huey-consumer'):
         huey.create_consumer()
@@ -231,13 +235,15 @@ def test_read_periodic_lists_matching_tasks(huey):
     def nightly():
         pass
 
-    assert [t.name for t in huey.read_periodic(datetime.datetime(2024, 1, 1, 3, 0))] \
-        == [nightly.name]
+    assert [t.name for t in huey.read_periodic(datetime.datetime(2024, 1, 1, 3, 0))] == [
+        nightly.name
+    ]
     assert huey.read_periodic(datetime.datetime(2024, 1, 1, 4, 0)) == []
 
 
 def test_expired_task_is_skipped(huey):
     from huey.signals import SIGNAL_EXPIRED
+
     runs, signals = [], []
 
     @huey.task(expires=60)
@@ -293,7 +299,7 @@ def test_forked_child_never_reuses_parent_task_ids():
 
     if sys.platform == 'win32' or 'fork' not in multiprocessing.get_all_start_methods():
         pytest.skip('needs fork')
-    make_id()                                   # the parent now holds a batch of ids
+    make_id()  # the parent now holds a batch of ids
     context = multiprocessing.get_context('fork')
     parent_end, child_end = context.Pipe()
     child = context.Process(target=lambda: child_end.send([make_id() for _ in range(5)]))

@@ -3,6 +3,7 @@
 Absence of an optional distribution is simulated with
 ``sys.modules[name] = None`` (which makes importing it fail).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -31,11 +32,13 @@ def test_core_names_import_from_huey():
         __version__,
         crontab,
     )
+
     assert isinstance(__version__, str)
 
 
 def test_crontab_is_the_function_not_a_module():
     from huey import crontab
+
     assert not isinstance(crontab, types.ModuleType) and callable(crontab)
     assert callable(crontab(minute='*/5'))
 
@@ -53,11 +56,13 @@ def test_submodules_reexport():
     from huey.signals import SIGNAL_DEAD_LETTERED, SIGNAL_ERROR  # noqa: F401
     from huey.storage import BaseStorage, BlackHoleStorage, MemoryStorage  # noqa: F401
     from huey_storage import EmptyData as StorageEmptyData
+
     assert EmptyData is StorageEmptyData
 
 
 def test_memory_and_blackhole_huey(run_all):
     from huey import BlackHoleHuey, MemoryHuey
+
     blackhole = BlackHoleHuey()
 
     @blackhole.task()
@@ -84,13 +89,21 @@ def forget(monkeypatch):
     def hide(*modules):
         for module in modules:
             monkeypatch.setitem(sys.modules, module, None)
+
     return hide
 
 
-@pytest.mark.parametrize('name, distribution', [
-    ('RedisHuey', 'huey-storage-redis'), ('PriorityRedisHuey', 'huey-storage-redis'),
-    ('RedisExpireHuey', 'huey-storage-redis'), ('PriorityRedisExpireHuey', 'huey-storage-redis'),
-    ('SqliteHuey', 'huey-storage-sqlite'), ('SqlHuey', 'huey-storage-sql')])
+@pytest.mark.parametrize(
+    'name, distribution',
+    [
+        ('RedisHuey', 'huey-storage-redis'),
+        ('PriorityRedisHuey', 'huey-storage-redis'),
+        ('RedisExpireHuey', 'huey-storage-redis'),
+        ('PriorityRedisExpireHuey', 'huey-storage-redis'),
+        ('SqliteHuey', 'huey-storage-sqlite'),
+        ('SqlHuey', 'huey-storage-sql'),
+    ],
+)
 def test_missing_distribution_error_names_it(forget, name, distribution):
     forget('huey_storage_redis', 'huey_storage_sqlite', 'huey_storage_sql')
     message = f'{name} needs the {distribution} distribution: pip install {distribution}'
@@ -105,16 +118,22 @@ def test_missing_distribution_error_names_it(forget, name, distribution):
 def test_missing_storage_error_from_huey_storage(forget):
     forget('huey_storage_redis')
     import huey.storage
+
     with pytest.raises(ImportError, match='pip install huey-storage-redis'):
         huey.storage.RedisStorage  # noqa: B018
 
 
-@pytest.mark.parametrize('module, hidden, distribution', [
-    ('huey.consumer', 'huey_consumer', 'huey-consumer'),
-    ('huey.contrib.mini', 'huey_mini', 'huey-mini'),
-    ('huey.contrib.sql_huey', 'huey_storage_sql', 'huey-storage-sql')])
-def test_compat_modules_explain_missing_distribution(forget, monkeypatch, module, hidden,
-                                                     distribution):
+@pytest.mark.parametrize(
+    'module, hidden, distribution',
+    [
+        ('huey.consumer', 'huey_consumer', 'huey-consumer'),
+        ('huey.contrib.mini', 'huey_mini', 'huey-mini'),
+        ('huey.contrib.sql_huey', 'huey_storage_sql', 'huey-storage-sql'),
+    ],
+)
+def test_compat_modules_explain_missing_distribution(
+    forget, monkeypatch, module, hidden, distribution
+):
     forget(hidden)
     monkeypatch.delitem(sys.modules, module, raising=False)
     with pytest.raises(ImportError, match=f'pip install {distribution}'):
@@ -124,5 +143,6 @@ def test_compat_modules_explain_missing_distribution(forget, monkeypatch, module
 def test_bin_script_explains_missing_consumer(forget):
     forget('huey_consumer', 'huey_consumer.cli')
     from huey.bin.huey_consumer import main
+
     with pytest.raises(ImportError, match='pip install huey-consumer'):
         main()

@@ -2,6 +2,7 @@
 
 Redis tests use db 2 (huey-api's number) and flush it afterwards.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -25,6 +26,7 @@ def redis_db():
 
 
 # -- seed 001: RedisHuey -----------------------------------------------------------
+
 
 @pytest.mark.redis
 def test_index_example_on_redis_huey(redis_db, run_all):
@@ -51,8 +53,9 @@ def test_index_example_on_redis_huey(redis_db, run_all):
     with pytest.raises(TaskException):
         failing()
     assert huey.scheduled_count() == 1
-    assert [t.name for t in huey.enqueue_periodic(datetime.datetime(2024, 1, 1, 3, 0))] \
-        == [nightly_backup.name]
+    assert [t.name for t in huey.enqueue_periodic(datetime.datetime(2024, 1, 1, 3, 0))] == [
+        nightly_backup.name
+    ]
 
 
 @pytest.mark.redis
@@ -103,8 +106,9 @@ def test_redis_huey_blocking_result_and_dead_letters(redis_db):
     def add(a, b):
         return a + b
 
-    huey.storage.enqueue(pickle.dumps(('x', 'gone.task', None, 0, 0.0, None, None, (), {},
-                                       None, None)))
+    huey.storage.enqueue(
+        pickle.dumps(('x', 'gone.task', None, 0, 0.0, None, None, (), {}, None, None))
+    )
     result = add(1, 1)
     delivery = huey.reserve()
     assert delivery.task.id == result.id
@@ -119,7 +123,7 @@ def test_guide_immediate_session_on_redis_huey_needs_no_server():
     pytest.importorskip('huey_storage_redis')
     from huey import RedisHuey
 
-    huey = RedisHuey(port=1)          # nothing listens there: never contacted
+    huey = RedisHuey(port=1)  # nothing listens there: never contacted
     huey.immediate = True
 
     @huey.task()
@@ -139,6 +143,7 @@ def test_guide_immediate_session_on_redis_huey_needs_no_server():
 
 
 # -- seed 002: SqliteHuey ------------------------------------------------------------
+
 
 def test_guide_demo_on_sqlite_huey(tmp_path, run_all):
     pytest.importorskip('huey_storage_sqlite')
@@ -171,6 +176,7 @@ def test_guide_demo_on_sqlite_huey(tmp_path, run_all):
 
 # -- SqlHuey ----------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_sql_huey_on_postgres(run_all):
     pytest.importorskip('huey_storage_sql')
@@ -183,9 +189,12 @@ def test_sql_huey_on_postgres(run_all):
     admin.autocommit = True
     admin.cursor().execute(f'CREATE SCHEMA {schema}')
     try:
-        huey = SqlHuey('sqlapp', database=f'postgresql://postgres@{host}:{port}/test',
-                       connect_params={'options': f'-c search_path={schema}'},
-                       read_timeout=0.1)
+        huey = SqlHuey(
+            'sqlapp',
+            database=f'postgresql://postgres@{host}:{port}/test',
+            connect_params={'options': f'-c search_path={schema}'},
+            read_timeout=0.1,
+        )
 
         @huey.task()
         def add(a, b):
@@ -207,6 +216,7 @@ def test_contrib_mini_and_consumer_modules_reexport():
     import huey_mini
     from huey.consumer import Consumer
     from huey.contrib.mini import MiniHuey
+
     assert MiniHuey is huey_mini.MiniHuey and Consumer is huey_consumer.Consumer
 
 
@@ -225,6 +235,7 @@ def test_create_consumer_builds_huey_consumer(huey):
 
 
 # -- every compatibility module of the facade, one test each -------------------------
+
 
 def test_module_huey_consumer_gives_consumer_class():
     pytest.importorskip('huey_consumer', reason='huey.consumer needs huey-consumer')
@@ -267,6 +278,7 @@ def test_module_huey_storage_gives_core_and_optional_storages():
     assert MemoryStorage is Original and issubclass(BlackHoleStorage, BaseStorage)
     pytest.importorskip('huey_storage_redis', reason='RedisStorage needs huey-storage-redis')
     from huey.storage import RedisStorage
+
     assert issubclass(RedisStorage, BaseStorage)
 
 
@@ -276,6 +288,7 @@ def test_module_huey_api_exceptions_signals_constants():
     from huey.constants import EmptyData
     from huey.exceptions import RetryTask, TaskException
     from huey.signals import SIGNAL_COMPLETE
+
     assert huey.Huey is Huey and issubclass(MemoryHuey, Huey)
     assert huey.ResultGroup is ResultGroup and huey.TaskException is TaskException
     assert issubclass(RetryTask, Exception) and isinstance(SIGNAL_COMPLETE, str)
@@ -296,7 +309,11 @@ def test_python_dash_m_huey_bin_huey_consumer_prints_help():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, '-m', 'huey.bin.huey_consumer', '--help'],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, '-m', 'huey.bin.huey_consumer', '--help'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert 'usage' in done.stdout.lower()

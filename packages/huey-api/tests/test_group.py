@@ -1,4 +1,5 @@
 """``group``: several task signatures enqueued in one storage round trip."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,7 +46,7 @@ def test_group_enqueues_in_one_round_trip_and_returns_results_in_order(style):
     else:
         g = group(signatures) if style == 'list' else group(*signatures)
         assert isinstance(g, group) and g.tasks == signatures
-        assert huey.storage.enqueue_calls == [] and len(huey) == 0   # built, not enqueued
+        assert huey.storage.enqueue_calls == [] and len(huey) == 0  # built, not enqueued
         results = huey.enqueue(g)
     assert isinstance(results, ResultGroup)
     assert huey.storage.enqueue_calls == ['enqueue_many']

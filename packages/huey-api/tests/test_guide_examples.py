@@ -1,4 +1,5 @@
 """Every code example of the guide (seed 002) and the index (seed 001)."""
+
 from __future__ import annotations
 
 import datetime
@@ -9,6 +10,7 @@ from huey import MemoryHuey, TaskException, crontab
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_EXECUTING
 
 # -- index: at a glance -----------------------------------------------------
+
 
 def test_at_a_glance_task_retry_and_periodic_declarations(huey, run_all):
     calls = []
@@ -43,6 +45,7 @@ def test_at_a_glance_task_retry_and_periodic_declarations(huey, run_all):
 
 # -- guide: the add task ------------------------------------------------------
 
+
 def test_guide_add_returns_result_resolved_after_consumer_runs(huey, run_all):
     # The guide uses SqliteHuey(filename='/tmp/demo.db'): see test_facade_optional.py.
     @huey.task()
@@ -50,7 +53,7 @@ def test_guide_add_returns_result_resolved_after_consumer_runs(huey, run_all):
         return a + b
 
     r = add(1, 2)
-    assert r() is None              # not executed yet
+    assert r() is None  # not executed yet
     run_all(huey)
     assert r() == 3
     r2 = add(1, 2)
@@ -59,6 +62,7 @@ def test_guide_add_returns_result_resolved_after_consumer_runs(huey, run_all):
 
 
 # -- scheduling -----------------------------------------------------------------
+
 
 def test_schedule_with_delay_runs_only_when_due(huey, run_all):
     @huey.task()
@@ -90,6 +94,7 @@ def test_schedule_with_naive_local_eta_runs_in_ten_seconds(huey, run_all):
 
 # -- periodic tasks ---------------------------------------------------------------
 
+
 def test_periodic_task_every_three_minutes(huey, run_all, capsys):
     @huey.periodic_task(crontab(minute='*/3'))
     def every_three_minutes():
@@ -99,7 +104,7 @@ def test_periodic_task_every_three_minutes(huey, run_all, capsys):
     assert huey.enqueue_periodic(datetime.datetime(2024, 5, 1, 10, 4)) == []
     run_all(huey)
     assert capsys.readouterr().out == 'This task runs every three minutes\n'
-    assert huey.result_count() == 0      # periodic return values are discarded
+    assert huey.result_count() == 0  # periodic return values are discarded
 
 
 def test_crontab_every_ten_minutes_in_two_windows():
@@ -111,6 +116,7 @@ def test_crontab_every_ten_minutes_in_two_windows():
 
 
 # -- retries --------------------------------------------------------------------
+
 
 def test_flaky_task_retried_error_then_ok_after_reset(huey, run_one):
     outcomes = iter([False, True])
@@ -126,7 +132,7 @@ def test_flaky_task_retried_error_then_ok_after_reset(huey, run_one):
     with pytest.raises(TaskException) as info:
         result.get()
     assert 'failing!' in info.value.metadata['error']
-    [retry] = huey.pending()            # retried immediately, one retry used
+    [retry] = huey.pending()  # retried immediately, one retry used
     assert retry.id == result.id and retry.retries == 1
     run_one(huey)
     result.reset()
@@ -144,7 +150,7 @@ def test_flaky_task_with_retry_delay_waits_between_attempts(huey, run_all, run_o
     flaky_task()
     run_all(huey)
     assert len(attempts) == 1 and huey.scheduled_count() == 1
-    assert huey.enqueue_due(time.time() + 5) == 0      # not due yet
+    assert huey.enqueue_due(time.time() + 5) == 0  # not due yet
     assert huey.enqueue_due(time.time() + 11) == 1
     run_one(huey)
     assert len(attempts) == 2 and huey.scheduled_count() == 1
@@ -155,6 +161,7 @@ def test_flaky_task_with_retry_delay_waits_between_attempts(huey, run_all, run_o
 
 def test_retry_task_exception_retries_without_consuming_retries(huey, run_all):
     from huey import RetryTask
+
     attempts = []
 
     @huey.task()
@@ -170,6 +177,7 @@ def test_retry_task_exception_retries_without_consuming_retries(huey, run_all):
 
 
 # -- canceling or pausing tasks ----------------------------------------------------------
+
 
 def test_revoke_and_restore_one_scheduled_task(huey):
     @huey.task()
@@ -241,6 +249,7 @@ def test_revoke_once_skips_only_the_next_run(huey, run_all):
 
 # -- pipelines ------------------------------------------------------------------
 
+
 def test_pipeline_equivalent_forms_of_enqueueing(huey, run_all):
     @huey.task()
     def add(a, b):
@@ -259,10 +268,7 @@ def test_pipeline_add_then_add(huey, run_all):
         return a + b
 
     add_task = add.s(1, 2)
-    pipeline = (add_task
-                .then(add, 3)
-                .then(add, 4)
-                .then(add, 5))
+    pipeline = add_task.then(add, 3).then(add, 4).then(add, 5)
     result_group = huey.enqueue(pipeline)
     run_all(huey)
     assert result_group.get(blocking=True, preserve=True) == [3, 6, 10, 15]
@@ -275,16 +281,14 @@ def test_pipeline_fib_tuples_extend_args(huey, run_all):
         a, b = a + b, a
         return (a, b)
 
-    pipe = (fib.s(1)
-            .then(fib)
-            .then(fib)
-            .then(fib))
+    pipe = fib.s(1).then(fib).then(fib).then(fib)
     results = huey.enqueue(pipe)
     run_all(huey)
     assert results(True) == [(2, 1), (3, 2), (5, 3), (8, 5)]
 
 
 # -- locking ---------------------------------------------------------------------
+
 
 def test_lock_task_decorator_under_periodic_task(huey, run_all):
     runs = []
@@ -294,7 +298,7 @@ def test_lock_task_decorator_under_periodic_task(huey, run_all):
     def generate_report():
         runs.append(1)
 
-    with huey.lock_task('reports-lock'):     # a report is still running
+    with huey.lock_task('reports-lock'):  # a report is still running
         huey.enqueue_periodic(datetime.datetime(2024, 1, 1, 0, 5))
         run_all(huey)
     assert runs == []
@@ -305,6 +309,7 @@ def test_lock_task_decorator_under_periodic_task(huey, run_all):
 
 def test_lock_task_context_manager_inside_task(huey, run_all):
     from huey import TaskLockedException
+
     done = []
 
     @huey.periodic_task(crontab(minute='0'))
@@ -323,6 +328,7 @@ def test_lock_task_context_manager_inside_task(huey, run_all):
 
 
 # -- signals ----------------------------------------------------------------------
+
 
 def test_signal_handler_prints_every_signal(huey, run_all):
     printed = []
@@ -346,6 +352,7 @@ def test_signal_handler_prints_every_signal(huey, run_all):
 
 
 # -- immediate mode -----------------------------------------------------------------
+
 
 def test_immediate_mode_enabled_in_constructor_or_attribute():
     huey = MemoryHuey('app', immediate=True)
@@ -384,6 +391,7 @@ def test_immediate_mode_shell_session():
 
 # -- tips and tricks ------------------------------------------------------------------
 
+
 def test_call_local_skips_the_queue(huey):
     @huey.task()
     def add(a, b):
@@ -408,7 +416,7 @@ def test_map_applies_task_to_parameter_list(huey, run_all):
     def add(a, b):
         return a + b
 
-    params = [(i, i ** 2) for i in range(10)]
+    params = [(i, i**2) for i in range(10)]
     result_group = add.map(params)
     run_all(huey)
     assert result_group.get(blocking=True) == [0, 2, 6, 12, 20, 30, 42, 56, 72, 90]
@@ -427,5 +435,5 @@ def test_result_store_as_key_value_cache_with_peek(huey, run_all):
     run_all(huey)
     assert first() == [1] and second() == [1, 2]
     assert huey.get('calculate-something.result', peek=True) == [1, 2]
-    assert huey.get('calculate-something.result') == [1, 2]   # get() pops
+    assert huey.get('calculate-something.result') == [1, 2]  # get() pops
     assert huey.get('calculate-something.result') is None

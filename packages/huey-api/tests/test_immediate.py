@@ -1,4 +1,5 @@
 """Immediate mode: tasks run at call time, in memory by default."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """lock_task and rate_limit."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,7 +42,7 @@ def test_locked_task_signals_locked_not_error_and_retries(huey, run_all):
         result.get()
     assert 'TaskLockedException' in info.value.metadata['error']
     huey.flush_locks()
-    run_all(huey)                         # the retry now gets the lock
+    run_all(huey)  # the retry now gets the lock
     result.reset()
     assert result() == 'ran' and runs == [1]
 
@@ -50,6 +51,7 @@ def test_lock_with_ttl_expires(huey):
     lock = huey.lock_task('ttl-lock', ttl=0.01)
     assert lock.acquire()
     import time
+
     deadline = time.monotonic() + 5
     while not lock.acquire():
         assert time.monotonic() < deadline, 'lock never expired'

@@ -1,4 +1,5 @@
 """Pipelines: then(), error(), argument passing between steps."""
+
 from __future__ import annotations
 
 import pytest

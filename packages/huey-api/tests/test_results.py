@@ -1,4 +1,5 @@
 """Result and ResultGroup."""
+
 from __future__ import annotations
 
 import threading
@@ -12,6 +13,7 @@ def add(huey):
     @huey.task()
     def add(a, b):
         return a + b
+
     return add
 
 
@@ -21,7 +23,7 @@ def test_get_pops_from_store_and_caches(huey, add, run_all):
     assert huey.result_count() == 1
     assert result.get() == 3
     assert huey.result_count() == 0
-    assert result() == 3                 # cached on the Result
+    assert result() == 3  # cached on the Result
     result.reset()
     assert result() is None
 
@@ -95,6 +97,7 @@ def test_huey_result_by_id_blocking(huey, add, run_all):
 
 def test_reschedule_revokes_and_enqueues_copy(huey, add, run_all):
     import time
+
     result = add.schedule((1, 2), delay=60)
     new = result.reschedule(delay=0)
     assert new.id != result.id

@@ -1,4 +1,5 @@
 """Automatic retries, retry_delay, retry_backoff, RetryTask and CancelExecution."""
+
 from __future__ import annotations
 
 import datetime
@@ -97,8 +98,9 @@ def test_cancel_execution_from_pre_execute_hook(huey, run_all):
     assert runs == [1]
 
 
-@pytest.mark.parametrize('retry, retries, runs', [
-    (None, 0, 1), (None, 1, 2), (True, 0, 2), (False, 3, 1)])
+@pytest.mark.parametrize(
+    'retry, retries, runs', [(None, 0, 1), (None, 1, 2), (True, 0, 2), (False, 3, 1)]
+)
 def test_cancel_execution_inside_task_retry_rules(huey, run_all, retry, retries, runs):
     calls = []
 

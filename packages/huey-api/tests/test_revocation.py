@@ -1,4 +1,5 @@
 """Revoking and restoring task instances and task functions."""
+
 from __future__ import annotations
 
 import datetime
@@ -15,6 +16,7 @@ def add(huey):
     @huey.task()
     def add(a, b):
         return a + b
+
     return add
 
 

@@ -1,4 +1,5 @@
 """Serializer: pickling, compression and signing."""
+
 from __future__ import annotations
 
 import pickle
@@ -7,9 +8,16 @@ import pytest
 from huey import MemoryHuey, SerializationError, Serializer, SignatureError, SignedSerializer
 
 
-@pytest.mark.parametrize('options', [
-    {}, {'compression': True}, {'compression': True, 'use_zlib': True},
-    {'signing_key': b'k'}, {'compression': True, 'signing_key': 'text key'}])
+@pytest.mark.parametrize(
+    'options',
+    [
+        {},
+        {'compression': True},
+        {'compression': True, 'use_zlib': True},
+        {'signing_key': b'k'},
+        {'compression': True, 'signing_key': 'text key'},
+    ],
+)
 def test_round_trip(options):
     serializer = Serializer(**options)
     value = {'a': [1, 2.5, None], 'b': ('x', b'y')}
@@ -54,8 +62,7 @@ def test_signed_consumer_dead_letters_unsigned_messages_without_unpickling():
     def add(a, b):
         return a + b
 
-    evil = pickle.dumps(('x', add.name, None, 0, 0.0, None, None, (_Dangerous(),), {},
-                         None, None))
+    evil = pickle.dumps(('x', add.name, None, 0, 0.0, None, None, (_Dangerous(),), {}, None, None))
     huey.storage.enqueue(evil)
     result = add(1, 2)
     delivery = huey.reserve()
@@ -64,7 +71,7 @@ def test_signed_consumer_dead_letters_unsigned_messages_without_unpickling():
     assert 'bad signature' in letter.reason
     huey.execute_delivery(delivery)
     [value] = huey.storage.result_items().values()
-    with pytest.raises(SignatureError):           # results are signed too
+    with pytest.raises(SignatureError):  # results are signed too
         SignedSerializer(b'other key').deserialize(value)
     assert result() == 3
 
@@ -82,6 +89,7 @@ def _explode():
 
 def test_serializer_and_signing_key_together_is_an_error():
     from huey import ConfigurationError
+
     with pytest.raises(ConfigurationError, match='signing_key'):
         MemoryHuey(serializer=Serializer(), signing_key='k')
 

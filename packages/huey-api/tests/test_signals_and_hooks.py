@@ -1,4 +1,5 @@
 """Signals and pre/post execute hooks."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,9 +7,19 @@ from huey import signals as S
 
 
 def test_all_signal_constants_exist():
-    for name in ('SIGNAL_CANCELED', 'SIGNAL_COMPLETE', 'SIGNAL_ERROR', 'SIGNAL_EXECUTING',
-                 'SIGNAL_EXPIRED', 'SIGNAL_LOCKED', 'SIGNAL_RETRYING', 'SIGNAL_REVOKED',
-                 'SIGNAL_SCHEDULED', 'SIGNAL_INTERRUPTED', 'SIGNAL_DEAD_LETTERED'):
+    for name in (
+        'SIGNAL_CANCELED',
+        'SIGNAL_COMPLETE',
+        'SIGNAL_ERROR',
+        'SIGNAL_EXECUTING',
+        'SIGNAL_EXPIRED',
+        'SIGNAL_LOCKED',
+        'SIGNAL_RETRYING',
+        'SIGNAL_REVOKED',
+        'SIGNAL_SCHEDULED',
+        'SIGNAL_INTERRUPTED',
+        'SIGNAL_DEAD_LETTERED',
+    ):
         assert getattr(S, name) in S.SIGNALS
 
 

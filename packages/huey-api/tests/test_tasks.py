@@ -1,4 +1,5 @@
 """Task decorators, TaskWrapper helpers and the Task object."""
+
 from __future__ import annotations
 
 import datetime
@@ -82,8 +83,16 @@ def test_schedule_accepts_all_options(huey):
     def work(x, y=0):
         return x + y
 
-    result = work.schedule(args=(1,), kwargs={'y': 2}, delay=datetime.timedelta(seconds=30),
-                           priority=5, retries=2, retry_delay=3, expires=600, id='my-id')
+    result = work.schedule(
+        args=(1,),
+        kwargs={'y': 2},
+        delay=datetime.timedelta(seconds=30),
+        priority=5,
+        retries=2,
+        retry_delay=3,
+        expires=600,
+        id='my-id',
+    )
     assert result.id == 'my-id'
     [task] = huey.scheduled()
     assert task.kwargs == {'y': 2} and task.priority == 5 and task.retries == 2
@@ -217,6 +226,7 @@ def test_periodic_task_needs_callable_validator(huey):
 
 def test_huey_without_storage_class_explains():
     from huey import ConfigurationError, Huey
+
     with pytest.raises(ConfigurationError, match='storage_class'):
         Huey('x')
 

@@ -12,6 +12,7 @@ name cannot clash, undoes the shadowing in both cases:
   ``from _huey_consumer_script import main``), it swaps the real package into
   ``sys.modules``, so the import returns the package.
 """
+
 from __future__ import annotations
 
 import importlib

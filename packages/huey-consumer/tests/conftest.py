@@ -1,5 +1,6 @@
 """Fixtures for huey-consumer unit tests: in-memory Huey apps and consumers
 running in a background thread, always stopped at the end of the test."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Helpers shared by the huey-consumer tests."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """In-process consumer runs: MemoryHuey, thread workers, a consumer thread."""
+
 from __future__ import annotations
 
 import threading
@@ -138,7 +139,7 @@ def test_health_check_replaces_a_dead_worker(huey, start_consumer):
     def kills_its_thread():
         calls.append(1)
         if len(calls) == 1:
-            raise KeyboardInterrupt   # escapes execute_delivery: the thread dies
+            raise KeyboardInterrupt  # escapes execute_delivery: the thread dies
 
     @huey.task()
     def add(a, b):
@@ -147,7 +148,7 @@ def test_health_check_replaces_a_dead_worker(huey, start_consumer):
     consumer = start_consumer(huey, workers=1, health_check_interval=0.2)
     kills_its_thread()
     wait_for(lambda: calls, message='the task to run')
-    assert add(1, 2).get(blocking=True, timeout=10) == 3   # only a replacement can run it
+    assert add(1, 2).get(blocking=True, timeout=10) == 3  # only a replacement can run it
     wait_for(lambda: consumer.consumer.pool.slots[0].handle.is_alive(), message='new worker')
 
 
@@ -158,13 +159,15 @@ def test_heartbeat_keeps_long_tasks_from_being_delivered_twice(start_consumer):
     @huey.task()
     def long_task():
         runs.append(1)
-        time.sleep(1.5)   # five lease timeouts
+        time.sleep(1.5)  # five lease timeouts
 
     consumer = start_consumer(huey, workers=2)
     long_task()
     wait_for(lambda: runs, message='the task to start')
-    wait_for(lambda: huey.storage.leased_count() == 0 and huey.pending_count() == 0,
-             message='the task to be acknowledged')
+    wait_for(
+        lambda: huey.storage.leased_count() == 0 and huey.pending_count() == 0,
+        message='the task to be acknowledged',
+    )
     consumer.stop()
     assert runs == [1]
     huey.flush()
@@ -194,18 +197,21 @@ def test_flush_locks_at_start_up(huey, start_consumer):
     assert huey.storage.has_data_for_key('lock:other')
 
 
-@pytest.mark.parametrize('options, message', [
-    ({'workers': 0}, 'workers=0'),
-    ({'worker_type': 'fiber'}, "worker_type='fiber'"),
-    ({'initial_delay': 0}, 'initial_delay=0'),
-    ({'backoff': 0.5}, 'backoff=0.5'),
-    ({'initial_delay': 2, 'max_delay': 1}, 'max_delay=1: must be at least initial_delay=2'),
-    ({'scheduler_interval': 7}, 'scheduler_interval=7'),
-    ({'health_check_interval': 0}, 'health_check_interval=0'),
-    ({'max_tasks_per_worker': 0}, 'max_tasks_per_worker=0'),
-    ({'shutdown_timeout': -1}, 'shutdown_timeout=-1'),
-    ({'lease_timeout': 0}, 'lease_timeout=0'),
-])
+@pytest.mark.parametrize(
+    'options, message',
+    [
+        ({'workers': 0}, 'workers=0'),
+        ({'worker_type': 'fiber'}, "worker_type='fiber'"),
+        ({'initial_delay': 0}, 'initial_delay=0'),
+        ({'backoff': 0.5}, 'backoff=0.5'),
+        ({'initial_delay': 2, 'max_delay': 1}, 'max_delay=1: must be at least initial_delay=2'),
+        ({'scheduler_interval': 7}, 'scheduler_interval=7'),
+        ({'health_check_interval': 0}, 'health_check_interval=0'),
+        ({'max_tasks_per_worker': 0}, 'max_tasks_per_worker=0'),
+        ({'shutdown_timeout': -1}, 'shutdown_timeout=-1'),
+        ({'lease_timeout': 0}, 'lease_timeout=0'),
+    ],
+)
 def test_bad_consumer_options(huey, options, message):
     with pytest.raises(ValueError, match=message):
         Consumer(huey, **options)
@@ -237,8 +243,9 @@ def test_prompt_stop_runs_shutdown_hooks_of_idle_workers_only(huey, start_consum
     consumer = start_consumer(huey, workers=2)
     stuck()
     assert running.wait(10)
-    busy = next(slot.name for slot in consumer.consumer.pool.slots
-                if slot.worker.current() is not None)
+    busy = next(
+        slot.name for slot in consumer.consumer.pool.slots if slot.worker.current() is not None
+    )
     consumer.stop(graceful=False)
     try:
         assert stopped == [name for name in ('Worker-1', 'Worker-2') if name != busy]

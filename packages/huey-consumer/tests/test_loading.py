@@ -1,4 +1,5 @@
 """Loading the Huey instance from an import path, and the one-line errors."""
+
 from __future__ import annotations
 
 import logging
@@ -63,14 +64,20 @@ def test_attribute_of_an_object_in_the_module(project):
     assert load_huey(f'{prefix}_cfg.Holder.app').name == 'loading-test'
 
 
-@pytest.mark.parametrize('path, message', [
-    ('nosuchmodule_xyz.huey', "cannot import module 'nosuchmodule_xyz' (from "
-                              "'nosuchmodule_xyz.huey'): no such module"),
-    ('nosuchmodule_xyz:huey', "cannot import module 'nosuchmodule_xyz'"),
-    ('huey', "'huey' is not an import path to a Huey instance: write module.attribute"),
-    ('app.', "'app.' is not an import path"),
-    (':huey', "':huey' is not an import path"),
-])
+@pytest.mark.parametrize(
+    'path, message',
+    [
+        (
+            'nosuchmodule_xyz.huey',
+            "cannot import module 'nosuchmodule_xyz' (from "
+            "'nosuchmodule_xyz.huey'): no such module",
+        ),
+        ('nosuchmodule_xyz:huey', "cannot import module 'nosuchmodule_xyz'"),
+        ('huey', "'huey' is not an import path to a Huey instance: write module.attribute"),
+        ('app.', "'app.' is not an import path"),
+        (':huey', "':huey' is not an import path"),
+    ],
+)
 def test_bad_paths(project, path, message):
     with pytest.raises(HueyImportError) as info:
         load_huey(path)
@@ -82,8 +89,9 @@ def test_missing_attribute(project):
     prefix = project('PFX_app.py', APP)
     with pytest.raises(HueyImportError) as info:
         load_huey(f'{prefix}_app.hueyy')
-    assert str(info.value) == (f"'{prefix}_app' has no attribute 'hueyy' "
-                               f"(from '{prefix}_app.hueyy')")
+    assert str(info.value) == (
+        f"'{prefix}_app' has no attribute 'hueyy' (from '{prefix}_app.hueyy')"
+    )
 
 
 def test_attribute_that_is_not_a_huey(project):
@@ -97,9 +105,10 @@ def test_module_whose_own_import_fails_is_not_reported_missing(project):
     prefix = project('PFX_app.py', 'import requests_that_do_not_exist_zz\n')
     with pytest.raises(HueyImportError) as info:
         load_huey(f'{prefix}_app.huey')
-    assert (f"error importing module '{prefix}_app' (from '{prefix}_app.huey'): "
-            "ModuleNotFoundError: No module named 'requests_that_do_not_exist_zz'"
-            ) == str(info.value)
+    assert (
+        f"error importing module '{prefix}_app' (from '{prefix}_app.huey'): "
+        "ModuleNotFoundError: No module named 'requests_that_do_not_exist_zz'"
+    ) == str(info.value)
 
 
 def test_module_raising_at_import(project):
@@ -116,13 +125,17 @@ def test_syntax_error_in_module(project):
     assert 'SyntaxError' in str(info.value)
 
 
-@pytest.mark.parametrize('path, message', [
-    ('nosuchmodule_xyz.huey', "cannot import module 'nosuchmodule_xyz'"),
-    ('PFX_app.nothing', "has no attribute 'nothing'"),
-    ('PFX_app.number', 'not a Huey instance'),
-])
-def test_cli_reports_bad_path_in_one_line_with_exit_2(project, restore_logging, capsys, path,
-                                                      message):
+@pytest.mark.parametrize(
+    'path, message',
+    [
+        ('nosuchmodule_xyz.huey', "cannot import module 'nosuchmodule_xyz'"),
+        ('PFX_app.nothing', "has no attribute 'nothing'"),
+        ('PFX_app.number', 'not a Huey instance'),
+    ],
+)
+def test_cli_reports_bad_path_in_one_line_with_exit_2(
+    project, restore_logging, capsys, path, message
+):
     prefix = project('PFX_app.py', APP)
     assert main([path.replace('PFX', prefix)]) == 2
     err = capsys.readouterr().err

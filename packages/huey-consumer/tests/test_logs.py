@@ -1,4 +1,5 @@
 """The script's logging configuration and the task event log lines."""
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,10 @@ def root():
     logger.setLevel(level)
 
 
-@pytest.mark.parametrize('verbose, quiet, level', [
-    (False, False, logging.INFO), (True, False, logging.DEBUG), (False, True, logging.WARNING)])
+@pytest.mark.parametrize(
+    'verbose, quiet, level',
+    [(False, False, logging.INFO), (True, False, logging.DEBUG), (False, True, logging.WARNING)],
+)
 def test_levels(root, verbose, quiet, level):
     configure_logging(verbose=verbose, quiet=quiet)
     assert root.level == level
@@ -58,8 +61,8 @@ def test_task_events_are_logged_with_duration(huey, caplog):
     try:
         with caplog.at_level(logging.INFO, logger='huey_consumer.tasks'):
             fails()
-            huey.execute_delivery(huey.reserve())   # fails, retried at once
-            huey.execute_delivery(huey.reserve())   # fails, no retries left
+            huey.execute_delivery(huey.reserve())  # fails, retried at once
+            huey.execute_delivery(huey.reserve())  # fails, no retries left
             works()
             huey.execute_delivery(huey.reserve())
     finally:
@@ -72,4 +75,4 @@ def test_task_events_are_logged_with_duration(huey, caplog):
     assert ' failed in ' in messages[4]
     assert '.works: ' in messages[5]
     assert ' finished in ' in messages[6] and messages[6].endswith('s')
-    assert not huey._signals.active   # uninstall disconnected the receiver
+    assert not huey._signals.active  # uninstall disconnected the receiver

@@ -1,4 +1,5 @@
 """Scheduler timing with an injected clock: no test here sleeps."""
+
 from __future__ import annotations
 
 import datetime
@@ -99,8 +100,7 @@ def test_periodic_fires_once_per_minute_on_the_minute():
     clock = FakeClock(NOON + 58, ticks=125)
     Scheduler(huey, interval=1, clock=clock, due_poll_interval=None).run()
     # start-up minute, then 12:01, 12:02 and 12:03 (the run ends at 12:03:03)
-    assert huey.periodic_calls == [utc(NOON), utc(NOON + 60), utc(NOON + 120),
-                                   utc(NOON + 180)]
+    assert huey.periodic_calls == [utc(NOON), utc(NOON + 60), utc(NOON + 120), utc(NOON + 180)]
     assert len(huey.due_calls) == 125
 
 
@@ -133,7 +133,7 @@ def test_a_late_tick_still_fires_its_minute_once():
     huey = RecordingHuey()
     scheduler = Scheduler(huey)
     scheduler.tick(NOON + 59.9)
-    scheduler.tick(NOON + 61.7)   # the 12:01:00 tick came late
+    scheduler.tick(NOON + 61.7)  # the 12:01:00 tick came late
     scheduler.tick(NOON + 62)
     assert huey.periodic_calls == [utc(NOON), utc(NOON + 60)]
 
@@ -142,7 +142,7 @@ def test_clock_going_backwards_does_not_refire():
     huey = RecordingHuey()
     scheduler = Scheduler(huey)
     scheduler.tick(NOON + 130)
-    scheduler.tick(NOON + 70)     # clock stepped back a minute
+    scheduler.tick(NOON + 70)  # clock stepped back a minute
     scheduler.tick(NOON + 135)
     assert huey.periodic_calls == [utc(NOON + 120)]
 
@@ -167,12 +167,12 @@ def test_storage_errors_slow_the_loop_down():
 
 
 def test_expired_leases_are_requeued_every_lease_check_interval():
-    huey = RecordingHuey()   # lease_timeout 8 -> every 2 seconds
+    huey = RecordingHuey()  # lease_timeout 8 -> every 2 seconds
     scheduler = Scheduler(huey)
     assert scheduler.lease_check_interval == 2.0
     for second in range(7):
         scheduler.tick(NOON + second)
-    assert huey.requeue_calls == 4   # at 0, 2, 4, 6
+    assert huey.requeue_calls == 4  # at 0, 2, 4, 6
 
 
 def test_no_lease_requeue_in_at_most_once_mode():
@@ -201,12 +201,12 @@ def test_with_a_real_huey_due_and_periodic_tasks_reach_the_queue():
 
     add.schedule((1, 2), eta=datetime.datetime.fromtimestamp(NOON + 30, datetime.timezone.utc))
     scheduler = Scheduler(huey)
-    first = scheduler.tick(NOON + 3)    # 12:00 matches */5, add not due
+    first = scheduler.tick(NOON + 3)  # 12:00 matches */5, add not due
     assert [t.name for t in first.periodic_enqueued] == [every_five.name]
     assert first.enqueued_due == 0
     second = scheduler.tick(NOON + 31)  # add due, 12:00 already evaluated
     assert second.enqueued_due == 1 and second.periodic_minute is None
-    third = scheduler.tick(NOON + 61)   # 12:01 does not match */5
+    third = scheduler.tick(NOON + 61)  # 12:01 does not match */5
     assert third.periodic_minute == utc(NOON + 60) and third.periodic_enqueued == []
     assert sorted(t.name for t in huey.pending()) == sorted([every_five.name, add.name])
     huey.flush()

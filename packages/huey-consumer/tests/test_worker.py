@@ -1,5 +1,6 @@
 """The worker loop: backoff when idle, survival of task and storage errors,
 and the lease heartbeat."""
+
 from __future__ import annotations
 
 import logging
@@ -19,11 +20,14 @@ def test_backoff_grows_by_factor_up_to_maximum_and_resets():
     assert (backoff.next(), backoff.attempts) == (0.1, 1)
 
 
-@pytest.mark.parametrize('args, message', [
-    ((0, 2, 1), 'initial delay=0'),
-    ((0.1, 0.5, 1), 'factor=0.5'),
-    ((1, 2, 0.5), 'maximum delay=0.5: must be at least the initial delay 1'),
-])
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        ((0, 2, 1), 'initial delay=0'),
+        ((0.1, 0.5, 1), 'factor=0.5'),
+        ((1, 2, 0.5), 'maximum delay=0.5: must be at least the initial delay 1'),
+    ],
+)
 def test_backoff_rejects_bad_values(args, message):
     with pytest.raises(ValueError, match=message):
         Backoff(*args)
@@ -65,8 +69,8 @@ def test_work_resets_the_idle_backoff(huey):
     for _ in range(3):
         worker.step()
     noop()
-    worker.step()   # runs the task
-    worker.step()   # empty again
+    worker.step()  # runs the task
+    worker.step()  # empty again
     assert worker.pauses == [0.1, 0.2, 0.4, 0.1]
     assert worker.tasks_done == 1
 
@@ -111,7 +115,7 @@ def test_storage_errors_are_logged_with_growing_delays_then_work_resumes(caplog)
     assert result.get() == 2
     messages = [r.getMessage() for r in caplog.records]
     assert len([m for m in messages if 'storage error while reserving' in m]) == 4
-    assert caplog.records[0].exc_info is not None        # first failure: traceback
+    assert caplog.records[0].exc_info is not None  # first failure: traceback
     assert '(4 in a row)' in messages[3]
     assert 'storage is working again after 4 failed attempts' in messages[4]
 
@@ -136,7 +140,7 @@ def test_take_over_hands_back_the_delivery_in_flight(huey):
     noop()
     worker = RecordingWorker(huey)
     delivery = huey.reserve()
-    worker._current = delivery     # as if the worker were running it
+    worker._current = delivery  # as if the worker were running it
     assert worker.take_over(timeout=1) is delivery
     assert worker.abandoned and worker.stopping.is_set() and worker.current() is None
     huey.release(delivery)
@@ -163,7 +167,7 @@ def test_lease_keeper_extends_in_flight_leases():
     first, second = huey.reserve(), huey.reserve()
     keeper = LeaseKeeper(huey, lambda: [_Running(first), _Running(None)])
     assert keeper.interval == pytest.approx(1.0)
-    huey.lease_timeout = 60          # the heartbeat pushes deadlines a minute away
+    huey.lease_timeout = 60  # the heartbeat pushes deadlines a minute away
     assert keeper.beat() == 1
     # ten seconds later only the lease that was not extended has expired
     assert huey.storage.requeue_expired_leases(time.time() + 10) == 1
@@ -176,7 +180,7 @@ def test_pauses_are_jittered_around_the_backoff_delay(huey):
     """Workers polling an idle storage must not stay in lockstep."""
     worker = Worker(huey, initial_delay=0.1, backoff=2, max_delay=1.0)
     waits = []
-    worker.stopping.wait = lambda seconds: waits.append(seconds)   # record, do not sleep
+    worker.stopping.wait = lambda seconds: waits.append(seconds)  # record, do not sleep
     for _ in range(200):
         worker.pause(0.2)
     assert all(0.1 <= w <= 0.3 for w in waits)

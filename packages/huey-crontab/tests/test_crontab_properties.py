@@ -12,17 +12,22 @@ from huey_crontab import crontab, crontab_from_string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-BOUNDS = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12),
-          "day_of_week": (0, 6)}
+MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']
+DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
+BOUNDS = {
+    'minute': (0, 59),
+    'hour': (0, 23),
+    'day': (1, 31),
+    'month': (1, 12),
+    'day_of_week': (0, 6),
+}
 MAX_MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 
 def spell(field, value, use_name):
-    if use_name and field == "month":
+    if use_name and field == 'month':
         return MONTHS[value - 1]
-    if use_name and field == "day_of_week":
+    if use_name and field == 'day_of_week':
         return DAYS[value % 7]
     return str(value)
 
@@ -31,25 +36,25 @@ def spell(field, value, use_name):
 def item(draw, field):
     """One spec item and the set of values it must match."""
     low, high = BOUNDS[field]
-    kind = draw(st.sampled_from(["star", "every", "value", "range", "range_step"]))
-    if kind == "star":
-        return "*", set(range(low, high + 1))
-    if kind == "every":
+    kind = draw(st.sampled_from(['star', 'every', 'value', 'range', 'range_step']))
+    if kind == 'star':
+        return '*', set(range(low, high + 1))
+    if kind == 'every':
         step = draw(st.integers(1, high - low + 1))
-        return f"*/{step}", {v for v in range(low, high + 1) if (v - low) % step == 0}
+        return f'*/{step}', {v for v in range(low, high + 1) if (v - low) % step == 0}
     use_name = draw(st.booleans())
-    top = 7 if field == "day_of_week" and not use_name else high
+    top = 7 if field == 'day_of_week' and not use_name else high
     start = draw(st.integers(low, top))
-    if kind == "value":
-        return spell(field, start, use_name), {start % 7 if field == "day_of_week" else start}
+    if kind == 'value':
+        return spell(field, start, use_name), {start % 7 if field == 'day_of_week' else start}
     end = draw(st.integers(start, top))
-    text = f"{spell(field, start, use_name)}-{spell(field, end, use_name)}"
+    text = f'{spell(field, start, use_name)}-{spell(field, end, use_name)}'
     values = list(range(start, end + 1))
-    if kind == "range_step":
+    if kind == 'range_step':
         step = draw(st.integers(1, high - low + 1))
-        text += f"/{step}"
+        text += f'/{step}'
         values = values[::step]
-    if field == "day_of_week":
+    if field == 'day_of_week':
         values = [v % 7 for v in values]
     return text, set(values)
 
@@ -57,7 +62,7 @@ def item(draw, field):
 @st.composite
 def field_spec(draw, field):
     items = draw(st.lists(item(field), min_size=1, max_size=3))
-    text = ",".join(t for t, _ in items)
+    text = ','.join(t for t, _ in items)
     values = set().union(*(v for _, v in items))
     return text, values
 
@@ -65,18 +70,18 @@ def field_spec(draw, field):
 @st.composite
 def schedules(draw):
     specs = {f: draw(field_spec(f)) for f in BOUNDS}
-    months, days = specs["month"][1], specs["day"][1]
+    months, days = specs['month'][1], specs['day'][1]
     possible = any(d <= MAX_MONTH_DAYS[m - 1] for m in months for d in days)
     return {f: t for f, (t, _) in specs.items()}, {f: v for f, (_, v) in specs.items()}, possible
 
 
 def oracle_matches(values, moment):
     return (
-        moment.minute in values["minute"]
-        and moment.hour in values["hour"]
-        and moment.day in values["day"]
-        and moment.month in values["month"]
-        and (moment.weekday() + 1) % 7 in values["day_of_week"]
+        moment.minute in values['minute']
+        and moment.hour in values['hour']
+        and moment.day in values['day']
+        and moment.month in values['month']
+        and (moment.weekday() + 1) % 7 in values['day_of_week']
     )
 
 
@@ -86,8 +91,12 @@ def oracle_next_run(values, after, years=60):
     day = moment.date()
     last = day + dt.timedelta(days=366 * years)
     while day <= last:
-        if oracle_matches(values, dt.datetime(day.year, day.month, day.day, 0, 0)
-                          .replace(hour=min(values["hour"]), minute=min(values["minute"]))):
+        if oracle_matches(
+            values,
+            dt.datetime(day.year, day.month, day.day, 0, 0).replace(
+                hour=min(values['hour']), minute=min(values['minute'])
+            ),
+        ):
             start = moment if day == moment.date() else dt.datetime.combine(day, dt.time())
             while start.date() == day:
                 if oracle_matches(values, start):
@@ -107,8 +116,9 @@ def test_matching_agrees_with_the_oracle(schedule, moments):
     if not possible:
         return
     built = crontab(**specs)
-    assert built == crontab_from_string(" ".join(
-        specs[f] for f in ("minute", "hour", "day", "month", "day_of_week")))
+    assert built == crontab_from_string(
+        ' '.join(specs[f] for f in ('minute', 'hour', 'day', 'month', 'day_of_week'))
+    )
     for moment in moments:
         assert built(moment) == oracle_matches(values, moment)
 
@@ -130,6 +140,6 @@ def test_never_matching_day_month_pairs_are_rejected(schedule):
     try:
         crontab(**specs)
     except ValueError as exc:
-        assert not possible and "never matches" in str(exc)
+        assert not possible and 'never matches' in str(exc)
     else:
         assert possible

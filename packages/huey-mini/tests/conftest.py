@@ -17,7 +17,7 @@ import pytest
 from huey_mini import MiniHuey
 from mini_support import FakeClock
 
-SCRIPTS = Path(__file__).parent / "scripts"
+SCRIPTS = Path(__file__).parent / 'scripts'
 
 
 @pytest.fixture
@@ -48,11 +48,13 @@ def run_script():
     def run(name: str, *args: str, timeout: float = 60) -> dict:
         proc = subprocess.run(
             [sys.executable, str(SCRIPTS / name), *args],
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
-        assert proc.returncode == 0, f"{name} failed ({proc.returncode}):\n{proc.stderr}"
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-        assert lines, f"{name} printed no JSON report:\n{proc.stdout}\n{proc.stderr}"
+        assert proc.returncode == 0, f'{name} failed ({proc.returncode}):\n{proc.stderr}'
+        lines = [line for line in proc.stdout.splitlines() if line.startswith('{')]
+        assert lines, f'{name} printed no JSON report:\n{proc.stdout}\n{proc.stderr}'
         return json.loads(lines[-1])
 
     return run

@@ -28,13 +28,13 @@ class FakeClock:
     def wait_for_reads(self, count: int = 5, timeout: float = 5.0) -> None:
         """Let the scheduler read the clock ``count`` more times (proves it ticked)."""
         target = self.reads + count
-        wait_until(lambda: self.reads >= target, timeout, f"{count} scheduler ticks")
+        wait_until(lambda: self.reads >= target, timeout, f'{count} scheduler ticks')
 
 
-def wait_until(predicate, timeout: float = 5.0, what: str = "condition") -> None:
+def wait_until(predicate, timeout: float = 5.0, what: str = 'condition') -> None:
     """Yield to other greenlets until ``predicate()`` is true; fail after ``timeout``."""
     with gevent.Timeout(timeout, False):
         while not predicate():
             gevent.sleep(0.002)
         return
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    pytest.fail(f'timed out after {timeout}s waiting for {what}')

@@ -21,14 +21,14 @@ def test_schedule_with_delay_runs_only_once_the_clock_passes_it(make_mini, clock
         return url.upper()
 
     mini.start()
-    result = fetch_url.schedule(("https://google.com",), delay=30)
+    result = fetch_url.schedule(('https://google.com',), delay=30)
     clock.wait_for_reads(10)
     assert not result.ready()
     clock.advance(seconds=29)
     clock.wait_for_reads(10)
     assert not result.ready()
     clock.advance(seconds=1)
-    assert result.get(timeout=5) == "HTTPS://GOOGLE.COM"
+    assert result.get(timeout=5) == 'HTTPS://GOOGLE.COM'
     assert ran_at == [dt.datetime(2024, 5, 1, 10, 0, 30)]
 
 
@@ -36,21 +36,22 @@ def test_schedule_with_eta_kwargs_and_timedelta_delay(make_mini, clock):
     mini = make_mini(interval=0.01, clock=clock)
 
     @mini.task()
-    def greet(name, punctuation="."):
-        return f"hello {name}{punctuation}"
+    def greet(name, punctuation='.'):
+        return f'hello {name}{punctuation}'
 
     mini.start()
-    at_eta = greet.schedule(args=["ann"], kwargs={"punctuation": "!"},
-                            eta=dt.datetime(2024, 5, 1, 11, 0))
-    later = greet.schedule(("bob",), delay=dt.timedelta(hours=2))
-    past = greet.schedule(("cy",), eta=dt.datetime(2000, 1, 1))
-    assert past.get(timeout=5) == "hello cy."
+    at_eta = greet.schedule(
+        args=['ann'], kwargs={'punctuation': '!'}, eta=dt.datetime(2024, 5, 1, 11, 0)
+    )
+    later = greet.schedule(('bob',), delay=dt.timedelta(hours=2))
+    past = greet.schedule(('cy',), eta=dt.datetime(2000, 1, 1))
+    assert past.get(timeout=5) == 'hello cy.'
     clock.set(dt.datetime(2024, 5, 1, 11, 0))
-    assert at_eta.get(timeout=5) == "hello ann!"
+    assert at_eta.get(timeout=5) == 'hello ann!'
     clock.wait_for_reads(10)
     assert not later.ready()
     clock.advance(hours=1)
-    assert later.get(timeout=5) == "hello bob."
+    assert later.get(timeout=5) == 'hello bob.'
 
 
 def test_scheduled_tasks_run_in_eta_order(make_mini, clock):
@@ -61,13 +62,15 @@ def test_scheduled_tasks_run_in_eta_order(make_mini, clock):
     def record(label):
         order.append(label)
 
-    results = [record.schedule((label,), delay=seconds)
-               for label, seconds in [("c", 30), ("a", 10), ("b", 20), ("a2", 10)]]
+    results = [
+        record.schedule((label,), delay=seconds)
+        for label, seconds in [('c', 30), ('a', 10), ('b', 20), ('a2', 10)]
+    ]
     mini.start()
     clock.advance(minutes=1)
     for result in results:
         result.get(timeout=5)
-    assert order == ["a", "a2", "b", "c"]
+    assert order == ['a', 'a2', 'b', 'c']
 
 
 def test_aware_eta_is_compared_in_local_time(make_mini):
@@ -77,7 +80,7 @@ def test_aware_eta_is_compared_in_local_time(make_mini):
 
     @mini.task()
     def ping():
-        return "pong"
+        return 'pong'
 
     mini.start()
     eta_utc = (local_now + dt.timedelta(minutes=5)).astimezone(dt.timezone.utc)
@@ -87,7 +90,7 @@ def test_aware_eta_is_compared_in_local_time(make_mini):
     clock.wait_for_reads(10)
     assert not result.ready()
     clock.advance(seconds=1)
-    assert result.get(timeout=5) == "pong"
+    assert result.get(timeout=5) == 'pong'
 
 
 def test_scheduled_tasks_need_the_scheduler_and_survive_stop(make_mini, clock):
@@ -95,7 +98,7 @@ def test_scheduled_tasks_need_the_scheduler_and_survive_stop(make_mini, clock):
 
     @mini.task()
     def job():
-        return "ran"
+        return 'ran'
 
     result = job.schedule(delay=5)
     clock.advance(seconds=10)
@@ -104,7 +107,7 @@ def test_scheduled_tasks_need_the_scheduler_and_survive_stop(make_mini, clock):
     assert not mini.running
     mini.start()
     assert mini.running
-    assert result.get(timeout=5) == "ran"
+    assert result.get(timeout=5) == 'ran'
 
     second = job.schedule(delay=5)
     mini.stop()
@@ -114,9 +117,9 @@ def test_scheduled_tasks_need_the_scheduler_and_survive_stop(make_mini, clock):
     with pytest.raises(TimeoutError):
         second.get(timeout=0.1)
     assert clock.reads == reads  # the scheduler really stopped
-    assert "1 scheduled" in repr(mini)
+    assert '1 scheduled' in repr(mini)
     mini.start()
-    assert second.get(timeout=5) == "ran"
+    assert second.get(timeout=5) == 'ran'
 
 
 def test_start_is_idempotent_and_stop_without_start_is_harmless(make_mini, clock):
@@ -138,17 +141,17 @@ def test_schedule_argument_errors(make_mini):
     def job(*args):
         return args
 
-    with pytest.raises(ValueError, match=r"job.schedule\(\) needs exactly one of eta= or delay="):
+    with pytest.raises(ValueError, match=r'job.schedule\(\) needs exactly one of eta= or delay='):
         job.schedule((1,))
-    with pytest.raises(ValueError, match="needs exactly one"):
+    with pytest.raises(ValueError, match='needs exactly one'):
         job.schedule(eta=dt.datetime.now(), delay=1)
-    with pytest.raises(ValueError, match="delay must be seconds or a timedelta"):
-        job.schedule(delay="10")
-    with pytest.raises(ValueError, match="eta must be a datetime"):
+    with pytest.raises(ValueError, match='delay must be seconds or a timedelta'):
+        job.schedule(delay='10')
+    with pytest.raises(ValueError, match='eta must be a datetime'):
         job.schedule(eta=12345.0)
-    with pytest.raises(ValueError, match="args must be a tuple or list"):
-        job.schedule(args="abc", delay=1)
-    with pytest.raises(ValueError, match="kwargs must be a dict"):
+    with pytest.raises(ValueError, match='args must be a tuple or list'):
+        job.schedule(args='abc', delay=1)
+    with pytest.raises(ValueError, match='kwargs must be a dict'):
         job.schedule(kwargs=[1], delay=1)
 
 
@@ -156,13 +159,13 @@ def test_periodic_task_fires_once_per_matching_minute(make_mini, clock):
     mini = make_mini(interval=0.01, clock=clock)
     fired = []
 
-    @mini.task(crontab(minute="*/5"))
+    @mini.task(crontab(minute='*/5'))
     def every_five_minutes():
         fired.append(clock.now)
 
     assert every_five_minutes.periodic
     mini.start()
-    wait_until(lambda: len(fired) == 1, what="the 10:00 run")
+    wait_until(lambda: len(fired) == 1, what='the 10:00 run')
     clock.advance(seconds=30)  # still 10:00, many ticks: no second run
     clock.wait_for_reads(20)
     clock.advance(seconds=29)
@@ -172,7 +175,7 @@ def test_periodic_task_fires_once_per_matching_minute(make_mini, clock):
     clock.wait_for_reads(20)
     assert len(fired) == 1
     clock.set(dt.datetime(2024, 5, 1, 10, 5, 42))
-    wait_until(lambda: len(fired) == 2, what="the 10:05 run")
+    wait_until(lambda: len(fired) == 2, what='the 10:05 run')
     clock.wait_for_reads(20)
     assert fired == [dt.datetime(2024, 5, 1, 10, 0, 0), dt.datetime(2024, 5, 1, 10, 5, 42)]
 
@@ -191,7 +194,7 @@ def test_periodic_validator_gets_the_minute_and_restart_does_not_refire(make_min
         fired.append(1)
 
     mini.start()
-    wait_until(lambda: fired, what="the backup")
+    wait_until(lambda: fired, what='the backup')
     assert checked == [dt.datetime(2024, 5, 1, 4, 0)]
     mini.stop()
     mini.start()  # same minute: not fired again
@@ -203,7 +206,7 @@ def test_seed_run_backup_at_4am(make_mini, clock):
     mini = make_mini(interval=0.01, clock=clock)
     backups = []
 
-    @mini.task(crontab(minute="0", hour="4"))
+    @mini.task(crontab(minute='0', hour='4'))
     def run_backup():
         backups.append(clock.now)
 
@@ -212,7 +215,7 @@ def test_seed_run_backup_at_4am(make_mini, clock):
     clock.wait_for_reads(20)
     assert backups == []
     clock.set(dt.datetime(2024, 5, 1, 4, 0, 1))
-    wait_until(lambda: backups, what="the 4am backup")
+    wait_until(lambda: backups, what='the 4am backup')
     clock.set(dt.datetime(2024, 5, 2, 4, 0, 0))
     wait_until(lambda: len(backups) == 2, what="the next day's backup")
 
@@ -232,33 +235,31 @@ def test_periodic_tasks_do_not_run_without_the_scheduler(make_mini, clock):
     assert fired == [1]
 
 
-def test_failing_validator_and_failing_periodic_task_are_logged_not_fatal(
-    make_mini, clock, caplog
-):
+def test_failing_validator_and_failing_periodic_task_are_logged_not_fatal(make_mini, clock, caplog):
     mini = make_mini(interval=0.01, clock=clock)
     fired = []
 
     def broken(moment):
-        raise RuntimeError("validator broke")
+        raise RuntimeError('validator broke')
 
     @mini.task(broken)
     def never():
-        fired.append("never")
+        fired.append('never')
 
     @mini.task(crontab())
     def flaky():
-        fired.append("flaky")
-        raise ValueError("task broke")
+        fired.append('flaky')
+        raise ValueError('task broke')
 
-    with caplog.at_level(logging.ERROR, logger="huey_mini"):
+    with caplog.at_level(logging.ERROR, logger='huey_mini'):
         mini.start()
-        wait_until(lambda: fired == ["flaky"])
+        wait_until(lambda: fired == ['flaky'])
         clock.advance(minutes=1)
-        wait_until(lambda: fired == ["flaky", "flaky"])
+        wait_until(lambda: fired == ['flaky', 'flaky'])
     assert mini.running
     messages = [r.getMessage() for r in caplog.records]
-    assert any("validator of periodic task never failed" in m for m in messages)
-    assert any("task flaky" in m and "failed" in m for m in messages)
+    assert any('validator of periodic task never failed' in m for m in messages)
+    assert any('task flaky' in m and 'failed' in m for m in messages)
 
 
 def test_a_failing_clock_is_logged_and_the_scheduler_keeps_going(make_mini, caplog):
@@ -267,15 +268,15 @@ def test_a_failing_clock_is_logged_and_the_scheduler_keeps_going(make_mini, capl
     def clock():
         calls[0] += 1
         if calls[0] <= 2:
-            raise OSError("clock broke")
+            raise OSError('clock broke')
         return dt.datetime(2024, 5, 1)
 
     mini = make_mini(interval=0.01, clock=clock)
-    with caplog.at_level(logging.ERROR, logger="huey_mini"):
+    with caplog.at_level(logging.ERROR, logger='huey_mini'):
         mini.start()
         wait_until(lambda: calls[0] > 5)
     assert mini.running
-    assert any("scheduler check failed" in r.getMessage() for r in caplog.records)
+    assert any('scheduler check failed' in r.getMessage() for r in caplog.records)
 
 
 def test_newly_scheduled_earlier_task_wakes_a_sleeping_scheduler(make_mini):
@@ -285,12 +286,12 @@ def test_newly_scheduled_earlier_task_wakes_a_sleeping_scheduler(make_mini):
 
     @mini.task()
     def job():
-        return "woke"
+        return 'woke'
 
     mini.start()
-    wait_until(lambda: clock.reads >= 1, what="the first scheduler check")
+    wait_until(lambda: clock.reads >= 1, what='the first scheduler check')
     gevent.sleep(0.01)  # the scheduler is now asleep in its hour-long wait
-    assert job.schedule(delay=0).get(timeout=10) == "woke"
+    assert job.schedule(delay=0).get(timeout=10) == 'woke'
 
 
 def test_real_clock_delay_never_runs_early(make_mini):
@@ -300,10 +301,10 @@ def test_real_clock_delay_never_runs_early(make_mini):
     @mini.task()
     def stamp():
         ran.append(dt.datetime.now())
-        return "ok"
+        return 'ok'
 
     mini.start()
     due = dt.datetime.now() + dt.timedelta(seconds=0.3)
     result = stamp.schedule(delay=0.3)
-    assert result.get(timeout=10) == "ok"
+    assert result.get(timeout=10) == 'ok'
     assert ran[0] >= due

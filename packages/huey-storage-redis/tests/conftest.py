@@ -1,4 +1,5 @@
 """Fixtures: the real Redis on 127.0.0.1:6379, db 1, flushed after each test."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,5 +1,6 @@
 """Blocking leases through claim lists: one waiter woken per message, one
 round trip per blocking lease, and no message stranded by a vanished client."""
+
 from __future__ import annotations
 
 import threading
@@ -16,12 +17,14 @@ pytestmark = pytest.mark.redis
 
 
 def _blocked(redis_client, client_name: str) -> int:
-    return sum(1 for client in redis_client.client_list()
-               if client.get('name') == client_name and 'b' in client.get('flags', ''))
+    return sum(
+        1
+        for client in redis_client.client_list()
+        if client.get('name') == client_name and 'b' in client.get('flags', '')
+    )
 
 
-def test_one_message_wakes_exactly_one_blocked_lease(make_storage, redis_params,
-                                                     redis_client):
+def test_one_message_wakes_exactly_one_blocked_lease(make_storage, redis_params, redis_client):
     name = 'claims-' + uuid.uuid4().hex[:8]
     client_name = 'waiter-' + uuid.uuid4().hex[:8]
     pool = counting_pool({**redis_params, 'client_name': client_name})
@@ -61,14 +64,14 @@ def test_a_blocking_lease_is_one_round_trip(make_storage, redis_params):
     counted = pool.connection_class
 
     def lease_twice():
-        waiting.lease_with_data(60, 'flag')     # connects and loads the script
+        waiting.lease_with_data(60, 'flag')  # connects and loads the script
         sends = counted.sends
         taken.append(waiting.lease_with_data(60, 'flag'))
         taken.append(counted.sends - sends)
 
     thread = threading.Thread(target=lease_twice)
     thread.start()
-    time.sleep(0.05)   # let it block first (either way it must stay one round trip)
+    time.sleep(0.05)  # let it block first (either way it must stay one round trip)
     producer.put_data('flag', b'on')
     producer.enqueue(b'job')
     thread.join(10)
@@ -105,8 +108,9 @@ def test_a_stranded_claim_returns_to_the_queue_head(make_storage, redis_client):
     assert storage.lease(60).data == b'recent'
 
 
-def test_a_retried_claim_returns_the_same_lease_and_gives_back_the_extra(make_storage,
-                                                                        redis_client):
+def test_a_retried_claim_returns_the_same_lease_and_gives_back_the_extra(
+    make_storage, redis_client
+):
     storage = make_storage()
     storage.enqueue_many([(b'one', None), (b'two', None)])
     claim = storage.keys.claim('retry')

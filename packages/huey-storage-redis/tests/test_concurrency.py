@@ -1,4 +1,5 @@
 """Several handles (separate connection pools) racing on one storage's scripts."""
+
 from __future__ import annotations
 
 import collections
@@ -50,8 +51,9 @@ def test_concurrent_reapers_never_requeue_a_lease_twice(make_storage, cls):
     for _ in range(count):
         storage.lease(0.001)
     requeued = []
-    _race([lambda h=h: requeued.append(h.requeue_expired_leases(time.time() + 60))
-           for h in handles])
+    _race(
+        [lambda h=h: requeued.append(h.requeue_expired_leases(time.time() + 60)) for h in handles]
+    )
     assert sum(requeued) == count
     assert storage.leased_count() == 0
     leases = _drain_leases(storage)
@@ -68,8 +70,7 @@ def test_concurrent_schedulers_never_move_an_item_twice(make_storage, cls):
     for i in range(count):
         storage.add_to_schedule(b'%d' % i, now - count + i, priority=i % 2)
     moved = []
-    _race([lambda h=h: moved.append(sum(h.enqueue_due(now) for _ in range(3)))
-           for h in handles])
+    _race([lambda h=h: moved.append(sum(h.enqueue_due(now) for _ in range(3))) for h in handles])
     assert sum(moved) == count
     messages = collections.Counter(lease.data for lease in _drain_leases(storage))
     assert set(messages) == {b'%d' % i for i in range(count)}
@@ -106,5 +107,8 @@ def test_reaper_racing_acks_and_dead_letters(make_storage):
     settled = sum(outcomes.values())
     assert settled + requeued[0] == 300
     assert storage.queue_size() == requeued[0]
-    assert len(storage.dead_letters()) + sum(
-        1 for i, lease in enumerate(leases) if i % 2 and outcomes[lease.data]) == settled
+    assert (
+        len(storage.dead_letters())
+        + sum(1 for i, lease in enumerate(leases) if i % 2 and outcomes[lease.data])
+        == settled
+    )

@@ -4,6 +4,7 @@ The blocking variants use a short read timeout so empty reads (every drain()
 ends with one) stay quick; the expiring ones run non-blocking, so both read
 paths go through the whole suite.
 """
+
 from __future__ import annotations
 
 import pytest

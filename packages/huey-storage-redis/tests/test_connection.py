@@ -1,4 +1,5 @@
 """Connection options, fork safety, and surviving a Redis restart."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.redis
 
 
 def test_url_option(make_storage, redis_params):
-    url = f"redis://{redis_params['host']}:{redis_params['port']}/{REDIS_DB}"
+    url = f'redis://{redis_params["host"]}:{redis_params["port"]}/{REDIS_DB}'
     by_url = make_storage(url=url, client_name='by-url')
     by_params = make_storage(name=by_url.name)
     by_url.enqueue(b'hello')
@@ -94,6 +95,7 @@ def test_forked_child_uses_its_own_connection(make_storage, cls):
 
 # -- a Redis server of our own, restarted under the storage ------------------
 
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
@@ -102,9 +104,22 @@ def _free_port() -> int:
 
 def _start_redis(port: int, directory) -> subprocess.Popen:
     server = subprocess.Popen(
-        ['redis-server', '--port', str(port), '--bind', '127.0.0.1', '--save', '',
-         '--appendonly', 'no', '--dir', str(directory)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            'redis-server',
+            '--port',
+            str(port),
+            '--bind',
+            '127.0.0.1',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     probe = redis.Redis(port=port, socket_connect_timeout=0.2)
 
     def answers() -> bool:

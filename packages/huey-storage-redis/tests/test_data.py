@@ -1,4 +1,5 @@
 """Redis-specific data behaviour: key layout, isolation, expiring results, wait_data."""
+
 from __future__ import annotations
 
 import threading
@@ -30,10 +31,18 @@ def test_every_key_is_under_the_storage_prefix(make_storage, redis_client):
     _fill(storage)
     keys = {key.decode() for key in redis_client.keys('*')}
     assert all(key.startswith('huey.{layout}.') for key in keys), keys
-    assert {'huey.{layout}.queue', 'huey.{layout}.leases', 'huey.{layout}.lease_deadlines',
-            'huey.{layout}.schedule', 'huey.{layout}.results', 'huey.{layout}.kv.plain',
-            'huey.{layout}.kv.result', 'huey.{layout}.kv.lock', 'huey.{layout}.kv.counter',
-            'huey.{layout}.dead_letters'} <= keys
+    assert {
+        'huey.{layout}.queue',
+        'huey.{layout}.leases',
+        'huey.{layout}.lease_deadlines',
+        'huey.{layout}.schedule',
+        'huey.{layout}.results',
+        'huey.{layout}.kv.plain',
+        'huey.{layout}.kv.result',
+        'huey.{layout}.kv.lock',
+        'huey.{layout}.kv.counter',
+        'huey.{layout}.dead_letters',
+    } <= keys
     assert redis_client.type('huey.{layout}.queue') == b'list'
     storage.flush_all()
     assert redis_client.keys('*') == []
@@ -125,8 +134,12 @@ def test_incr_on_text_raises_the_redis_error(make_storage):
 
 
 def _subscribed(redis_client, storage, key) -> bool:
-    return dict(redis_client.pubsub_numsub(storage.keys.channel(key)))[
-        storage.keys.channel(key).encode()] > 0
+    return (
+        dict(redis_client.pubsub_numsub(storage.keys.channel(key)))[
+            storage.keys.channel(key).encode()
+        ]
+        > 0
+    )
 
 
 @pytest.mark.parametrize('write', ['put_data', 'ack', 'put_if_empty', 'incr'])
@@ -134,8 +147,9 @@ def test_wait_data_is_woken_by_every_kind_of_write(make_storage, redis_client, w
     storage = make_storage()
     writer = make_storage(name=storage.name)
     got = []
-    waiter = threading.Thread(target=lambda: got.append(storage.wait_data('k', timeout=60)),
-                              daemon=True)
+    waiter = threading.Thread(
+        target=lambda: got.append(storage.wait_data('k', timeout=60)), daemon=True
+    )
     waiter.start()
     wait_for(lambda: _subscribed(redis_client, storage, 'k'), message='waiter subscribed')
     if write == 'put_data':
@@ -168,12 +182,21 @@ def test_wait_data_does_not_poll(make_storage, redis_params):
 def test_wait_data_with_several_waiters_gives_a_popped_value_once(make_storage, redis_client):
     storage = make_storage()
     got = []
-    waiters = [threading.Thread(target=lambda: got.append(storage.wait_data('k', timeout=3)),
-                                daemon=True) for _ in range(3)]
+    waiters = [
+        threading.Thread(target=lambda: got.append(storage.wait_data('k', timeout=3)), daemon=True)
+        for _ in range(3)
+    ]
     for waiter in waiters:
         waiter.start()
-    wait_for(lambda: dict(redis_client.pubsub_numsub(storage.keys.channel('k')))[
-        storage.keys.channel('k').encode()] == 3, message='three waiters subscribed')
+    wait_for(
+        lambda: (
+            dict(redis_client.pubsub_numsub(storage.keys.channel('k')))[
+                storage.keys.channel('k').encode()
+            ]
+            == 3
+        ),
+        message='three waiters subscribed',
+    )
     storage.put_data('k', b'once')
     for waiter in waiters:
         waiter.join(10)

@@ -1,4 +1,5 @@
 """The per-thread direct connections of the hot path."""
+
 from __future__ import annotations
 
 import gc
@@ -37,8 +38,9 @@ def test_replies_are_raw_and_error_replies_raise_without_spoiling_the_socket(dir
 
 
 def test_a_pipeline_returns_error_replies_in_place(direct):
-    replies = direct.pipeline([('SET', 'direct:k', b'v'), ('LPUSH', 'direct:k', b'x'),
-                               ('GET', 'direct:k')])
+    replies = direct.pipeline(
+        [('SET', 'direct:k', b'v'), ('LPUSH', 'direct:k', b'x'), ('GET', 'direct:k')]
+    )
     assert replies[0] == b'OK' and replies[2] == b'v'
     assert isinstance(replies[1], redis.ResponseError)
 
@@ -61,8 +63,10 @@ def test_one_connection_per_thread_closed_with_its_thread(direct, redis_client):
     finish.set()
     thread.join()
     # the thread's connection is garbage once the thread is gone
-    wait_for(lambda: gc.collect() is not None and len(_client_ids(redis_client, name)) == 1,
-             message='connection closed with its thread')
+    wait_for(
+        lambda: gc.collect() is not None and len(_client_ids(redis_client, name)) == 1,
+        message='connection closed with its thread',
+    )
 
 
 def test_a_killed_connection_is_replaced_and_the_command_sent_again(direct, redis_client):
@@ -76,8 +80,9 @@ def test_a_killed_connection_is_replaced_and_the_command_sent_again(direct, redi
 
 
 def test_an_unreachable_server_raises_connection_error():
-    direct = DirectConnections(redis.ConnectionPool(host='127.0.0.1', port=1,
-                                                    socket_connect_timeout=1))
+    direct = DirectConnections(
+        redis.ConnectionPool(host='127.0.0.1', port=1, socket_connect_timeout=1)
+    )
     with pytest.raises(redis.ConnectionError):
         direct.call('PING')
 
@@ -97,4 +102,4 @@ def test_a_forked_child_gets_its_own_connection(direct, redis_client):
     child_id, count = replies.get(timeout=10)
     process.join(10)
     assert child_id != parent and count == 1
-    assert direct.call('CLIENT', 'ID') == parent   # the parent's socket is untouched
+    assert direct.call('CLIENT', 'ID') == parent  # the parent's socket is untouched

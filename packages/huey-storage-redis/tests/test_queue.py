@@ -1,4 +1,5 @@
 """Redis-specific queue and lease behaviour: priorities, receipts, blocking reads."""
+
 from __future__ import annotations
 
 import threading
@@ -22,8 +23,17 @@ def _drain(storage) -> list[bytes]:
 
 def test_priority_order_highest_first_fifo_within(make_storage):
     storage = make_storage(PriorityRedisStorage, blocking=False)
-    items = [(b'n1', None), (b'big', 10**12), (b'neg', -7), (b'p3a', 3), (b'n2', 0),
-             (b'p3b', 3), (b'negbig', -10**12), (b'p3c', 3), (b'n3', None)]
+    items = [
+        (b'n1', None),
+        (b'big', 10**12),
+        (b'neg', -7),
+        (b'p3a', 3),
+        (b'n2', 0),
+        (b'p3b', 3),
+        (b'negbig', -(10**12)),
+        (b'p3c', 3),
+        (b'n3', None),
+    ]
     for data, priority in items:
         storage.enqueue(data, priority)
     expected = [b'big', b'p3a', b'p3b', b'p3c', b'n1', b'n2', b'n3', b'neg', b'negbig']
@@ -111,26 +121,34 @@ def test_batched_operations_cross_the_batch_size(make_storage, cls):
 
 # -- blocking reads -------------------------------------------------------
 
+
 def _blocked_on(redis_client, client_name: str, command: str) -> bool:
-    return any(client.get('name') == client_name and client.get('cmd') == command
-               for client in redis_client.client_list())
+    return any(
+        client.get('name') == client_name and client.get('cmd') == command
+        for client in redis_client.client_list()
+    )
 
 
-@pytest.mark.parametrize('cls, method, command', [
-    (RedisStorage, 'lease', 'blmove'),
-    (RedisStorage, 'dequeue', 'brpop'),
-    (PriorityRedisStorage, 'lease', 'blmove'),
-    (PriorityRedisStorage, 'dequeue', 'blmove'),
-])
-def test_blocking_read_wakes_up_when_a_message_arrives(make_storage, redis_client,
-                                                       cls, method, command):
+@pytest.mark.parametrize(
+    'cls, method, command',
+    [
+        (RedisStorage, 'lease', 'blmove'),
+        (RedisStorage, 'dequeue', 'brpop'),
+        (PriorityRedisStorage, 'lease', 'blmove'),
+        (PriorityRedisStorage, 'dequeue', 'blmove'),
+    ],
+)
+def test_blocking_read_wakes_up_when_a_message_arrives(
+    make_storage, redis_client, cls, method, command
+):
     name = 'waiter-' + uuid.uuid4().hex[:8]
     storage = make_storage(cls, read_timeout=60, client_name=name)
     producer = make_storage(cls, name=storage.name)
     got = []
     reader = threading.Thread(
         target=lambda: got.append(storage.lease(60) if method == 'lease' else storage.dequeue()),
-        daemon=True)
+        daemon=True,
+    )
     reader.start()
     wait_for(lambda: _blocked_on(redis_client, name, command), message=f'{command} blocking')
     producer.enqueue(b'wake up', 3)

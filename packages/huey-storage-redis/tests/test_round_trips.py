@@ -3,6 +3,7 @@
 Counted with a connection class that counts packed sends (one per request or
 pipeline), after a warm-up that connects and loads the scripts.
 """
+
 from __future__ import annotations
 
 import pytest

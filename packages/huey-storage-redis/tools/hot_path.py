@@ -6,6 +6,7 @@ Single-threaded, one operation at a time, so rates mostly reflect round trips
 (plus script execution for the storage). Prints round trips per operation too.
 Uses its own randomly named keys and deletes them afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,11 @@ def measure_storage(storage, count: int, payload: bytes) -> None:
     leases = []
     rate(f'{name}.enqueue', count, lambda i: storage.enqueue(payload, i % 3))
     rate(f'{name}.lease', count, lambda i: leases.append(storage.lease(30)))
-    rate(f'{name}.ack(result=...)', count,
-         lambda i: storage.ack(leases[i].receipt, result=(f'r{i}', payload)))
+    rate(
+        f'{name}.ack(result=...)',
+        count,
+        lambda i: storage.ack(leases[i].receipt, result=(f'r{i}', payload)),
+    )
     storage.enqueue_many((payload, None) for _ in range(count))
     rate(f'{name}.dequeue', count, lambda i: storage.dequeue())
     storage.flush_all()
@@ -62,8 +66,10 @@ def main() -> None:
     count = options.count
     pool = redis.ConnectionPool.from_url(options.url, connection_class=CountingConnection)
     client = redis.Redis(connection_pool=pool)
-    print(f'redis-py {redis.__version__}, hiredis parser: {HIREDIS_AVAILABLE}, '
-          f"server {client.info('server')['redis_version']}, {count} ops each\n")
+    print(
+        f'redis-py {redis.__version__}, hiredis parser: {HIREDIS_AVAILABLE}, '
+        f'server {client.info("server")["redis_version"]}, {count} ops each\n'
+    )
 
     raw_key = 'bench-raw-' + uuid.uuid4().hex
     payload = b'x' * 200

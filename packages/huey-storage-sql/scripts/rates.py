@@ -7,6 +7,7 @@ A quick measurement, not a test and not the project benchmark (bench/)::
 Each database gets a throwaway schema (PostgreSQL) or database (MariaDB)
 named huey_rates_<random>, dropped at the end. Prints operations per second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,8 +82,7 @@ def measure(label: str, make, count: int, workers: int) -> None:
         handle.close()
 
     done = context.Value('i', 0)
-    producers = [context.Process(target=produce, args=(total // workers,))
-                 for _ in range(workers)]
+    producers = [context.Process(target=produce, args=(total // workers,)) for _ in range(workers)]
     consumers = [context.Process(target=consume, args=(done,)) for _ in range(workers)]
     started = time.perf_counter()
     for process in producers + consumers:
@@ -90,8 +90,9 @@ def measure(label: str, make, count: int, workers: int) -> None:
     for process in producers + consumers:
         process.join(300)
     elapsed = time.perf_counter() - started
-    results.append((f'{workers} producers + {workers} consumers (lease+ack)',
-                    _rate(total, elapsed)))
+    results.append(
+        (f'{workers} producers + {workers} consumers (lease+ack)', _rate(total, elapsed))
+    )
     storage.flush_all()
     storage.close()
 
@@ -111,9 +112,17 @@ def main() -> None:
     admin.autocommit = True
     admin.cursor().execute(f'CREATE SCHEMA {name}')
     try:
-        measure('PostgreSQL', lambda: SqlStorage('rates', database=peewee.PostgresqlDatabase(
-            'test', host='127.0.0.1', user='postgres', options=f'-c search_path={name}')),
-            args.count, args.workers)
+        measure(
+            'PostgreSQL',
+            lambda: SqlStorage(
+                'rates',
+                database=peewee.PostgresqlDatabase(
+                    'test', host='127.0.0.1', user='postgres', options=f'-c search_path={name}'
+                ),
+            ),
+            args.count,
+            args.workers,
+        )
     finally:
         admin.cursor().execute(f'DROP SCHEMA {name} CASCADE')
         admin.close()
@@ -121,8 +130,12 @@ def main() -> None:
     admin = pymysql.connect(host='127.0.0.1', user='root', password='', autocommit=True)
     admin.cursor().execute(f'CREATE DATABASE {name}')
     try:
-        measure('MariaDB', lambda: SqlStorage(
-            'rates', database=f'mysql://root@127.0.0.1:3306/{name}'), args.count, args.workers)
+        measure(
+            'MariaDB',
+            lambda: SqlStorage('rates', database=f'mysql://root@127.0.0.1:3306/{name}'),
+            args.count,
+            args.workers,
+        )
     finally:
         admin.cursor().execute(f'DROP DATABASE {name}')
         admin.close()

@@ -5,6 +5,7 @@
 target builds peewee databases and URLs pointing into it; each call returns a
 new Database object, as a separate process or application would have.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,17 +31,30 @@ class PgTarget:
     schema: str
 
     def database(self, **options: Any) -> peewee.PostgresqlDatabase:
-        return peewee.PostgresqlDatabase('test', host=self.host, port=self.port, user='postgres',
-                                         options=f'-c search_path={self.schema}', **options)
+        return peewee.PostgresqlDatabase(
+            'test',
+            host=self.host,
+            port=self.port,
+            user='postgres',
+            options=f'-c search_path={self.schema}',
+            **options,
+        )
 
     def url(self) -> str:
-        return (f'postgresql://postgres@{self.host}:{self.port}/test'
-                f'?options=-csearch_path%3D{self.schema}')
+        return (
+            f'postgresql://postgres@{self.host}:{self.port}/test'
+            f'?options=-csearch_path%3D{self.schema}'
+        )
 
     def admin(self) -> Any:
         """A raw psycopg2 connection (autocommit) for checks behind the storage's back."""
-        conn = psycopg2.connect(host=self.host, port=self.port, user='postgres', dbname='test',
-                                options=f'-c search_path={self.schema}')
+        conn = psycopg2.connect(
+            host=self.host,
+            port=self.port,
+            user='postgres',
+            dbname='test',
+            options=f'-c search_path={self.schema}',
+        )
         conn.autocommit = True
         return conn
 
@@ -52,15 +66,22 @@ class MySQLTarget:
     name: str
 
     def database(self, **options: Any) -> peewee.MySQLDatabase:
-        return peewee.MySQLDatabase(self.name, host=self.host, port=self.port, user='root',
-                                    password='', **options)
+        return peewee.MySQLDatabase(
+            self.name, host=self.host, port=self.port, user='root', password='', **options
+        )
 
     def url(self) -> str:
         return f'mysql://root@{self.host}:{self.port}/{self.name}'
 
     def admin(self) -> Any:
-        return pymysql.connect(host=self.host, port=self.port, user='root', password='',
-                               database=self.name, autocommit=True)
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user='root',
+            password='',
+            database=self.name,
+            autocommit=True,
+        )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """The storage contract's conformance suite, on every database SqlStorage supports."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,9 @@ from huey_storage_sql import SqlStorage
 READ_TIMEOUT = 0.05
 
 
-class _SqlConformance(StorageConformance, PriorityConformance, SharedStorageConformance,
-                      MultiProcessConformance):
+class _SqlConformance(
+    StorageConformance, PriorityConformance, SharedStorageConformance, MultiProcessConformance
+):
     """Fixtures shared by the databases; subclasses provide ``target`` and ``make``."""
 
     def make(self, target, name: str) -> SqlStorage:
@@ -110,6 +112,5 @@ class TestSqliteConformance(_SqlConformance):
         return path
 
     def make(self, target, name):
-        database = peewee.SqliteDatabase(str(target), timeout=30,
-                                         pragmas={'synchronous': 'normal'})
+        database = peewee.SqliteDatabase(str(target), timeout=30, pragmas={'synchronous': 'normal'})
         return SqlStorage(name, database=database)

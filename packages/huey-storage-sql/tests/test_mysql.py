@@ -1,4 +1,5 @@
 """MariaDB/MySQL specifics: exact keys, lost connections, deadlocks retried."""
+
 from __future__ import annotations
 
 import threading
@@ -73,6 +74,7 @@ def _race_acks_against_a_requeue(storage, acker, requeuer) -> tuple[int, int]:
 def test_acks_racing_a_requeue_are_retried_not_raised(mysql_target, isolation):
     """InnoDB deadlocks between a many-row requeue and single-row acks (they lock
     two indexes in opposite orders); the loser is retried transparently."""
+
     def make() -> SqlStorage:
         if isolation == 'url-read-committed':
             return SqlStorage('race', database=mysql_target.url())

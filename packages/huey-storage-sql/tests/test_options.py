@@ -1,4 +1,5 @@
 """Options, URLs, table prefixes and creating the schema ahead of time."""
+
 from __future__ import annotations
 
 import threading
@@ -50,11 +51,14 @@ def test_mysql_url(mysql_target):
     storage.close()
 
 
-@pytest.mark.parametrize('database, error, words', [
-    (None, TypeError, 'needs database='),
-    (42, TypeError, 'not 42'),
-    ('oracle://scott@db/orcl', ValueError, "'oracle://scott@db/orcl'"),
-])
+@pytest.mark.parametrize(
+    'database, error, words',
+    [
+        (None, TypeError, 'needs database='),
+        (42, TypeError, 'not 42'),
+        ('oracle://scott@db/orcl', ValueError, "'oracle://scott@db/orcl'"),
+    ],
+)
 def test_bad_database_is_named(database, error, words):
     with pytest.raises(error, match=words):
         SqlStorage('bad', database=database)
@@ -81,15 +85,18 @@ def test_unsupported_database_class():
         SqlStorage('bad', database=OtherDatabase('x'))
 
 
-@pytest.mark.parametrize('version, expected', [
-    ('10.11.19-MariaDB-0+deb12u1', True),
-    ('10.6.0-MariaDB', True),
-    ('10.5.22-MariaDB-log', False),
-    ('8.0.36', True),
-    ('8.0.0-dmr', False),
-    ('5.7.44-log', False),
-    ('unknown', False),
-])
+@pytest.mark.parametrize(
+    'version, expected',
+    [
+        ('10.11.19-MariaDB-0+deb12u1', True),
+        ('10.6.0-MariaDB', True),
+        ('10.5.22-MariaDB-log', False),
+        ('8.0.36', True),
+        ('8.0.0-dmr', False),
+        ('5.7.44-log', False),
+        ('unknown', False),
+    ],
+)
 def test_skip_locked_detection(version, expected):
     assert supports_skip_locked(version) is expected
 
@@ -126,8 +133,13 @@ def _targets(request):
     return target.database
 
 
-@pytest.fixture(params=['sqlite', pytest.param('postgres', marks=pytest.mark.postgres),
-                        pytest.param('mysql', marks=pytest.mark.mysql)])
+@pytest.fixture(
+    params=[
+        'sqlite',
+        pytest.param('postgres', marks=pytest.mark.postgres),
+        pytest.param('mysql', marks=pytest.mark.mysql),
+    ]
+)
 def make_database(request):
     return _targets(request)
 
@@ -145,8 +157,9 @@ def test_create_schema_ahead_of_time(make_database):
     create_schema(database, table_prefix='early_')  # idempotent
     assert database.is_closed()  # it opened its own connection and closed it
     assert tables_exist(database, 'early_')
-    storage = SqlStorage('early', database=make_database(), create_tables=False,
-                         table_prefix='early_')
+    storage = SqlStorage(
+        'early', database=make_database(), create_tables=False, table_prefix='early_'
+    )
     storage.enqueue(b'x')
     assert storage.dequeue() == b'x'
     storage.close()

@@ -1,4 +1,5 @@
 """PostgreSQL specifics: LISTEN/NOTIFY wake-ups, lost connections, releasing them."""
+
 from __future__ import annotations
 
 import threading
@@ -46,13 +47,14 @@ def _read_in_thread(read):
 
 def _wait_for_blocked_reader(storage, wait_until) -> None:
     """Until a reader of ``storage`` found the queue empty and sleeps on its socket."""
-    wait_until(lambda: storage._listener is not None and storage._listener.polling,
-               message='a reader blocked on the LISTEN connection')
+    wait_until(
+        lambda: storage._listener is not None and storage._listener.polling,
+        message='a reader blocked on the LISTEN connection',
+    )
 
 
 @pytest.mark.parametrize('read', ['lease', 'dequeue'])
-def test_idle_read_wakes_on_enqueue_from_another_connection(consumer, producer, read,
-                                                           wait_until):
+def test_idle_read_wakes_on_enqueue_from_another_connection(consumer, producer, read, wait_until):
     assert consumer.blocking is True and producer.blocking is False
     operation = (lambda: consumer.lease(60)) if read == 'lease' else consumer.dequeue
     thread, outcome = _read_in_thread(operation)
@@ -65,8 +67,10 @@ def test_idle_read_wakes_on_enqueue_from_another_connection(consumer, producer, 
     assert outcome['elapsed'] < LONG_READ_TIMEOUT / 2
 
 
-@pytest.mark.parametrize('how', ['enqueue_many', 'enqueue_due', 'release',
-                                 'requeue_expired_leases', 'requeue_dead_letter'])
+@pytest.mark.parametrize(
+    'how',
+    ['enqueue_many', 'enqueue_due', 'release', 'requeue_expired_leases', 'requeue_dead_letter'],
+)
 def test_every_way_into_the_queue_notifies(consumer, producer, how, wait_until):
     if how == 'release':
         producer.enqueue(b'wake-up')
@@ -141,8 +145,9 @@ def test_blocking_read_returns_none_after_read_timeout(pg_target):
 
 
 def test_listen_false_never_blocks(pg_target):
-    storage = SqlStorage('polling', database=pg_target.database(), listen=False,
-                         read_timeout=LONG_READ_TIMEOUT)
+    storage = SqlStorage(
+        'polling', database=pg_target.database(), listen=False, read_timeout=LONG_READ_TIMEOUT
+    )
     assert storage.blocking is False
     assert storage.lease(60) is None
     assert storage._listener is None
@@ -180,8 +185,10 @@ def test_survives_losing_the_listen_connection(pg_target, consumer, producer, wa
     listener = consumer._listener
     _terminate(pg_target, listener._conn.get_backend_pid())
     # The reader notices, reconnects its listener and still gets the next message.
-    wait_until(lambda: consumer._listener is not listener and consumer._listener is not None,
-               message='a new LISTEN connection')
+    wait_until(
+        lambda: consumer._listener is not listener and consumer._listener is not None,
+        message='a new LISTEN connection',
+    )
     _wait_for_blocked_reader(consumer, wait_until)
     producer.enqueue(b'after-reconnect')
     thread.join(LONG_READ_TIMEOUT * 2 + 5)
@@ -190,8 +197,9 @@ def test_survives_losing_the_listen_connection(pg_target, consumer, producer, wa
 
 def test_close_releases_every_connection(pg_target, wait_until):
     name = pg_target.schema + '_app'
-    storage = SqlStorage('released', database=pg_target.database(application_name=name),
-                         read_timeout=0.05)
+    storage = SqlStorage(
+        'released', database=pg_target.database(application_name=name), read_timeout=0.05
+    )
 
     def use() -> None:
         storage.enqueue(b'x')
@@ -206,8 +214,9 @@ def test_close_releases_every_connection(pg_target, wait_until):
 
     def connections() -> int:
         with pg_target.admin() as conn, conn.cursor() as cursor:
-            cursor.execute('SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = %s',
-                           (name,))
+            cursor.execute(
+                'SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = %s', (name,)
+            )
             count = cursor.fetchone()[0]
         conn.close()
         return count

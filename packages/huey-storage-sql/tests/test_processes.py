@@ -1,4 +1,5 @@
 """Several processes on one database, and fork() safety, on PostgreSQL and MariaDB."""
+
 from __future__ import annotations
 
 import gc
@@ -18,11 +19,13 @@ DIRECT = 200  # messages per producer through enqueue / enqueue_many
 SCHEDULED = 50  # messages per producer through the schedule and enqueue_due
 
 
-@pytest.fixture(params=[
-    pytest.param('postgres', marks=pytest.mark.postgres),
-    pytest.param('mysql-skip-locked', marks=pytest.mark.mysql),
-    pytest.param('mysql-for-update', marks=pytest.mark.mysql),
-])
+@pytest.fixture(
+    params=[
+        pytest.param('postgres', marks=pytest.mark.postgres),
+        pytest.param('mysql-skip-locked', marks=pytest.mark.mysql),
+        pytest.param('mysql-for-update', marks=pytest.mark.mysql),
+    ]
+)
 def make_storage(request):
     """``make_storage(name) -> SqlStorage``, a new Database object per call."""
     if request.param == 'postgres':
@@ -176,8 +179,10 @@ def test_processes_share_one_queue_exactly_once(make_storage):
         for process in everyone:
             if process.is_alive():
                 process.kill()
-    expected = sorted([b'%d-%d' % (p, i) for p in range(PRODUCERS) for i in range(DIRECT)]
-                      + [b'%d-s%d' % (p, i) for p in range(PRODUCERS) for i in range(SCHEDULED)])
+    expected = sorted(
+        [b'%d-%d' % (p, i) for p in range(PRODUCERS) for i in range(DIRECT)]
+        + [b'%d-s%d' % (p, i) for p in range(PRODUCERS) for i in range(SCHEDULED)]
+    )
     assert len(received) == len(expected)
     assert sorted(received) == expected  # every message exactly once
     assert moved == PRODUCERS * SCHEDULED  # every scheduled item moved once

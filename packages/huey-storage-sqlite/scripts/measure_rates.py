@@ -15,6 +15,7 @@ operation is its own transaction, as a producer or a worker does it.
 Implementations are interleaved round by round and the best round is kept,
 which filters out noise from other processes on the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,8 @@ def _common(storage, count: int) -> dict[str, float]:
     rates['dequeue, empty queue'] = _timed(count, storage.dequeue)
     keys = iter(range(count))
     rates['put_data (result)'] = _timed(
-        count, lambda: storage.put_data(f'r-{next(keys)}', PAYLOAD, True))
+        count, lambda: storage.put_data(f'r-{next(keys)}', PAYLOAD, True)
+    )
     keys = iter(range(count))
     rates['pop_data'] = _timed(count, lambda: storage.pop_data(f'r-{next(keys)}'))
     rates['pop_data, missing key'] = _timed(count, lambda: storage.pop_data('missing'))
@@ -71,11 +73,13 @@ def round_ours(path: str, count: int, fsync: bool) -> dict[str, float]:
     def ack_with_result() -> None:
         receipt, i = next(receipts)
         storage.ack(receipt, result=(f'result-{i}', PAYLOAD))
+
     rates['ack with result'] = _timed(count, ack_with_result)
     rates['lease, empty queue'] = _timed(count, lambda: storage.lease(30))
     batch = [(PAYLOAD, None)] * 100
     rates['enqueue_many (per message)'] = 100 * _timed(
-        max(count // 100, 1), lambda: storage.enqueue_many(batch))
+        max(count // 100, 1), lambda: storage.enqueue_many(batch)
+    )
     storage.close()
     return rates
 
@@ -94,11 +98,13 @@ def round_raw(path: str, count: int, fsync: bool) -> dict[str, float]:
     conn.execute('PRAGMA journal_mode = wal')
     conn.execute(f'PRAGMA synchronous = {"FULL" if fsync else "NORMAL"}')
     conn.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)')
-    rates = {'INSERT': _timed(
-        count, lambda: conn.execute('INSERT INTO t (data) VALUES (?)', (PAYLOAD,)))}
+    rates = {
+        'INSERT': _timed(count, lambda: conn.execute('INSERT INTO t (data) VALUES (?)', (PAYLOAD,)))
+    }
     ids = iter(range(1, count + 1))
     rates['DELETE by id'] = _timed(
-        count, lambda: conn.execute('DELETE FROM t WHERE id = ?', (next(ids),)))
+        count, lambda: conn.execute('DELETE FROM t WHERE id = ?', (next(ids),))
+    )
     conn.close()
     return rates
 
@@ -112,6 +118,7 @@ def main() -> int:
     rounds = {'ours': round_ours, 'raw sqlite3': round_raw}
     try:
         import huey.storage  # noqa: F401  (the reference, from a separate venv)
+
         rounds['reference'] = round_reference
     except ImportError:
         pass
@@ -122,9 +129,11 @@ def main() -> int:
                 path = os.path.join(directory, f'{label}-{number}.db')
                 for operation, rate in measure(path, args.count, args.fsync).items():
                     best[label][operation] = max(rate, best[label].get(operation, 0.0))
-    print(f'SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}, '
-          f'fsync={args.fsync}, {args.count} ops x best of {args.rounds} rounds, '
-          f'payload {len(PAYLOAD)} bytes; ops/s')
+    print(
+        f'SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}, '
+        f'fsync={args.fsync}, {args.count} ops x best of {args.rounds} rounds, '
+        f'payload {len(PAYLOAD)} bytes; ops/s'
+    )
     reference = best.get('reference', {})
     for label in rounds:
         if label == 'reference':

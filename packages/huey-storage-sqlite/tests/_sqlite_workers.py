@@ -4,6 +4,7 @@ Each worker reports ``(role, index, received, errors)`` on a multiprocessing
 queue instead of raising, so the test sees every error, "database is locked"
 included, whatever process hit it.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,15 +16,15 @@ from huey_storage_sqlite import SqliteStorage
 STOP = b'<stop>'
 
 
-def produce(filename: str, name: str, index: int, count: int, scheduled: int,
-            reports) -> None:
+def produce(filename: str, name: str, index: int, count: int, scheduled: int, reports) -> None:
     errors = []
     try:
         storage = SqliteStorage(name, filename=filename)
         for i in range(count):
             if i % 10 == 9:  # some in batches, most one by one
-                storage.enqueue_many([(b'p%d-%d-batch' % (index, i), None),
-                                      (b'p%d-%d' % (index, i), None)])
+                storage.enqueue_many(
+                    [(b'p%d-%d-batch' % (index, i), None), (b'p%d-%d' % (index, i), None)]
+                )
             else:
                 storage.enqueue(b'p%d-%d' % (index, i))
         now = time.time()

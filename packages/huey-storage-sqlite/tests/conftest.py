@@ -1,4 +1,5 @@
 """Fixtures: a SqliteStorage on a fresh file under pytest's tmp_path."""
+
 from __future__ import annotations
 
 import uuid

@@ -4,6 +4,7 @@ Run four ways: the default (single-statement ``RETURNING`` leases on SQLite
 >= 3.35.5), the ``BEGIN IMMEDIATE`` fallback older SQLite libraries use,
 ``strict_fifo=True``, and the rollback journal instead of WAL.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,9 @@ from huey_storage_sqlite import SqliteStorage
 from huey_storage_sqlite.storage import HAS_RETURNING
 
 
-class TestSqliteStorage(StorageConformance, PriorityConformance, SharedStorageConformance,
-                        MultiProcessConformance):
+class TestSqliteStorage(
+    StorageConformance, PriorityConformance, SharedStorageConformance, MultiProcessConformance
+):
     returning = HAS_RETURNING
     options: dict = {}
 

@@ -1,4 +1,5 @@
 """Options reach SQLite (checked through PRAGMA), and bad options are refused."""
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,11 @@ def test_options_apply_to_every_thread_connection(make_storage):
 
     storage = make_storage(fsync=True, cache_mb=2)
     seen = []
-    thread = threading.Thread(target=lambda: seen.append(
-        (_pragma(storage, 'synchronous'), _pragma(storage, 'cache_size'))))
+    thread = threading.Thread(
+        target=lambda: seen.append(
+            (_pragma(storage, 'synchronous'), _pragma(storage, 'cache_size'))
+        )
+    )
     thread.start()
     thread.join()
     assert seen == [(2, -2048)]
@@ -62,13 +66,16 @@ def test_unknown_options_are_named():
     assert 'cache_mb' in message  # the accepted ones are listed
 
 
-@pytest.mark.parametrize('options, words', [
-    ({'journal_mode': 'walrus'}, 'walrus'),
-    ({'cache_mb': -1}, 'cache_mb=-1'),
-    ({'timeout': 'soon'}, "timeout='soon'"),
-    ({'filename': ':memory:'}, 'MemoryStorage'),
-    ({'name': ''}, 'name'),
-])
+@pytest.mark.parametrize(
+    'options, words',
+    [
+        ({'journal_mode': 'walrus'}, 'walrus'),
+        ({'cache_mb': -1}, 'cache_mb=-1'),
+        ({'timeout': 'soon'}, "timeout='soon'"),
+        ({'filename': ':memory:'}, 'MemoryStorage'),
+        ({'name': ''}, 'name'),
+    ],
+)
 def test_bad_option_values_are_refused(options, words):
     options.setdefault('filename', 'unused.db')
     with pytest.raises(ValueError, match=words):
@@ -92,9 +99,15 @@ def test_strict_fifo_never_reuses_ids(make_storage):
     assert conn.execute('SELECT id FROM huey_queue').fetchall() == [(3,)]
 
 
-@pytest.mark.parametrize('priority, error', [
-    ('5', TypeError), (1.5, TypeError), (True, TypeError), (2**63, ValueError),
-])
+@pytest.mark.parametrize(
+    'priority, error',
+    [
+        ('5', TypeError),
+        (1.5, TypeError),
+        (True, TypeError),
+        (2**63, ValueError),
+    ],
+)
 def test_priorities_must_be_64_bit_ints(make_storage, priority, error):
     storage = make_storage()
     with pytest.raises(error, match='priority'):
@@ -107,7 +120,7 @@ def test_priorities_must_be_64_bit_ints(make_storage, priority, error):
         storage.requeue_dead_letter(storage.add_dead_letter(b'x', 'why'), priority)
     assert storage.queue_size() == 0 and storage.schedule_size() == 0
     storage.enqueue(b'big', 2**63 - 1)
-    storage.enqueue(b'small', -2**63)
+    storage.enqueue(b'small', -(2**63))
     assert storage.enqueued_items() == [b'big', b'small']
 
 

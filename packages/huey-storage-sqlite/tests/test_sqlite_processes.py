@@ -1,4 +1,5 @@
 """Many processes on one file: exactly-once delivery, crashes, no lock errors."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -48,11 +49,16 @@ def test_producers_and_consumers_deliver_each_message_once(method, tmp_path):
     filename = str(tmp_path / 'shared.db')
     name = 'multi'
     reports = context.Queue()
-    producers = [context.Process(target=workers.produce,
-                                 args=(filename, name, i, PER_PRODUCER, SCHEDULED, reports))
-                 for i in range(PRODUCERS)]
-    consumers = [context.Process(target=workers.consume, args=(filename, name, i, reports))
-                 for i in range(CONSUMERS)]
+    producers = [
+        context.Process(
+            target=workers.produce, args=(filename, name, i, PER_PRODUCER, SCHEDULED, reports)
+        )
+        for i in range(PRODUCERS)
+    ]
+    consumers = [
+        context.Process(target=workers.consume, args=(filename, name, i, reports))
+        for i in range(CONSUMERS)
+    ]
     try:
         for process in producers + consumers:  # they race to create the schema too
             process.start()
@@ -86,8 +92,7 @@ def test_leases_of_a_killed_consumer_come_back(method, make_storage, db_path):
     for i in range(5):
         storage.enqueue(b'm%d' % i)
     reports = context.Queue()
-    victim = context.Process(target=workers.lease_and_hang,
-                             args=(db_path, 'crash', 3, reports))
+    victim = context.Process(target=workers.lease_and_hang, args=(db_path, 'crash', 3, reports))
     victim.start()
     try:
         leased = reports.get(timeout=60)
@@ -141,8 +146,12 @@ def test_storage_pickles_for_spawn(make_storage):
     storage.enqueue(b'x')
     copy = pickle.loads(pickle.dumps(storage))
     try:
-        assert (copy.name, copy.filename, copy.timeout, copy.cache_mb) == \
-            ('pickled', storage.filename, 2.5, 4)
+        assert (copy.name, copy.filename, copy.timeout, copy.cache_mb) == (
+            'pickled',
+            storage.filename,
+            2.5,
+            4,
+        )
         assert copy.dequeue() == b'x'
     finally:
         copy.close()

@@ -1,4 +1,5 @@
 """SQLite-specific behaviour: persistence, schema, threads, TTL cleanup, busy retries."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -64,12 +65,20 @@ def test_schema_is_created_on_first_use(make_storage, db_path):
 
 def test_schema_ahead_of_time_with_the_command_line(tmp_path):
     filename = str(tmp_path / 'ahead.db')
-    completed = subprocess.run([sys.executable, '-m', 'huey_storage_sqlite', filename],
-                               capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, '-m', 'huey_storage_sqlite', filename],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert completed.returncode == 0, completed.stderr
     assert set(SCHEMA_OBJECTS) <= _tables(filename)
-    printed = subprocess.run([sys.executable, '-m', 'huey_storage_sqlite', '--sql'],
-                             capture_output=True, text=True, timeout=60)
+    printed = subprocess.run(
+        [sys.executable, '-m', 'huey_storage_sqlite', '--sql'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert 'CREATE TABLE IF NOT EXISTS huey_queue' in printed.stdout
 
 
@@ -209,9 +218,22 @@ def test_the_latest_returned_message_goes_to_the_very_head(make_storage):
     assert storage.enqueued_items() == [b'c', b'b', b'a', b'd', b'e']
 
 
-@pytest.mark.parametrize('statement', ['_NEXT_WAITING', '_LEASE', '_DEQUEUE', '_ACK',
-                                       '_RELEASE', '_ANY_EXPIRED', '_REQUEUE_EXPIRED',
-                                       '_PEEK', '_POP', '_ANY_DUE', '_DELETE_DUE'])
+@pytest.mark.parametrize(
+    'statement',
+    [
+        '_NEXT_WAITING',
+        '_LEASE',
+        '_DEQUEUE',
+        '_ACK',
+        '_RELEASE',
+        '_ANY_EXPIRED',
+        '_REQUEUE_EXPIRED',
+        '_PEEK',
+        '_POP',
+        '_ANY_DUE',
+        '_DELETE_DUE',
+    ],
+)
 def test_hot_statements_use_an_index(make_storage, statement):
     """O(log n): no full table scan and no sort, whatever the queue length."""
     from huey_storage_sqlite import storage as module
@@ -226,8 +248,11 @@ def test_hot_statements_use_an_index(make_storage, statement):
 def test_a_queue_table_from_before_returned_at_is_upgraded(make_storage, db_path):
     conn = sqlite3.connect(db_path, isolation_level=None)
     for statement in schema_statements():
-        conn.execute(statement.replace('    returned_at REAL NOT NULL DEFAULT 0,\n', '')
-                     .replace('priority DESC, returned_at DESC, id', 'priority DESC, id'))
+        conn.execute(
+            statement.replace('    returned_at REAL NOT NULL DEFAULT 0,\n', '').replace(
+                'priority DESC, returned_at DESC, id', 'priority DESC, id'
+            )
+        )
     conn.execute("INSERT INTO huey_queue (name, data) VALUES ('old', x'01')")
     assert 'returned_at' not in {row[1] for row in conn.execute('PRAGMA table_info(huey_queue)')}
     conn.close()
@@ -253,8 +278,7 @@ def test_a_foreign_huey_queue_table_is_refused_and_left_alone(make_storage, db_p
 
 
 @pytest.mark.parametrize('returning', [True, False] if HAS_RETURNING else [False])
-def test_ack_and_lease_takes_the_next_message_in_the_same_transaction(make_storage,
-                                                                     returning):
+def test_ack_and_lease_takes_the_next_message_in_the_same_transaction(make_storage, returning):
     storage = make_storage()
     storage._returning = returning
     storage.enqueue_many([(b'a', None), (b'b', None)])

@@ -1,4 +1,5 @@
 """BlackHoleStorage accepts every write and keeps nothing."""
+
 from __future__ import annotations
 
 import time

@@ -4,6 +4,7 @@ A test needing a second handle or processes must live in the mixin that asks
 for the fixture it needs, never in ``StorageConformance``, so a storage that
 cannot provide it simply does not inherit the test (instead of skipping it).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -28,8 +29,11 @@ def _fixtures_requested(test) -> set[str]:
 
 
 def test_single_handle_contract_needs_no_second_handle():
-    needing = {name for name, test in _tests(StorageConformance).items()
-               if _fixtures_requested(test) & {'storage_factory', 'other_storage_factory'}}
+    needing = {
+        name
+        for name, test in _tests(StorageConformance).items()
+        if _fixtures_requested(test) & {'storage_factory', 'other_storage_factory'}
+    }
     assert needing == set()
 
 
@@ -45,10 +49,16 @@ def test_mixins_add_tests_without_shadowing_the_base(mixin):
 
 def test_shared_and_process_tests_request_what_they_need():
     for name, test in _tests(SharedStorageConformance).items():
-        assert _fixtures_requested(test) & {'storage_factory', 'other_storage_factory',
-                                            'handle_per_thread'}, name
-    needing_factory = [name for name, test in _tests(MultiProcessConformance).items()
-                       if 'storage_factory' in _fixtures_requested(test)]
+        assert _fixtures_requested(test) & {
+            'storage_factory',
+            'other_storage_factory',
+            'handle_per_thread',
+        }, name
+    needing_factory = [
+        name
+        for name, test in _tests(MultiProcessConformance).items()
+        if 'storage_factory' in _fixtures_requested(test)
+    ]
     assert needing_factory == ['test_processes_deliver_each_message_once']
 
 

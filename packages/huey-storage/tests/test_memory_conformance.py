@@ -1,4 +1,5 @@
 """The whole storage contract, run on MemoryStorage."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,6 @@ from huey_storage.testing import PriorityConformance, SharedStorageConformance, 
 # Not MultiProcessConformance: one process's memory, nothing shared with forked children
 # (test_memory_storage.py checks that a child gets its own copy).
 class TestMemoryStorage(StorageConformance, PriorityConformance, SharedStorageConformance):
-
     @pytest.fixture
     def storage(self):
         storage = MemoryStorage('test')

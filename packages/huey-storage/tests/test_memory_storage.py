@@ -1,4 +1,5 @@
 """MemoryStorage behaviour beyond the shared contract."""
+
 from __future__ import annotations
 
 import multiprocessing

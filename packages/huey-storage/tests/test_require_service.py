@@ -1,4 +1,5 @@
 """require_service: skip when a service is absent, fail under CI."""
+
 from __future__ import annotations
 
 import socket
@@ -17,8 +18,9 @@ def closed_port():
 
 @pytest.fixture
 def ghost_service(monkeypatch, closed_port):
-    monkeypatch.setitem(services.SERVICES, 'ghost',
-                        ('127.0.0.1', closed_port, 'ghost-server --start'))
+    monkeypatch.setitem(
+        services.SERVICES, 'ghost', ('127.0.0.1', closed_port, 'ghost-server --start')
+    )
     return closed_port
 
 

@@ -1,4 +1,5 @@
 """EmptyData, Lease, DeadLetter and BaseStorage's default methods."""
+
 from __future__ import annotations
 
 import copy

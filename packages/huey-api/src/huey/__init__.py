@@ -5,6 +5,7 @@ The names applications import. Storage-specific classes (``RedisHuey``,
 imported on first use. ``crontab`` is the function from huey-crontab (there
 is deliberately no ``huey.crontab`` module, which would shadow it).
 """
+
 from huey_api import (
     BlackHoleHuey,
     CancelExecution,
@@ -38,11 +39,33 @@ from huey import _optional
 
 __version__ = '0.1.0'
 __all__ = [
-    'BlackHoleHuey', 'CancelExecution', 'ChordResult', 'ConfigurationError', 'Huey',
-    'HueyException', 'MemoryHuey', 'PeriodicTask', 'RateLimitExceeded', 'Result', 'ResultGroup',
-    'ResultTimeout', 'RetryTask', 'SerializationError', 'Serializer', 'SignatureError',
-    'SignedSerializer', 'Task', 'TaskException', 'TaskLockedException', 'TaskTimeout',
-    'TaskWrapper', 'UnknownTaskError', 'chord', 'crontab', 'group', '__version__',
+    'BlackHoleHuey',
+    'CancelExecution',
+    'ChordResult',
+    'ConfigurationError',
+    'Huey',
+    'HueyException',
+    'MemoryHuey',
+    'PeriodicTask',
+    'RateLimitExceeded',
+    'Result',
+    'ResultGroup',
+    'ResultTimeout',
+    'RetryTask',
+    'SerializationError',
+    'Serializer',
+    'SignatureError',
+    'SignedSerializer',
+    'Task',
+    'TaskException',
+    'TaskLockedException',
+    'TaskTimeout',
+    'TaskWrapper',
+    'UnknownTaskError',
+    'chord',
+    'crontab',
+    'group',
+    '__version__',
     # installed optional classes only, so `from huey import *` never fails
     *_optional.available(_optional.HUEY_CLASSES),
 ]

@@ -3,6 +3,7 @@
 Each lives in its own distribution; when it is missing, using it raises a
 one-line ImportError naming the distribution to install.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,11 @@ STORAGES = {
     'RedisStorage': ('huey_storage_redis', 'RedisStorage', 'huey-storage-redis'),
     'PriorityRedisStorage': ('huey_storage_redis', 'PriorityRedisStorage', 'huey-storage-redis'),
     'RedisExpireStorage': ('huey_storage_redis', 'RedisExpireStorage', 'huey-storage-redis'),
-    'PriorityRedisExpireStorage': ('huey_storage_redis', 'PriorityRedisExpireStorage',
-                                   'huey-storage-redis'),
+    'PriorityRedisExpireStorage': (
+        'huey_storage_redis',
+        'PriorityRedisExpireStorage',
+        'huey-storage-redis',
+    ),
     'SqliteStorage': ('huey_storage_sqlite', 'SqliteStorage', 'huey-storage-sqlite'),
     'SqlStorage': ('huey_storage_sql', 'SqlStorage', 'huey-storage-sql'),
 }
@@ -42,8 +46,9 @@ def load(what: str, module: str, attribute: str, distribution: str) -> Any:
     try:
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
-        raise ImportError(f'{what} needs the {distribution} distribution: '
-                          f'pip install {distribution}') from exc
+        raise ImportError(
+            f'{what} needs the {distribution} distribution: pip install {distribution}'
+        ) from exc
 
 
 def storage_class(name: str) -> type:
@@ -57,9 +62,15 @@ def huey_class(name: str) -> type[Huey]:
     if name not in _cache:
         module, attribute, distribution = STORAGES[HUEY_CLASSES[name]]
         storage = load(name, module, attribute, distribution)
-        _cache[name] = type(name, (Huey,), {
-            'storage_class': storage, '__module__': 'huey.api',
-            '__doc__': f'Huey storing everything in {attribute} ({distribution}).'})
+        _cache[name] = type(
+            name,
+            (Huey,),
+            {
+                'storage_class': storage,
+                '__module__': 'huey.api',
+                '__doc__': f'Huey storing everything in {attribute} ({distribution}).',
+            },
+        )
     return _cache[name]
 
 

@@ -1,4 +1,5 @@
 """``huey.api``: the Huey classes, tasks and results (classic import path)."""
+
 from huey_api.group import chord, group
 from huey_api.huey import BlackHoleHuey, Huey, MemoryHuey
 from huey_api.result import ChordResult, Result, ResultGroup
@@ -7,9 +8,21 @@ from huey_crontab import crontab
 
 from huey import _optional
 
-__all__ = ['BlackHoleHuey', 'ChordResult', 'Huey', 'MemoryHuey', 'PeriodicTask', 'Result',
-           'ResultGroup', 'Task', 'TaskWrapper', 'chord', 'crontab', 'group',
-           *_optional.available(_optional.HUEY_CLASSES)]
+__all__ = [
+    'BlackHoleHuey',
+    'ChordResult',
+    'Huey',
+    'MemoryHuey',
+    'PeriodicTask',
+    'Result',
+    'ResultGroup',
+    'Task',
+    'TaskWrapper',
+    'chord',
+    'crontab',
+    'group',
+    *_optional.available(_optional.HUEY_CLASSES),
+]
 
 
 def __getattr__(name: str):

@@ -1,4 +1,5 @@
 """``huey.exceptions``."""
+
 from huey_api.exceptions import (
     CancelExecution,
     ConfigurationError,
@@ -15,7 +16,16 @@ from huey_api.exceptions import (
 )
 
 __all__ = [
-    'CancelExecution', 'ConfigurationError', 'HueyException', 'RateLimitExceeded',
-    'ResultTimeout', 'RetryTask', 'SerializationError', 'SignatureError', 'TaskException',
-    'TaskLockedException', 'TaskTimeout', 'UnknownTaskError',
+    'CancelExecution',
+    'ConfigurationError',
+    'HueyException',
+    'RateLimitExceeded',
+    'ResultTimeout',
+    'RetryTask',
+    'SerializationError',
+    'SignatureError',
+    'TaskException',
+    'TaskLockedException',
+    'TaskTimeout',
+    'UnknownTaskError',
 ]

@@ -1,4 +1,5 @@
 """``huey.serializer``."""
+
 from huey_api.serializer import Serializer, SignedSerializer
 
 __all__ = ['Serializer', 'SignedSerializer']

@@ -1,11 +1,24 @@
 """``huey.storage``: the storage contract and backends (optional ones lazily)."""
+
 from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
 
 from huey import _optional
 
-__all__ = ['BaseStorage', 'BlackHoleStorage', 'EmptyData', 'MemoryStorage',
-           *_optional.available(['RedisStorage', 'PriorityRedisStorage', 'RedisExpireStorage',
-                                 'PriorityRedisExpireStorage', 'SqliteStorage'])]
+__all__ = [
+    'BaseStorage',
+    'BlackHoleStorage',
+    'EmptyData',
+    'MemoryStorage',
+    *_optional.available(
+        [
+            'RedisStorage',
+            'PriorityRedisStorage',
+            'RedisExpireStorage',
+            'PriorityRedisExpireStorage',
+            'SqliteStorage',
+        ]
+    ),
+]
 
 
 def __getattr__(name: str):

@@ -2,6 +2,7 @@
 
 This is the implementation; applications import the ``huey`` facade.
 """
+
 from huey_api.exceptions import (
     CancelExecution,
     ConfigurationError,
@@ -25,11 +26,33 @@ from huey_api.serializer import Serializer, SignedSerializer
 from huey_api.task import PeriodicTask, Task, TaskWrapper
 
 __all__ = [
-    'BlackHoleHuey', 'CancelExecution', 'ChordResult', 'ConfigurationError', 'Delivery', 'Huey',
-    'HueyException', 'MemoryHuey', 'PeriodicTask', 'RateLimit', 'RateLimitExceeded',
-    'Result', 'ResultGroup', 'ResultTimeout', 'RetryTask', 'SerializationError',
-    'Serializer', 'SignatureError', 'SignedSerializer', 'Task', 'TaskException',
-    'TaskLock', 'TaskLockedException', 'TaskTimeout', 'TaskWrapper', 'UnknownTaskError',
-    'chord', 'group',
+    'BlackHoleHuey',
+    'CancelExecution',
+    'ChordResult',
+    'ConfigurationError',
+    'Delivery',
+    'Huey',
+    'HueyException',
+    'MemoryHuey',
+    'PeriodicTask',
+    'RateLimit',
+    'RateLimitExceeded',
+    'Result',
+    'ResultGroup',
+    'ResultTimeout',
+    'RetryTask',
+    'SerializationError',
+    'Serializer',
+    'SignatureError',
+    'SignedSerializer',
+    'Task',
+    'TaskException',
+    'TaskLock',
+    'TaskLockedException',
+    'TaskTimeout',
+    'TaskWrapper',
+    'UnknownTaskError',
+    'chord',
+    'group',
 ]
 __version__ = '0.1.0'

@@ -22,6 +22,7 @@ So a plain member costs two round trips (three for a chord's first), the
 last one ``size + 4``. A crash between steps 4 and 5 can enqueue the
 callback twice (at-least-once); without a crash it is enqueued exactly once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,7 @@ _FIRED_TTL = 24 * 3600.0
 class ChordMixin:
     """Chord completion methods of ``Huey`` (used by ``execution``)."""
 
-    def _chord_member_done(self, task: Task, value: Any, deliveries: int,
-                           now: float) -> None:
+    def _chord_member_done(self, task: Task, value: Any, deliveries: int, now: float) -> None:
         """Record ``value`` as ``task``'s chord slot; fire the callback if it was
         the last one. Storage errors propagate (the member is not acknowledged)."""
         chord_id, index, size, callback = task.chord
@@ -54,25 +54,30 @@ class ChordMixin:
         try:
             data = serializer.serialize(value)
         except Exception as exc:
-            logger.error('chord %s: member %s returned a value that cannot be serialized: '
-                         '%r; its slot holds an Error', chord_id, task.id, exc)
-            data = serializer.serialize(Error({
-                'error': repr(exc), 'task_id': task.id, 'retries': task.retries}))
+            logger.error(
+                'chord %s: member %s returned a value that cannot be serialized: '
+                '%r; its slot holds an Error',
+                chord_id,
+                task.id,
+                exc,
+            )
+            data = serializer.serialize(
+                Error({'error': repr(exc), 'task_id': task.id, 'retries': task.retries})
+            )
         slot_key, count_key, fired_key = f'{prefix}{index}', prefix + 'count', prefix + 'fired'
         storage.put_data(slot_key, data)
         count = storage.incr(count_key)
         if count < size:
             # Once the chord fired and was cleaned up, a late member restarts
             # the counter at 1: it must not leave its slot and counter behind.
-            if ((count == 1 or deliveries > 1)
-                    and storage.peek_data(fired_key) is not EmptyData):
+            if (count == 1 or deliveries > 1) and storage.peek_data(fired_key) is not EmptyData:
                 self._chord_drop_late(slot_key, count_key)
             return
         keys = [f'{prefix}{i}' for i in range(size)]
         found = storage.peek_data_many(keys + [fired_key])
         fired = found.pop()
         if any(item is EmptyData for item in found):
-            if fired is not EmptyData:      # late: the chord already fired
+            if fired is not EmptyData:  # late: the chord already fired
                 self._chord_drop_late(slot_key, count_key)
             return
         won = fired is EmptyData and storage.put_if_empty(fired_key, b'1', _FIRED_TTL)
@@ -93,20 +98,30 @@ class ChordMixin:
         try:
             return self.serializer.deserialize(data)
         except HueyException as exc:
-            logger.error('chord %s: slot %d cannot be read (%s); the callback gets an '
-                         'Error there', chord_id, index, exc)
+            logger.error(
+                'chord %s: slot %d cannot be read (%s); the callback gets an Error there',
+                chord_id,
+                index,
+                exc,
+            )
             return Error({'error': f'unreadable chord slot: {exc}', 'retries': 0})
 
-    def _fire_chord_callback(self, chord_id: str, callback: tuple, values: list,
-                             now: float) -> None:
+    def _fire_chord_callback(
+        self, chord_id: str, callback: tuple, values: list, now: float
+    ) -> None:
         message = callback[:7] + ((values,) + tuple(callback[7]),) + callback[8:]
         try:
             task = self.registry.decode(message)
         except HueyException as exc:
-            dead_id = self.storage.add_dead_letter(self.serializer.serialize(message),
-                                                   f'chord {chord_id} callback: {exc}')
-            logger.error('chord %s: callback not enqueued, moved to the dead letters '
-                         '(id %s): %s', chord_id, dead_id, exc)
+            dead_id = self.storage.add_dead_letter(
+                self.serializer.serialize(message), f'chord {chord_id} callback: {exc}'
+            )
+            logger.error(
+                'chord %s: callback not enqueued, moved to the dead letters (id %s): %s',
+                chord_id,
+                dead_id,
+                exc,
+            )
             return
         logger.debug('chord %s complete: enqueueing %s', chord_id, task)
         self._enqueue_follow_up(task, now)

@@ -1,4 +1,5 @@
 """Constants shared by huey modules."""
+
 from __future__ import annotations
 
 from huey_storage import EmptyData

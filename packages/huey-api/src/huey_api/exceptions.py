@@ -1,10 +1,20 @@
 """Exceptions raised by huey and exceptions tasks raise to steer their execution."""
+
 from __future__ import annotations
 
 __all__ = [
-    'CancelExecution', 'ConfigurationError', 'HueyException', 'RateLimitExceeded',
-    'ResultTimeout', 'RetryTask', 'SerializationError', 'SignatureError',
-    'TaskException', 'TaskLockedException', 'TaskTimeout', 'UnknownTaskError',
+    'CancelExecution',
+    'ConfigurationError',
+    'HueyException',
+    'RateLimitExceeded',
+    'ResultTimeout',
+    'RetryTask',
+    'SerializationError',
+    'SignatureError',
+    'TaskException',
+    'TaskLockedException',
+    'TaskTimeout',
+    'UnknownTaskError',
 ]
 
 

@@ -11,6 +11,7 @@ acknowledge 1 (``ack`` with the result). A None result with
 slot and ``incr`` of the chord counter (the last one also reads the slots and
 enqueues the callback; see ``chords``); other tasks pay nothing for chords.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -59,8 +60,7 @@ def _error_metadata(task: Task, exc: BaseException, retries: int) -> dict:
         'error': repr(exc),
         'type': f'{type(exc).__module__}.{type(exc).__qualname__}',
         'message': str(exc),
-        'traceback': ''.join(traceback.format_exception(type(exc), exc,
-                                                        exc.__traceback__)),
+        'traceback': ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
         'task_id': task.id,
         'retries': retries,
     }
@@ -91,8 +91,9 @@ class ExecutionMixin:
             if delivery is not None:
                 return delivery
 
-    def _accept(self, data: bytes, receipt: str | None, deliveries: int,
-                check_revoked: bool) -> Delivery | None:
+    def _accept(
+        self, data: bytes, receipt: str | None, deliveries: int, check_revoked: bool
+    ) -> Delivery | None:
         """Decode a taken message; dead-letter it (and return None) if it is poison."""
         try:
             task = self.registry.decode(self.serializer.deserialize(data))
@@ -100,18 +101,28 @@ class ExecutionMixin:
             self._bury(data, receipt, f'undecodable message: {exc}', None)
             return None
         if deliveries > self.max_deliveries:
-            reason = (f'delivered {deliveries} times (max_deliveries='
-                      f'{self.max_deliveries}): it probably kills or hangs its worker')
-            if task.chord is not None:      # never leave its chord waiting
-                self._chord_member_done(task, Error({
-                    'error': f'dead-lettered: {reason}', 'task_id': task.id,
-                    'retries': task.retries}), deliveries, time.time())
+            reason = (
+                f'delivered {deliveries} times (max_deliveries='
+                f'{self.max_deliveries}): it probably kills or hangs its worker'
+            )
+            if task.chord is not None:  # never leave its chord waiting
+                self._chord_member_done(
+                    task,
+                    Error(
+                        {
+                            'error': f'dead-lettered: {reason}',
+                            'task_id': task.id,
+                            'retries': task.retries,
+                        }
+                    ),
+                    deliveries,
+                    time.time(),
+                )
             self._bury(data, receipt, reason, task)
             return None
         return Delivery(task, receipt, deliveries, check_revoked)
 
-    def execute_delivery(self, delivery: Delivery,
-                         reserve_next: bool = False) -> Delivery | None:
+    def execute_delivery(self, delivery: Delivery, reserve_next: bool = False) -> Delivery | None:
         """Run a reserved task with every semantic, then acknowledge it.
 
         Task errors are handled (stored, retried, signalled); only storage
@@ -122,8 +133,14 @@ class ExecutionMixin:
         when nothing was taken (then call ``reserve()`` as usual).
         """
         taken: list | None = [] if reserve_next and delivery.receipt is not None else None
-        self._execute(delivery.task, delivery.receipt, time.time(), delivery.check_revoked,
-                      taken, delivery.deliveries)
+        self._execute(
+            delivery.task,
+            delivery.receipt,
+            time.time(),
+            delivery.check_revoked,
+            taken,
+            delivery.deliveries,
+        )
         if not taken:
             return None
         lease, flag = taken
@@ -201,8 +218,9 @@ class ExecutionMixin:
         try:
             from huey_consumer import Consumer
         except ImportError as exc:
-            raise ImportError('create_consumer needs the huey-consumer distribution: '
-                              'pip install huey-consumer') from exc
+            raise ImportError(
+                'create_consumer needs the huey-consumer distribution: pip install huey-consumer'
+            ) from exc
         return Consumer(self, **options)
 
     # -- classic huey API -------------------------------------------------
@@ -242,8 +260,11 @@ class ExecutionMixin:
 
     def read_periodic(self, timestamp: datetime.datetime) -> list[Task]:
         """New instances of the periodic tasks whose validator accepts ``timestamp``."""
-        return [task_class() for task_class in self.registry.periodic_tasks()
-                if task_class.validate_datetime(timestamp)]
+        return [
+            task_class()
+            for task_class in self.registry.periodic_tasks()
+            if task_class.validate_datetime(timestamp)
+        ]
 
     def ready_to_run(self, task: Task, timestamp=None) -> bool:
         """True if ``task`` has no eta or its eta is at or before ``timestamp``."""
@@ -274,16 +295,22 @@ class ExecutionMixin:
     def _enqueue_follow_up(self, task: Task, now: float) -> None:
         try:
             data = self.serialize_task(task)
-        except Exception:   # e.g. an unpicklable argument carried over
+        except Exception:  # e.g. an unpicklable argument carried over
             logger.exception('could not serialize %s: it is not enqueued', task)
             return
         # Storage errors propagate: the message is then not acknowledged and
         # comes back when its lease expires, so the retry or next step is not lost.
         self._put(task, now, data)
 
-    def _execute(self, task: Task, receipt: str | None, now: float,
-                 check_revoked: bool = True, taken: list | None = None,
-                 deliveries: int = 1) -> Any:
+    def _execute(
+        self,
+        task: Task,
+        receipt: str | None,
+        now: float,
+        check_revoked: bool = True,
+        taken: list | None = None,
+        deliveries: int = 1,
+    ) -> Any:
         # A message in the queue runs now: future etas went to the schedule at
         # enqueue time and ``enqueue_due`` moved them here when due.
         storage = self.storage
@@ -321,27 +348,31 @@ class ExecutionMixin:
             self._post_hooks(task, None, exc)
             return None
         result = None
-        if (self.results and (value is not None or self.store_none)
-                and not isinstance(task, PeriodicTask)):
+        if (
+            self.results
+            and (value is not None or self.store_none)
+            and not isinstance(task, PeriodicTask)
+        ):
             try:
                 result = (task.id, self.serializer.serialize(value))
             except Exception as exc:
-                logger.error('task %s returned a value that cannot be serialized: %r',
-                             task.id, exc)
-                result = (task.id, self.serializer.serialize(Error(
-                    _error_metadata(task, exc, task.retries))))
+                logger.error('task %s returned a value that cannot be serialized: %r', task.id, exc)
+                result = (
+                    task.id,
+                    self.serializer.serialize(Error(_error_metadata(task, exc, task.retries))),
+                )
         follow = task.on_complete
         if task.chord is not None:
-            if follow is not None:      # a pipeline member: its last step fills the slot
+            if follow is not None:  # a pipeline member: its last step fills the slot
                 follow.chord = task.chord
             else:
-                if result is not None:   # the member's result is readable before the callback
+                if result is not None:  # the member's result is readable before the callback
                     storage.put_data(result[0], result[1], is_result=True)
                     result = None
                 self._chord_member_done(task, value, deliveries, now)
         if follow is not None:
             follow.extend_data(value)
-            if receipt is not None:   # at-least-once: never lose the next step
+            if receipt is not None:  # at-least-once: never lose the next step
                 self._enqueue_follow_up(follow, now)
                 self._finish(receipt, result)
             else:
@@ -350,9 +381,10 @@ class ExecutionMixin:
         elif receipt is not None:
             if taken is None:
                 storage.ack(receipt, result)
-            else:   # acknowledge and take the next message in one round trip
-                _, lease, flag = storage.ack_and_lease(receipt, result, self.lease_timeout,
-                                                       REVOKED_FLAG)
+            else:  # acknowledge and take the next message in one round trip
+                _, lease, flag = storage.ack_and_lease(
+                    receipt, result, self.lease_timeout, REVOKED_FLAG
+                )
                 if lease is not None:
                     taken[:] = (lease, flag)
         elif result is not None:
@@ -366,8 +398,9 @@ class ExecutionMixin:
     def _task_revoked(self, task: Task, now: float) -> bool:
         keys = (REVOKE_PREFIX + task.id, REVOKE_PREFIX + task.name)
         values = self.storage.peek_data_many(keys)
-        return ((values[0] is not EmptyData or values[1] is not EmptyData)
-                and self._revoked(keys, values, now, consume=True))
+        return (values[0] is not EmptyData or values[1] is not EmptyData) and self._revoked(
+            keys, values, now, consume=True
+        )
 
     def _post_hooks(self, task: Task, value: Any, exc: BaseException | None) -> None:
         for name, hook in list(self._post_execute.items()):
@@ -376,8 +409,9 @@ class ExecutionMixin:
             except Exception:
                 logger.exception('post_execute hook %r failed for %s', name, task)
 
-    def _handle_failure(self, task: Task, receipt: str | None, exc: Exception,
-                        now: float, deliveries: int = 1) -> None:
+    def _handle_failure(
+        self, task: Task, receipt: str | None, exc: Exception, now: float, deliveries: int = 1
+    ) -> None:
         """Store the error, send signals, then retry or run the error handler."""
         delay = task.retry_delay
         eta = None
@@ -396,8 +430,10 @@ class ExecutionMixin:
         elif isinstance(exc, TaskLockedException):
             logger.warning('task %s not run: %s', task.id, exc)
             retry = consume = task.retries > 0
-            self._emit(S.SIGNAL_RATE_LIMITED if isinstance(exc, RateLimitExceeded)
-                       else S.SIGNAL_LOCKED, task)
+            self._emit(
+                S.SIGNAL_RATE_LIMITED if isinstance(exc, RateLimitExceeded) else S.SIGNAL_LOCKED,
+                task,
+            )
         else:
             logger.exception('unhandled exception in task %s (%s)', task.id, task.name)
             retry = consume = task.retries > 0
@@ -405,14 +441,20 @@ class ExecutionMixin:
         retries_left = task.retries - 1 if consume else task.retries
         result = None
         if store_error and self.results and not isinstance(task, PeriodicTask):
-            result = (task.id, self.serializer.serialize(
-                Error(_error_metadata(task, exc, retries_left))))
-        if task.chord is not None and not retry:    # failed for good: fill its slot
-            if result is not None:   # the member's error is readable before the callback
+            result = (
+                task.id,
+                self.serializer.serialize(Error(_error_metadata(task, exc, retries_left))),
+            )
+        if task.chord is not None and not retry:  # failed for good: fill its slot
+            if result is not None:  # the member's error is readable before the callback
                 self.storage.put_data(result[0], result[1], is_result=True)
                 result = None
-            self._chord_member_done(task, Error(_error_metadata(task, exc, retries_left))
-                                    if store_error else None, deliveries, now)
+            self._chord_member_done(
+                task,
+                Error(_error_metadata(task, exc, retries_left)) if store_error else None,
+                deliveries,
+                now,
+            )
         # The error result is written before the retry is enqueued, so a fast
         # retry's success can never be overwritten by this attempt's error;
         # with a lease, the message is acknowledged only once the retry (or

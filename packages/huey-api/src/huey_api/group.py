@@ -11,6 +11,7 @@ stores its value in slot ``chord:<id>:<index>`` and increments
 ``put_if_empty('chord:<id>:fired')`` enqueues the callback with the list of
 values prepended to its arguments, before the member is acknowledged.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -33,8 +34,9 @@ def _signatures(where: str, tasks, more: tuple) -> list[Task]:
             items = [tasks]
     for task in items:
         if not isinstance(task, Task):
-            raise TypeError(f'{where}({task!r}): pass task signatures made with .s(...), '
-                            'e.g. add.s(1, 2)')
+            raise TypeError(
+                f'{where}({task!r}): pass task signatures made with .s(...), e.g. add.s(1, 2)'
+            )
     if items:
         _check_huey(f'{where}()', items[0].huey, items)
     return items
@@ -45,8 +47,7 @@ def _signature(where: str, task, args: tuple, kwargs: dict) -> Task:
     if isinstance(task, TaskWrapper):
         return task.s(*args, **kwargs)
     if not isinstance(task, Task):
-        raise TypeError(f'{where}({task!r}): pass a task function or a signature made '
-                        'with .s(...)')
+        raise TypeError(f'{where}({task!r}): pass a task function or a signature made with .s(...)')
     if args or kwargs:
         raise TypeError(f'{where}({task!r}, ...): pass arguments only with a task function')
     return task
@@ -55,9 +56,11 @@ def _signature(where: str, task, args: tuple, kwargs: dict) -> Task:
 def _check_huey(where: str, huey, tasks: list[Task]) -> None:
     others = {t.huey.name for t in tasks if t.huey is not huey}
     if others:
-        raise ValueError(f'{where}: tasks belong to different Huey instances '
-                         f'({huey.name!r} and {sorted(others)!r}); keep the tasks of each '
-                         'Huey together and enqueue them with it')
+        raise ValueError(
+            f'{where}: tasks belong to different Huey instances '
+            f'({huey.name!r} and {sorted(others)!r}); keep the tasks of each '
+            'Huey together and enqueue them with it'
+        )
 
 
 class group:  # noqa: N801 - lower case like the reference API
@@ -132,7 +135,8 @@ class chord:  # noqa: N801 - lower case like the reference API
         return ChordResult(
             ResultGroup([Result(huey, task) for task in self.tasks]),
             Result(huey, callback),
-            ResultGroup([Result(huey, step) for step in steps]) if len(steps) > 1 else None)
+            ResultGroup([Result(huey, step) for step in steps]) if len(steps) > 1 else None,
+        )
 
     def __repr__(self) -> str:
         return f'<chord of {len(self.tasks)} tasks -> {self.callback!r}>'

@@ -1,5 +1,6 @@
 """The ``Huey`` application object: configuration, task decorators, enqueueing,
 revocation and helpers over the storage. Running tasks is in ``execution``."""
+
 from __future__ import annotations
 
 import datetime
@@ -27,6 +28,7 @@ __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
 
 logger = logging.getLogger(__name__)
 
+
 class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     """A task queue application.
 
@@ -42,31 +44,47 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
 
     storage_class: type[BaseStorage] | None = None
 
-    def __init__(self, name: str = 'huey', results: bool = True, store_none: bool = False,
-                 utc: bool = True, immediate: bool = False, serializer: Serializer | None = None,
-                 compression: bool = False, use_zlib: bool = False,
-                 immediate_use_memory: bool = True, always_eager: bool | None = None,
-                 storage_class: type[BaseStorage] | None = None,
-                 signing_key: bytes | str | None = None, delivery: str = 'at-least-once',
-                 lease_timeout: float = 30.0, max_deliveries: int = 5,
-                 **storage_kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str = 'huey',
+        results: bool = True,
+        store_none: bool = False,
+        utc: bool = True,
+        immediate: bool = False,
+        serializer: Serializer | None = None,
+        compression: bool = False,
+        use_zlib: bool = False,
+        immediate_use_memory: bool = True,
+        always_eager: bool | None = None,
+        storage_class: type[BaseStorage] | None = None,
+        signing_key: bytes | str | None = None,
+        delivery: str = 'at-least-once',
+        lease_timeout: float = 30.0,
+        max_deliveries: int = 5,
+        **storage_kwargs: Any,
+    ) -> None:
         if always_eager is not None:
-            warnings.warn('always_eager is deprecated: use immediate', DeprecationWarning,
-                          stacklevel=2)
+            warnings.warn(
+                'always_eager is deprecated: use immediate', DeprecationWarning, stacklevel=2
+            )
             immediate = always_eager
         if delivery not in DELIVERY_MODES:
-            raise ConfigurationError(f'delivery={delivery!r}: use one of '
-                                     f'{", ".join(DELIVERY_MODES)}')
+            raise ConfigurationError(
+                f'delivery={delivery!r}: use one of {", ".join(DELIVERY_MODES)}'
+            )
         if lease_timeout <= 0:
             raise ConfigurationError(f'lease_timeout={lease_timeout!r}: must be > 0 seconds')
         if max_deliveries < 1:
             raise ConfigurationError(f'max_deliveries={max_deliveries!r}: must be >= 1')
         if serializer is None:
-            serializer = Serializer(compression=compression, use_zlib=use_zlib,
-                                    signing_key=signing_key)
+            serializer = Serializer(
+                compression=compression, use_zlib=use_zlib, signing_key=signing_key
+            )
         elif signing_key is not None:
-            raise ConfigurationError('pass signing_key to your serializer (Serializer('
-                                     'signing_key=...)), not to Huey, when giving both')
+            raise ConfigurationError(
+                'pass signing_key to your serializer (Serializer('
+                'signing_key=...)), not to Huey, when giving both'
+            )
         self.name = name
         self.results = results
         self.store_none = store_none
@@ -79,9 +97,11 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self.storage_kwargs = storage_kwargs
         self._storage_class = storage_class or self.storage_class
         if self._storage_class is None:
-            raise ConfigurationError(f'{type(self).__name__} has no storage: pass '
-                                     'storage_class=... or use MemoryHuey, SqliteHuey '
-                                     'or RedisHuey')
+            raise ConfigurationError(
+                f'{type(self).__name__} has no storage: pass '
+                'storage_class=... or use MemoryHuey, SqliteHuey '
+                'or RedisHuey'
+            )
         self.registry = TaskRegistry()
         self._signals = S.Signals()
         self._pre_execute: dict[str, Callable] = {}
@@ -92,7 +112,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self._immediate = False
         self._live_storage: BaseStorage | None = None
         if immediate and immediate_use_memory:
-            self.storage = self._memory_storage()   # live storage created when turned off
+            self.storage = self._memory_storage()  # live storage created when turned off
             self._immediate = True
         else:
             self.storage = self.create_storage()
@@ -138,33 +158,69 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
 
     # -- decorators ------------------------------------------------------
 
-    def task(self, retries: int = 0, retry_delay: float = 0, priority: int | None = None,
-             context: bool = False, name: str | None = None, expires=None,
-             **kwargs: Any) -> Callable[[Callable], TaskWrapper]:
+    def task(
+        self,
+        retries: int = 0,
+        retry_delay: float = 0,
+        priority: int | None = None,
+        context: bool = False,
+        name: str | None = None,
+        expires=None,
+        **kwargs: Any,
+    ) -> Callable[[Callable], TaskWrapper]:
         """Decorator: make a function a task. Extra keywords: ``retry_backoff``
         (multiply ``retry_delay`` by it after each automatic retry) and any
         attribute to set on the task class."""
+
         def decorator(func: Callable) -> TaskWrapper:
-            return TaskWrapper(self, func, retries=retries, retry_delay=retry_delay,
-                               priority=priority, context=context, name=name,
-                               expires=expires, **kwargs)
+            return TaskWrapper(
+                self,
+                func,
+                retries=retries,
+                retry_delay=retry_delay,
+                priority=priority,
+                context=context,
+                name=name,
+                expires=expires,
+                **kwargs,
+            )
+
         return decorator
 
-    def periodic_task(self, validate_datetime: Callable, retries: int = 0,
-                      retry_delay: float = 0, priority: int | None = None,
-                      context: bool = False, name: str | None = None, expires=None,
-                      **kwargs: Any) -> Callable[[Callable], TaskWrapper]:
+    def periodic_task(
+        self,
+        validate_datetime: Callable,
+        retries: int = 0,
+        retry_delay: float = 0,
+        priority: int | None = None,
+        context: bool = False,
+        name: str | None = None,
+        expires=None,
+        **kwargs: Any,
+    ) -> Callable[[Callable], TaskWrapper]:
         """Decorator: a task the consumer enqueues each minute ``validate_datetime``
         (e.g. a ``crontab``) accepts. Its return value is discarded."""
         if not callable(validate_datetime):
-            raise TypeError(f'periodic_task({validate_datetime!r}): pass a callable taking '
-                            'a datetime, such as crontab(minute="*/5")')
+            raise TypeError(
+                f'periodic_task({validate_datetime!r}): pass a callable taking '
+                'a datetime, such as crontab(minute="*/5")'
+            )
 
         def decorator(func: Callable) -> TaskWrapper:
-            return TaskWrapper(self, func, retries=retries, retry_delay=retry_delay,
-                               priority=priority, context=context, name=name,
-                               expires=expires, task_base=PeriodicTask,
-                               validate_datetime=staticmethod(validate_datetime), **kwargs)
+            return TaskWrapper(
+                self,
+                func,
+                retries=retries,
+                retry_delay=retry_delay,
+                priority=priority,
+                context=context,
+                name=name,
+                expires=expires,
+                task_base=PeriodicTask,
+                validate_datetime=staticmethod(validate_datetime),
+                **kwargs,
+            )
+
         return decorator
 
     def periodic_tasks(self) -> list[TaskWrapper]:
@@ -172,21 +228,25 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         ``.name`` and ``.validate_datetime`` (a ``crontab`` has ``to_string()``)."""
         return [task_class.wrapper for task_class in self.registry.periodic_tasks()]
 
-    def context_task(self, obj, as_argument: bool = False, **task_kwargs: Any
-                     ) -> Callable[[Callable], TaskWrapper]:
+    def context_task(
+        self, obj, as_argument: bool = False, **task_kwargs: Any
+    ) -> Callable[[Callable], TaskWrapper]:
         """Decorator: a task that runs inside ``with obj:`` (passing what it
         returns as first argument when ``as_argument``)."""
+
         def decorator(func: Callable) -> TaskWrapper:
             def inner(*args, **kwargs):
                 with obj as ctx:
                     if as_argument:
                         return func(ctx, *args, **kwargs)
                     return func(*args, **kwargs)
+
             inner.__name__ = func.__name__
             inner.__qualname__ = func.__qualname__
             inner.__module__ = func.__module__
             inner.__doc__ = func.__doc__
             return self.task(**task_kwargs)(inner)
+
         return decorator
 
     def lock_task(self, name: str, ttl: float | None = None) -> TaskLock:
@@ -202,6 +262,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         def decorator(func: Callable) -> Callable:
             registry[name or func.__name__] = func
             return func
+
         return decorator
 
     def pre_execute(self, name: str | None = None) -> Callable:
@@ -242,9 +303,11 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
 
     def signal(self, *signals: str) -> Callable:
         """Decorator: call ``receiver(signal, task, *args)`` on these signals (all if none)."""
+
         def decorator(receiver: Callable) -> Callable:
             self._signals.connect(receiver, *signals)
             return receiver
+
         return decorator
 
     def disconnect_signal(self, receiver: Callable, *signals: str) -> None:
@@ -277,10 +340,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         if not isinstance(task, Task):
             enqueue_in = getattr(task, '_enqueue_in', None)
             if enqueue_in is None:
-                raise TypeError(f'enqueue({task!r}): pass a task signature such as '
-                                'add.s(1, 2), a group or a chord')
+                raise TypeError(
+                    f'enqueue({task!r}): pass a task signature such as '
+                    'add.s(1, 2), a group or a chord'
+                )
             return enqueue_in(self)
-        if task.eta_ts is None and not self._immediate:      # the hot path
+        if task.eta_ts is None and not self._immediate:  # the hot path
             self.storage.enqueue(self.serializer.serialize(task.to_message()), task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
@@ -363,12 +428,20 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     def delete(self, key: str) -> bool:
         return self.storage.delete_data(key)
 
-    def result(self, id: str, blocking: bool = False, timeout: float | None = None,
-               backoff: float = 1.15, max_delay: float = 1.0,
-               revoke_on_timeout: bool = False, preserve: bool = False) -> Any:
+    def result(
+        self,
+        id: str,
+        blocking: bool = False,
+        timeout: float | None = None,
+        backoff: float = 1.15,
+        max_delay: float = 1.0,
+        revoke_on_timeout: bool = False,
+        preserve: bool = False,
+    ) -> Any:
         """The result of task ``id`` (see ``Result.get``)."""
-        return Result(self, id).get(blocking, timeout, backoff, max_delay,
-                                    revoke_on_timeout, preserve)
+        return Result(self, id).get(
+            blocking, timeout, backoff, max_delay, revoke_on_timeout, preserve
+        )
 
     def _decode_all(self, items: list[bytes]) -> list[Task]:
         tasks = []
@@ -405,7 +478,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         return self.storage.queue_size()
 
     def __bool__(self) -> bool:
-        return True     # an empty queue must not make the application falsy
+        return True  # an empty queue must not make the application falsy
 
     def flush(self) -> None:
         """Delete everything: queue, leases, schedule, results, data, dead letters."""

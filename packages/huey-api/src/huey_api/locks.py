@@ -1,4 +1,5 @@
 """Locks and rate limits kept in the storage, shared by every process."""
+
 from __future__ import annotations
 
 import functools
@@ -39,8 +40,9 @@ class TaskLock:
 
     def __enter__(self) -> TaskLock:
         if not self.acquire():
-            raise TaskLockedException(f'unable to acquire lock {self.name!r}: another task '
-                                      'holds it')
+            raise TaskLockedException(
+                f'unable to acquire lock {self.name!r}: another task holds it'
+            )
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -51,6 +53,7 @@ class TaskLock:
         def locked(*args, **kwargs):
             with self:
                 return func(*args, **kwargs)
+
         return locked
 
 
@@ -66,8 +69,10 @@ class RateLimit:
 
     def __init__(self, huey, name: str, limit: int, per: float) -> None:
         if limit < 1 or per <= 0:
-            raise ValueError(f'rate_limit({name!r}, limit={limit!r}, per={per!r}): limit '
-                             'must be >= 1 and per > 0 seconds')
+            raise ValueError(
+                f'rate_limit({name!r}, limit={limit!r}, per={per!r}): limit '
+                'must be >= 1 and per > 0 seconds'
+            )
         self.huey = huey
         self.name = name
         self.limit = limit
@@ -80,8 +85,9 @@ class RateLimit:
 
     def __enter__(self) -> RateLimit:
         if not self.acquire():
-            raise RateLimitExceeded(f'rate limit {self.name!r} exceeded: more than '
-                                    f'{self.limit} per {self.per}s')
+            raise RateLimitExceeded(
+                f'rate limit {self.name!r} exceeded: more than {self.limit} per {self.per}s'
+            )
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -92,4 +98,5 @@ class RateLimit:
         def limited(*args, **kwargs):
             with self:
                 return func(*args, **kwargs)
+
         return limited

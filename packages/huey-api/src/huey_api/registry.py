@@ -1,4 +1,5 @@
 """Which task classes this process knows, by name, and message decoding."""
+
 from __future__ import annotations
 
 from huey_api.exceptions import SerializationError, UnknownTaskError
@@ -45,7 +46,8 @@ class TaskRegistry:
             raise UnknownTaskError(
                 f'task {name!r} is not registered in this process: import the module that '
                 f'defines it ({module}) in the module holding your huey instance, so the '
-                'consumer registers it') from None
+                'consumer registers it'
+            ) from None
 
     def decode(self, message) -> Task:
         """Build a ``Task`` from a message tuple of 11 items (12 for a chord member);
@@ -56,18 +58,24 @@ class TaskRegistry:
             raise SerializationError(f'not a task message: {message!r:.200}')
         task_class = self._classes.get(message[1])
         if task_class is None:
-            task_class = self.get(message[1])      # raises UnknownTaskError
+            task_class = self.get(message[1])  # raises UnknownTaskError
         on_complete, on_error = message[9], message[10]
         return task_class.from_message(
             message,
             None if on_complete is None else self.decode(on_complete),
-            None if on_error is None else self.decode(on_error))
+            None if on_error is None else self.decode(on_error),
+        )
 
     def _decode_chord_member(self, message: tuple) -> Task:
         chord = message[11]
-        if (type(chord) is not tuple or len(chord) != 4 or type(chord[1]) is not int
-                or type(chord[2]) is not int or not 0 <= chord[1] < chord[2]
-                or type(chord[3]) is not tuple):
+        if (
+            type(chord) is not tuple
+            or len(chord) != 4
+            or type(chord[1]) is not int
+            or type(chord[2]) is not int
+            or not 0 <= chord[1] < chord[2]
+            or type(chord[3]) is not tuple
+        ):
             raise SerializationError(f'not a chord member message: {message!r:.200}')
         task = self.decode(message[:11])
         task.chord = chord

@@ -1,5 +1,6 @@
 """Handles on task results: ``Result`` for one task, ``ResultGroup`` for several,
 ``ChordResult`` for a chord."""
+
 from __future__ import annotations
 
 import time
@@ -55,8 +56,9 @@ class Result:
             raise TaskException(value.metadata)
         return value
 
-    def get_raw_result(self, blocking: bool = False, timeout: float | None = None,
-                       preserve: bool = False) -> Any:
+    def get_raw_result(
+        self, blocking: bool = False, timeout: float | None = None, preserve: bool = False
+    ) -> Any:
         """The stored value (EmptyData if none), no caching, errors not raised."""
         storage = self.huey.storage
         if blocking:
@@ -69,9 +71,15 @@ class Result:
             return EmptyData
         return self.huey.serializer.deserialize(data)
 
-    def get(self, blocking: bool = False, timeout: float | None = None,
-            backoff: float = 1.15, max_delay: float = 1.0,
-            revoke_on_timeout: bool = False, preserve: bool = False) -> Any:
+    def get(
+        self,
+        blocking: bool = False,
+        timeout: float | None = None,
+        backoff: float = 1.15,
+        max_delay: float = 1.0,
+        revoke_on_timeout: bool = False,
+        preserve: bool = False,
+    ) -> Any:
         """The task's return value; None if not ready (non-blocking).
 
         ``blocking`` waits (up to ``timeout`` seconds, then ``ResultTimeout``)
@@ -93,8 +101,7 @@ class Result:
 
     def is_ready(self) -> bool:
         """True if the value is cached here or waiting in the result store."""
-        return (self._value is not EmptyData
-                or self.huey.storage.has_data_for_key(self.id))
+        return self._value is not EmptyData or self.huey.storage.has_data_for_key(self.id)
 
     def reset(self) -> None:
         """Forget the cached value so the next ``get`` reads the store again."""
@@ -114,13 +121,14 @@ class Result:
     def reschedule(self, eta=None, delay=None, expires=None) -> Result:
         """Revoke this call and enqueue a copy (new id) at ``eta``/after ``delay``."""
         if self.task is None:
-            raise ValueError(f'result {self.id} was looked up by id: reschedule needs the Result '
-                             'returned when the task was enqueued')
+            raise ValueError(
+                f'result {self.id} was looked up by id: reschedule needs the Result '
+                'returned when the task was enqueued'
+            )
         if delay is not None:
             eta = time.time() + delay
         self.huey.revoke_by_id(self.id, revoke_once=True)
-        changes = {'eta': eta, 'on_complete': self.task.on_complete,
-                   'on_error': self.task.on_error}
+        changes = {'eta': eta, 'on_complete': self.task.on_complete, 'on_error': self.task.on_error}
         task = self.task.copy(**changes)
         if expires is not None:
             task.expires = expires
@@ -139,8 +147,7 @@ class ResultGroup:
 
     __call__ = get
 
-    def as_completed(self, timeout: float | None = None, poll: float = 0.01
-                     ) -> Iterator[Any]:
+    def as_completed(self, timeout: float | None = None, poll: float = 0.01) -> Iterator[Any]:
         """Yield values as tasks finish (``ResultTimeout`` after ``timeout`` seconds)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         pending = list(self._results)
@@ -151,8 +158,10 @@ class ResultGroup:
                     yield result.get()
             if pending:
                 if deadline is not None and time.monotonic() > deadline:
-                    raise ResultTimeout(f'{len(pending)} of {len(self._results)} tasks '
-                                        f'have no result after {timeout}s')
+                    raise ResultTimeout(
+                        f'{len(pending)} of {len(self._results)} tasks '
+                        f'have no result after {timeout}s'
+                    )
                 time.sleep(poll)
 
     def reset(self) -> None:
@@ -181,8 +190,9 @@ class ChordResult:
     (a ``ResultGroup`` when the chord has ``then`` steps, else None).
     """
 
-    def __init__(self, results: ResultGroup, callback: Result,
-                 pipeline_results: ResultGroup | None = None) -> None:
+    def __init__(
+        self, results: ResultGroup, callback: Result, pipeline_results: ResultGroup | None = None
+    ) -> None:
         self.results = results
         self.callback = callback
         self.pipeline_results = pipeline_results

@@ -8,6 +8,7 @@ revocation, and a consumer reads it together with each message
 (``lease_with_data``), so a queue where nothing was ever revoked costs no
 extra round trip per task.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,7 @@ REVOKED_FLAG = 'huey:revocations'
 
 
 def _encode_revocation(until: float | None, once: bool) -> bytes:
-    return f"{'' if until is None else repr(until)}|{int(once)}".encode()
+    return f'{"" if until is None else repr(until)}|{int(once)}'.encode()
 
 
 def _decode_revocation(value: bytes) -> tuple[float | None, bool]:
@@ -49,7 +50,7 @@ class RevocationMixin:
 
     def _put_revocation(self, key: str, revoke_until, revoke_once: bool) -> None:
         value = _encode_revocation(to_timestamp(revoke_until), revoke_once)
-        self.storage.put_data(REVOKED_FLAG, b'1')   # before the revocation itself
+        self.storage.put_data(REVOKED_FLAG, b'1')  # before the revocation itself
         self.storage.put_data(key, value)
 
     def revoke_all(self, task_class, revoke_until=None, revoke_once: bool = False) -> None:
@@ -91,6 +92,6 @@ class RevocationMixin:
             if until is not None and until <= now:
                 continue
             if once and consume and self.storage.pop_data(key) is EmptyData:
-                continue   # another worker used up this revoke-once
+                continue  # another worker used up this revoke-once
             return True
         return False

@@ -5,6 +5,7 @@ A signed payload is ``digest (32 bytes) + body``. With a signing key, an
 unsigned or tampered payload raises ``SignatureError`` before anything is
 unpickled, so a consumer never unpickles bytes it did not sign itself.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -24,9 +25,14 @@ _DIGEST_SIZE = hashlib.sha256().digest_size
 class Serializer:
     """Pickle (highest protocol) with optional gzip/zlib compression and signing."""
 
-    def __init__(self, compression: bool = False, compression_level: int = 6,
-                 use_zlib: bool = False, signing_key: bytes | str | None = None,
-                 protocol: int = pickle.HIGHEST_PROTOCOL) -> None:
+    def __init__(
+        self,
+        compression: bool = False,
+        compression_level: int = 6,
+        use_zlib: bool = False,
+        signing_key: bytes | str | None = None,
+        protocol: int = pickle.HIGHEST_PROTOCOL,
+    ) -> None:
         if not 0 <= compression_level <= 9:
             raise ValueError(f'compression_level={compression_level!r}: must be 0-9')
         self.compression = compression
@@ -38,8 +44,7 @@ class Serializer:
         if signing_key is not None and not signing_key:
             raise ValueError('signing_key must not be empty')
         self.signing_key = signing_key
-        self._mac = (hmac.new(signing_key, digestmod=hashlib.sha256)
-                     if signing_key else None)
+        self._mac = hmac.new(signing_key, digestmod=hashlib.sha256) if signing_key else None
         self._plain = not compression and self._mac is None
 
     def _compress(self, data: bytes) -> bytes:
@@ -64,8 +69,10 @@ class Serializer:
         mac = self._mac.copy()
         mac.update(body)
         if not hmac.compare_digest(digest, mac.digest()):
-            raise SignatureError('bad signature: the payload is unsigned, tampered with, '
-                                 'or signed with another signing_key')
+            raise SignatureError(
+                'bad signature: the payload is unsigned, tampered with, '
+                'or signed with another signing_key'
+            )
         return body
 
     def serialize(self, data: Any) -> bytes:
@@ -85,8 +92,9 @@ class Serializer:
             try:
                 return pickle.loads(data)
             except Exception as exc:
-                raise SerializationError(f'cannot deserialize {len(data)} bytes '
-                                         f'({type(exc).__name__}: {exc})') from exc
+                raise SerializationError(
+                    f'cannot deserialize {len(data)} bytes ({type(exc).__name__}: {exc})'
+                ) from exc
         if self._mac is not None:
             data = self._verify(data)
         try:
@@ -94,8 +102,9 @@ class Serializer:
                 data = self._decompress(data)
             return pickle.loads(data)
         except Exception as exc:
-            raise SerializationError(f'cannot deserialize {len(data)} bytes '
-                                     f'({type(exc).__name__}: {exc})') from exc
+            raise SerializationError(
+                f'cannot deserialize {len(data)} bytes ({type(exc).__name__}: {exc})'
+            ) from exc
 
 
 class SignedSerializer(Serializer):

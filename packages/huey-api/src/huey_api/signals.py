@@ -1,36 +1,57 @@
 """Signals sent while tasks move through their life, and their receivers."""
+
 from __future__ import annotations
 
 import logging
 from typing import Callable
 
 __all__ = [
-    'SIGNALS', 'SIGNAL_CANCELED', 'SIGNAL_COMPLETE', 'SIGNAL_DEAD_LETTERED',
-    'SIGNAL_ENQUEUED', 'SIGNAL_ERROR', 'SIGNAL_EXECUTING', 'SIGNAL_EXPIRED',
-    'SIGNAL_INTERRUPTED', 'SIGNAL_LOCKED', 'SIGNAL_RATE_LIMITED', 'SIGNAL_RETRYING',
-    'SIGNAL_REVOKED', 'SIGNAL_SCHEDULED', 'Signals',
+    'SIGNALS',
+    'SIGNAL_CANCELED',
+    'SIGNAL_COMPLETE',
+    'SIGNAL_DEAD_LETTERED',
+    'SIGNAL_ENQUEUED',
+    'SIGNAL_ERROR',
+    'SIGNAL_EXECUTING',
+    'SIGNAL_EXPIRED',
+    'SIGNAL_INTERRUPTED',
+    'SIGNAL_LOCKED',
+    'SIGNAL_RATE_LIMITED',
+    'SIGNAL_RETRYING',
+    'SIGNAL_REVOKED',
+    'SIGNAL_SCHEDULED',
+    'Signals',
 ]
 
 logger = logging.getLogger(__name__)
 
-SIGNAL_CANCELED = 'canceled'            # a pre_execute hook or the task raised CancelExecution
-SIGNAL_COMPLETE = 'complete'            # the task ran and returned
+SIGNAL_CANCELED = 'canceled'  # a pre_execute hook or the task raised CancelExecution
+SIGNAL_COMPLETE = 'complete'  # the task ran and returned
 SIGNAL_DEAD_LETTERED = 'dead-lettered'  # a decodable message went to the dead letters
-SIGNAL_ENQUEUED = 'enqueued'            # the producer put the task in the queue or schedule
-SIGNAL_ERROR = 'error'                  # the task raised; receivers also get the exception
-SIGNAL_EXECUTING = 'executing'          # the task is about to run
-SIGNAL_EXPIRED = 'expired'              # the task's expires deadline passed; not run
-SIGNAL_INTERRUPTED = 'interrupted'      # the consumer stopped on purpose while it ran
-SIGNAL_LOCKED = 'locked'                # lock_task could not acquire its lock
-SIGNAL_RATE_LIMITED = 'rate-limited'    # rate_limit refused to run the task now
-SIGNAL_RETRYING = 'retrying'            # the task failed and will run again
-SIGNAL_REVOKED = 'revoked'              # the task (or every task of its name) is revoked
-SIGNAL_SCHEDULED = 'scheduled'          # the task went to the schedule (future eta)
+SIGNAL_ENQUEUED = 'enqueued'  # the producer put the task in the queue or schedule
+SIGNAL_ERROR = 'error'  # the task raised; receivers also get the exception
+SIGNAL_EXECUTING = 'executing'  # the task is about to run
+SIGNAL_EXPIRED = 'expired'  # the task's expires deadline passed; not run
+SIGNAL_INTERRUPTED = 'interrupted'  # the consumer stopped on purpose while it ran
+SIGNAL_LOCKED = 'locked'  # lock_task could not acquire its lock
+SIGNAL_RATE_LIMITED = 'rate-limited'  # rate_limit refused to run the task now
+SIGNAL_RETRYING = 'retrying'  # the task failed and will run again
+SIGNAL_REVOKED = 'revoked'  # the task (or every task of its name) is revoked
+SIGNAL_SCHEDULED = 'scheduled'  # the task went to the schedule (future eta)
 
 SIGNALS = (
-    SIGNAL_CANCELED, SIGNAL_COMPLETE, SIGNAL_DEAD_LETTERED, SIGNAL_ENQUEUED,
-    SIGNAL_ERROR, SIGNAL_EXECUTING, SIGNAL_EXPIRED, SIGNAL_INTERRUPTED,
-    SIGNAL_LOCKED, SIGNAL_RATE_LIMITED, SIGNAL_RETRYING, SIGNAL_REVOKED,
+    SIGNAL_CANCELED,
+    SIGNAL_COMPLETE,
+    SIGNAL_DEAD_LETTERED,
+    SIGNAL_ENQUEUED,
+    SIGNAL_ERROR,
+    SIGNAL_EXECUTING,
+    SIGNAL_EXPIRED,
+    SIGNAL_INTERRUPTED,
+    SIGNAL_LOCKED,
+    SIGNAL_RATE_LIMITED,
+    SIGNAL_RETRYING,
+    SIGNAL_REVOKED,
     SIGNAL_SCHEDULED,
 )
 
@@ -63,5 +84,4 @@ class Signals:
             try:
                 receiver(signal, task, *args)
             except Exception:
-                logger.exception('signal receiver %r failed on %s for %s',
-                                 receiver, signal, task)
+                logger.exception('signal receiver %r failed on %s for %s', receiver, signal, task)

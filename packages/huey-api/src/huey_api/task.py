@@ -11,6 +11,7 @@ small and fast to pickle::
 ``on_error`` are nested message tuples or None. A chord member's message has
 a twelfth item, ``Task.chord``: ``(chord_id, index, size, callback_message)``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,18 +43,25 @@ class Task:
     #: ``(chord_id, index, size, callback_message)`` for a chord member, else None
     chord: tuple | None = None
 
-    def __init__(self, args: Iterable | None = None, kwargs: dict | None = None,
-                 id: str | None = None, eta=None, retries: int | None = None,
-                 retry_delay: float | None = None, priority: int | None = None,
-                 expires=None, on_complete: Task | None = None,
-                 on_error: Task | None = None) -> None:
+    def __init__(
+        self,
+        args: Iterable | None = None,
+        kwargs: dict | None = None,
+        id: str | None = None,
+        eta=None,
+        retries: int | None = None,
+        retry_delay: float | None = None,
+        priority: int | None = None,
+        expires=None,
+        on_complete: Task | None = None,
+        on_error: Task | None = None,
+    ) -> None:
         self.id = id or make_id()
         self.args = args if type(args) is tuple else (tuple(args) if args else ())
         self.kwargs = dict(kwargs) if kwargs else {}
         self.eta_ts = None if eta is None else to_timestamp(eta)
         self.retries = self.default_retries if retries is None else retries
-        self.retry_delay = (self.default_retry_delay if retry_delay is None
-                            else seconds(retry_delay))
+        self.retry_delay = self.default_retry_delay if retry_delay is None else seconds(retry_delay)
         self.priority = self.default_priority if priority is None else priority
         if expires is None:
             expires = self.default_expires
@@ -65,21 +73,40 @@ class Task:
 
     def to_message(self) -> tuple:
         """This task as the plain tuple that gets serialized."""
-        message = (self.id, self.name, self.eta_ts, self.retries, self.retry_delay,
-                   self.priority, self.expires_ts, self.args, self.kwargs,
-                   self.on_complete.to_message() if self.on_complete is not None else None,
-                   self.on_error.to_message() if self.on_error is not None else None)
+        message = (
+            self.id,
+            self.name,
+            self.eta_ts,
+            self.retries,
+            self.retry_delay,
+            self.priority,
+            self.expires_ts,
+            self.args,
+            self.kwargs,
+            self.on_complete.to_message() if self.on_complete is not None else None,
+            self.on_error.to_message() if self.on_error is not None else None,
+        )
         if self.chord is not None:
             return message + (self.chord,)
         return message
 
     @classmethod
-    def from_message(cls, message: tuple, on_complete: Task | None = None,
-                     on_error: Task | None = None) -> Task:
+    def from_message(
+        cls, message: tuple, on_complete: Task | None = None, on_error: Task | None = None
+    ) -> Task:
         """Rebuild a task of this class from ``to_message()`` output (no defaults applied)."""
         task = cls.__new__(cls)
-        (task.id, _name, task.eta_ts, task.retries, task.retry_delay, task.priority,
-         task.expires_ts, task.args, task.kwargs) = message[:9]
+        (
+            task.id,
+            _name,
+            task.eta_ts,
+            task.retries,
+            task.retry_delay,
+            task.priority,
+            task.expires_ts,
+            task.args,
+            task.kwargs,
+        ) = message[:9]
         task.on_complete = on_complete
         task.on_error = on_error
         return task
@@ -191,9 +218,14 @@ class Task:
         return text
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, Task) and self.id == other.id
-                and self.name == other.name and self.args == other.args
-                and self.kwargs == other.kwargs and self.eta_ts == other.eta_ts)
+        return (
+            isinstance(other, Task)
+            and self.id == other.id
+            and self.name == other.name
+            and self.args == other.args
+            and self.kwargs == other.kwargs
+            and self.eta_ts == other.eta_ts
+        )
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -210,24 +242,41 @@ class PeriodicTask(Task):
 class TaskWrapper:
     """What ``@huey.task()`` returns: call it to enqueue, or use its helpers."""
 
-    def __init__(self, huey, func: Callable, retries: int = 0, retry_delay: float = 0,
-                 priority: int | None = None, context: bool = False, name: str | None = None,
-                 expires=None, retry_backoff: float = 1.0,
-                 task_base: type[Task] = Task, **settings) -> None:
+    def __init__(
+        self,
+        huey,
+        func: Callable,
+        retries: int = 0,
+        retry_delay: float = 0,
+        priority: int | None = None,
+        context: bool = False,
+        name: str | None = None,
+        expires=None,
+        retry_backoff: float = 1.0,
+        task_base: type[Task] = Task,
+        **settings,
+    ) -> None:
         if retries < 0:
             raise ValueError(f'retries={retries!r}: must be 0 or more')
         if retry_backoff <= 0:
-            raise ValueError(f'retry_backoff={retry_backoff!r}: must be > 0 '
-                             '(1.0 means a fixed delay)')
+            raise ValueError(
+                f'retry_backoff={retry_backoff!r}: must be > 0 (1.0 means a fixed delay)'
+            )
         self.huey = huey
         self.func = func
         self.name = name or f'{func.__module__}.{func.__name__}'
         attrs = dict(settings)
         attrs.update(
-            __module__=func.__module__, huey=huey, name=self.name,
-            func=staticmethod(func), default_retries=retries,
-            default_retry_delay=seconds(retry_delay), default_priority=priority,
-            default_expires=expires, retry_backoff=retry_backoff, context=context,
+            __module__=func.__module__,
+            huey=huey,
+            name=self.name,
+            func=staticmethod(func),
+            default_retries=retries,
+            default_retry_delay=seconds(retry_delay),
+            default_priority=priority,
+            default_expires=expires,
+            retry_backoff=retry_backoff,
+            context=context,
         )
         self.task_class: type[Task] = type(func.__name__, (task_base,), attrs)
         self.task_class.wrapper = self
@@ -244,16 +293,33 @@ class TaskWrapper:
         """A ``Task`` for this call, not enqueued (for ``huey.enqueue`` and pipelines)."""
         return self.task_class(args, kwargs)
 
-    def schedule(self, args: Iterable | None = None, kwargs: dict | None = None, eta=None,
-                 delay=None, priority: int | None = None, retries: int | None = None,
-                 retry_delay: float | None = None, expires=None, id: str | None = None):
+    def schedule(
+        self,
+        args: Iterable | None = None,
+        kwargs: dict | None = None,
+        eta=None,
+        delay=None,
+        priority: int | None = None,
+        retries: int | None = None,
+        retry_delay: float | None = None,
+        expires=None,
+        id: str | None = None,
+    ):
         """Enqueue a call to run at ``eta`` (datetime, naive = local) or after ``delay``."""
         if delay is not None:
             if eta is not None:
                 raise ValueError('schedule(): pass eta or delay, not both')
             eta = time.time() + seconds(delay)
-        task = self.task_class(args, kwargs, id=id, eta=eta, retries=retries,
-                               retry_delay=retry_delay, priority=priority, expires=expires)
+        task = self.task_class(
+            args,
+            kwargs,
+            id=id,
+            eta=eta,
+            retries=retries,
+            retry_delay=retry_delay,
+            priority=priority,
+            expires=expires,
+        )
         return self.huey.enqueue(task)
 
     def map(self, iterable: Iterable):
@@ -261,8 +327,7 @@ class TaskWrapper:
 
         Returns a ``ResultGroup``; the messages go to the storage in one batch.
         """
-        tasks = [self.task_class(item if isinstance(item, tuple) else (item,))
-                 for item in iterable]
+        tasks = [self.task_class(item if isinstance(item, tuple) else (item,)) for item in iterable]
         return self.huey.enqueue_many(tasks)
 
     def revoke(self, revoke_until=None, revoke_once: bool = False) -> None:

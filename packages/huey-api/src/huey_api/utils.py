@@ -4,6 +4,7 @@ Every time huey stores is an epoch timestamp (seconds, float), so processes
 in different time zones agree. Naive datetimes given by users are *local
 time* (like ``datetime.datetime.now()``); aware datetimes are converted.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -15,7 +16,7 @@ __all__ = ['make_id', 'resolve_expires', 'to_datetime', 'to_timestamp']
 _EPOCH = datetime.datetime(1970, 1, 1)
 
 
-_VERSION_MASK = ~((0xf000 << 64) | (0xc000 << 48))
+_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
 _VERSION_BITS = (0x4000 << 64) | (0x8000 << 48)
 _ID_BATCH = 256
 _ids: list[str] = []
@@ -24,8 +25,10 @@ _ids: list[str] = []
 def _refill_ids() -> None:
     data = os.urandom(16 * _ID_BATCH)
     from_bytes = int.from_bytes
-    _ids.extend('%032x' % (from_bytes(data[i:i + 16], 'big') & _VERSION_MASK | _VERSION_BITS)
-                for i in range(0, len(data), 16))
+    _ids.extend(
+        '%032x' % (from_bytes(data[i : i + 16], 'big') & _VERSION_MASK | _VERSION_BITS)
+        for i in range(0, len(data), 16)
+    )
 
 
 def make_id() -> str:

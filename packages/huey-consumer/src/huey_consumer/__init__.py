@@ -3,21 +3,42 @@
 Names are resolved lazily so that ``huey_consumer.cli`` can monkey-patch with
 gevent before the standard library modules the consumer uses are imported.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-__all__ = ['Backoff', 'Consumer', 'HueyImportError', 'LeaseKeeper', 'Scheduler', 'SystemClock',
-           'TaskEventLogger', 'WORKER_GREENLET', 'WORKER_PROCESS', 'WORKER_THREAD', 'Worker',
-           'configure_logging', 'load_huey']
-__version__ = "0.1.0"
+__all__ = [
+    'Backoff',
+    'Consumer',
+    'HueyImportError',
+    'LeaseKeeper',
+    'Scheduler',
+    'SystemClock',
+    'TaskEventLogger',
+    'WORKER_GREENLET',
+    'WORKER_PROCESS',
+    'WORKER_THREAD',
+    'Worker',
+    'configure_logging',
+    'load_huey',
+]
+__version__ = '0.1.0'
 
 _LOCATIONS = {
-    'Backoff': 'backoff', 'Consumer': 'consumer', 'HueyImportError': 'loading',
-    'LeaseKeeper': 'leases', 'Scheduler': 'scheduler', 'SystemClock': 'scheduler',
-    'TaskEventLogger': 'logs', 'WORKER_GREENLET': 'consumer', 'WORKER_PROCESS': 'consumer',
-    'WORKER_THREAD': 'consumer', 'Worker': 'worker', 'configure_logging': 'logs',
+    'Backoff': 'backoff',
+    'Consumer': 'consumer',
+    'HueyImportError': 'loading',
+    'LeaseKeeper': 'leases',
+    'Scheduler': 'scheduler',
+    'SystemClock': 'scheduler',
+    'TaskEventLogger': 'logs',
+    'WORKER_GREENLET': 'consumer',
+    'WORKER_PROCESS': 'consumer',
+    'WORKER_THREAD': 'consumer',
+    'Worker': 'worker',
+    'configure_logging': 'logs',
     'load_huey': 'loading',
 }
 

@@ -1,4 +1,5 @@
 """Growing delays: idle polling of non-blocking storages and storage-error retries."""
+
 from __future__ import annotations
 
 __all__ = ['Backoff']
@@ -19,8 +20,9 @@ class Backoff:
         if not factor >= 1:
             raise ValueError(f'backoff factor={factor!r}: must be 1 or more')
         if not maximum >= initial:
-            raise ValueError(f'backoff maximum delay={maximum!r}: must be at least the '
-                             f'initial delay {initial!r}')
+            raise ValueError(
+                f'backoff maximum delay={maximum!r}: must be at least the initial delay {initial!r}'
+            )
         self.initial = float(initial)
         self.factor = float(factor)
         self.maximum = float(maximum)

@@ -3,6 +3,7 @@
 Only ``sys`` is imported at module level: with ``-k greenlet`` gevent must
 monkey-patch the standard library before anything else is imported.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,7 +14,7 @@ __all__ = ['main', 'wants_greenlet']
 def wants_greenlet(argv: list[str]) -> bool:
     """True if the command line asks for greenlet workers."""
     for index, arg in enumerate(argv):
-        if arg in ('-k', '--worker-type') and argv[index + 1:index + 2] == ['greenlet']:
+        if arg in ('-k', '--worker-type') and argv[index + 1 : index + 2] == ['greenlet']:
             return True
         if arg in ('-kgreenlet', '--worker-type=greenlet'):
             return True
@@ -27,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from gevent import monkey
         except ImportError:
-            sys.stderr.write('huey_consumer: error: greenlet workers need gevent: '
-                             'pip install huey-consumer[gevent]\n')
+            sys.stderr.write(
+                'huey_consumer: error: greenlet workers need gevent: '
+                'pip install huey-consumer[gevent]\n'
+            )
             return 2
         monkey.patch_all()
 

@@ -12,6 +12,7 @@ by a signal or by ``stop()``:
 * SIGHUP: graceful stop, then ``restart_requested`` is True (the
   ``huey_consumer`` script re-executes itself, reloading the application code).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,9 +42,14 @@ SUPERVISE_INTERVAL = 0.1
 def _positive(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError('{}={!r}: must be a {} number{}'.format(
-            name, value, 'whole' if integer else '', ' (0 or more)' if allow_zero else
-            ' greater than 0'))
+        raise ValueError(
+            '{}={!r}: must be a {} number{}'.format(
+                name,
+                value,
+                'whole' if integer else '',
+                ' (0 or more)' if allow_zero else ' greater than 0',
+            )
+        )
 
 
 class Consumer:
@@ -61,32 +67,48 @@ class Consumer:
     Huey instance's settings. ``clock`` is injected into the scheduler (tests).
     """
 
-    def __init__(self, huey: Any, workers: int = 1, periodic: bool = True,
-                 initial_delay: float = 0.1, backoff: float = 1.15, max_delay: float = 10.0,
-                 scheduler_interval: int = 1, worker_type: str = WORKER_THREAD,
-                 check_worker_health: bool = True, health_check_interval: float = 10,
-                 flush_locks: bool = False, extra_locks: Any = None,
-                 max_tasks_per_worker: int | None = None,
-                 shutdown_timeout: float | None = None,
-                 lease_timeout: float | None = None, max_deliveries: int | None = None,
-                 clock: Any = None, **options: Any) -> None:
+    def __init__(
+        self,
+        huey: Any,
+        workers: int = 1,
+        periodic: bool = True,
+        initial_delay: float = 0.1,
+        backoff: float = 1.15,
+        max_delay: float = 10.0,
+        scheduler_interval: int = 1,
+        worker_type: str = WORKER_THREAD,
+        check_worker_health: bool = True,
+        health_check_interval: float = 10,
+        flush_locks: bool = False,
+        extra_locks: Any = None,
+        max_tasks_per_worker: int | None = None,
+        shutdown_timeout: float | None = None,
+        lease_timeout: float | None = None,
+        max_deliveries: int | None = None,
+        clock: Any = None,
+        **options: Any,
+    ) -> None:
         options.pop('utc', None)  # accepted for compatibility: the Huey instance decides
         if options:
             raise TypeError('Consumer got unknown options: {}'.format(', '.join(sorted(options))))
         _positive('workers', workers, integer=True)
         if worker_type not in WORKER_TYPES:
-            raise ValueError(f'worker_type={worker_type!r}: must be one of '
-                             f'{", ".join(WORKER_TYPES)}')
+            raise ValueError(
+                f'worker_type={worker_type!r}: must be one of {", ".join(WORKER_TYPES)}'
+            )
         _positive('initial_delay', initial_delay)
         _positive('max_delay', max_delay)
         if not isinstance(backoff, (int, float)) or backoff < 1:
             raise ValueError(f'backoff={backoff!r}: must be a number of 1 or more')
         if max_delay < initial_delay:
-            raise ValueError(f'max_delay={max_delay!r}: must be at least '
-                             f'initial_delay={initial_delay!r}')
+            raise ValueError(
+                f'max_delay={max_delay!r}: must be at least initial_delay={initial_delay!r}'
+            )
         if scheduler_interval not in VALID_INTERVALS:
-            raise ValueError(f'scheduler_interval={scheduler_interval!r}: must divide a minute: '
-                             f'one of {", ".join(map(str, VALID_INTERVALS))}')
+            raise ValueError(
+                f'scheduler_interval={scheduler_interval!r}: must divide a minute: '
+                f'one of {", ".join(map(str, VALID_INTERVALS))}'
+            )
         _positive('health_check_interval', health_check_interval)
         if max_tasks_per_worker is not None:
             _positive('max_tasks_per_worker', max_tasks_per_worker, integer=True)
@@ -147,13 +169,15 @@ class Consumer:
         if self.flush_locks or self.extra_locks:
             flushed = self.huey.flush_locks(*self.extra_locks)
             logger.info('flushed locks: %s', ', '.join(sorted(flushed)) or 'none were held')
-        self.pool = make_pool(self.worker_type, self.huey, self.workers, self.settings,
-                              fork_lock=self.scheduler.lock)
+        self.pool = make_pool(
+            self.worker_type, self.huey, self.workers, self.settings, fork_lock=self.scheduler.lock
+        )
         self._install_signal_handlers()
         try:
             self.pool.start()
-            self._scheduler_handle = threading.Thread(target=self.scheduler.run,
-                                                      name='Scheduler', daemon=True)
+            self._scheduler_handle = threading.Thread(
+                target=self.scheduler.run, name='Scheduler', daemon=True
+            )
             self._scheduler_handle.start()
             self.ready.set()
             logger.info('consumer started: %d %s workers', self.workers, self.worker_type)
@@ -186,14 +210,15 @@ class Consumer:
             logger.info('SIGHUP: restarting after the tasks in flight finish')
         if request in (_GRACEFUL, _RESTART):
             self.pool.request_stop()
-            logger.info('shutting down gracefully: waiting for the tasks in flight to finish '
-                        '(SIGTERM or a second SIGINT interrupts them)')
+            logger.info(
+                'shutting down gracefully: waiting for the tasks in flight to finish '
+                '(SIGTERM or a second SIGINT interrupts them)'
+            )
             while self.pool.running():
                 if self._requests:
                     request = self._requests.pop(0)
                     if request in (_PROMPT, _GRACEFUL):
-                        logger.warning('second shutdown request: interrupting the tasks in '
-                                       'flight')
+                        logger.warning('second shutdown request: interrupting the tasks in flight')
                         self._interrupt(grace=None)
                         break
                 self.pool.wait(SUPERVISE_INTERVAL)
@@ -206,11 +231,15 @@ class Consumer:
 
     def _interrupt(self, grace: float | None) -> None:
         if grace:
-            logger.info('shutting down: waiting up to %ss for the tasks in flight, then '
-                        'interrupting them', grace)
+            logger.info(
+                'shutting down: waiting up to %ss for the tasks in flight, then interrupting them',
+                grace,
+            )
         else:
-            logger.info('shutting down now: interrupting the tasks in flight and returning '
-                        'them to the queue')
+            logger.info(
+                'shutting down now: interrupting the tasks in flight and returning '
+                'them to the queue'
+            )
         self.pool.interrupt(grace)
 
     # -- signals ----------------------------------------------------------
@@ -237,10 +266,14 @@ class Consumer:
     def _check_storage(self) -> None:
         storage = getattr(self.huey, 'storage', None)
         if self.worker_type == WORKER_PROCESS and type(storage).__name__ in (
-                'MemoryStorage', 'BlackHoleStorage'):
-            raise ValueError(f"worker_type='process' cannot share a {type(storage).__name__} "
-                             "between processes: use worker_type='thread' or a Redis/SQLite "
-                             "storage")
+            'MemoryStorage',
+            'BlackHoleStorage',
+        ):
+            raise ValueError(
+                f"worker_type='process' cannot share a {type(storage).__name__} "
+                "between processes: use worker_type='thread' or a Redis/SQLite "
+                'storage'
+            )
 
     def _log_configuration(self) -> None:
         huey = self.huey
@@ -248,23 +281,37 @@ class Consumer:
         if delivery == 'at-most-once':
             delivery_text = 'at-most-once'
         else:
-            delivery_text = ('at-least-once (lease timeout {}s, heartbeat every {:.1f}s, max '
-                             'deliveries {})'.format(huey.lease_timeout, huey.lease_timeout / 3.0,
-                                                 getattr(huey, 'max_deliveries', '?')))
-        logger.info('huey consumer: huey %r, storage %s, %d %s workers, periodic tasks %s, '
-                    'delivery %s', getattr(huey, 'name', '?'),
-                    type(getattr(huey, 'storage', None)).__name__, self.workers,
-                    self.worker_type, 'enabled' if self.periodic else 'disabled',
-                    delivery_text)
-        logger.info('scheduler interval %ss, health checks %s, polling delay %ss x%s up to '
-                    '%ss%s%s', self.scheduler_interval,
-                    (f'every {self.health_check_interval}s') if self.check_worker_health
-                    else 'disabled', self.settings.initial_delay, self.settings.backoff,
-                    self.settings.max_delay,
-                    (f', max {self.settings.max_tasks} tasks per worker')
-                    if self.settings.max_tasks else '',
-                    (f', shutdown timeout {self.shutdown_timeout}s')
-                    if self.shutdown_timeout is not None else '')
+            delivery_text = (
+                'at-least-once (lease timeout {}s, heartbeat every {:.1f}s, max '
+                'deliveries {})'.format(
+                    huey.lease_timeout,
+                    huey.lease_timeout / 3.0,
+                    getattr(huey, 'max_deliveries', '?'),
+                )
+            )
+        logger.info(
+            'huey consumer: huey %r, storage %s, %d %s workers, periodic tasks %s, delivery %s',
+            getattr(huey, 'name', '?'),
+            type(getattr(huey, 'storage', None)).__name__,
+            self.workers,
+            self.worker_type,
+            'enabled' if self.periodic else 'disabled',
+            delivery_text,
+        )
+        logger.info(
+            'scheduler interval %ss, health checks %s, polling delay %ss x%s up to %ss%s%s',
+            self.scheduler_interval,
+            (f'every {self.health_check_interval}s') if self.check_worker_health else 'disabled',
+            self.settings.initial_delay,
+            self.settings.backoff,
+            self.settings.max_delay,
+            (f', max {self.settings.max_tasks} tasks per worker')
+            if self.settings.max_tasks
+            else '',
+            (f', shutdown timeout {self.shutdown_timeout}s')
+            if self.shutdown_timeout is not None
+            else '',
+        )
         periodic = _periodic_tasks(huey)
         if self.periodic:
             if periodic:
@@ -272,8 +319,9 @@ class Consumer:
             else:
                 logger.info('periodic tasks: none registered')
         elif periodic:
-            logger.info('periodic tasks registered but disabled on this consumer: %s',
-                        ', '.join(periodic))
+            logger.info(
+                'periodic tasks registered but disabled on this consumer: %s', ', '.join(periodic)
+            )
 
 
 def _periodic_tasks(huey: Any) -> list[str]:

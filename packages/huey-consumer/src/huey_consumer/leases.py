@@ -5,6 +5,7 @@ gevent) that extends the leases of every delivery its workers are running,
 every ``huey.lease_timeout / 3`` seconds. A lease only expires when the
 process holding it stopped beating: crashed, killed, or frozen.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,9 @@ def heartbeat_interval(huey: Any) -> float:
 class LeaseKeeper:
     """Extend the leases of ``workers``' current deliveries until ``stop()``."""
 
-    def __init__(self, huey: Any, workers: Callable[[], Iterable[Any]],
-                 interval: float | None = None) -> None:
+    def __init__(
+        self, huey: Any, workers: Callable[[], Iterable[Any]], interval: float | None = None
+    ) -> None:
         self.huey = huey
         self._workers = workers
         self.interval = heartbeat_interval(huey) if interval is None else interval
@@ -51,9 +53,12 @@ class LeaseKeeper:
             return 0
         extended = self.huey.extend_leases(deliveries)
         if extended < len(deliveries):
-            logger.warning('lease heartbeat: %d of %d in-flight leases were already lost '
-                           '(expired and requeued); those tasks may run twice',
-                           len(deliveries) - extended, len(deliveries))
+            logger.warning(
+                'lease heartbeat: %d of %d in-flight leases were already lost '
+                '(expired and requeued); those tasks may run twice',
+                len(deliveries) - extended,
+                len(deliveries),
+            )
         else:
             logger.debug('lease heartbeat: extended %d leases', extended)
         return extended
@@ -66,8 +71,12 @@ class LeaseKeeper:
                 self.beat()
             except Exception as exc:
                 wait = min(self._errors.next(), self.interval)
-                logger.error('lease heartbeat failed (%s: %s); retrying in %.1fs',
-                             type(exc).__name__, exc, wait)
+                logger.error(
+                    'lease heartbeat failed (%s: %s); retrying in %.1fs',
+                    type(exc).__name__,
+                    exc,
+                    wait,
+                )
             else:
                 if self._errors.attempts:
                     self._errors.reset()

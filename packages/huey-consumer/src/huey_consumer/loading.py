@@ -1,4 +1,5 @@
 """Find the Huey instance named by an import path such as ``myapp.tasks.huey``."""
+
 from __future__ import annotations
 
 import importlib
@@ -38,16 +39,20 @@ def _import(module_name: str, path: str) -> Any | None:
     except ModuleNotFoundError as exc:
         if _is_missing(module_name, exc):
             return None
-        raise HueyImportError(f'error importing module {module_name!r} (from {path!r}): '
-                              f'{_first_line(exc)}') from exc
+        raise HueyImportError(
+            f'error importing module {module_name!r} (from {path!r}): {_first_line(exc)}'
+        ) from exc
     except Exception as exc:
-        raise HueyImportError(f'error importing module {module_name!r} (from {path!r}): '
-                              f'{_first_line(exc)}') from exc
+        raise HueyImportError(
+            f'error importing module {module_name!r} (from {path!r}): {_first_line(exc)}'
+        ) from exc
 
 
 def _no_module(module_name: str, path: str) -> HueyImportError:
-    return HueyImportError(f'cannot import module {module_name!r} (from {path!r}): no such '
-                           'module in the current directory or on PYTHONPATH')
+    return HueyImportError(
+        f'cannot import module {module_name!r} (from {path!r}): no such '
+        'module in the current directory or on PYTHONPATH'
+    )
 
 
 def load_huey(path: str, add_cwd: bool = True) -> Any:
@@ -64,8 +69,9 @@ def load_huey(path: str, add_cwd: bool = True) -> Any:
     if ':' in path:
         module_name, _, attrs = path.partition(':')
         if not module_name or not attrs:
-            raise HueyImportError(f'{path!r} is not an import path: write module:attribute, '
-                                  'for example myapp:huey')
+            raise HueyImportError(
+                f'{path!r} is not an import path: write module:attribute, for example myapp:huey'
+            )
         module = _import(module_name, path)
         if module is None:
             raise _no_module(module_name, path)
@@ -73,8 +79,10 @@ def load_huey(path: str, add_cwd: bool = True) -> Any:
     else:
         parts = path.split('.')
         if len(parts) < 2 or not all(parts):
-            raise HueyImportError(f'{path!r} is not an import path to a Huey instance: write '
-                                  'module.attribute, for example myapp.huey')
+            raise HueyImportError(
+                f'{path!r} is not an import path to a Huey instance: write '
+                'module.attribute, for example myapp.huey'
+            )
         # the longest prefix that is a module; the rest are attributes
         for cut in range(len(parts) - 1, 0, -1):
             module = _import('.'.join(parts[:cut]), path)
@@ -92,6 +100,8 @@ def load_huey(path: str, add_cwd: bool = True) -> Any:
             raise HueyImportError(f'{owner!r} has no attribute {name!r} (from {path!r})') from None
         owner = f'{owner}.{name}'
     if not isinstance(obj, _huey_class()):
-        raise HueyImportError(f'{path!r} is a {type(obj).__name__}, not a Huey instance: give '
-                              'the path of the Huey object, for example myapp.huey')
+        raise HueyImportError(
+            f'{path!r} is a {type(obj).__name__}, not a Huey instance: give '
+            'the path of the Huey object, for example myapp.huey'
+        )
     return obj

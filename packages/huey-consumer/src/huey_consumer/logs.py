@@ -1,6 +1,7 @@
 """Consumer logging: the format of the ``huey_consumer`` script, and one log
 line per task event (start, finish with duration, error, retry, revoke...),
 driven by huey signals."""
+
 from __future__ import annotations
 
 import logging
@@ -14,13 +15,13 @@ __all__ = ['DEFAULT_FORMAT', 'SIMPLE_FORMAT', 'TaskEventLogger', 'configure_logg
 
 logger = logging.getLogger('huey_consumer.tasks')
 
-DEFAULT_FORMAT = ('[%(asctime)s] %(levelname)s %(processName)s:%(threadName)s '
-                  '%(name)s: %(message)s')
+DEFAULT_FORMAT = '[%(asctime)s] %(levelname)s %(processName)s:%(threadName)s %(name)s: %(message)s'
 SIMPLE_FORMAT = '%(asctime)s %(message)s'
 
 
-def configure_logging(verbose: bool = False, quiet: bool = False, logfile: str | None = None,
-                      simple: bool = False) -> logging.Handler:
+def configure_logging(
+    verbose: bool = False, quiet: bool = False, logfile: str | None = None, simple: bool = False
+) -> logging.Handler:
     """Configure the root logger for a consumer process (the script does this;
     applications embedding ``Consumer`` keep their own configuration).
 
@@ -50,8 +51,18 @@ class TaskEventLogger:
     Errors are logged on one line here: huey-api already logs the traceback.
     """
 
-    SIGNALS = ('executing', 'complete', 'error', 'retrying', 'revoked', 'expired', 'locked',
-               'rate-limited', 'canceled', 'dead-lettered')
+    SIGNALS = (
+        'executing',
+        'complete',
+        'error',
+        'retrying',
+        'revoked',
+        'expired',
+        'locked',
+        'rate-limited',
+        'canceled',
+        'dead-lettered',
+    )
 
     def __init__(self) -> None:
         self._started: dict[str, float] = {}
@@ -81,11 +92,16 @@ class TaskEventLogger:
             logger.info('%s finished%s', task.id, self._elapsed(task))
         elif signal == 'error':
             exc = args[0] if args else None
-            logger.error('%s failed%s: %s: %s', task.id, self._elapsed(task),
-                         type(exc).__name__, exc)
+            logger.error(
+                '%s failed%s: %s: %s', task.id, self._elapsed(task), type(exc).__name__, exc
+            )
         elif signal == 'retrying':
-            logger.warning('%s will be retried (%s retries left)%s', task.id, task.retries,
-                           f' at {task.eta}' if task.eta_ts is not None else '')
+            logger.warning(
+                '%s will be retried (%s retries left)%s',
+                task.id,
+                task.retries,
+                f' at {task.eta}' if task.eta_ts is not None else '',
+            )
         elif signal == 'revoked':
             logger.info('%s is revoked, skipped', task.id)
         elif signal == 'expired':

@@ -5,6 +5,7 @@ A pool starts ``count`` workers, replaces those that were recycled
 (finish the task in flight) or promptly (interrupt it and release its delivery
 back to the queue with ``Huey.release``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,14 @@ class WorkerSettings:
     max_tasks: int | None = None
 
     def make_worker(self, huey: Any, name: str) -> Worker:
-        return Worker(huey, name, initial_delay=self.initial_delay, backoff=self.backoff,
-                      max_delay=self.max_delay, max_tasks=self.max_tasks)
+        return Worker(
+            huey,
+            name,
+            initial_delay=self.initial_delay,
+            backoff=self.backoff,
+            max_delay=self.max_delay,
+            max_tasks=self.max_tasks,
+        )
 
 
 def _at_least_once(huey: Any) -> bool:
@@ -52,14 +59,19 @@ def _release(huey: Any, delivery: Any, who: str) -> bool:
     try:
         huey.release(delivery)
     except Exception:
-        logger.exception('%s: could not release interrupted task %s; it will be delivered '
-                         'again when its lease expires', who, delivery.task)
+        logger.exception(
+            '%s: could not release interrupted task %s; it will be delivered '
+            'again when its lease expires',
+            who,
+            delivery.task,
+        )
         return False
     logger.warning('%s: interrupted task %s; it is back in the queue', who, delivery.task)
     return True
 
 
 # -- threads and greenlets: workers inside this process ------------------------
+
 
 class _Slot:
     def __init__(self, name: str) -> None:
@@ -112,13 +124,19 @@ class _InProcessPool:
                 self._start_slot(slot)
                 replaced += 1
             elif replace_dead:
-                logger.warning('health check: %s %s died unexpectedly; starting a replacement',
-                               self.kind, slot.name)
+                logger.warning(
+                    'health check: %s %s died unexpectedly; starting a replacement',
+                    self.kind,
+                    slot.name,
+                )
                 self._start_slot(slot)
                 replaced += 1
             elif replace_dead is False and not slot.reported_dead:
-                logger.error('%s %s died unexpectedly (health checks are disabled, it is not '
-                             'replaced)', self.kind, slot.name)
+                logger.error(
+                    '%s %s died unexpectedly (health checks are disabled, it is not replaced)',
+                    self.kind,
+                    slot.name,
+                )
                 slot.reported_dead = True
         return replaced
 
@@ -173,8 +191,10 @@ class _InProcessPool:
     @property
     def abandoned(self) -> bool:
         """True when a prompt stop left tasks running in this process."""
-        return any(slot.worker is not None and slot.worker.abandoned and slot.handle.is_alive()
-                   for slot in self.slots)
+        return any(
+            slot.worker is not None and slot.worker.abandoned and slot.handle.is_alive()
+            for slot in self.slots
+        )
 
     def _stop_keeper(self) -> None:
         if self.keeper is not None:
@@ -227,12 +247,15 @@ class GreenletPool(_InProcessPool):
         try:
             from gevent import monkey
         except ImportError:
-            raise RuntimeError('greenlet workers need gevent: pip install '
-                               'huey-consumer[gevent]') from None
+            raise RuntimeError(
+                'greenlet workers need gevent: pip install huey-consumer[gevent]'
+            ) from None
         if not monkey.is_module_patched('socket'):
-            logger.warning('greenlet workers in a process that is not gevent monkey-patched: '
-                           'blocking calls will block every worker; call '
-                           'gevent.monkey.patch_all() first (the huey_consumer script does)')
+            logger.warning(
+                'greenlet workers in a process that is not gevent monkey-patched: '
+                'blocking calls will block every worker; call '
+                'gevent.monkey.patch_all() first (the huey_consumer script does)'
+            )
         super().__init__(huey, count, settings)
 
     def _spawn(self, target: Callable[[], None], name: str) -> Any:
@@ -241,8 +264,8 @@ class GreenletPool(_InProcessPool):
 
 # -- processes -------------------------------------------------------------------
 
-def _process_worker_main(huey: Any, settings: WorkerSettings, name: str,
-                         parent_pid: int) -> None:
+
+def _process_worker_main(huey: Any, settings: WorkerSettings, name: str, parent_pid: int) -> None:
     """Body of a forked worker process: one worker, its lease keeper, and a
     watcher that acts on the signals the parent forwards."""
     received: list[int] = []
@@ -252,7 +275,7 @@ def _process_worker_main(huey: Any, settings: WorkerSettings, name: str,
         # Only plain assignments here: taking a lock could deadlock with the
         # code the signal interrupted. The watcher thread does the rest.
         received.append(signum)
-        worker.stop_requested = True   # no new task after the one in flight
+        worker.stop_requested = True  # no new task after the one in flight
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
@@ -268,7 +291,7 @@ def _process_worker_main(huey: Any, settings: WorkerSettings, name: str,
                 delivery = worker.take_over(TAKE_OVER_TIMEOUT)
                 if delivery is not None:
                     _release(huey, delivery, name)
-                else:   # idle: let the loop end normally (shutdown hooks)
+                else:  # idle: let the loop end normally (shutdown hooks)
                     deadline = time.monotonic() + TAKE_OVER_TIMEOUT
                     while not worker.finished and time.monotonic() < deadline:
                         time.sleep(0.02)
@@ -309,8 +332,9 @@ class ProcessPool:
     kind = 'process'
     abandoned = False
 
-    def __init__(self, huey: Any, count: int, settings: WorkerSettings,
-                 fork_lock: Any = None) -> None:
+    def __init__(
+        self, huey: Any, count: int, settings: WorkerSettings, fork_lock: Any = None
+    ) -> None:
         self.huey = huey
         self.settings = settings
         self.slots = [_ProcessSlot(f'Worker-{i + 1}') for i in range(count)]
@@ -320,8 +344,10 @@ class ProcessPool:
 
     def _start_slot(self, slot: _ProcessSlot) -> None:
         process = self._context.Process(
-            target=_process_worker_main, name=slot.name,
-            args=(self.huey, self.settings, slot.name, os.getpid()))
+            target=_process_worker_main,
+            name=slot.name,
+            args=(self.huey, self.settings, slot.name, os.getpid()),
+        )
         with self._fork_lock:
             process.start()
         slot.process = process
@@ -333,8 +359,11 @@ class ProcessPool:
             self._start_slot(slot)
 
     def pids(self) -> list[int]:
-        return [slot.process.pid for slot in self.slots
-                if slot.process is not None and slot.process.is_alive()]
+        return [
+            slot.process.pid
+            for slot in self.slots
+            if slot.process is not None and slot.process.is_alive()
+        ]
 
     def maintain(self, replace_dead: bool | None) -> int:
         """Replace recycled workers (exit code 0); dead ones too when
@@ -350,14 +379,24 @@ class ProcessPool:
                 replaced += 1
             elif replace_dead:
                 how = f'killed by signal {-code}' if code < 0 else f'exit code {code}'
-                logger.warning('health check: worker process %s (pid %s) died (%s); starting a '
-                               'replacement; its task in flight comes back when its lease '
-                               'expires', slot.name, process.pid, how)
+                logger.warning(
+                    'health check: worker process %s (pid %s) died (%s); starting a '
+                    'replacement; its task in flight comes back when its lease '
+                    'expires',
+                    slot.name,
+                    process.pid,
+                    how,
+                )
                 self._start_slot(slot)
                 replaced += 1
             elif replace_dead is False and not slot.reported_dead:
-                logger.error('worker process %s (pid %s) died with exit code %s (health checks '
-                             'are disabled, it is not replaced)', slot.name, process.pid, code)
+                logger.error(
+                    'worker process %s (pid %s) died with exit code %s (health checks '
+                    'are disabled, it is not replaced)',
+                    slot.name,
+                    process.pid,
+                    code,
+                )
                 slot.reported_dead = True
         return replaced
 
@@ -397,22 +436,28 @@ class ProcessPool:
             self.request_stop()
             self.wait(grace)
         self.stopping = True
-        interrupted = sum(1 for slot in self.slots
-                          if slot.process is not None and slot.process.is_alive())
+        interrupted = sum(
+            1 for slot in self.slots if slot.process is not None and slot.process.is_alive()
+        )
         self._signal_all(signal.SIGTERM)
         if not self.wait(TERMINATE_TIMEOUT):
             for slot in self.slots:
                 if slot.process is not None and slot.process.is_alive():
-                    logger.error('worker process %s (pid %s) ignored SIGTERM for %ss; killing '
-                                 'it (its task comes back when its lease expires)',
-                                 slot.name, slot.process.pid, TERMINATE_TIMEOUT)
+                    logger.error(
+                        'worker process %s (pid %s) ignored SIGTERM for %ss; killing '
+                        'it (its task comes back when its lease expires)',
+                        slot.name,
+                        slot.process.pid,
+                        TERMINATE_TIMEOUT,
+                    )
                     slot.process.kill()
             self.wait(5)
         return interrupted
 
 
-def make_pool(worker_type: str, huey: Any, count: int, settings: WorkerSettings,
-              fork_lock: Any = None) -> Any:
+def make_pool(
+    worker_type: str, huey: Any, count: int, settings: WorkerSettings, fork_lock: Any = None
+) -> Any:
     """The pool for ``worker_type`` ('thread', 'process' or 'greenlet')."""
     if worker_type == 'thread':
         return ThreadPool(huey, count, settings)

@@ -18,6 +18,7 @@ sixty times after an hour-long suspension. A clock that moves backwards never
 re-fires a minute already evaluated. (Several consumers never double-fire a
 minute either: ``Huey.enqueue_periodic`` deduplicates per minute in storage.)
 """
+
 from __future__ import annotations
 
 import datetime
@@ -68,13 +69,21 @@ class Scheduler:
     ``requeue_expired_leases``; see the module docstring for the timing rules.
     """
 
-    def __init__(self, huey: Any, interval: int = 1, periodic: bool = True,
-                 clock: Any = None, lease_check_interval: float | None = None,
-                 due_poll_interval: float | None = 0.1) -> None:
+    def __init__(
+        self,
+        huey: Any,
+        interval: int = 1,
+        periodic: bool = True,
+        clock: Any = None,
+        lease_check_interval: float | None = None,
+        due_poll_interval: float | None = 0.1,
+    ) -> None:
         if interval not in VALID_INTERVALS:
-            raise ValueError(f'scheduler_interval={interval!r}: must be a number of seconds '
-                             'that divides a minute: one of '
-                             f'{", ".join(map(str, VALID_INTERVALS))}')
+            raise ValueError(
+                f'scheduler_interval={interval!r}: must be a number of seconds '
+                'that divides a minute: one of '
+                f'{", ".join(map(str, VALID_INTERVALS))}'
+            )
         self.huey = huey
         self.interval = interval
         self.periodic = periodic
@@ -126,8 +135,10 @@ class Scheduler:
             try:
                 report.enqueued_due = self.huey.enqueue_due(now)
                 if report.enqueued_due:
-                    logger.info('scheduler: %d scheduled tasks are due, moved to the queue',
-                                report.enqueued_due)
+                    logger.info(
+                        'scheduler: %d scheduled tasks are due, moved to the queue',
+                        report.enqueued_due,
+                    )
             except Exception as exc:
                 report.errors += 1
                 self._log_error('moving due scheduled tasks to the queue', exc)
@@ -136,8 +147,9 @@ class Scheduler:
             if self.at_least_once:
                 self._requeue_expired(now, report)
         if not report.errors and self._errors.attempts:
-            logger.warning('scheduler: storage is working again after %d failed ticks',
-                           self._errors.attempts)
+            logger.warning(
+                'scheduler: storage is working again after %d failed ticks', self._errors.attempts
+            )
             self._errors.reset()
         return report
 
@@ -153,8 +165,12 @@ class Scheduler:
             self._log_error(f'enqueueing periodic tasks for {when}', exc)
             return  # last_minute unchanged: the next tick tries again
         if self.last_minute is not None and minute > self.last_minute + 1:
-            logger.warning('scheduler: skipped %d minutes (the process stalled?); periodic '
-                           'tasks evaluated once, for %s', minute - self.last_minute - 1, when)
+            logger.warning(
+                'scheduler: skipped %d minutes (the process stalled?); periodic '
+                'tasks evaluated once, for %s',
+                minute - self.last_minute - 1,
+                when,
+            )
         self.last_minute = minute
         report.periodic_minute = when
         report.periodic_enqueued = list(tasks or ())
@@ -175,22 +191,29 @@ class Scheduler:
             self._log_error('requeueing expired leases', exc)
             return
         if report.requeued_leases:
-            logger.warning('scheduler: %d messages whose lease expired (their consumer '
-                           'crashed or stalled) are back in the queue', report.requeued_leases)
+            logger.warning(
+                'scheduler: %d messages whose lease expired (their consumer '
+                'crashed or stalled) are back in the queue',
+                report.requeued_leases,
+            )
 
     def _log_error(self, doing: str, exc: BaseException) -> None:
         if self._errors.attempts == 0:
             logger.error('scheduler: storage error while %s', doing, exc_info=exc)
         else:
-            logger.error('scheduler: storage error while %s: %s: %s', doing,
-                         type(exc).__name__, exc)
+            logger.error(
+                'scheduler: storage error while %s: %s: %s', doing, type(exc).__name__, exc
+            )
 
     # -- the loop ---------------------------------------------------------
 
     def run(self) -> None:
         """Tick until ``stop()``; slows down with a growing delay while the storage fails."""
-        logger.debug('scheduler started: interval %ss, periodic %s', self.interval,
-                     'enabled' if self.periodic else 'disabled')
+        logger.debug(
+            'scheduler started: interval %ss, periodic %s',
+            self.interval,
+            'enabled' if self.periodic else 'disabled',
+        )
         while not self.stopping.is_set():
             report = self.tick()
             delay = self.next_delay(self.clock.time())

@@ -5,6 +5,7 @@ started differs (see ``pools``). A worker never dies because of a task: task
 errors are handled by ``Huey.execute_delivery``; storage errors are logged and
 retried with a growing delay.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,10 +30,17 @@ class Worker:
     ``take_over()`` lets a prompt shutdown grab it to release it to the queue.
     """
 
-    def __init__(self, huey: Any, name: str = 'Worker', *, initial_delay: float = 0.1,
-                 backoff: float = 1.15, max_delay: float = 10.0,
-                 max_tasks: int | None = None,
-                 error_backoff: tuple[float, float, float] = ERROR_BACKOFF) -> None:
+    def __init__(
+        self,
+        huey: Any,
+        name: str = 'Worker',
+        *,
+        initial_delay: float = 0.1,
+        backoff: float = 1.15,
+        max_delay: float = 10.0,
+        max_tasks: int | None = None,
+        error_backoff: tuple[float, float, float] = ERROR_BACKOFF,
+    ) -> None:
         self.huey = huey
         self.name = name
         self.max_tasks = max_tasks
@@ -49,8 +57,8 @@ class Worker:
         #: Plain flag a signal handler may set (taking no lock); see ``stop()``.
         self.stop_requested = False
         self.tasks_done = 0
-        self.recycled = False      # stopped because max_tasks was reached
-        self.abandoned = False     # its delivery was taken over by a prompt shutdown
+        self.recycled = False  # stopped because max_tasks was reached
+        self.abandoned = False  # its delivery was taken over by a prompt shutdown
         self.finished = False
         self._blocking = bool(getattr(getattr(huey, 'storage', None), 'blocking', False))
 
@@ -120,10 +128,13 @@ class Worker:
             return False
         if self.max_tasks is not None and self.tasks_done >= self.max_tasks:
             self.recycled = True
-            logger.info('%s ran %d tasks (max tasks per worker); it will be replaced',
-                        self.name, self.tasks_done)
+            logger.info(
+                '%s ran %d tasks (max tasks per worker); it will be replaced',
+                self.name,
+                self.tasks_done,
+            )
             return False
-        if self._next is not None:   # already leased and recorded as current
+        if self._next is not None:  # already leased and recorded as current
             delivery, self._next = self._next, None
             self._execute(delivery)
             return True
@@ -165,8 +176,12 @@ class Worker:
         except Exception as exc:
             failure = exc
         except SystemExit as exc:
-            logger.error('%s: task %s called sys.exit(%r); the worker keeps running',
-                         self.name, delivery.task, exc.code)
+            logger.error(
+                '%s: task %s called sys.exit(%r); the worker keeps running',
+                self.name,
+                delivery.task,
+                exc.code,
+            )
         finally:
             with self._state_lock:
                 if self._current is delivery:
@@ -175,29 +190,49 @@ class Worker:
                     self._current = self._next = taken
                     taken = None
             self.tasks_done += 1
-        if taken is not None:   # stopping meanwhile: give the next one back at once
+        if taken is not None:  # stopping meanwhile: give the next one back at once
             try:
                 self.huey.release(taken)
             except Exception as exc:
-                logger.error('%s: could not give back %s (it returns when its lease '
-                             'expires): %s', self.name, taken.task, exc)
+                logger.error(
+                    '%s: could not give back %s (it returns when its lease expires): %s',
+                    self.name,
+                    taken.task,
+                    exc,
+                )
         if failure is not None:
-            self._storage_failed(f'running task {delivery.task} (it will be delivered again '
-                                 'once its lease expires)', failure)
+            self._storage_failed(
+                f'running task {delivery.task} (it will be delivered again once its lease expires)',
+                failure,
+            )
 
     def _storage_failed(self, doing: str, exc: BaseException) -> None:
         delay = self.error_backoff.next()
         if self.error_backoff.attempts == 1:
-            logger.error('%s: storage error while %s; retrying in %.1fs', self.name, doing,
-                         delay, exc_info=exc)
+            logger.error(
+                '%s: storage error while %s; retrying in %.1fs',
+                self.name,
+                doing,
+                delay,
+                exc_info=exc,
+            )
         else:
-            logger.error('%s: storage error while %s (%d in a row): %s: %s; retrying in %.1fs',
-                         self.name, doing, self.error_backoff.attempts, type(exc).__name__,
-                         exc, delay)
+            logger.error(
+                '%s: storage error while %s (%d in a row): %s: %s; retrying in %.1fs',
+                self.name,
+                doing,
+                self.error_backoff.attempts,
+                type(exc).__name__,
+                exc,
+                delay,
+            )
         self.pause(delay)
 
     def _storage_recovered(self) -> None:
         if self.error_backoff.attempts:
-            logger.warning('%s: storage is working again after %d failed attempts',
-                           self.name, self.error_backoff.attempts)
+            logger.warning(
+                '%s: storage is working again after %d failed attempts',
+                self.name,
+                self.error_backoff.attempts,
+            )
             self.error_backoff.reset()

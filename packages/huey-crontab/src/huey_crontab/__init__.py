@@ -14,5 +14,5 @@ from __future__ import annotations
 from .crontab import ALIASES, Crontab, crontab, crontab_from_string
 from .schedule import DEFAULT_WITHIN, next_run
 
-__all__ = ["ALIASES", "Crontab", "DEFAULT_WITHIN", "crontab", "crontab_from_string", "next_run"]
-__version__ = "0.1.0"
+__all__ = ['ALIASES', 'Crontab', 'DEFAULT_WITHIN', 'crontab', 'crontab_from_string', 'next_run']
+__version__ = '0.1.0'

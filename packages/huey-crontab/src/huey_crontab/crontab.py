@@ -21,17 +21,17 @@ from typing import Any
 
 from .fields import FIELD_NAMES, FieldError, FieldSpec, normalize_spec, parse_field
 
-__all__ = ["Crontab", "crontab", "crontab_from_string", "ALIASES"]
+__all__ = ['Crontab', 'crontab', 'crontab_from_string', 'ALIASES']
 
 #: ``@alias`` forms accepted by :func:`crontab_from_string`.
 ALIASES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
+    '@yearly': '0 0 1 1 *',
+    '@annually': '0 0 1 1 *',
+    '@monthly': '0 0 1 * *',
+    '@weekly': '0 0 * * 0',
+    '@daily': '0 0 * * *',
+    '@midnight': '0 0 * * *',
+    '@hourly': '0 * * * *',
 }
 
 # The longest each month can be (February in a leap year).
@@ -56,50 +56,65 @@ class Crontab:
     """
 
     __slots__ = (
-        "minute", "hour", "day", "month", "day_of_week", "strict",
-        "minutes", "hours", "days", "months", "days_of_week", "_sorted",
+        'minute',
+        'hour',
+        'day',
+        'month',
+        'day_of_week',
+        'strict',
+        'minutes',
+        'hours',
+        'days',
+        'months',
+        'days_of_week',
+        '_sorted',
     )
 
     def __init__(
         self,
-        month: FieldSpec = "*",
-        day: FieldSpec = "*",
-        day_of_week: FieldSpec = "*",
-        hour: FieldSpec = "*",
-        minute: FieldSpec = "*",
+        month: FieldSpec = '*',
+        day: FieldSpec = '*',
+        day_of_week: FieldSpec = '*',
+        hour: FieldSpec = '*',
+        minute: FieldSpec = '*',
         strict: bool = False,
         *,
         _caller: str | None = None,
     ) -> None:
-        given = {"minute": minute, "hour": hour, "day": day, "month": month,
-                 "day_of_week": day_of_week}
-        prefix = _caller or _call_repr("crontab", given)
+        given = {
+            'minute': minute,
+            'hour': hour,
+            'day': day,
+            'month': month,
+            'day_of_week': day_of_week,
+        }
+        prefix = _caller or _call_repr('crontab', given)
         parsed: dict[str, frozenset[int]] = {}
         for name in FIELD_NAMES:
             try:
                 parsed[name] = parse_field(name, given[name])
             except FieldError as exc:
-                raise ValueError(f"{prefix}: {exc}") from None
-            spec = ",".join(item.strip() for item in normalize_spec(name, given[name]).split(","))
+                raise ValueError(f'{prefix}: {exc}') from None
+            spec = ','.join(item.strip() for item in normalize_spec(name, given[name]).split(','))
             object.__setattr__(self, name, spec)
-        if not any(d <= _MAX_MONTH_DAYS[m - 1] for m in parsed["month"] for d in parsed["day"]):
+        if not any(d <= _MAX_MONTH_DAYS[m - 1] for m in parsed['month'] for d in parsed['day']):
             raise ValueError(
-                f"{prefix}: never matches: no month in month={self.month!r} "
-                f"has a day in day={self.day!r}"
+                f'{prefix}: never matches: no month in month={self.month!r} '
+                f'has a day in day={self.day!r}'
             )
-        object.__setattr__(self, "strict", bool(strict))
-        object.__setattr__(self, "minutes", parsed["minute"])
-        object.__setattr__(self, "hours", parsed["hour"])
-        object.__setattr__(self, "days", parsed["day"])
-        object.__setattr__(self, "months", parsed["month"])
-        object.__setattr__(self, "days_of_week", parsed["day_of_week"])
-        object.__setattr__(self, "_sorted", tuple(sorted(parsed[n]) for n in FIELD_NAMES))
+        object.__setattr__(self, 'strict', bool(strict))
+        object.__setattr__(self, 'minutes', parsed['minute'])
+        object.__setattr__(self, 'hours', parsed['hour'])
+        object.__setattr__(self, 'days', parsed['day'])
+        object.__setattr__(self, 'months', parsed['month'])
+        object.__setattr__(self, 'days_of_week', parsed['day_of_week'])
+        object.__setattr__(self, '_sorted', tuple(sorted(parsed[n]) for n in FIELD_NAMES))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"Crontab is immutable; build a new one instead of setting {name!r}")
+        raise AttributeError(f'Crontab is immutable; build a new one instead of setting {name!r}')
 
     def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Crontab is immutable; cannot delete {name!r}")
+        raise AttributeError(f'Crontab is immutable; cannot delete {name!r}')
 
     # -- matching ---------------------------------------------------------
 
@@ -134,7 +149,7 @@ class Crontab:
     def next_runs(self, after: _dt.datetime, n: int) -> list[_dt.datetime]:
         """The next ``n`` matching minutes after ``after`` (fewer near datetime.max)."""
         if n < 0:
-            raise ValueError(f"next_runs(n={n!r}): n must be >= 0")
+            raise ValueError(f'next_runs(n={n!r}): n must be >= 0')
         runs: list[_dt.datetime] = []
         current = after
         while len(runs) < n:
@@ -184,7 +199,7 @@ class Crontab:
 
     def to_string(self) -> str:
         """The standard five-field form: ``'minute hour day month day_of_week'``."""
-        return " ".join(getattr(self, name).replace(" ", "") for name in FIELD_NAMES)
+        return ' '.join(getattr(self, name).replace(' ', '') for name in FIELD_NAMES)
 
     def _key(self) -> tuple[frozenset[int], ...]:
         return (self.minutes, self.hours, self.days, self.months, self.days_of_week)
@@ -198,22 +213,24 @@ class Crontab:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        args = {name: value for name, value in self.as_dict().items() if value != "*"}
+        args = {name: value for name, value in self.as_dict().items() if value != '*'}
         if self.strict:
-            args["strict"] = True
-        return _call_repr("Crontab", args)
+            args['strict'] = True
+        return _call_repr('Crontab', args)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Crontab, (self.month, self.day, self.day_of_week, self.hour, self.minute,
-                          self.strict))
+        return (
+            Crontab,
+            (self.month, self.day, self.day_of_week, self.hour, self.minute, self.strict),
+        )
 
 
 def crontab(
-    month: FieldSpec = "*",
-    day: FieldSpec = "*",
-    day_of_week: FieldSpec = "*",
-    hour: FieldSpec = "*",
-    minute: FieldSpec = "*",
+    month: FieldSpec = '*',
+    day: FieldSpec = '*',
+    day_of_week: FieldSpec = '*',
+    hour: FieldSpec = '*',
+    minute: FieldSpec = '*',
     strict: bool = False,
 ) -> Crontab:
     """Build a schedule that matches datetimes whose minute fits every field.
@@ -231,8 +248,9 @@ def crontab(
     nothing (it does not require seconds to be zero: consumers pass
     timestamps with seconds).
     """
-    return Crontab(month=month, day=day, day_of_week=day_of_week, hour=hour, minute=minute,
-                   strict=strict)
+    return Crontab(
+        month=month, day=day, day_of_week=day_of_week, hour=hour, minute=minute, strict=strict
+    )
 
 
 def crontab_from_string(expression: str) -> Crontab:
@@ -243,24 +261,24 @@ def crontab_from_string(expression: str) -> Crontab:
     ``@yearly`` (``@annually``). Same value syntax and errors as
     :func:`crontab`, prefixed with ``crontab_from_string('...')``.
     """
-    prefix = f"crontab_from_string({expression!r})"
+    prefix = f'crontab_from_string({expression!r})'
     if not isinstance(expression, str):
         raise ValueError(f"{prefix}: expected a string such as '*/15 9-17 * * 1-5'")
     text = expression.strip()
-    if text.startswith("@"):
+    if text.startswith('@'):
         alias = ALIASES.get(text.lower())
         if alias is None:
-            raise ValueError(f"{prefix}: unknown alias; expected one of {', '.join(ALIASES)}")
+            raise ValueError(f'{prefix}: unknown alias; expected one of {", ".join(ALIASES)}')
         text = alias
     parts = text.split()
     if len(parts) != len(FIELD_NAMES):
         raise ValueError(
-            f"{prefix}: expected 5 fields (minute hour day month day_of_week), got {len(parts)}"
+            f'{prefix}: expected 5 fields (minute hour day month day_of_week), got {len(parts)}'
         )
     fields = dict(zip(FIELD_NAMES, parts))
     return Crontab(**fields, _caller=prefix)
 
 
 def _call_repr(func: str, args: dict[str, Any]) -> str:
-    inner = ", ".join(f"{name}={value!r}" for name, value in args.items() if value != "*")
-    return f"{func}({inner})"
+    inner = ', '.join(f'{name}={value!r}' for name, value in args.items() if value != '*')
+    return f'{func}({inner})'

@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Union
 
-__all__ = ["Field", "FieldError", "FIELDS", "FIELD_NAMES", "parse_field", "normalize_spec"]
+__all__ = ['Field', 'FieldError', 'FIELDS', 'FIELD_NAMES', 'parse_field', 'normalize_spec']
 
 FieldSpec = Union[str, int]
 
-_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_MONTH_NAMES = ('jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec')
+_WEEKDAY_NAMES = ('sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat')
 
 _ITEM = re.compile(
     r"""^(?:
@@ -28,8 +28,8 @@ _ITEM = re.compile(
     ) (?: / (?P<step>[^/]*) )?$""",
     re.VERBOSE,
 )
-_NUMBER = re.compile(r"^[0-9]+$")
-_NEGATIVE = re.compile(r"^-[0-9]+$")
+_NUMBER = re.compile(r'^[0-9]+$')
+_NEGATIVE = re.compile(r'^-[0-9]+$')
 
 
 class FieldError(ValueError):
@@ -65,16 +65,16 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
-    "minute": Field("minute", 0, 59),
-    "hour": Field("hour", 0, 23),
-    "day": Field("day", 1, 31),
-    "month": Field("month", 1, 12, {n: i + 1 for i, n in enumerate(_MONTH_NAMES)}),
-    "day_of_week": Field(
-        "day_of_week", 0, 6, {n: i for i, n in enumerate(_WEEKDAY_NAMES)}, accepted_high=7
+    'minute': Field('minute', 0, 59),
+    'hour': Field('hour', 0, 23),
+    'day': Field('day', 1, 31),
+    'month': Field('month', 1, 12, {n: i + 1 for i, n in enumerate(_MONTH_NAMES)}),
+    'day_of_week': Field(
+        'day_of_week', 0, 6, {n: i for i, n in enumerate(_WEEKDAY_NAMES)}, accepted_high=7
     ),
 }
 #: Field names in the order of the standard five-field string form.
-FIELD_NAMES = ("minute", "hour", "day", "month", "day_of_week")
+FIELD_NAMES = ('minute', 'hour', 'day', 'month', 'day_of_week')
 
 
 def normalize_spec(name: str, spec: FieldSpec) -> str:
@@ -95,10 +95,10 @@ def parse_field(name: str, spec: FieldSpec) -> frozenset[int]:
     if not text:
         raise FieldError(f"{name} is empty; use '*' to match every {name}")
     values: set[int] = set()
-    for raw_item in text.split(","):
+    for raw_item in text.split(','):
         item = raw_item.strip()
         if not item:
-            raise FieldError(f"{name} has an empty item in {text!r}; remove the extra comma")
+            raise FieldError(f'{name} has an empty item in {text!r}; remove the extra comma')
         values.update(_parse_item(fld, item))
     return frozenset(values)
 
@@ -109,16 +109,16 @@ def _parse_item(fld: Field, item: str) -> list[int]:
         if _NEGATIVE.match(item):
             raise FieldError(_out_of_range(fld, item))
         raise FieldError(_unparsable(fld, item))
-    step = _parse_step(fld, item, match.group("step"))
-    if match.group("star"):
+    step = _parse_step(fld, item, match.group('step'))
+    if match.group('star'):
         start, end = fld.low, fld.high
     else:
-        start = _parse_value(fld, item, match.group("start"))
-        end_token = match.group("end")
+        start = _parse_value(fld, item, match.group('start'))
+        end_token = match.group('end')
         if end_token is not None:
             end = _parse_value(fld, item, end_token)
             # 'fri-sun' reads naturally as Friday through Sunday.
-            if fld.accepted_high is not None and end_token == "sun" and start > 0:
+            if fld.accepted_high is not None and end_token == 'sun' and start > 0:
                 end = fld.accepted_high
             if end < start:
                 raise FieldError(_reversed(fld, item, start, end))
@@ -133,14 +133,14 @@ def _parse_step(fld: Field, item: str, token: str | None) -> int | None:
     if token is None:
         return None
     if not _NUMBER.match(token):
-        raise FieldError(f"{fld.name} step must be a whole number, got {item!r}")
+        raise FieldError(f'{fld.name} step must be a whole number, got {item!r}')
     step = int(token)
     if step < 1:
-        raise FieldError(f"{fld.name} step must be at least 1, got {item!r}")
+        raise FieldError(f'{fld.name} step must be at least 1, got {item!r}')
     if step > fld.size:
         raise FieldError(
-            f"{fld.name} step must be at most {fld.size}, got {item!r} "
-            f"(cron cannot express intervals longer than the field)"
+            f'{fld.name} step must be at most {fld.size}, got {item!r} '
+            f'(cron cannot express intervals longer than the field)'
         )
     return step
 
@@ -159,25 +159,25 @@ def _parse_value(fld: Field, item: str, token: str) -> int:
 
 def _out_of_range(fld: Field, item: str) -> str:
     high = fld.accepted_high if fld.accepted_high is not None else fld.high
-    return f"{fld.name} must be {fld.low}-{high}, got {item!r}"
+    return f'{fld.name} must be {fld.low}-{high}, got {item!r}'
 
 
 def _unparsable(fld: Field, item: str) -> str:
-    names = ""
+    names = ''
     if fld.names:
         first, last = list(fld.names)[0], list(fld.names)[-1]
-        names = f" (values may be numbers or names {first}..{last})"
+        names = f' (values may be numbers or names {first}..{last})'
     return (
         f"{fld.name}: cannot parse {item!r}; expected '*', '*/n', 'm', 'm-n', 'm-n/s' "
-        f"or a comma-separated list of these{names}"
+        f'or a comma-separated list of these{names}'
     )
 
 
 def _reversed(fld: Field, item: str, start: int, end: int) -> str:
     def span(a: int, b: int) -> str:
-        return str(a) if a == b else f"{a}-{b}"
+        return str(a) if a == b else f'{a}-{b}'
 
     return (
-        f"{fld.name} range {item!r} is reversed (start after end); ranges do not wrap, "
+        f'{fld.name} range {item!r} is reversed (start after end); ranges do not wrap, '
         f"write it as '{span(start, fld.high)},{span(fld.low, end)}'"
     )

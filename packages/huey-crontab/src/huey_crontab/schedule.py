@@ -7,7 +7,7 @@ from typing import Callable
 
 from .crontab import Crontab
 
-__all__ = ["next_run", "DEFAULT_WITHIN"]
+__all__ = ['next_run', 'DEFAULT_WITHIN']
 
 #: How far :func:`next_run` looks ahead by default.
 DEFAULT_WITHIN = _dt.timedelta(days=366)
@@ -28,7 +28,7 @@ def next_run(
     Candidates have second=0, microsecond=0 and ``after``'s tzinfo.
     """
     if within < _dt.timedelta(0):
-        raise ValueError(f"next_run(within={within!r}): within must not be negative")
+        raise ValueError(f'next_run(within={within!r}): within must not be negative')
     try:
         limit = after + within
     except OverflowError:

@@ -17,5 +17,5 @@ from .minihuey import MiniHuey
 from .result import MiniResult, ResultTimeout
 from .task import MiniTask
 
-__all__ = ["MiniHuey", "MiniResult", "MiniTask", "ResultTimeout", "crontab"]
-__version__ = "0.1.0"
+__all__ = ['MiniHuey', 'MiniResult', 'MiniTask', 'ResultTimeout', 'crontab']
+__version__ = '0.1.0'

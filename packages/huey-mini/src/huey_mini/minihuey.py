@@ -17,7 +17,7 @@ from gevent.pool import Group
 from .result import MiniResult
 from .task import MiniTask
 
-__all__ = ["MiniHuey"]
+__all__ = ['MiniHuey']
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +46,20 @@ class MiniHuey:
 
     def __init__(
         self,
-        name: str = "huey",
+        name: str = 'huey',
         interval: float = 1,
         pool_size: int | None = None,
         *,
         clock: Clock | None = None,
     ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0:
-            raise ValueError(f"MiniHuey(interval={interval!r}): interval must be seconds > 0")
+            raise ValueError(f'MiniHuey(interval={interval!r}): interval must be seconds > 0')
         if pool_size is not None and (
             isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1
         ):
             raise ValueError(
-                f"MiniHuey(pool_size={pool_size!r}): pool_size must be an int >= 1, "
-                "or None for no limit"
+                f'MiniHuey(pool_size={pool_size!r}): pool_size must be an int >= 1, '
+                'or None for no limit'
             )
         self.name = name
         self.interval = interval
@@ -77,8 +77,9 @@ class MiniHuey:
 
     # -- declaring tasks --------------------------------------------------
 
-    def task(self, validate_func: Validator | None = None) -> Callable[[Callable[..., Any]],
-                                                                      MiniTask]:
+    def task(
+        self, validate_func: Validator | None = None
+    ) -> Callable[[Callable[..., Any]], MiniTask]:
         """Decorator turning a function into a task.
 
         With a validator (usually ``crontab(...)``) the task is also periodic:
@@ -87,7 +88,7 @@ class MiniHuey:
         """
         if validate_func is not None and not callable(validate_func):
             raise ValueError(
-                f"{self.name}.task({validate_func!r}): the validator must be a callable taking "
+                f'{self.name}.task({validate_func!r}): the validator must be a callable taking '
                 "a datetime, such as crontab(minute='0')"
             )
 
@@ -109,11 +110,11 @@ class MiniHuey:
     def start(self) -> None:
         """Start the scheduler in a new greenlet and return immediately."""
         if self.running:
-            logger.debug("MiniHuey %r: scheduler already running", self.name)
+            logger.debug('MiniHuey %r: scheduler already running', self.name)
             return
         self._stopping = False
         self._scheduler = gevent.spawn(self._run_scheduler)
-        logger.info("MiniHuey %r: scheduler started (interval %ss)", self.name, self.interval)
+        logger.info('MiniHuey %r: scheduler started (interval %ss)', self.name, self.interval)
 
     def stop(self, timeout: float | None = 5) -> None:
         """Stop the scheduler; running tasks finish, scheduled ones stay queued.
@@ -128,7 +129,7 @@ class MiniHuey:
         scheduler.join(timeout)
         if not scheduler.dead:
             scheduler.kill(block=True, timeout=timeout)
-        logger.info("MiniHuey %r: scheduler stopped", self.name)
+        logger.info('MiniHuey %r: scheduler stopped', self.name)
 
     def _run_scheduler(self) -> None:
         while not self._stopping:
@@ -138,7 +139,7 @@ class MiniHuey:
                 self._tick()
                 pause = self._seconds_to_sleep()
             except Exception:
-                logger.exception("MiniHuey %r: scheduler check failed", self.name)
+                logger.exception('MiniHuey %r: scheduler check failed', self.name)
             if self._stopping:
                 break
             self._wake.wait(pause)
@@ -155,7 +156,7 @@ class MiniHuey:
         local_now = _local_naive(now)
         while self._scheduled and self._scheduled[0][0] <= local_now:
             _, _, task, args, kwargs, result = heapq.heappop(self._scheduled)
-            logger.debug("MiniHuey %r: %s is due", self.name, task.name)
+            logger.debug('MiniHuey %r: %s is due', self.name, task.name)
             self._spawn(task, args, kwargs, result)
         minute = now.replace(second=0, microsecond=0)
         if minute == self._last_minute:
@@ -166,11 +167,11 @@ class MiniHuey:
                 matched = task.validate_func(minute)  # type: ignore[misc]
             except Exception:
                 logger.exception(
-                    "MiniHuey %r: validator of periodic task %s failed", self.name, task.name
+                    'MiniHuey %r: validator of periodic task %s failed', self.name, task.name
                 )
                 continue
             if matched:
-                logger.info("MiniHuey %r: periodic task %s for %s", self.name, task.name, minute)
+                logger.info('MiniHuey %r: periodic task %s for %s', self.name, task.name, minute)
                 self._spawn(task, (), {}, MiniResult(task.name))
 
     # -- running tasks ----------------------------------------------------
@@ -192,15 +193,15 @@ class MiniHuey:
             if not isinstance(delay, _dt.timedelta):
                 if isinstance(delay, bool) or not isinstance(delay, (int, float)):
                     raise ValueError(
-                        f"{task.name}.schedule(delay={delay!r}): delay must be seconds "
-                        "or a timedelta"
+                        f'{task.name}.schedule(delay={delay!r}): delay must be seconds '
+                        'or a timedelta'
                     )
                 delay = _dt.timedelta(seconds=delay)
             when = _local_naive(self._now()) + delay
         elif isinstance(eta, _dt.datetime):
             when = _local_naive(eta)
         else:
-            raise ValueError(f"{task.name}.schedule(eta={eta!r}): eta must be a datetime")
+            raise ValueError(f'{task.name}.schedule(eta={eta!r}): eta must be a datetime')
         result = MiniResult(task.name)
         entry = (when, next(self._sequence), task, args, kwargs, result)
         heapq.heappush(self._scheduled, entry)
@@ -208,8 +209,10 @@ class MiniHuey:
             self._wake.set()  # the scheduler may be sleeping past the new first eta
         if not self.running:
             logger.debug(
-                "MiniHuey %r: %s scheduled for %s but the scheduler is not running; "
-                "call start()", self.name, task.name, when,
+                'MiniHuey %r: %s scheduled for %s but the scheduler is not running; call start()',
+                self.name,
+                task.name,
+                when,
             )
         return result
 
@@ -222,10 +225,10 @@ class MiniHuey:
             if self._slots is not None:
                 self._slots.acquire()
                 acquired = True
-            logger.debug("MiniHuey %r: running %s (%s)", self.name, task.name, result.id)
+            logger.debug('MiniHuey %r: running %s (%s)', self.name, task.name, result.id)
             value = task.func(*args, **kwargs)
         except Exception as exc:
-            logger.exception("MiniHuey %r: task %s (%s) failed", self.name, task.name, result.id)
+            logger.exception('MiniHuey %r: task %s (%s) failed', self.name, task.name, result.id)
             result._set_exception(exc, sys.exc_info())
         except BaseException as exc:  # killed (GreenletExit): wake waiters, then exit
             result._set_exception(exc, sys.exc_info())
@@ -237,8 +240,8 @@ class MiniHuey:
                 self._slots.release()  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<MiniHuey {self.name!r} {state}, {len(self._scheduled)} scheduled>"
+        state = 'running' if self.running else 'stopped'
+        return f'<MiniHuey {self.name!r} {state}, {len(self._scheduled)} scheduled>'
 
 
 def _local_naive(moment: _dt.datetime) -> _dt.datetime:

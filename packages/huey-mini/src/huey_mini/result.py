@@ -7,7 +7,7 @@ from typing import Any
 
 from gevent.event import AsyncResult
 
-__all__ = ["MiniResult", "ResultTimeout"]
+__all__ = ['MiniResult', 'ResultTimeout']
 
 
 class ResultTimeout(TimeoutError):
@@ -22,7 +22,7 @@ class MiniResult:
     only in this object.
     """
 
-    __slots__ = ("id", "task_name", "_async")
+    __slots__ = ('id', 'task_name', '_async')
 
     def __init__(self, task_name: str) -> None:
         self.id: str = uuid.uuid4().hex
@@ -42,8 +42,8 @@ class MiniResult:
             if not blocking:
                 return None
             raise ResultTimeout(
-                f"task {self.task_name} ({self.id}) did not finish within {timeout} seconds; "
-                "call get() again to keep waiting"
+                f'task {self.task_name} ({self.id}) did not finish within {timeout} seconds; '
+                'call get() again to keep waiting'
             )
         return self._async.get(block=False)
 
@@ -68,9 +68,9 @@ class MiniResult:
 
     def __repr__(self) -> str:
         if not self._async.ready():
-            state = "pending"
+            state = 'pending'
         elif self._async.successful():
-            state = "done"
+            state = 'done'
         else:
-            state = f"failed: {self._async.exception!r}"
-        return f"<MiniResult {self.task_name} {self.id} {state}>"
+            state = f'failed: {self._async.exception!r}'
+        return f'<MiniResult {self.task_name} {self.id} {state}>'

@@ -11,7 +11,7 @@ from .result import MiniResult
 if TYPE_CHECKING:
     from .minihuey import MiniHuey
 
-__all__ = ["MiniTask"]
+__all__ = ['MiniTask']
 
 
 class MiniTask:
@@ -32,7 +32,7 @@ class MiniTask:
         self.huey = huey
         self.func = func
         self.validate_func = validate_func
-        self.name: str = getattr(func, "__name__", repr(func))
+        self.name: str = getattr(func, '__name__', repr(func))
         functools.update_wrapper(self, func)
 
     @property
@@ -59,13 +59,13 @@ class MiniTask:
         """
         if (eta is None) == (delay is None):
             raise ValueError(
-                f"{self.name}.schedule() needs exactly one of eta= or delay= "
-                f"(got eta={eta!r}, delay={delay!r}); call the task directly to run it now"
+                f'{self.name}.schedule() needs exactly one of eta= or delay= '
+                f'(got eta={eta!r}, delay={delay!r}); call the task directly to run it now'
             )
         if args is not None and not isinstance(args, (tuple, list)):
-            raise ValueError(f"{self.name}.schedule(args={args!r}): args must be a tuple or list")
+            raise ValueError(f'{self.name}.schedule(args={args!r}): args must be a tuple or list')
         if kwargs is not None and not isinstance(kwargs, dict):
-            raise ValueError(f"{self.name}.schedule(kwargs={kwargs!r}): kwargs must be a dict")
+            raise ValueError(f'{self.name}.schedule(kwargs={kwargs!r}): kwargs must be a dict')
         return self.huey._run_later(self, tuple(args or ()), dict(kwargs or {}), eta, delay)
 
     def call_local(self, *args: Any, **kwargs: Any) -> Any:
@@ -73,5 +73,5 @@ class MiniTask:
         return self.func(*args, **kwargs)
 
     def __repr__(self) -> str:
-        kind = f"periodic {self.validate_func!r}" if self.periodic else "task"
-        return f"<MiniTask {self.name} ({kind}) of {self.huey.name!r}>"
+        kind = f'periodic {self.validate_func!r}' if self.periodic else 'task'
+        return f'<MiniTask {self.name} ({kind}) of {self.huey.name!r}>'

@@ -13,7 +13,7 @@ import time  # noqa: E402
 
 from huey_mini import MiniHuey  # noqa: E402
 
-size = None if sys.argv[1] == "none" else int(sys.argv[1])
+size = None if sys.argv[1] == 'none' else int(sys.argv[1])
 mini = MiniHuey(pool_size=size)
 active = peak = 0
 
@@ -30,4 +30,4 @@ def sleeper(index):
 
 results = [sleeper(i) for i in range(4)]
 values = [result.get(timeout=30) for result in results]
-print(json.dumps({"peak": peak, "values": values}))
+print(json.dumps({'peak': peak, 'values': values}))

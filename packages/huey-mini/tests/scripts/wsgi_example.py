@@ -25,7 +25,7 @@ checked, heartbeats, pending = [], [], {}
 def check_spam(comment):
     time.sleep(0.05)  # patched: yields to the server and the scheduler
     checked.append(comment)
-    return "spam" in comment
+    return 'spam' in comment
 
 
 @mini_huey.task(crontab())  # every minute; the first check fires it
@@ -34,50 +34,54 @@ def heartbeat():
 
 
 def app(environ, start_response):
-    params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-    comment = params.get("comment", [""])[0]
-    if environ["PATH_INFO"] == "/later":
+    params = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
+    comment = params.get('comment', [''])[0]
+    if environ['PATH_INFO'] == '/later':
         result = check_spam.schedule((comment,), delay=0.2)
     else:
         result = check_spam(comment)
     pending[result.id] = result
-    start_response("202 Accepted", [("Content-Type", "application/json")])
-    return [json.dumps({"task_id": result.id}).encode()]
+    start_response('202 Accepted', [('Content-Type', 'application/json')])
+    return [json.dumps({'task_id': result.id}).encode()]
 
 
 def request(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+    with urllib.request.urlopen(f'http://127.0.0.1:{port}{path}', timeout=10) as response:
         return response.status, json.loads(response.read())
 
 
 def main():
     started = time.time()
     mini_huey.start()  # returns immediately
-    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server = WSGIServer(('127.0.0.1', 0), app, log=None)
     server.start()
     port = server.server_port
-    status, body = request(port, "/?comment=buy+cheap+spam")
-    now_value = pending[body["task_id"]].get(timeout=10)
-    later_status, later_body = request(port, "/later?comment=hello")
-    later_value = pending[later_body["task_id"]].get(timeout=10)
+    status, body = request(port, '/?comment=buy+cheap+spam')
+    now_value = pending[body['task_id']].get(timeout=10)
+    later_status, later_body = request(port, '/later?comment=hello')
+    later_value = pending[later_body['task_id']].get(timeout=10)
     deadline = time.time() + 10
     while not heartbeats and time.time() < deadline:
         time.sleep(0.01)
     server.stop()
     mini_huey.stop()
     minutes_spanned = int(time.time() // 60) - int(started // 60) + 1
-    print(json.dumps({
-        "minutes_spanned": minutes_spanned,
-        "port": port,
-        "status": status,
-        "later_status": later_status,
-        "now_value": now_value,
-        "later_value": later_value,
-        "checked": checked,
-        "heartbeats": len(heartbeats),
-        "scheduler_running": mini_huey.running,
-    }))
+    print(
+        json.dumps(
+            {
+                'minutes_spanned': minutes_spanned,
+                'port': port,
+                'status': status,
+                'later_status': later_status,
+                'now_value': now_value,
+                'later_value': later_value,
+                'checked': checked,
+                'heartbeats': len(heartbeats),
+                'scheduler_running': mini_huey.running,
+            }
+        )
+    )
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

@@ -7,6 +7,7 @@ server clock) or +inf, for ``result_items``/``result_store_size``/
 ``flush_results``. Every write publishes on ``huey.{name}.notify.<key>``,
 which ``wait_data`` subscribes to instead of polling.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,21 +51,31 @@ class DataMethods:
 
     def _run(self, script: str, keys: list, args: list): ...
 
-    def _store(self, receipt: str, key: str | None, value: bytes | None,
-               is_result: bool) -> int:
+    def _store(self, receipt: str, key: str | None, value: bytes | None, is_result: bool) -> int:
         """Run store.lua: acknowledge ``receipt`` (if any) and store ``key`` (if any)."""
         keys, args = self._store_call(receipt, key, value, is_result)
         return self._run('store', keys, args)
 
-    def _store_call(self, receipt: str, key: str | None, value: bytes | None,
-                    is_result: bool) -> tuple[list, list]:
+    def _store_call(
+        self, receipt: str, key: str | None, value: bytes | None, is_result: bool
+    ) -> tuple[list, list]:
         """The keys and arguments of a store.lua call."""
         has_value = key is not None
-        keys = [self.keys.leases, self.keys.lease_deadlines,
-                self.keys.data(key if has_value else ''), self.keys.results]
-        args = [receipt, '1' if has_value else '0', value if has_value else b'',
-                '1' if is_result else '0', self._result_ttl_ms,
-                key if has_value else '', self.keys.channel(key) if has_value else '']
+        keys = [
+            self.keys.leases,
+            self.keys.lease_deadlines,
+            self.keys.data(key if has_value else ''),
+            self.keys.results,
+        ]
+        args = [
+            receipt,
+            '1' if has_value else '0',
+            value if has_value else b'',
+            '1' if is_result else '0',
+            self._result_ttl_ms,
+            key if has_value else '',
+            self.keys.channel(key) if has_value else '',
+        ]
         return keys, args
 
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
@@ -84,8 +95,9 @@ class DataMethods:
         value = self._scripts.pop_data(keys=[self.keys.data(key), self.keys.results], args=[key])
         return EmptyData if value is None else value
 
-    def wait_data(self, key: str, timeout: float | None = None,
-                  pop: bool = True) -> bytes | _EmptyDataType:
+    def wait_data(
+        self, key: str, timeout: float | None = None, pop: bool = True
+    ) -> bytes | _EmptyDataType:
         """Wait for ``key`` without polling: sleep on its pub/sub channel.
 
         Every write to a data key publishes on the key's channel. The waiter
@@ -126,9 +138,12 @@ class DataMethods:
         return bool(self.client.exists(self.keys.data(key)))
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
-        return bool(self._scripts.put_if_empty(
-            keys=[self.keys.data(key), self.keys.results],
-            args=[value, ttl_ms(ttl, 'put_if_empty ttl'), key, self.keys.channel(key)]))
+        return bool(
+            self._scripts.put_if_empty(
+                keys=[self.keys.data(key), self.keys.results],
+                args=[value, ttl_ms(ttl, 'put_if_empty ttl'), key, self.keys.channel(key)],
+            )
+        )
 
     def delete_data(self, key: str) -> bool:
         pipe = self.client.pipeline(transaction=True)
@@ -140,7 +155,8 @@ class DataMethods:
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         return self._scripts.incr(
             keys=[self.keys.data(key), self.keys.results],
-            args=[int(amount), ttl_ms(ttl, 'incr ttl'), key, self.keys.channel(key)])
+            args=[int(amount), ttl_ms(ttl, 'incr ttl'), key, self.keys.channel(key)],
+        )
 
     def flush_data(self) -> None:
         self._unlink_matching(self.keys.data_pattern())
@@ -159,8 +175,9 @@ class DataMethods:
     # -- results ----------------------------------------------------------
 
     def _results(self, mode: str):
-        return self._scripts.results(keys=[self.keys.results],
-                                     args=[self.keys.data_prefix, mode, BATCH_SIZE])
+        return self._scripts.results(
+            keys=[self.keys.results], args=[self.keys.data_prefix, mode, BATCH_SIZE]
+        )
 
     def result_store_size(self) -> int:
         return self._results('size')

@@ -4,6 +4,7 @@ A hash id -> ``<failed_at> <reason byte length>|<reason><message>``, a sorted
 set of ids by age and an id counter; moving a leased message there, and back
 to the queue, are single scripts.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,18 +32,23 @@ class DeadLetterMethods:
     _priority: Callable[[int | None], int]
 
     def _dead_letter_keys(self) -> list[str]:
-        return self.keys.queue_keys + [self.keys.dead_letters, self.keys.dead_letter_order,
-                                       self.keys.dead_letter_seq]
+        return self.keys.queue_keys + [
+            self.keys.dead_letters,
+            self.keys.dead_letter_order,
+            self.keys.dead_letter_seq,
+        ]
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:
         dead_id = self._scripts.dead_letter_add(
-            keys=self._dead_letter_keys(), args=[self._flag, '', reason, data, repr(time.time())])
+            keys=self._dead_letter_keys(), args=[self._flag, '', reason, data, repr(time.time())]
+        )
         return dead_id.decode()
 
     def dead_letter(self, receipt: str, reason: str) -> str | None:
         dead_id = self._scripts.dead_letter_add(
             keys=self._dead_letter_keys(),
-            args=[self._flag, receipt, reason, b'', repr(time.time())])
+            args=[self._flag, receipt, reason, b'', repr(time.time())],
+        )
         return None if dead_id is None else dead_id.decode()
 
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
@@ -50,20 +56,29 @@ class DeadLetterMethods:
             return []
         flat = self._scripts.dead_letter_list(
             keys=[self.keys.dead_letters, self.keys.dead_letter_order],
-            args=[-1 if limit is None else limit - 1])
+            args=[-1 if limit is None else limit - 1],
+        )
         letters = []
         for i in range(0, len(flat), 2):
             header, _, rest = flat[i + 1].partition(b'|')
             failed_at, _, reason_length = header.partition(b' ')
             length = int(reason_length)
-            letters.append(DeadLetter(id=flat[i].decode(), data=rest[length:],
-                                      reason=rest[:length].decode('utf-8'),
-                                      failed_at=float(failed_at)))
+            letters.append(
+                DeadLetter(
+                    id=flat[i].decode(),
+                    data=rest[length:],
+                    reason=rest[:length].decode('utf-8'),
+                    failed_at=float(failed_at),
+                )
+            )
         return letters
 
     def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
-        return bool(self._scripts.dead_letter_requeue(
-            keys=self._dead_letter_keys(), args=[self._flag, id, self._priority(priority)]))
+        return bool(
+            self._scripts.dead_letter_requeue(
+                keys=self._dead_letter_keys(), args=[self._flag, id, self._priority(priority)]
+            )
+        )
 
     def delete_dead_letter(self, id: str) -> bool:
         pipe = self.client.pipeline(transaction=True)

@@ -13,6 +13,7 @@ used by two processes) and dropped with its thread. After a connection
 error (a stale socket after a Redis restart, say) the command is sent again
 on a new connection, under the connection's own redis-py ``Retry`` policy.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,7 @@ class DirectConnections:
         reply comes back as its exception object, in place."""
         connection = self._connection()
         packed = connection.pack_commands(commands)
-        return self._retry(connection,
-                                lambda: self._exchange(connection, packed, len(commands)))
+        return self._retry(connection, lambda: self._exchange(connection, packed, len(commands)))
 
     @staticmethod
     def _exchange(connection, packed, count: int) -> list:
@@ -77,18 +77,20 @@ class DirectConnections:
         """``exchange()``; after a connection error (a stale socket, say after a
         Redis restart) once more on a new connection, under the connection's
         own redis-py ``Retry`` policy, as ``Redis.execute_command`` would."""
+
         def drop(_error=None) -> None:
             connection.disconnect()
+
         try:
             try:
                 return exchange()
             except RedisConnectionError:
                 drop()
             return connection.retry.call_with_retry(exchange, drop)
-        except ResponseError:         # a whole error reply: the socket is clean
+        except ResponseError:  # a whole error reply: the socket is clean
             raise
         except BaseException:
-            drop()                    # replies may be left unread: never reuse the socket
+            drop()  # replies may be left unread: never reuse the socket
             raise
 
     def disconnect(self) -> None:

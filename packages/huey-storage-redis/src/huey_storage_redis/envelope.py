@@ -4,6 +4,7 @@ An envelope is ``<expired leases>:<priority>|<message bytes>``. The queue,
 the leases hash and the schedule all hold envelopes, so requeueing a message
 keeps its priority and counts its expired leases (see ``queue_lib.lua``).
 """
+
 from __future__ import annotations
 
 __all__ = ['check_priority', 'make_envelope', 'open_envelope']
@@ -29,4 +30,3 @@ def open_envelope(envelope: bytes) -> tuple[int, bytes]:
     """``(expired lease count, message)`` of an envelope."""
     header, _, data = envelope.partition(b'|')
     return int(header.partition(b':')[0]), data
-

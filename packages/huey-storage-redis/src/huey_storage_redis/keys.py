@@ -5,6 +5,7 @@ braces make the name a Redis Cluster hash tag (every key of one storage lands
 in one slot, as Lua scripts require) and keep ``name`` from ever reading as a
 prefix of another storage's name (``a`` vs ``a.kv``).
 """
+
 from __future__ import annotations
 
 __all__ = ['KeyLayout']
@@ -53,8 +54,13 @@ class KeyLayout:
         #: pub/sub channels announcing a write to one data key (wait_data)
         self.channel_prefix = self.prefix + 'notify.'
         #: the five keys every queue script receives first (see queue_lib.lua)
-        self.queue_keys = [self.queue, self.ready, self.queue_seq, self.leases,
-                           self.lease_deadlines]
+        self.queue_keys = [
+            self.queue,
+            self.ready,
+            self.queue_seq,
+            self.leases,
+            self.lease_deadlines,
+        ]
 
     def data(self, key: str) -> str:
         """The Redis key holding data ``key``."""

@@ -5,6 +5,7 @@ layout lives in one place. Each script is registered once per client with
 ``register_script``: redis-py sends ``EVALSHA`` and loads the source only when
 the server answers ``NOSCRIPT`` (first use, or after a server restart).
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,12 +19,28 @@ __all__ = ['BATCH_SIZE', 'QUEUE_SCRIPTS', 'SCRIPTS', 'Scripts', 'script_source']
 BATCH_SIZE = 1000
 
 #: scripts built on queue_lib.lua (they take the queue keys first)
-QUEUE_SCRIPTS = ('enqueue', 'take', 'claim', 'release', 'requeue_expired',
-                 'requeue_claims', 'schedule_pop',
-                 'dead_letter_add', 'dead_letter_requeue')
+QUEUE_SCRIPTS = (
+    'enqueue',
+    'take',
+    'claim',
+    'release',
+    'requeue_expired',
+    'requeue_claims',
+    'schedule_pop',
+    'dead_letter_add',
+    'dead_letter_requeue',
+)
 #: every script, by file name without ``.lua``
-SCRIPTS = QUEUE_SCRIPTS + ('extend_leases', 'schedule_add', 'dead_letter_list', 'store',
-                           'pop_data', 'put_if_empty', 'incr', 'results')
+SCRIPTS = QUEUE_SCRIPTS + (
+    'extend_leases',
+    'schedule_add',
+    'dead_letter_list',
+    'store',
+    'pop_data',
+    'put_if_empty',
+    'incr',
+    'results',
+)
 
 
 def _read(name: str) -> str:

@@ -35,6 +35,7 @@ Design (see README.md for the key layout):
 * **Data** (``data.py``) and **dead letters** (``dead_letters.py``) are mixins
   sharing this class's client, keys and scripts.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -65,23 +66,33 @@ _MIN_BLOCK = 0.01
 CLAIM_GRACE = 60.0
 
 
-def _make_client(connection_pool: redis.ConnectionPool | None, url: str | None,
-                 client_name: str | None, connection_params: dict) -> redis.Redis:
+def _make_client(
+    connection_pool: redis.ConnectionPool | None,
+    url: str | None,
+    client_name: str | None,
+    connection_params: dict,
+) -> redis.Redis:
     if connection_pool is not None:
-        extra = sorted(connection_params) + [name for name, value in
-                                             (('url', url), ('client_name', client_name))
-                                             if value is not None]
+        extra = sorted(connection_params) + [
+            name
+            for name, value in (('url', url), ('client_name', client_name))
+            if value is not None
+        ]
         if extra:
-            raise TypeError(f'RedisStorage got connection_pool together with {", ".join(extra)}; '
-                            'set those options on the ConnectionPool instead')
+            raise TypeError(
+                f'RedisStorage got connection_pool together with {", ".join(extra)}; '
+                'set those options on the ConnectionPool instead'
+            )
         client = redis.Redis(connection_pool=connection_pool)
     elif url is not None:
         client = redis.Redis.from_url(url, client_name=client_name, **connection_params)
     else:
         client = redis.Redis(client_name=client_name, **connection_params)
     if client.connection_pool.connection_kwargs.get('decode_responses'):
-        raise ValueError('RedisStorage needs bytes replies: remove decode_responses=True '
-                         'from its connection options (messages are opaque bytes)')
+        raise ValueError(
+            'RedisStorage needs bytes replies: remove decode_responses=True '
+            'from its connection options (messages are opaque bytes)'
+        )
     return client
 
 
@@ -90,7 +101,7 @@ def _socket_timeout(pool: redis.ConnectionPool) -> float | None:
     kwargs = pool.connection_kwargs
     if 'socket_timeout' in kwargs:
         return kwargs['socket_timeout']
-    for cls in pool.connection_class.__mro__:   # the default sits on a base class
+    for cls in pool.connection_class.__mro__:  # the default sits on a base class
         init = vars(cls).get('__init__')
         if init is not None:
             parameter = inspect.signature(init).parameters.get('socket_timeout')
@@ -114,13 +125,19 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     blocking = True
     priority = False
 
-    def __init__(self, name: str = 'huey', blocking: bool = True, read_timeout: float = 1,
-                 connection_pool: redis.ConnectionPool | None = None, url: str | None = None,
-                 client_name: str | None = None, **connection_params) -> None:
+    def __init__(
+        self,
+        name: str = 'huey',
+        blocking: bool = True,
+        read_timeout: float = 1,
+        connection_pool: redis.ConnectionPool | None = None,
+        url: str | None = None,
+        client_name: str | None = None,
+        **connection_params,
+    ) -> None:
         super().__init__(name)
         if read_timeout is None or not read_timeout >= 0:
-            raise ValueError(f'read_timeout must be a number of seconds >= 0, '
-                             f'got {read_timeout!r}')
+            raise ValueError(f'read_timeout must be a number of seconds >= 0, got {read_timeout!r}')
         self.blocking = bool(blocking)
         self.read_timeout = float(read_timeout)
         self.client = _make_client(connection_pool, url, client_name, connection_params)
@@ -129,11 +146,12 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         self._direct = DirectConnections(self.client.connection_pool)
         self._flag = '1' if self.priority else '0'
         self._result_ttl_ms = 0
-        self._local = threading.local()   # this thread's claim list
+        self._local = threading.local()  # this thread's claim list
         socket_timeout = _socket_timeout(self.client.connection_pool)
         # a blocking command must return before the socket times out
-        self._max_block = (None if not socket_timeout
-                           else max(socket_timeout - 1.0, socket_timeout / 2))
+        self._max_block = (
+            None if not socket_timeout else max(socket_timeout - 1.0, socket_timeout / 2)
+        )
 
     def _priority(self, priority: int | None) -> int:
         """A checked priority; always 0 when this storage ignores priorities."""
@@ -158,8 +176,11 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
         priority = self._priority(priority)
         if self.priority:
-            self._run('enqueue', self.keys.queue_keys,
-                      [self._flag, priority, make_envelope(data, priority)])
+            self._run(
+                'enqueue',
+                self.keys.queue_keys,
+                [self._flag, priority, make_envelope(data, priority)],
+            )
         else:
             self._direct.call('LPUSH', self.keys.queue, make_envelope(data, priority))
 
@@ -182,8 +203,9 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             return None if envelope is None else open_envelope(envelope)[1]
         give_up = time.monotonic() + self.read_timeout
         while True:
-            popped = self.client.brpop([self.keys.queue],
-                                       timeout=self._block_for(give_up - time.monotonic()))
+            popped = self.client.brpop(
+                [self.keys.queue], timeout=self._block_for(give_up - time.monotonic())
+            )
             if popped is not None:
                 return open_envelope(popped[1])[1]
             if time.monotonic() >= give_up:
@@ -216,8 +238,12 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             if remaining <= 0:
                 return None
             # consumes nothing: returns once the token list is not empty (or the timeout)
-            if self.client.blmove(self.keys.ready, self.keys.ready, self._block_for(remaining),
-                                  'RIGHT', 'RIGHT') is None:
+            if (
+                self.client.blmove(
+                    self.keys.ready, self.keys.ready, self._block_for(remaining), 'RIGHT', 'RIGHT'
+                )
+                is None
+            ):
                 continue
             envelope = take()
             if envelope is not None:
@@ -247,14 +273,17 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             block = self._block_for(give_up - time.monotonic())
             now = time.time()
             args = [self._flag, receipt, now + block + lease_timeout]
-            registered, moved, taken = self._direct.pipeline([
-                ('ZADD', self.keys.claims, now + block, claim),
-                ('BLMOVE', self.keys.queue, claim, 'RIGHT', 'LEFT', block),
-                ('EVALSHA', sha, len(keys), *keys, *args)])
+            registered, moved, taken = self._direct.pipeline(
+                [
+                    ('ZADD', self.keys.claims, now + block, claim),
+                    ('BLMOVE', self.keys.queue, claim, 'RIGHT', 'LEFT', block),
+                    ('EVALSHA', sha, len(keys), *keys, *args),
+                ]
+            )
             for reply in (registered, moved):
                 if isinstance(reply, Exception):
                     raise reply
-            if isinstance(taken, redis.exceptions.NoScriptError):   # server restarted
+            if isinstance(taken, redis.exceptions.NoScriptError):  # server restarted
                 taken = self._scripts.claim(keys=keys, args=args)  # loads the script
             elif isinstance(taken, Exception):
                 raise taken
@@ -277,8 +306,14 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
 
     def flush_queue(self) -> None:
         claim_lists = self.client.zrange(self.keys.claims, 0, -1)
-        self.client.delete(self.keys.queue, self.keys.ready, self.keys.leases,
-                           self.keys.lease_deadlines, self.keys.claims, *claim_lists)
+        self.client.delete(
+            self.keys.queue,
+            self.keys.ready,
+            self.keys.leases,
+            self.keys.lease_deadlines,
+            self.keys.claims,
+            *claim_lists,
+        )
 
     # -- leases -----------------------------------------------------------
 
@@ -299,18 +334,29 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         expired, data = open_envelope(envelope)
         return Lease(receipt, data, expired + 1), (EmptyData if value is None else value)
 
-    def ack_and_lease(self, receipt: str, result: tuple[str, bytes] | None,
-                      timeout: float, key: str):
+    def ack_and_lease(
+        self, receipt: str, result: tuple[str, bytes] | None, timeout: float, key: str
+    ):
         """store.lua then take.lua (never blocking), pipelined: one round trip."""
         store_keys, store_args = self._ack_call(receipt, result)
         take_keys = self.keys.queue_keys + [self.keys.data(key)]
         next_receipt = uuid.uuid4().hex
-        acked, taken = self._direct.pipeline([
-            ('EVALSHA', self._scripts.store.sha, len(store_keys), *store_keys, *store_args),
-            ('EVALSHA', self._scripts.take.sha, len(take_keys), *take_keys,
-             self._flag, next_receipt, time.time() + timeout)])
+        acked, taken = self._direct.pipeline(
+            [
+                ('EVALSHA', self._scripts.store.sha, len(store_keys), *store_keys, *store_args),
+                (
+                    'EVALSHA',
+                    self._scripts.take.sha,
+                    len(take_keys),
+                    *take_keys,
+                    self._flag,
+                    next_receipt,
+                    time.time() + timeout,
+                ),
+            ]
+        )
         if isinstance(acked, redis.exceptions.NoScriptError):  # server restarted
-            acked = self.ack(receipt, result)                   # loads the script
+            acked = self.ack(receipt, result)  # loads the script
         elif isinstance(acked, Exception):
             raise acked
         if isinstance(taken, redis.exceptions.NoScriptError) or taken is None:
@@ -319,8 +365,11 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             raise taken
         envelope, value = taken
         expired, data = open_envelope(envelope)
-        return (bool(acked), Lease(next_receipt, data, expired + 1),
-                EmptyData if value is None else value)
+        return (
+            bool(acked),
+            Lease(next_receipt, data, expired + 1),
+            EmptyData if value is None else value,
+        )
 
     def _ack_call(self, receipt: str, result: tuple[str, bytes] | None) -> tuple[list, list]:
         """The store.lua keys and arguments acknowledging ``receipt`` (with its result)."""
@@ -335,20 +384,19 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         if not receipts:
             return 0
         now = time.time()
-        return self._scripts.extend_leases(keys=[self.keys.lease_deadlines],
-                                           args=[now, now + timeout, *receipts])
+        return self._scripts.extend_leases(
+            keys=[self.keys.lease_deadlines], args=[now, now + timeout, *receipts]
+        )
 
     def release(self, receipt: str) -> bool:
-        return bool(self._scripts.release(keys=self.keys.queue_keys,
-                                          args=[self._flag, receipt]))
+        return bool(self._scripts.release(keys=self.keys.queue_keys, args=[self._flag, receipt]))
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
         """Requeue expired leases, and messages stranded in abandoned claim lists."""
         now = time.time() if now is None else now
         total = 0
         if not self.priority:
-            total += self._requeue_batches('requeue_claims', now - CLAIM_GRACE,
-                                           [self.keys.claims])
+            total += self._requeue_batches('requeue_claims', now - CLAIM_GRACE, [self.keys.claims])
         total += self._requeue_batches('requeue_expired', now, [])
         if total:
             logger.info('%s: requeued %d expired lease(s)', self.name, total)
@@ -358,7 +406,8 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         total = 0
         while True:
             requeued, examined = getattr(self._scripts, script)(
-                keys=self.keys.queue_keys + extra_keys, args=[self._flag, cutoff, BATCH_SIZE])
+                keys=self.keys.queue_keys + extra_keys, args=[self._flag, cutoff, BATCH_SIZE]
+            )
             total += requeued
             if examined < BATCH_SIZE:
                 return total
@@ -369,21 +418,28 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     # -- schedule ---------------------------------------------------------
 
     def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
-        self._scripts.schedule_add(keys=[self.keys.schedule, self.keys.schedule_seq],
-                                   args=[ts, make_envelope(data, self._priority(priority))])
+        self._scripts.schedule_add(
+            keys=[self.keys.schedule, self.keys.schedule_seq],
+            args=[ts, make_envelope(data, self._priority(priority))],
+        )
 
     def _schedule_pop(self, ts: float, mode: str) -> list:
         batches = []
         while True:
-            batch = self._scripts.schedule_pop(keys=self.keys.queue_keys + [self.keys.schedule],
-                                               args=[self._flag, ts, mode, BATCH_SIZE])
+            batch = self._scripts.schedule_pop(
+                keys=self.keys.queue_keys + [self.keys.schedule],
+                args=[self._flag, ts, mode, BATCH_SIZE],
+            )
             batches.append(batch)
             if (len(batch) if mode == 'read' else batch) < BATCH_SIZE:
                 return batches
 
     def read_schedule(self, ts: float) -> list[bytes]:
-        return [open_envelope(member[16:])[1]
-                for batch in self._schedule_pop(ts, 'read') for member in batch]
+        return [
+            open_envelope(member[16:])[1]
+            for batch in self._schedule_pop(ts, 'read')
+            for member in batch
+        ]
 
     def enqueue_due(self, ts: float) -> int:
         return sum(self._schedule_pop(ts, 'enqueue'))

@@ -1,4 +1,5 @@
 """The priority and expiring variants of ``RedisStorage``."""
+
 from __future__ import annotations
 
 from huey_storage_redis.data import ttl_ms

@@ -3,8 +3,9 @@
 ``SqlStorage(name, database=...)`` implements the huey storage contract in four
 tables; ``create_schema(database)`` creates them ahead of time.
 """
+
 from huey_storage_sql.schema import create_schema
 from huey_storage_sql.storage import SqlStorage
 
 __all__ = ['SqlStorage', 'create_schema']
-__version__ = "0.1.0"
+__version__ = '0.1.0'

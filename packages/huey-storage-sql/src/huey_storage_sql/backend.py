@@ -11,6 +11,7 @@ Queue order is ``priority DESC, order_key, id``: new messages get
 one less than the smallest ``order_key`` of the queue. ``deliveries`` holds the
 count the next lease reports: 1 when enqueued, +1 per expired lease.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,12 +46,12 @@ def is_transient(exc: BaseException) -> bool:
         return True
     args = getattr(original, 'args', ())
     # MySQL: 1213 deadlock (transaction rolled back), 1205 lock wait timeout
-    return type(original).__module__.startswith('pymysql') and bool(args) \
-        and args[0] in (1213, 1205)
+    return (
+        type(original).__module__.startswith('pymysql') and bool(args) and args[0] in (1213, 1205)
+    )
 
 
-def retry_transient(database: peewee.Database, operation: Callable[..., Any],
-                    *args: Any) -> Any:
+def retry_transient(database: peewee.Database, operation: Callable[..., Any], *args: Any) -> Any:
     """``operation(*args)``, run again (with a short random pause) while it
     fails transiently, unless an enclosing transaction was aborted with it."""
     attempt = 1
@@ -61,13 +62,13 @@ def retry_transient(database: peewee.Database, operation: Callable[..., Any],
             if attempt >= ATTEMPTS or not is_transient(exc) or database.in_transaction():
                 raise
             logger.debug('%s aborted (%s); retrying', operation.__name__, exc)
-        time.sleep(random.uniform(0, min(0.002 * 2 ** attempt, 0.1)))
+        time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
         attempt += 1
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _placeholders(count: int, row: str = '%s') -> str:
@@ -111,8 +112,13 @@ class Backend:
         if statement is None:
             prefix, q = self.table_prefix, self.quote
             statement = template.format(
-                queue=prefix + 'queue', schedule=prefix + 'schedule', kv=prefix + 'kv',
-                dead=prefix + 'dead_letter', key=q[0] + 'key' + q[-1], lock=self.lock_clause)
+                queue=prefix + 'queue',
+                schedule=prefix + 'schedule',
+                kv=prefix + 'kv',
+                dead=prefix + 'dead_letter',
+                key=q[0] + 'key' + q[-1],
+                lock=self.lock_clause,
+            )
             if self.param != '%s':
                 statement = statement.replace('%s', self.param)
             self._statements[template] = statement
@@ -158,8 +164,11 @@ class Backend:
     # -- queue --------------------------------------------------------------
 
     def enqueue(self, data: bytes, priority: int | None) -> None:
-        self.execute('INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
-                     'VALUES (%s, %s, 0, 1, %s)', (self.name, priority or 0, data))
+        self.execute(
+            'INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
+            'VALUES (%s, %s, 0, 1, %s)',
+            (self.name, priority or 0, data),
+        )
         self.notify()
 
     def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
@@ -169,23 +178,31 @@ class Backend:
         with self.transaction():
             for chunk in _chunks(rows):
                 self.database.execute_sql(
-                    self.sql('INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
-                             'VALUES ') + _placeholders(len(chunk), self.sql('(%s, %s, 0, 1, %s)')),
-                    [value for row in chunk for value in row])
+                    self.sql(
+                        'INSERT INTO {queue} (name, priority, order_key, deliveries, data) VALUES '
+                    )
+                    + _placeholders(len(chunk), self.sql('(%s, %s, 0, 1, %s)')),
+                    [value for row in chunk for value in row],
+                )
         self.notify()
 
     def dequeue(self) -> bytes | None:
         with self.transaction():
-            row = self.fetchone('SELECT id, data FROM {queue} WHERE name = %s AND receipt IS NULL '
-                                + QUEUE_ORDER + ' LIMIT 1{lock}', (self.name,))
+            row = self.fetchone(
+                'SELECT id, data FROM {queue} WHERE name = %s AND receipt IS NULL '
+                + QUEUE_ORDER
+                + ' LIMIT 1{lock}',
+                (self.name,),
+            )
             if row is None:
                 return None
             self.execute('DELETE FROM {queue} WHERE id = %s', (row[0],))
         return self.to_bytes(row[1])
 
     def queue_size(self) -> int:
-        return self.scalar('SELECT COUNT(*) FROM {queue} WHERE name = %s AND receipt IS NULL',
-                           (self.name,))
+        return self.scalar(
+            'SELECT COUNT(*) FROM {queue} WHERE name = %s AND receipt IS NULL', (self.name,)
+        )
 
     def enqueued_items(self, limit: int | None) -> list[bytes]:
         template = 'SELECT data FROM {queue} WHERE name = %s AND receipt IS NULL ' + QUEUE_ORDER
@@ -193,7 +210,7 @@ class Backend:
         if limit is not None:
             template += ' LIMIT %s'
             params += (max(int(limit), 0),)
-        return [self.to_bytes(data) for data, in self.fetchall(template, params)]
+        return [self.to_bytes(data) for (data,) in self.fetchall(template, params)]
 
     def flush_queue(self) -> None:
         self.execute('DELETE FROM {queue} WHERE name = %s', (self.name,))
@@ -203,13 +220,17 @@ class Backend:
     def lease(self, timeout: float) -> Lease | None:
         receipt = self.new_receipt()
         with self.transaction():
-            row = self.fetchone('SELECT id, data, deliveries FROM {queue} '
-                                'WHERE name = %s AND receipt IS NULL '
-                                + QUEUE_ORDER + ' LIMIT 1{lock}', (self.name,))
+            row = self.fetchone(
+                'SELECT id, data, deliveries FROM {queue} '
+                'WHERE name = %s AND receipt IS NULL ' + QUEUE_ORDER + ' LIMIT 1{lock}',
+                (self.name,),
+            )
             if row is None:
                 return None
-            self.execute('UPDATE {queue} SET receipt = %s, lease_deadline = %s WHERE id = %s',
-                         (receipt, time.time() + timeout, row[0]))
+            self.execute(
+                'UPDATE {queue} SET receipt = %s, lease_deadline = %s WHERE id = %s',
+                (receipt, time.time() + timeout, row[0]),
+            )
         return Lease(receipt, self.to_bytes(row[1]), row[2])
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None) -> bool:
@@ -229,15 +250,20 @@ class Backend:
             extended += self.execute(
                 'UPDATE {queue} SET lease_deadline = %s WHERE name = %s AND lease_deadline >= %s '
                 'AND receipt IN (' + _placeholders(len(chunk)) + ')',
-                (now + timeout, self.name, now, *chunk)).rowcount
+                (now + timeout, self.name, now, *chunk),
+            ).rowcount
         return extended
 
     def release(self, receipt: str) -> bool:
         with self.transaction():
-            released = self.execute(
-                'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s '
-                'WHERE name = %s AND receipt = %s',
-                (self._head_order_key(), self.name, receipt)).rowcount > 0
+            released = (
+                self.execute(
+                    'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s '
+                    'WHERE name = %s AND receipt = %s',
+                    (self._head_order_key(), self.name, receipt),
+                ).rowcount
+                > 0
+            )
         if released:
             self.notify()
         return released
@@ -248,29 +274,36 @@ class Backend:
                 'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s, '
                 'deliveries = deliveries + 1 '
                 'WHERE name = %s AND receipt IS NOT NULL AND lease_deadline < %s',
-                (self._head_order_key(), self.name, now)).rowcount
+                (self._head_order_key(), self.name, now),
+            ).rowcount
         if requeued:
             self.notify()
         return requeued
 
     def leased_count(self) -> int:
-        return self.scalar('SELECT COUNT(*) FROM {queue} WHERE name = %s AND receipt IS NOT NULL',
-                           (self.name,))
+        return self.scalar(
+            'SELECT COUNT(*) FROM {queue} WHERE name = %s AND receipt IS NOT NULL', (self.name,)
+        )
 
     # -- schedule -----------------------------------------------------------
 
     def add_to_schedule(self, data: bytes, ts: float, priority: int | None) -> None:
-        self.execute('INSERT INTO {schedule} (name, ts, priority, data) VALUES (%s, %s, %s, %s)',
-                     (self.name, ts, priority, data))
+        self.execute(
+            'INSERT INTO {schedule} (name, ts, priority, data) VALUES (%s, %s, %s, %s)',
+            (self.name, ts, priority, data),
+        )
 
     def _take_due(self, ts: float) -> list[tuple]:
         """Lock and delete the due items, inside the caller's transaction."""
-        rows = self.fetchall('SELECT id, priority, data FROM {schedule} '
-                             'WHERE name = %s AND ts <= %s ORDER BY ts, id{lock}',
-                             (self.name, ts))
+        rows = self.fetchall(
+            'SELECT id, priority, data FROM {schedule} '
+            'WHERE name = %s AND ts <= %s ORDER BY ts, id{lock}',
+            (self.name, ts),
+        )
         for chunk in _chunks([row[0] for row in rows]):
-            self.execute('DELETE FROM {schedule} WHERE id IN (' + _placeholders(len(chunk)) + ')',
-                         chunk)
+            self.execute(
+                'DELETE FROM {schedule} WHERE id IN (' + _placeholders(len(chunk)) + ')', chunk
+            )
         return rows
 
     def read_schedule(self, ts: float) -> list[bytes]:
@@ -283,10 +316,16 @@ class Backend:
             rows = self._take_due(ts)
             for chunk in _chunks(rows):
                 self.database.execute_sql(
-                    self.sql('INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
-                             'VALUES ') + _placeholders(len(chunk), self.sql('(%s, %s, 0, 1, %s)')),
-                    [value for _, priority, data in chunk
-                     for value in (self.name, priority or 0, data)])
+                    self.sql(
+                        'INSERT INTO {queue} (name, priority, order_key, deliveries, data) VALUES '
+                    )
+                    + _placeholders(len(chunk), self.sql('(%s, %s, 0, 1, %s)')),
+                    [
+                        value
+                        for _, priority, data in chunk
+                        for value in (self.name, priority or 0, data)
+                    ],
+                )
         if rows:
             self.notify()
         return len(rows)
@@ -300,7 +339,7 @@ class Backend:
         if limit is not None:
             template += ' LIMIT %s'
             params += (max(int(limit), 0),)
-        return [self.to_bytes(data) for data, in self.fetchall(template, params)]
+        return [self.to_bytes(data) for (data,) in self.fetchall(template, params)]
 
     def flush_schedule(self) -> None:
         self.execute('DELETE FROM {schedule} WHERE name = %s', (self.name,))
@@ -311,8 +350,10 @@ class Backend:
         self.execute(self.put_data_sql, (self.name, key, value, is_result))
 
     def peek_data(self, key: str) -> bytes | type(EmptyData):
-        row = self.fetchone('SELECT value FROM {kv} WHERE name = %s AND {key} = %s AND '
-                            + NOT_EXPIRED, (self.name, key, time.time()))
+        row = self.fetchone(
+            'SELECT value FROM {kv} WHERE name = %s AND {key} = %s AND ' + NOT_EXPIRED,
+            (self.name, key, time.time()),
+        )
         return EmptyData if row is None else self.to_bytes(row[0])
 
     def peek_data_many(self, keys: Sequence[str]) -> list:
@@ -320,16 +361,22 @@ class Backend:
         now = time.time()
         for chunk in _chunks(list(dict.fromkeys(keys))):
             for key, value in self.fetchall(
-                    'SELECT {key}, value FROM {kv} WHERE name = %s AND ' + NOT_EXPIRED
-                    + ' AND {key} IN (' + _placeholders(len(chunk)) + ')',
-                    (self.name, now, *chunk)):
+                'SELECT {key}, value FROM {kv} WHERE name = %s AND '
+                + NOT_EXPIRED
+                + ' AND {key} IN ('
+                + _placeholders(len(chunk))
+                + ')',
+                (self.name, now, *chunk),
+            ):
                 found[self.to_str(key)] = self.to_bytes(value)
         return [found.get(key, EmptyData) for key in keys]
 
     def pop_data(self, key: str) -> bytes | type(EmptyData):
         with self.transaction():
-            row = self.fetchone('SELECT value, expires_at FROM {kv} '
-                                'WHERE name = %s AND {key} = %s{lock}', (self.name, key))
+            row = self.fetchone(
+                'SELECT value, expires_at FROM {kv} WHERE name = %s AND {key} = %s{lock}',
+                (self.name, key),
+            )
             if row is None:
                 return EmptyData
             self.execute('DELETE FROM {kv} WHERE name = %s AND {key} = %s', (self.name, key))
@@ -339,8 +386,13 @@ class Backend:
         return self.to_bytes(value)
 
     def has_data_for_key(self, key: str) -> bool:
-        return self.fetchone('SELECT 1 FROM {kv} WHERE name = %s AND {key} = %s AND '
-                             + NOT_EXPIRED, (self.name, key, time.time())) is not None
+        return (
+            self.fetchone(
+                'SELECT 1 FROM {kv} WHERE name = %s AND {key} = %s AND ' + NOT_EXPIRED,
+                (self.name, key, time.time()),
+            )
+            is not None
+        )
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None) -> bool:
         # Two atomic statements, no transaction: insert unless the key exists,
@@ -348,36 +400,57 @@ class Backend:
         # serialize on the row, so exactly one of them wins.
         now = time.time()
         expires_at = None if ttl is None else now + ttl
-        if self.execute(self.insert_ignore_sql,
-                        (self.name, key, value, False, expires_at)).rowcount > 0:
+        if (
+            self.execute(
+                self.insert_ignore_sql, (self.name, key, value, False, expires_at)
+            ).rowcount
+            > 0
+        ):
             return True
-        return self.execute(
-            'UPDATE {kv} SET value = %s, is_result = %s, expires_at = %s '
-            'WHERE name = %s AND {key} = %s AND expires_at IS NOT NULL AND expires_at <= %s',
-            (value, False, expires_at, self.name, key, now)).rowcount > 0
+        return (
+            self.execute(
+                'UPDATE {kv} SET value = %s, is_result = %s, expires_at = %s '
+                'WHERE name = %s AND {key} = %s AND expires_at IS NOT NULL AND expires_at <= %s',
+                (value, False, expires_at, self.name, key, now),
+            ).rowcount
+            > 0
+        )
 
     def delete_data(self, key: str) -> bool:
-        return self.execute('DELETE FROM {kv} WHERE name = %s AND {key} = %s AND ' + NOT_EXPIRED,
-                            (self.name, key, time.time())).rowcount > 0
+        return (
+            self.execute(
+                'DELETE FROM {kv} WHERE name = %s AND {key} = %s AND ' + NOT_EXPIRED,
+                (self.name, key, time.time()),
+            ).rowcount
+            > 0
+        )
 
     def incr(self, key: str, amount: int, ttl: float | None) -> int:
         raise NotImplementedError
 
     def purge_expired(self, now: float) -> int:
         """Delete every expired key of this name; returns how many."""
-        return self.execute('DELETE FROM {kv} WHERE name = %s AND expires_at IS NOT NULL '
-                            'AND expires_at <= %s', (self.name, now)).rowcount
+        return self.execute(
+            'DELETE FROM {kv} WHERE name = %s AND expires_at IS NOT NULL AND expires_at <= %s',
+            (self.name, now),
+        ).rowcount
 
     # -- results ------------------------------------------------------------
 
     def result_store_size(self) -> int:
-        return self.scalar('SELECT COUNT(*) FROM {kv} WHERE name = %s AND is_result AND '
-                           + NOT_EXPIRED, (self.name, time.time()))
+        return self.scalar(
+            'SELECT COUNT(*) FROM {kv} WHERE name = %s AND is_result AND ' + NOT_EXPIRED,
+            (self.name, time.time()),
+        )
 
     def result_items(self) -> dict[str, bytes]:
-        return {self.to_str(key): self.to_bytes(value) for key, value in self.fetchall(
-            'SELECT {key}, value FROM {kv} WHERE name = %s AND is_result AND ' + NOT_EXPIRED,
-            (self.name, time.time()))}
+        return {
+            self.to_str(key): self.to_bytes(value)
+            for key, value in self.fetchall(
+                'SELECT {key}, value FROM {kv} WHERE name = %s AND is_result AND ' + NOT_EXPIRED,
+                (self.name, time.time()),
+            )
+        }
 
     def flush_results(self) -> None:
         self.execute('DELETE FROM {kv} WHERE name = %s AND is_result', (self.name,))
@@ -388,14 +461,18 @@ class Backend:
     # -- dead letters ---------------------------------------------------------
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:
-        cursor = self.execute('INSERT INTO {dead} (name, data, reason, failed_at) '
-                              'VALUES (%s, %s, %s, %s)', (self.name, data, reason, time.time()))
+        cursor = self.execute(
+            'INSERT INTO {dead} (name, data, reason, failed_at) VALUES (%s, %s, %s, %s)',
+            (self.name, data, reason, time.time()),
+        )
         return str(cursor.lastrowid)
 
     def dead_letter(self, receipt: str, reason: str) -> str | None:
         with self.transaction():
-            row = self.fetchone('SELECT id, data FROM {queue} '
-                                'WHERE name = %s AND receipt = %s{lock}', (self.name, receipt))
+            row = self.fetchone(
+                'SELECT id, data FROM {queue} WHERE name = %s AND receipt = %s{lock}',
+                (self.name, receipt),
+            )
             if row is None:
                 return None
             self.execute('DELETE FROM {queue} WHERE id = %s', (row[0],))
@@ -407,24 +484,34 @@ class Backend:
         if limit is not None:
             template += ' LIMIT %s'
             params += (max(int(limit), 0),)
-        return [DeadLetter(str(id_), self.to_bytes(data), self.to_str(reason), failed_at)
-                for id_, data, reason, failed_at in self.fetchall(template, params)]
+        return [
+            DeadLetter(str(id_), self.to_bytes(data), self.to_str(reason), failed_at)
+            for id_, data, reason, failed_at in self.fetchall(template, params)
+        ]
 
     def requeue_dead_letter(self, id_: int, priority: int | None) -> bool:
         with self.transaction():
-            row = self.fetchone('SELECT data FROM {dead} WHERE name = %s AND id = %s{lock}',
-                                (self.name, id_))
+            row = self.fetchone(
+                'SELECT data FROM {dead} WHERE name = %s AND id = %s{lock}', (self.name, id_)
+            )
             if row is None:
                 return False
             self.execute('DELETE FROM {dead} WHERE id = %s', (id_,))
-            self.execute('INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
-                         'VALUES (%s, %s, 0, 1, %s)', (self.name, priority or 0, row[0]))
+            self.execute(
+                'INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
+                'VALUES (%s, %s, 0, 1, %s)',
+                (self.name, priority or 0, row[0]),
+            )
         self.notify()
         return True
 
     def delete_dead_letter(self, id_: int) -> bool:
-        return self.execute('DELETE FROM {dead} WHERE name = %s AND id = %s',
-                            (self.name, id_)).rowcount > 0
+        return (
+            self.execute(
+                'DELETE FROM {dead} WHERE name = %s AND id = %s', (self.name, id_)
+            ).rowcount
+            > 0
+        )
 
     def flush_dead_letters(self) -> int:
         return self.execute('DELETE FROM {dead} WHERE name = %s', (self.name,)).rowcount

@@ -14,6 +14,7 @@ child's copy of the socket is closed without a word sent on it, and the
 connection object, kept forever, can never write to the parent's session. The
 child then opens its own connections.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,7 @@ __all__ = ['ConnectionGuard', 'guard_for']
 
 logger = logging.getLogger(__name__)
 
-_guards: weakref.WeakKeyDictionary[peewee.Database, ConnectionGuard] = \
-    weakref.WeakKeyDictionary()
+_guards: weakref.WeakKeyDictionary[peewee.Database, ConnectionGuard] = weakref.WeakKeyDictionary()
 _guards_lock = threading.Lock()
 
 
@@ -169,8 +169,7 @@ class ConnectionGuard:
         if self.pid != os.getpid():
             self.after_fork()
         database = self._database()
-        if database is not None and not database.is_closed() \
-                and not database.in_transaction():
+        if database is not None and not database.is_closed() and not database.in_transaction():
             conn = database._state.conn
             database._state.reset()
             self.forget(conn)

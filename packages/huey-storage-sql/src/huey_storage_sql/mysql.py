@@ -10,6 +10,7 @@ False) and the consumer polls.
 Keys are stored as ``VARBINARY`` (UTF-8): exact comparisons, unlike MySQL's
 case- and trailing-space-insensitive text collations.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,14 +43,23 @@ class MySQLBackend(Backend):
 
     quote = '`'
     lock_clause = ' FOR UPDATE'
-    put_data_sql = ('INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-                    'VALUES (%s, %s, %s, %s, NULL) ON DUPLICATE KEY UPDATE '
-                    'value = VALUES(value), is_result = VALUES(is_result), expires_at = NULL')
-    insert_ignore_sql = ('INSERT IGNORE INTO {kv} (name, {key}, value, is_result, expires_at) '
-                         'VALUES (%s, %s, %s, %s, %s)')
+    put_data_sql = (
+        'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
+        'VALUES (%s, %s, %s, %s, NULL) ON DUPLICATE KEY UPDATE '
+        'value = VALUES(value), is_result = VALUES(is_result), expires_at = NULL'
+    )
+    insert_ignore_sql = (
+        'INSERT IGNORE INTO {kv} (name, {key}, value, is_result, expires_at) '
+        'VALUES (%s, %s, %s, %s, %s)'
+    )
 
-    def __init__(self, database: peewee.Database, name: str, table_prefix: str,
-                 skip_locked: bool | None = None) -> None:
+    def __init__(
+        self,
+        database: peewee.Database,
+        name: str,
+        table_prefix: str,
+        skip_locked: bool | None = None,
+    ) -> None:
         super().__init__(database, name, table_prefix)
         self.skip_locked = skip_locked
 
@@ -116,8 +126,17 @@ class MySQLBackend(Backend):
                 'value = IF(' + EXPIRED + ', VALUES(value), '
                 'CAST(CAST(value AS SIGNED) + %s AS CHAR)), '
                 'expires_at = IF(' + EXPIRED + ', VALUES(expires_at), expires_at)',
-                (self.name, key, b'%d' % amount, None if ttl is None else now + ttl,
-                 now, amount, now))
-            value = self.scalar('SELECT value FROM {kv} WHERE name = %s AND {key} = %s',
-                                (self.name, key))
+                (
+                    self.name,
+                    key,
+                    b'%d' % amount,
+                    None if ttl is None else now + ttl,
+                    now,
+                    amount,
+                    now,
+                ),
+            )
+            value = self.scalar(
+                'SELECT value FROM {kv} WHERE name = %s AND {key} = %s', (self.name, key)
+            )
         return int(self.to_bytes(value))

@@ -13,6 +13,7 @@ socket) until a notification or its read timeout, whichever comes first.
 ``put_data`` and ``ack`` with a result notify a second channel, on which
 ``wait_data`` (blocking result reads) waits the same way.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,17 +37,23 @@ logger = logging.getLogger(__name__)
 #: PostgreSQL truncates identifiers (channel names included) to 63 bytes.
 MAX_CHANNEL = 63
 
-NEXT_WAITING = ('SELECT id FROM {queue} WHERE name = %s AND receipt IS NULL '
-                + QUEUE_ORDER + ' LIMIT 1 FOR UPDATE SKIP LOCKED')
-HEAD_ORDER_KEY = ('(SELECT LEAST(COALESCE(MIN(order_key), 0), 0) - 1 '
-                  'FROM {queue} WHERE name = %s)')
-DUE_IDS = ('SELECT id FROM {schedule} WHERE name = %s AND ts <= %s '
-           'ORDER BY ts, id FOR UPDATE SKIP LOCKED')
-UPSERT_RESULT = ('INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-                 'VALUES (%s, %s, %s, %s, NULL) ON CONFLICT (name, {key}) DO UPDATE '
-                 'SET value = EXCLUDED.value, is_result = EXCLUDED.is_result, expires_at = NULL')
-INSERT_MESSAGE = ('INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
-                  'VALUES (%s, %s, 0, 1, %s)')
+NEXT_WAITING = (
+    'SELECT id FROM {queue} WHERE name = %s AND receipt IS NULL '
+    + QUEUE_ORDER
+    + ' LIMIT 1 FOR UPDATE SKIP LOCKED'
+)
+HEAD_ORDER_KEY = '(SELECT LEAST(COALESCE(MIN(order_key), 0), 0) - 1 FROM {queue} WHERE name = %s)'
+DUE_IDS = (
+    'SELECT id FROM {schedule} WHERE name = %s AND ts <= %s ORDER BY ts, id FOR UPDATE SKIP LOCKED'
+)
+UPSERT_RESULT = (
+    'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
+    'VALUES (%s, %s, %s, %s, NULL) ON CONFLICT (name, {key}) DO UPDATE '
+    'SET value = EXCLUDED.value, is_result = EXCLUDED.is_result, expires_at = NULL'
+)
+INSERT_MESSAGE = (
+    'INSERT INTO {queue} (name, priority, order_key, deliveries, data) VALUES (%s, %s, 0, 1, %s)'
+)
 EXPIRED = '{kv}.expires_at IS NOT NULL AND {kv}.expires_at <= %s'
 
 
@@ -54,8 +61,10 @@ class PostgresBackend(Backend):
     """PostgreSQL >= 9.5 (SKIP LOCKED, ON CONFLICT)."""
 
     put_data_sql = UPSERT_RESULT
-    insert_ignore_sql = ('INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-                         'VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, {key}) DO NOTHING')
+    insert_ignore_sql = (
+        'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
+        'VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, {key}) DO NOTHING'
+    )
 
     def __init__(self, database: peewee.Database, name: str, table_prefix: str) -> None:
         super().__init__(database, name, table_prefix)
@@ -138,60 +147,78 @@ class PostgresBackend(Backend):
         """Run a data-modifying ``template`` (RETURNING one row per change) and
         notify listeners in the same statement if it changed anything.
         ``before`` holds earlier common table expressions (``name AS (...), ``)."""
-        row = self.fetchone('WITH ' + before + 'changed AS (' + template + ') '
-                            "SELECT n, (SELECT pg_notify(%s, '') WHERE n > 0) "
-                            'FROM (SELECT COUNT(*) AS n FROM changed) counted',
-                            (*params, self.channel))
+        row = self.fetchone(
+            'WITH ' + before + 'changed AS (' + template + ') '
+            "SELECT n, (SELECT pg_notify(%s, '') WHERE n > 0) "
+            'FROM (SELECT COUNT(*) AS n FROM changed) counted',
+            (*params, self.channel),
+        )
         return row[0]
 
     # -- queue --------------------------------------------------------------
 
     def enqueue(self, data: bytes, priority: int | None) -> None:
-        self.execute(INSERT_MESSAGE + "; SELECT pg_notify(%s, '')",
-                     (self.name, priority or 0, data, self.channel))
+        self.execute(
+            INSERT_MESSAGE + "; SELECT pg_notify(%s, '')",
+            (self.name, priority or 0, data, self.channel),
+        )
 
     def dequeue(self) -> bytes | None:
-        row = self.fetchone('DELETE FROM {queue} WHERE id = (' + NEXT_WAITING + ') RETURNING data',
-                            (self.name,))
+        row = self.fetchone(
+            'DELETE FROM {queue} WHERE id = (' + NEXT_WAITING + ') RETURNING data', (self.name,)
+        )
         return None if row is None else self.to_bytes(row[0])
 
     # -- leases -------------------------------------------------------------
 
     def lease(self, timeout: float) -> Lease | None:
         receipt = self.new_receipt()
-        row = self.fetchone('UPDATE {queue} SET receipt = %s, lease_deadline = %s '
-                            'WHERE id = (' + NEXT_WAITING + ') RETURNING data, deliveries',
-                            (receipt, time.time() + timeout, self.name))
+        row = self.fetchone(
+            'UPDATE {queue} SET receipt = %s, lease_deadline = %s '
+            'WHERE id = (' + NEXT_WAITING + ') RETURNING data, deliveries',
+            (receipt, time.time() + timeout, self.name),
+        )
         return None if row is None else Lease(receipt, self.to_bytes(row[0]), row[1])
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None) -> bool:
         if result is None:
             return super().ack(receipt, None)
         key, value = result
-        return self.scalar('WITH acked AS (DELETE FROM {queue} WHERE name = %s AND receipt = %s '
-                           'RETURNING 1), stored AS (' + UPSERT_RESULT + ') '
-                           "SELECT (SELECT COUNT(*) FROM acked), pg_notify(%s, '')",
-                           (self.name, receipt, self.name, key, value, True,
-                            self.data_channel)) > 0
+        return (
+            self.scalar(
+                'WITH acked AS (DELETE FROM {queue} WHERE name = %s AND receipt = %s '
+                'RETURNING 1), stored AS (' + UPSERT_RESULT + ') '
+                "SELECT (SELECT COUNT(*) FROM acked), pg_notify(%s, '')",
+                (self.name, receipt, self.name, key, value, True, self.data_channel),
+            )
+            > 0
+        )
 
     def release(self, receipt: str) -> bool:
-        return self._count_and_notify(
-            'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, '
-            'order_key = ' + HEAD_ORDER_KEY + ' WHERE name = %s AND receipt = %s RETURNING 1',
-            (self.name, self.name, receipt)) > 0
+        return (
+            self._count_and_notify(
+                'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, '
+                'order_key = ' + HEAD_ORDER_KEY + ' WHERE name = %s AND receipt = %s RETURNING 1',
+                (self.name, self.name, receipt),
+            )
+            > 0
+        )
 
     def requeue_expired_leases(self, now: float) -> int:
         return self._count_and_notify(
             'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, '
             'deliveries = deliveries + 1, order_key = ' + HEAD_ORDER_KEY + ' '
             'WHERE name = %s AND receipt IS NOT NULL AND lease_deadline < %s RETURNING 1',
-            (self.name, self.name, now))
+            (self.name, self.name, now),
+        )
 
     # -- schedule -----------------------------------------------------------
 
     def read_schedule(self, ts: float) -> list[bytes]:
-        rows = self.fetchall('DELETE FROM {schedule} WHERE id IN (' + DUE_IDS + ') '
-                             'RETURNING ts, id, data', (self.name, ts))
+        rows = self.fetchall(
+            'DELETE FROM {schedule} WHERE id IN (' + DUE_IDS + ') RETURNING ts, id, data',
+            (self.name, ts),
+        )
         rows.sort(key=lambda row: (row[0], row[1]))
         return [self.to_bytes(data) for _, _, data in rows]
 
@@ -201,29 +228,38 @@ class PostgresBackend(Backend):
             'SELECT %s, COALESCE(priority, 0), 0, 1, data FROM due ORDER BY ts, id RETURNING 1',
             (self.name, ts, self.name),
             before='due AS (DELETE FROM {schedule} WHERE id IN (' + DUE_IDS + ') '
-                   'RETURNING ts, id, priority, data), ')
+            'RETURNING ts, id, priority, data), ',
+        )
 
     # -- key/value data -------------------------------------------------------
 
     def put_data(self, key: str, value: bytes, is_result: bool) -> None:
-        self.execute(UPSERT_RESULT + "; SELECT pg_notify(%s, '')",
-                     (self.name, key, value, is_result, self.data_channel))
+        self.execute(
+            UPSERT_RESULT + "; SELECT pg_notify(%s, '')",
+            (self.name, key, value, is_result, self.data_channel),
+        )
 
     def pop_data(self, key: str) -> bytes | type(EmptyData):
-        row = self.fetchone('DELETE FROM {kv} WHERE name = %s AND {key} = %s '
-                            'RETURNING value, expires_at', (self.name, key))
+        row = self.fetchone(
+            'DELETE FROM {kv} WHERE name = %s AND {key} = %s RETURNING value, expires_at',
+            (self.name, key),
+        )
         if row is None or (row[1] is not None and row[1] <= time.time()):
             return EmptyData
         return self.to_bytes(row[0])
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None) -> bool:
         now = time.time()
-        return self.fetchone(
-            'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-            'VALUES (%s, %s, %s, FALSE, %s) ON CONFLICT (name, {key}) DO UPDATE '
-            'SET value = EXCLUDED.value, is_result = FALSE, expires_at = EXCLUDED.expires_at '
-            'WHERE ' + EXPIRED + ' RETURNING 1',
-            (self.name, key, value, None if ttl is None else now + ttl, now)) is not None
+        return (
+            self.fetchone(
+                'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
+                'VALUES (%s, %s, %s, FALSE, %s) ON CONFLICT (name, {key}) DO UPDATE '
+                'SET value = EXCLUDED.value, is_result = FALSE, expires_at = EXCLUDED.expires_at '
+                'WHERE ' + EXPIRED + ' RETURNING 1',
+                (self.name, key, value, None if ttl is None else now + ttl, now),
+            )
+            is not None
+        )
 
     def incr(self, key: str, amount: int, ttl: float | None) -> int:
         now = time.time()
@@ -234,31 +270,41 @@ class PostgresBackend(Backend):
             "(convert_from({kv}.value, 'UTF8')::BIGINT + %s)::TEXT, 'UTF8') END, "
             'expires_at = CASE WHEN ' + EXPIRED + ' THEN EXCLUDED.expires_at '
             'ELSE {kv}.expires_at END RETURNING value',
-            (self.name, key, b'%d' % amount, None if ttl is None else now + ttl,
-             now, amount, now))
+            (self.name, key, b'%d' % amount, None if ttl is None else now + ttl, now, amount, now),
+        )
         return int(self.to_bytes(value))
 
     # -- dead letters ---------------------------------------------------------
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:
-        return str(self.scalar('INSERT INTO {dead} (name, data, reason, failed_at) '
-                               'VALUES (%s, %s, %s, %s) RETURNING id',
-                               (self.name, data, reason, time.time())))
+        return str(
+            self.scalar(
+                'INSERT INTO {dead} (name, data, reason, failed_at) '
+                'VALUES (%s, %s, %s, %s) RETURNING id',
+                (self.name, data, reason, time.time()),
+            )
+        )
 
     def dead_letter(self, receipt: str, reason: str) -> str | None:
-        id_ = self.scalar('WITH moved AS (DELETE FROM {queue} WHERE name = %s AND receipt = %s '
-                          'RETURNING data) INSERT INTO {dead} (name, data, reason, failed_at) '
-                          'SELECT %s, data, %s, %s FROM moved RETURNING id',
-                          (self.name, receipt, self.name, reason, time.time()))
+        id_ = self.scalar(
+            'WITH moved AS (DELETE FROM {queue} WHERE name = %s AND receipt = %s '
+            'RETURNING data) INSERT INTO {dead} (name, data, reason, failed_at) '
+            'SELECT %s, data, %s, %s FROM moved RETURNING id',
+            (self.name, receipt, self.name, reason, time.time()),
+        )
         return None if id_ is None else str(id_)
 
     def requeue_dead_letter(self, id_: int, priority: int | None) -> bool:
-        return self._count_and_notify(
-            'INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
-            'SELECT %s, %s, 0, 1, data FROM revived RETURNING 1',
-            (self.name, id_, self.name, priority or 0),
-            before='revived AS (DELETE FROM {dead} WHERE name = %s AND id = %s '
-                   'RETURNING data), ') > 0
+        return (
+            self._count_and_notify(
+                'INSERT INTO {queue} (name, priority, order_key, deliveries, data) '
+                'SELECT %s, %s, 0, 1, data FROM revived RETURNING 1',
+                (self.name, id_, self.name, priority or 0),
+                before='revived AS (DELETE FROM {dead} WHERE name = %s AND id = %s '
+                'RETURNING data), ',
+            )
+            > 0
+        )
 
 
 class PostgresListener:
@@ -271,8 +317,9 @@ class PostgresListener:
     missed, one sent just before only costs one more query.
     """
 
-    def __init__(self, database: peewee.PostgresqlDatabase, channels: Sequence[str],
-                 guard: ConnectionGuard) -> None:
+    def __init__(
+        self, database: peewee.PostgresqlDatabase, channels: Sequence[str], guard: ConnectionGuard
+    ) -> None:
         self.pid = os.getpid()
         self._guard = guard
         self._conn = database._connect()  # a fresh connection with the database's settings

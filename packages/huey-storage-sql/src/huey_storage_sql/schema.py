@@ -1,4 +1,5 @@
 """Databases from URLs, the backend of each database, and table creation."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,15 @@ from huey_storage_sql.mysql import MySQLBackend
 from huey_storage_sql.postgres import PostgresBackend
 from huey_storage_sql.sqlite import SqliteBackend
 
-__all__ = ['DatabaseLike', 'backend_class', 'check_table_prefix', 'create_schema',
-           'resolve_database', 'run_schema_statements', 'tables_exist']
+__all__ = [
+    'DatabaseLike',
+    'backend_class',
+    'check_table_prefix',
+    'create_schema',
+    'resolve_database',
+    'run_schema_statements',
+    'tables_exist',
+]
 
 #: A peewee database, or a URL such as ``postgresql://postgres@127.0.0.1:5432/test``.
 DatabaseLike = Union[peewee.Database, str]
@@ -21,27 +29,35 @@ DatabaseLike = Union[peewee.Database, str]
 _PREFIX = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,40}\Z')
 
 
-def resolve_database(database: DatabaseLike,
-                     connect_params: dict[str, Any] | None = None) -> peewee.Database:
+def resolve_database(
+    database: DatabaseLike, connect_params: dict[str, Any] | None = None
+) -> peewee.Database:
     """``database`` itself, or the peewee database its URL names."""
     if isinstance(database, peewee.Database):
         if connect_params:
-            raise TypeError('connect_params only applies when database is a URL; configure '
-                            f'the peewee Database {database!r} instead')
+            raise TypeError(
+                'connect_params only applies when database is a URL; configure '
+                f'the peewee Database {database!r} instead'
+            )
         return database
     if isinstance(database, str):
         params = dict(connect_params or {})
         if database.startswith('mysql'):
             # No gap locks: far fewer deadlocks between concurrent consumers.
-            params.setdefault('init_command',
-                              'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED')
+            params.setdefault(
+                'init_command', 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'
+            )
         try:
             return db_url.connect(database, **params)
         except RuntimeError as exc:  # unknown scheme
-            raise ValueError(f'cannot open database URL {database!r} ({exc}); use '
-                             'postgresql://, mysql:// or sqlite:///') from None
-    raise TypeError('database must be a peewee Database or a URL string such as '
-                    f"'postgresql://postgres@127.0.0.1:5432/test', not {database!r}")
+            raise ValueError(
+                f'cannot open database URL {database!r} ({exc}); use '
+                'postgresql://, mysql:// or sqlite:///'
+            ) from None
+    raise TypeError(
+        'database must be a peewee Database or a URL string such as '
+        f"'postgresql://postgres@127.0.0.1:5432/test', not {database!r}"
+    )
 
 
 def backend_class(database: peewee.Database) -> type[Backend]:
@@ -52,14 +68,18 @@ def backend_class(database: peewee.Database) -> type[Backend]:
         return MySQLBackend
     if isinstance(database, peewee.SqliteDatabase):
         return SqliteBackend
-    raise TypeError(f'{type(database).__name__} is not supported: use a PostgresqlDatabase, '
-                    'MySQLDatabase or SqliteDatabase (or a subclass)')
+    raise TypeError(
+        f'{type(database).__name__} is not supported: use a PostgresqlDatabase, '
+        'MySQLDatabase or SqliteDatabase (or a subclass)'
+    )
 
 
 def check_table_prefix(table_prefix: str) -> str:
     if not isinstance(table_prefix, str) or not _PREFIX.match(table_prefix):
-        raise ValueError(f'table_prefix={table_prefix!r}: use letters, digits and underscores '
-                         '(no digit first), at most 41 characters, e.g. "huey_"')
+        raise ValueError(
+            f'table_prefix={table_prefix!r}: use letters, digits and underscores '
+            '(no digit first), at most 41 characters, e.g. "huey_"'
+        )
     return table_prefix
 
 

@@ -2,6 +2,7 @@
 once (``BEGIN IMMEDIATE``), so the generic read-then-write steps are atomic
 across threads and processes. Meant for tests and small deployments; the
 huey-storage-sqlite distribution is the dedicated SQLite storage."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,12 +17,16 @@ class SqliteBackend(Backend):
     """SQLite >= 3.24 (upsert)."""
 
     param = '?'
-    put_data_sql = ('INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-                    'VALUES (%s, %s, %s, %s, NULL) ON CONFLICT (name, {key}) DO UPDATE '
-                    'SET value = excluded.value, is_result = excluded.is_result, '
-                    'expires_at = NULL')
-    insert_ignore_sql = ('INSERT OR IGNORE INTO {kv} (name, {key}, value, is_result, expires_at) '
-                         'VALUES (%s, %s, %s, %s, %s)')
+    put_data_sql = (
+        'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
+        'VALUES (%s, %s, %s, %s, NULL) ON CONFLICT (name, {key}) DO UPDATE '
+        'SET value = excluded.value, is_result = excluded.is_result, '
+        'expires_at = NULL'
+    )
+    insert_ignore_sql = (
+        'INSERT OR IGNORE INTO {kv} (name, {key}, value, is_result, expires_at) '
+        'VALUES (%s, %s, %s, %s, %s)'
+    )
 
     def transaction(self) -> contextlib.AbstractContextManager:
         return self.database.atomic('IMMEDIATE')
@@ -72,15 +77,21 @@ class SqliteBackend(Backend):
     def incr(self, key: str, amount: int, ttl: float | None) -> int:
         now = time.time()
         with self.transaction():  # holds the database write lock: read-modify-write is safe
-            row = self.fetchone('SELECT value, expires_at FROM {kv} WHERE name = %s AND {key} = %s',
-                                (self.name, key))
+            row = self.fetchone(
+                'SELECT value, expires_at FROM {kv} WHERE name = %s AND {key} = %s',
+                (self.name, key),
+            )
             if row is None or (row[1] is not None and row[1] <= now):
                 value = amount
-                self.execute('INSERT OR REPLACE INTO {kv} (name, {key}, value, is_result, '
-                             'expires_at) VALUES (%s, %s, %s, 0, %s)',
-                             (self.name, key, b'%d' % value, None if ttl is None else now + ttl))
+                self.execute(
+                    'INSERT OR REPLACE INTO {kv} (name, {key}, value, is_result, '
+                    'expires_at) VALUES (%s, %s, %s, 0, %s)',
+                    (self.name, key, b'%d' % value, None if ttl is None else now + ttl),
+                )
             else:
                 value = int(self.to_bytes(row[0])) + amount
-                self.execute('UPDATE {kv} SET value = %s WHERE name = %s AND {key} = %s',
-                             (b'%d' % value, self.name, key))
+                self.execute(
+                    'UPDATE {kv} SET value = %s WHERE name = %s AND {key} = %s',
+                    (b'%d' % value, self.name, key),
+                )
         return value

@@ -1,4 +1,5 @@
 """``SqlStorage``: the huey storage contract on PostgreSQL, MySQL/MariaDB or SQLite."""
+
 from __future__ import annotations
 
 import logging
@@ -59,17 +60,27 @@ class SqlStorage(BaseStorage):
 
     priority = True
 
-    def __init__(self, name: str = 'huey', database: DatabaseLike | None = None,
-                 create_tables: bool = True, listen: bool = True, *,
-                 read_timeout: float = 1.0, table_prefix: str = 'huey_',
-                 skip_locked: bool | None = None,
-                 connect_params: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str = 'huey',
+        database: DatabaseLike | None = None,
+        create_tables: bool = True,
+        listen: bool = True,
+        *,
+        read_timeout: float = 1.0,
+        table_prefix: str = 'huey_',
+        skip_locked: bool | None = None,
+        connect_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, **kwargs)
         if not isinstance(name, str) or not name:
             raise ValueError(f'SqlStorage name={name!r}: use a non-empty string')
         if database is None:
-            raise TypeError("SqlStorage needs database=: a peewee Database or a URL such as "
-                            "'postgresql://postgres@127.0.0.1:5432/test'")
+            raise TypeError(
+                'SqlStorage needs database=: a peewee Database or a URL such as '
+                "'postgresql://postgres@127.0.0.1:5432/test'"
+            )
         if not read_timeout or read_timeout <= 0:
             raise ValueError(f'read_timeout={read_timeout!r}: use a number of seconds > 0')
         self.database = resolve_database(database, connect_params)
@@ -100,14 +111,16 @@ class SqlStorage(BaseStorage):
             with self._prepare_lock:
                 if not self._prepared:
                     if self.create_tables:
-                        retry_transient(self.database, run_schema_statements,
-                                        self.database, self.table_prefix)
+                        retry_transient(
+                            self.database, run_schema_statements, self.database, self.table_prefix
+                        )
                     elif not tables_exist(self.database, self.table_prefix):
                         raise RuntimeError(
                             f'SqlStorage {self.name!r}: the tables {self.table_prefix}queue, ... '
                             f'do not exist in {self.database.database!r}; create them with '
                             f'huey_storage_sql.create_schema(database, '
-                            f'table_prefix={self.table_prefix!r}) or pass create_tables=True')
+                            f'table_prefix={self.table_prefix!r}) or pass create_tables=True'
+                        )
                     self._backend.prepare()
                     self._prepared = True
 
@@ -119,20 +132,28 @@ class SqlStorage(BaseStorage):
         """Run a queue read; when blocking, wait for a notification while empty."""
         if not self.blocking:
             return self._run(operation, *args)
-        return self._until_notified(self._backend.channel, lambda: self._run(operation, *args),
-                                    lambda result: result is not None,
-                                    time.monotonic() + self.read_timeout)
+        return self._until_notified(
+            self._backend.channel,
+            lambda: self._run(operation, *args),
+            lambda result: result is not None,
+            time.monotonic() + self.read_timeout,
+        )
 
-    def _until_notified(self, channel: str, attempt: Callable[[], Any],
-                        done: Callable[[Any], bool], deadline: float | None,
-                        max_wait: float = math.inf) -> Any:
+    def _until_notified(
+        self,
+        channel: str,
+        attempt: Callable[[], Any],
+        done: Callable[[Any], bool],
+        deadline: float | None,
+        max_wait: float = math.inf,
+    ) -> Any:
         """Call ``attempt()`` until ``done(result)`` or the monotonic ``deadline``
         (None: never), sleeping between calls until a NOTIFY on ``channel`` (at
         most ``max_wait`` seconds). Returns the last result."""
         while True:
             self._ensure()
             listener = self._listening()
-            seen = listener.generation(channel)   # before the attempt: no wake-up is missed
+            seen = listener.generation(channel)  # before the attempt: no wake-up is missed
             result = attempt()
             if done(result):
                 return result
@@ -156,8 +177,8 @@ class SqlStorage(BaseStorage):
             listener = self._listener
             if listener is None or listener.pid != os.getpid():
                 listener = PostgresListener(
-                    self.database, [self._backend.channel, self._backend.data_channel],
-                    self._guard)
+                    self.database, [self._backend.channel, self._backend.data_channel], self._guard
+                )
                 self._listener = listener
             return listener
 
@@ -179,7 +200,7 @@ class SqlStorage(BaseStorage):
             id_ = int(id)
         except (TypeError, ValueError):
             return None
-        return id_ if 0 < id_ < 2 ** 63 else None
+        return id_ if 0 < id_ < 2**63 else None
 
     # -- queue --------------------------------------------------------------
 
@@ -219,8 +240,7 @@ class SqlStorage(BaseStorage):
         return self._run(self._backend.release, receipt)
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
-        return self._run(self._backend.requeue_expired_leases,
-                         time.time() if now is None else now)
+        return self._run(self._backend.requeue_expired_leases, time.time() if now is None else now)
 
     def leased_count(self) -> int:
         return self._run(self._backend.leased_count)
@@ -271,9 +291,13 @@ class SqlStorage(BaseStorage):
             return super().wait_data(key, timeout, pop)
         read = self._backend.pop_data if pop else self._backend.peek_data
         deadline = None if timeout is None else time.monotonic() + timeout
-        return self._until_notified(self._backend.data_channel, lambda: self._run(read, key),
-                                    lambda value: value is not EmptyData, deadline,
-                                    max_wait=1.0)
+        return self._until_notified(
+            self._backend.data_channel,
+            lambda: self._run(read, key),
+            lambda value: value is not EmptyData,
+            deadline,
+            max_wait=1.0,
+        )
 
     def has_data_for_key(self, key: str) -> bool:
         return self._run(self._backend.has_data_for_key, key)

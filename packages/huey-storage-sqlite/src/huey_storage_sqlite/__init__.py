@@ -1,4 +1,5 @@
 """SQLite storage for huey on the standard library: the embedded default."""
+
 from huey_storage_sqlite.schema import create_schema, schema_statements
 from huey_storage_sqlite.storage import SqliteStorage
 

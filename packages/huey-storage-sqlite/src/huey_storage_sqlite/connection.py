@@ -15,6 +15,7 @@ return ``SQLITE_BUSY`` at once (WAL recovery after a crash, switching the
 journal mode while another process opens the file), so every operation is
 also retried with a growing, jittered delay for a bounded time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,10 +89,13 @@ def is_busy(exc: BaseException) -> bool:
         return False
     code = getattr(exc, 'sqlite_errorcode', None)  # Python >= 3.11
     if code is not None:
-        return code & 0xff in (_SQLITE_BUSY, _SQLITE_LOCKED)
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     message = str(exc)
-    return 'database is locked' in message or 'database is busy' in message \
+    return (
+        'database is locked' in message
+        or 'database is busy' in message
         or 'database table is locked' in message
+    )
 
 
 class ConnectionPool:
@@ -101,8 +105,14 @@ class ConnectionPool:
     process on its first connection (schema creation).
     """
 
-    def __init__(self, filename: str, timeout: float, pragmas: list[str],
-                 journal_mode: str, prepare: Callable[[sqlite3.Connection], object]) -> None:
+    def __init__(
+        self,
+        filename: str,
+        timeout: float,
+        pragmas: list[str],
+        journal_mode: str,
+        prepare: Callable[[sqlite3.Connection], object],
+    ) -> None:
         self.filename = filename
         self.timeout = timeout
         self._pragmas = pragmas
@@ -154,13 +164,22 @@ class ConnectionPool:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.filename, timeout=self.timeout, isolation_level=None,
-                               check_same_thread=False, cached_statements=256)
+        conn = sqlite3.connect(
+            self.filename,
+            timeout=self.timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=256,
+        )
         try:
             mode = conn.execute(f'PRAGMA journal_mode = {self._journal_mode}').fetchone()[0]
             if mode.lower() != self._journal_mode:
-                logger.warning('%s: asked for journal_mode=%s, SQLite uses %s',
-                               self.filename, self._journal_mode, mode)
+                logger.warning(
+                    '%s: asked for journal_mode=%s, SQLite uses %s',
+                    self.filename,
+                    self._journal_mode,
+                    mode,
+                )
             for pragma in self._pragmas:
                 conn.execute(pragma)
         except BaseException:
@@ -199,8 +218,9 @@ class ConnectionPool:
                 if deadline is None:
                     deadline = time.monotonic() + window
                 if attempt >= _MAX_ATTEMPTS or time.monotonic() >= deadline:
-                    logger.warning('%s still locked after %d attempts: %s',
-                                   self.filename, attempt, error)
+                    logger.warning(
+                        '%s still locked after %d attempts: %s', self.filename, attempt, error
+                    )
                     raise error
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.2)

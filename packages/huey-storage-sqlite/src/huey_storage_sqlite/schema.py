@@ -6,6 +6,7 @@ own tables without clashing. The schema is created on first use (``CREATE ...
 IF NOT EXISTS``); ``create_schema()`` (or ``python -m huey_storage_sqlite FILE``)
 creates it ahead of time.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -66,9 +67,17 @@ _STATEMENTS = (
 )
 
 #: Names of every table and index the storage needs.
-SCHEMA_OBJECTS = ('huey_queue', 'huey_queue_waiting', 'huey_queue_leased', 'huey_schedule',
-                  'huey_schedule_due', 'huey_kv', 'huey_kv_expiry', 'huey_dead_letters',
-                  'huey_dead_letters_name')
+SCHEMA_OBJECTS = (
+    'huey_queue',
+    'huey_queue_waiting',
+    'huey_queue_leased',
+    'huey_schedule',
+    'huey_schedule_due',
+    'huey_kv',
+    'huey_kv_expiry',
+    'huey_dead_letters',
+    'huey_dead_letters_name',
+)
 
 
 def schema_statements(strict_fifo: bool = False) -> list[str]:
@@ -78,18 +87,28 @@ def schema_statements(strict_fifo: bool = False) -> list[str]:
     are never reused, even after the queue empties.
     """
     queue = _QUEUE_TABLE.format(autoincrement=' AUTOINCREMENT' if strict_fifo else '')
-    return [textwrap.dedent(queue).strip()] + [textwrap.dedent('    ' + statement).strip()
-                                               for statement in _STATEMENTS]
+    return [textwrap.dedent(queue).strip()] + [
+        textwrap.dedent('    ' + statement).strip() for statement in _STATEMENTS
+    ]
 
 
 def _queue_is_strict(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' "
-                       "AND name = 'huey_queue'").fetchone()
+    row = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'huey_queue'"
+    ).fetchone()
     return row is not None and 'AUTOINCREMENT' in row[0].upper()
 
 
-_QUEUE_COLUMNS = {'id', 'name', 'priority', 'receipt', 'lease_deadline', 'deliveries',
-                  'returned_at', 'data'}
+_QUEUE_COLUMNS = {
+    'id',
+    'name',
+    'priority',
+    'receipt',
+    'lease_deadline',
+    'deliveries',
+    'returned_at',
+    'data',
+}
 _QUEUE_COLUMNS_BEFORE_RETURNED_AT = _QUEUE_COLUMNS - {'returned_at'}
 
 
@@ -104,9 +123,11 @@ def _queue_needs_upgrade(conn: sqlite3.Connection) -> bool:
         return False
     if columns == _QUEUE_COLUMNS_BEFORE_RETURNED_AT:
         return True
-    raise ValueError(f'the huey_queue table in this file has columns {sorted(columns)}, not '
-                     f"SqliteStorage's {sorted(_QUEUE_COLUMNS)}: it belongs to another program "
-                     '(e.g. huey-storage-sql); give SqliteStorage a file of its own')
+    raise ValueError(
+        f'the huey_queue table in this file has columns {sorted(columns)}, not '
+        f"SqliteStorage's {sorted(_QUEUE_COLUMNS)}: it belongs to another program "
+        '(e.g. huey-storage-sql); give SqliteStorage a file of its own'
+    )
 
 
 def _upgrade_queue(conn: sqlite3.Connection) -> None:
@@ -124,8 +145,9 @@ def create_schema(conn: sqlite3.Connection, strict_fifo: bool = False) -> bool:
     is asked for but the existing queue table was created without it.
     """
     placeholders = ', '.join('?' * len(SCHEMA_OBJECTS))
-    present = conn.execute(f'SELECT COUNT(*) FROM sqlite_master WHERE name IN ({placeholders})',
-                           SCHEMA_OBJECTS).fetchone()[0]
+    present = conn.execute(
+        f'SELECT COUNT(*) FROM sqlite_master WHERE name IN ({placeholders})', SCHEMA_OBJECTS
+    ).fetchone()[0]
     created = False
     if present != len(SCHEMA_OBJECTS) or _queue_needs_upgrade(conn):
         conn.execute('BEGIN IMMEDIATE')
@@ -144,5 +166,6 @@ def create_schema(conn: sqlite3.Connection, strict_fifo: bool = False) -> bool:
         raise ValueError(
             'strict_fifo=True, but the huey_queue table in this file was created without '
             'AUTOINCREMENT; drain the queue and drop the huey_queue table (it is re-created), '
-            'or use strict_fifo=False (ordering by insertion id still holds)')
+            'or use strict_fifo=False (ordering by insertion id still holds)'
+        )
     return created

@@ -8,6 +8,7 @@ transaction (the write lock is taken up front, so a read-modify-write never
 fails half-way on a lock upgrade). Lock waits are SQLite's ``busy_timeout``
 plus a bounded retry with backoff (see ``connection.py``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,34 +39,48 @@ _CHUNK = 400  # bound parameters per statement, well under old SQLite's 999 limi
 _SWEEP_INTERVAL = 60.0  # seconds between deletions of expired keys
 
 _QUEUE_ORDER = 'ORDER BY priority DESC, returned_at DESC, id'
-_NEXT_WAITING = ('SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL '
-                 f'{_QUEUE_ORDER} LIMIT 1')
+_NEXT_WAITING = (
+    f'SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1'
+)
 _LIVE = '(expires_at IS NULL OR expires_at > ?)'
 
 _ENQUEUE = 'INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)'
-_LEASE = ("UPDATE huey_queue SET receipt = id || '.' || lower(hex(randomblob(8))), "
-          f'lease_deadline = ? WHERE id = ({_NEXT_WAITING}) RETURNING receipt, data, deliveries')
-_LEASE_SELECT = ('SELECT id, data, deliveries FROM huey_queue WHERE name = ? '
-                 f'AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1')
+_LEASE = (
+    "UPDATE huey_queue SET receipt = id || '.' || lower(hex(randomblob(8))), "
+    f'lease_deadline = ? WHERE id = ({_NEXT_WAITING}) RETURNING receipt, data, deliveries'
+)
+_LEASE_SELECT = (
+    'SELECT id, data, deliveries FROM huey_queue WHERE name = ? '
+    f'AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1'
+)
 _LEASE_UPDATE = 'UPDATE huey_queue SET receipt = ?, lease_deadline = ? WHERE id = ?'
 _DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
 _DELETE_BY_ID = 'DELETE FROM huey_queue WHERE id = ?'
 _ACK = 'DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?'
-_RELEASE = ('UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ? '
-            'WHERE id = ? AND name = ? AND receipt = ?')
-_ANY_EXPIRED = ('SELECT 1 FROM huey_queue WHERE name = ? AND receipt IS NOT NULL '
-                'AND lease_deadline < ? LIMIT 1')
-_REQUEUE_EXPIRED = ('UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, '
-                    'deliveries = deliveries + 1, returned_at = ? WHERE name = ? '
-                    'AND receipt IS NOT NULL AND lease_deadline < ?')
-_PUT_DATA = ('INSERT OR REPLACE INTO huey_kv (name, key, is_result, expires_at, value) '
-             'VALUES (?, ?, ?, NULL, ?)')
+_RELEASE = (
+    'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ? '
+    'WHERE id = ? AND name = ? AND receipt = ?'
+)
+_ANY_EXPIRED = (
+    'SELECT 1 FROM huey_queue WHERE name = ? AND receipt IS NOT NULL AND lease_deadline < ? LIMIT 1'
+)
+_REQUEUE_EXPIRED = (
+    'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, '
+    'deliveries = deliveries + 1, returned_at = ? WHERE name = ? '
+    'AND receipt IS NOT NULL AND lease_deadline < ?'
+)
+_PUT_DATA = (
+    'INSERT OR REPLACE INTO huey_kv (name, key, is_result, expires_at, value) '
+    'VALUES (?, ?, ?, NULL, ?)'
+)
 _PEEK = 'SELECT value FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE
 _POP = 'DELETE FROM huey_kv WHERE name = ? AND key = ? RETURNING value, expires_at'
-_PUT_IF_EMPTY = ('INSERT INTO huey_kv (name, key, is_result, expires_at, value) '
-                 'VALUES (?, ?, 0, ?, ?) ON CONFLICT (name, key) DO UPDATE SET '
-                 'value = excluded.value, is_result = 0, expires_at = excluded.expires_at '
-                 'WHERE huey_kv.expires_at IS NOT NULL AND huey_kv.expires_at <= ?')
+_PUT_IF_EMPTY = (
+    'INSERT INTO huey_kv (name, key, is_result, expires_at, value) '
+    'VALUES (?, ?, 0, ?, ?) ON CONFLICT (name, key) DO UPDATE SET '
+    'value = excluded.value, is_result = 0, expires_at = excluded.expires_at '
+    'WHERE huey_kv.expires_at IS NOT NULL AND huey_kv.expires_at <= ?'
+)
 _ANY_DUE = 'SELECT 1 FROM huey_schedule WHERE name = ? AND ts <= ? LIMIT 1'
 _DELETE_DUE = 'DELETE FROM huey_schedule WHERE name = ? AND ts <= ?'
 
@@ -76,7 +91,7 @@ def _priority(priority: int | None) -> int:
         return 0
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise TypeError(f'priority={priority!r}: give an int (higher runs first) or None')
-    if not -2**63 <= priority < 2**63:
+    if not -(2**63) <= priority < 2**63:
         raise ValueError(f'priority={priority}: must fit in 64 bits')
     return priority
 
@@ -110,7 +125,7 @@ def _dead_letter_id(id: str) -> int | None:
 
 def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+        yield items[start : start + _CHUNK]
 
 
 class SqliteStorage(BaseStorage):
@@ -132,29 +147,45 @@ class SqliteStorage(BaseStorage):
     blocking = False
     priority = True
 
-    def __init__(self, name: str = 'huey', filename: str | os.PathLike = 'huey.db',
-                 cache_mb: float = 8, fsync: bool = False, journal_mode: str = 'wal',
-                 timeout: float = 5.0, strict_fifo: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        name: str = 'huey',
+        filename: str | os.PathLike = 'huey.db',
+        cache_mb: float = 8,
+        fsync: bool = False,
+        journal_mode: str = 'wal',
+        timeout: float = 5.0,
+        strict_fifo: bool = False,
+        **kwargs,
+    ) -> None:
         if kwargs:
             plural = 's' if len(kwargs) > 1 else ''
-            raise TypeError(f'SqliteStorage got unexpected option{plural}: '
-                            f'{", ".join(sorted(kwargs))} (accepted: {", ".join(_OPTIONS)})')
+            raise TypeError(
+                f'SqliteStorage got unexpected option{plural}: '
+                f'{", ".join(sorted(kwargs))} (accepted: {", ".join(_OPTIONS)})'
+            )
         super().__init__(name)
         if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
             needed = '.'.join(map(str, MIN_SQLITE_VERSION))
-            raise RuntimeError(f'SqliteStorage needs SQLite >= {needed}, this Python links '
-                               f'{sqlite3.sqlite_version}; upgrade Python or its SQLite library')
+            raise RuntimeError(
+                f'SqliteStorage needs SQLite >= {needed}, this Python links '
+                f'{sqlite3.sqlite_version}; upgrade Python or its SQLite library'
+            )
         if not isinstance(name, str) or not name:
             raise ValueError(f'SqliteStorage(name={name!r}): name must be a non-empty string')
         filename = os.fspath(filename)
         if filename in ('', ':memory:') or str(filename).startswith('file:'):
-            raise ValueError(f'SqliteStorage(filename={filename!r}): give the path of a file, '
-                             'shared by every thread and process; use '
-                             'huey_storage.MemoryStorage for an in-memory storage')
+            raise ValueError(
+                f'SqliteStorage(filename={filename!r}): give the path of a file, '
+                'shared by every thread and process; use '
+                'huey_storage.MemoryStorage for an in-memory storage'
+            )
         journal_mode = str(journal_mode).lower()
         if journal_mode not in _JOURNAL_MODES:
-            raise ValueError(f'SqliteStorage(journal_mode={journal_mode!r}): use one of '
-                             f'{", ".join(_JOURNAL_MODES)}')
+            raise ValueError(
+                f'SqliteStorage(journal_mode={journal_mode!r}): use one of '
+                f'{", ".join(_JOURNAL_MODES)}'
+            )
         if isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, float)) or cache_mb < 0:
             raise ValueError(f'SqliteStorage(cache_mb={cache_mb!r}): give a number of MiB >= 0')
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
@@ -167,11 +198,14 @@ class SqliteStorage(BaseStorage):
         self.strict_fifo = bool(strict_fifo)
         self._returning = HAS_RETURNING
         self._next_sweep = 0.0
-        pragmas = [f'PRAGMA synchronous = {"FULL" if self.fsync else "NORMAL"}',
-                   f'PRAGMA cache_size = {-int(cache_mb * 1024)}',
-                   'PRAGMA temp_store = MEMORY']
-        self._pool = ConnectionPool(self.filename, self.timeout, pragmas, journal_mode,
-                                    self._prepare)
+        pragmas = [
+            f'PRAGMA synchronous = {"FULL" if self.fsync else "NORMAL"}',
+            f'PRAGMA cache_size = {-int(cache_mb * 1024)}',
+            'PRAGMA temp_store = MEMORY',
+        ]
+        self._pool = ConnectionPool(
+            self.filename, self.timeout, pragmas, journal_mode, self._prepare
+        )
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         if create_schema(conn, self.strict_fifo):
@@ -214,6 +248,7 @@ class SqliteStorage(BaseStorage):
 
     def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``body(conn)`` in a ``BEGIN IMMEDIATE`` transaction, all or nothing."""
+
         def operation(conn: sqlite3.Connection) -> T:
             conn.execute('BEGIN IMMEDIATE')
             try:
@@ -227,6 +262,7 @@ class SqliteStorage(BaseStorage):
                         logger.exception('%s: ROLLBACK failed', self.filename)
                 raise
             return result
+
         return self._run_write(operation)
 
     # -- queue ------------------------------------------------------------
@@ -250,16 +286,21 @@ class SqliteStorage(BaseStorage):
                 return None
             conn.execute(_DELETE_BY_ID, (row[0],))
             return row[1]
+
         return self._transaction(take)
 
     def queue_size(self) -> int:
-        return self._scalar('SELECT COUNT(*) FROM huey_queue WHERE name = ? '
-                            'AND receipt IS NULL', (self.name,))
+        return self._scalar(
+            'SELECT COUNT(*) FROM huey_queue WHERE name = ? AND receipt IS NULL', (self.name,)
+        )
 
     def enqueued_items(self, limit: int | None = None) -> list[bytes]:
         limit = -1 if limit is None else max(limit, 0)
-        rows = self._fetchall('SELECT data FROM huey_queue WHERE name = ? AND receipt IS NULL '
-                              f'{_QUEUE_ORDER} LIMIT ?', (self.name, limit))
+        rows = self._fetchall(
+            'SELECT data FROM huey_queue WHERE name = ? AND receipt IS NULL '
+            f'{_QUEUE_ORDER} LIMIT ?',
+            (self.name, limit),
+        )
         return [row[0] for row in rows]
 
     def flush_queue(self) -> None:
@@ -283,6 +324,7 @@ class SqliteStorage(BaseStorage):
             receipt = f'{row[0]}.{os.urandom(8).hex()}'
             conn.execute(_LEASE_UPDATE, (receipt, deadline, row[0]))
             return Lease(receipt, row[1], row[2])
+
         return self._transaction(take)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
@@ -298,10 +340,12 @@ class SqliteStorage(BaseStorage):
             if row_id is None:
                 return False
             return conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
+
         return self._transaction(store_and_ack)
 
-    def ack_and_lease(self, receipt: str, result: tuple[str, bytes] | None,
-                      timeout: float, key: str):
+    def ack_and_lease(
+        self, receipt: str, result: tuple[str, bytes] | None, timeout: float, key: str
+    ):
         """Acknowledge, store the result and lease the next message in one
         ``BEGIN IMMEDIATE`` transaction: one turn of the write lock per task."""
         row_id = _receipt_id(receipt)
@@ -310,8 +354,10 @@ class SqliteStorage(BaseStorage):
         def body(conn: sqlite3.Connection):
             if result is not None:
                 conn.execute(_PUT_DATA, (self.name, result[0], 1, result[1]))
-            acked = (row_id is not None
-                     and conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1)
+            acked = (
+                row_id is not None
+                and conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
+            )
             if self._returning:
                 row = conn.execute(_LEASE, (now + timeout, self.name)).fetchone()
                 lease = None if row is None else Lease(*row)
@@ -325,17 +371,24 @@ class SqliteStorage(BaseStorage):
                 return acked, None, EmptyData
             found = conn.execute(_PEEK, (self.name, key, now)).fetchone()
             return acked, lease, EmptyData if found is None else found[0]
+
         return self._transaction(body)
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
-        pairs = [(row_id, receipt) for receipt in receipts
-                 for row_id in (_receipt_id(receipt),) if row_id is not None]
+        pairs = [
+            (row_id, receipt)
+            for receipt in receipts
+            for row_id in (_receipt_id(receipt),)
+            if row_id is not None
+        ]
         extended = 0
         for chunk in _chunks(pairs):
             now = time.time()
             marks = ', '.join('?' * len(chunk))
-            sql = ('UPDATE huey_queue SET lease_deadline = ? WHERE name = ? '
-                   f'AND id IN ({marks}) AND receipt IN ({marks}) AND lease_deadline >= ?')
+            sql = (
+                'UPDATE huey_queue SET lease_deadline = ? WHERE name = ? '
+                f'AND id IN ({marks}) AND receipt IN ({marks}) AND lease_deadline >= ?'
+            )
             params = [now + timeout, self.name]
             params += [row_id for row_id, _ in chunk]
             params += [receipt for _, receipt in chunk]
@@ -360,14 +413,17 @@ class SqliteStorage(BaseStorage):
         return self._write(_REQUEUE_EXPIRED, (time.time(), *params))
 
     def leased_count(self) -> int:
-        return self._scalar('SELECT COUNT(*) FROM huey_queue WHERE name = ? '
-                            'AND receipt IS NOT NULL', (self.name,))
+        return self._scalar(
+            'SELECT COUNT(*) FROM huey_queue WHERE name = ? AND receipt IS NOT NULL', (self.name,)
+        )
 
     # -- schedule ---------------------------------------------------------
 
     def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
-        self._write('INSERT INTO huey_schedule (name, ts, priority, data) VALUES (?, ?, ?, ?)',
-                    (self.name, ts, _priority(priority), data))
+        self._write(
+            'INSERT INTO huey_schedule (name, ts, priority, data) VALUES (?, ?, ?, ?)',
+            (self.name, ts, _priority(priority), data),
+        )
 
     def read_schedule(self, ts: float) -> list[bytes]:
         params = (self.name, ts)
@@ -375,10 +431,12 @@ class SqliteStorage(BaseStorage):
             return []
 
         def take(conn: sqlite3.Connection) -> list[bytes]:
-            rows = conn.execute('SELECT data FROM huey_schedule WHERE name = ? AND ts <= ? '
-                                'ORDER BY ts, id', params).fetchall()
+            rows = conn.execute(
+                'SELECT data FROM huey_schedule WHERE name = ? AND ts <= ? ORDER BY ts, id', params
+            ).fetchall()
             conn.execute(_DELETE_DUE, params)
             return [row[0] for row in rows]
+
         return self._transaction(take)
 
     def enqueue_due(self, ts: float) -> int:
@@ -387,11 +445,15 @@ class SqliteStorage(BaseStorage):
             return 0
 
         def move(conn: sqlite3.Connection) -> int:
-            moved = conn.execute('INSERT INTO huey_queue (name, priority, data) '
-                                 'SELECT name, priority, data FROM huey_schedule '
-                                 'WHERE name = ? AND ts <= ? ORDER BY ts, id', params).rowcount
+            moved = conn.execute(
+                'INSERT INTO huey_queue (name, priority, data) '
+                'SELECT name, priority, data FROM huey_schedule '
+                'WHERE name = ? AND ts <= ? ORDER BY ts, id',
+                params,
+            ).rowcount
             conn.execute(_DELETE_DUE, params)
             return moved
+
         return self._transaction(move)
 
     def schedule_size(self) -> int:
@@ -399,8 +461,10 @@ class SqliteStorage(BaseStorage):
 
     def scheduled_items(self, limit: int | None = None) -> list[bytes]:
         limit = -1 if limit is None else max(limit, 0)
-        rows = self._fetchall('SELECT data FROM huey_schedule WHERE name = ? '
-                              'ORDER BY ts, id LIMIT ?', (self.name, limit))
+        rows = self._fetchall(
+            'SELECT data FROM huey_schedule WHERE name = ? ORDER BY ts, id LIMIT ?',
+            (self.name, limit),
+        )
         return [row[0] for row in rows]
 
     def flush_schedule(self) -> None:
@@ -441,11 +505,16 @@ class SqliteStorage(BaseStorage):
             row = conn.execute(_PEEK, (self.name, key, time.time())).fetchone()
             conn.execute('DELETE FROM huey_kv WHERE name = ? AND key = ?', (self.name, key))
             return EmptyData if row is None else row[0]
+
         return self._transaction(take)
 
     def has_data_for_key(self, key: str) -> bool:
-        return bool(self._fetchall('SELECT 1 FROM huey_kv WHERE name = ? AND key = ? AND '
-                                   + _LIVE, (self.name, key, time.time())))
+        return bool(
+            self._fetchall(
+                'SELECT 1 FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE,
+                (self.name, key, time.time()),
+            )
+        )
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         now = time.time()
@@ -456,30 +525,44 @@ class SqliteStorage(BaseStorage):
         return stored
 
     def delete_data(self, key: str) -> bool:
-        return self._write('DELETE FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE,
-                           (self.name, key, time.time())) == 1
+        return (
+            self._write(
+                'DELETE FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE,
+                (self.name, key, time.time()),
+            )
+            == 1
+        )
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         now = time.time()
         expires_at = _expiry(ttl, now)
 
         def add(conn: sqlite3.Connection) -> int:
-            row = conn.execute('SELECT value FROM huey_kv WHERE name = ? AND key = ? AND '
-                               + _LIVE, (self.name, key, now)).fetchone()
+            row = conn.execute(
+                'SELECT value FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE,
+                (self.name, key, now),
+            ).fetchone()
             if row is None:
                 total = amount
-                conn.execute('INSERT OR REPLACE INTO huey_kv (name, key, is_result, '
-                             'expires_at, value) VALUES (?, ?, 0, ?, ?)',
-                             (self.name, key, expires_at, str(total).encode('ascii')))
+                conn.execute(
+                    'INSERT OR REPLACE INTO huey_kv (name, key, is_result, '
+                    'expires_at, value) VALUES (?, ?, 0, ?, ?)',
+                    (self.name, key, expires_at, str(total).encode('ascii')),
+                )
                 return total
             try:
                 total = int(row[0]) + amount
             except (TypeError, ValueError):
-                raise ValueError(f'incr({key!r}): the key holds {row[0][:50]!r}, not an integer '
-                                 'counter; delete it first or use another key') from None
-            conn.execute('UPDATE huey_kv SET value = ?, is_result = 0 WHERE name = ? AND key = ?',
-                         (str(total).encode('ascii'), self.name, key))
+                raise ValueError(
+                    f'incr({key!r}): the key holds {row[0][:50]!r}, not an integer '
+                    'counter; delete it first or use another key'
+                ) from None
+            conn.execute(
+                'UPDATE huey_kv SET value = ?, is_result = 0 WHERE name = ? AND key = ?',
+                (str(total).encode('ascii'), self.name, key),
+            )
             return total
+
         total = self._transaction(add)
         if ttl is not None:
             self._sweep_expired(now)
@@ -500,12 +583,18 @@ class SqliteStorage(BaseStorage):
     # -- results ----------------------------------------------------------
 
     def result_store_size(self) -> int:
-        return self._scalar('SELECT COUNT(*) FROM huey_kv WHERE name = ? AND is_result = 1 '
-                            'AND ' + _LIVE, (self.name, time.time()))
+        return self._scalar(
+            'SELECT COUNT(*) FROM huey_kv WHERE name = ? AND is_result = 1 AND ' + _LIVE,
+            (self.name, time.time()),
+        )
 
     def result_items(self) -> dict[str, bytes]:
-        return dict(self._fetchall('SELECT key, value FROM huey_kv WHERE name = ? '
-                                   'AND is_result = 1 AND ' + _LIVE, (self.name, time.time())))
+        return dict(
+            self._fetchall(
+                'SELECT key, value FROM huey_kv WHERE name = ? AND is_result = 1 AND ' + _LIVE,
+                (self.name, time.time()),
+            )
+        )
 
     def flush_results(self) -> None:
         self._write('DELETE FROM huey_kv WHERE name = ? AND is_result = 1', (self.name,))
@@ -513,9 +602,17 @@ class SqliteStorage(BaseStorage):
     # -- dead letters -----------------------------------------------------
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:
-        return str(self._run_write(lambda conn: conn.execute(
-            'INSERT INTO huey_dead_letters (name, reason, failed_at, data) VALUES (?, ?, ?, ?)',
-            (self.name, reason, time.time(), data)).lastrowid))
+        return str(
+            self._run_write(
+                lambda conn: (
+                    conn.execute(
+                        'INSERT INTO huey_dead_letters (name, reason, failed_at, data) '
+                        'VALUES (?, ?, ?, ?)',
+                        (self.name, reason, time.time(), data),
+                    ).lastrowid
+                )
+            )
+        )
 
     def dead_letter(self, receipt: str, reason: str) -> str | None:
         row_id = _receipt_id(receipt)
@@ -523,22 +620,30 @@ class SqliteStorage(BaseStorage):
             return None
 
         def move(conn: sqlite3.Connection) -> str | None:
-            cursor = conn.execute('INSERT INTO huey_dead_letters (name, reason, failed_at, data) '
-                                  'SELECT name, ?, ?, data FROM huey_queue '
-                                  'WHERE id = ? AND name = ? AND receipt = ?',
-                                  (reason, time.time(), row_id, self.name, receipt))
+            cursor = conn.execute(
+                'INSERT INTO huey_dead_letters (name, reason, failed_at, data) '
+                'SELECT name, ?, ?, data FROM huey_queue '
+                'WHERE id = ? AND name = ? AND receipt = ?',
+                (reason, time.time(), row_id, self.name, receipt),
+            )
             if cursor.rowcount != 1:
                 return None
             conn.execute(_DELETE_BY_ID, (row_id,))
             return str(cursor.lastrowid)
+
         return self._transaction(move)
 
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         limit = -1 if limit is None else max(limit, 0)
-        rows = self._fetchall('SELECT id, data, reason, failed_at FROM huey_dead_letters '
-                              'WHERE name = ? ORDER BY id LIMIT ?', (self.name, limit))
-        return [DeadLetter(str(row_id), data, reason, failed_at)
-                for row_id, data, reason, failed_at in rows]
+        rows = self._fetchall(
+            'SELECT id, data, reason, failed_at FROM huey_dead_letters '
+            'WHERE name = ? ORDER BY id LIMIT ?',
+            (self.name, limit),
+        )
+        return [
+            DeadLetter(str(row_id), data, reason, failed_at)
+            for row_id, data, reason, failed_at in rows
+        ]
 
     def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
         priority = _priority(priority)
@@ -547,21 +652,28 @@ class SqliteStorage(BaseStorage):
             return False
 
         def move(conn: sqlite3.Connection) -> bool:
-            moved = conn.execute('INSERT INTO huey_queue (name, priority, data) '
-                                 'SELECT name, ?, data FROM huey_dead_letters '
-                                 'WHERE id = ? AND name = ?',
-                                 (priority, row_id, self.name)).rowcount
+            moved = conn.execute(
+                'INSERT INTO huey_queue (name, priority, data) '
+                'SELECT name, ?, data FROM huey_dead_letters '
+                'WHERE id = ? AND name = ?',
+                (priority, row_id, self.name),
+            ).rowcount
             if moved:
                 conn.execute('DELETE FROM huey_dead_letters WHERE id = ?', (row_id,))
             return moved == 1
+
         return self._transaction(move)
 
     def delete_dead_letter(self, id: str) -> bool:
         row_id = _dead_letter_id(id)
         if row_id is None:
             return False
-        return self._write('DELETE FROM huey_dead_letters WHERE id = ? AND name = ?',
-                           (row_id, self.name)) == 1
+        return (
+            self._write(
+                'DELETE FROM huey_dead_letters WHERE id = ? AND name = ?', (row_id, self.name)
+            )
+            == 1
+        )
 
     def flush_dead_letters(self) -> int:
         return self._write('DELETE FROM huey_dead_letters WHERE name = ?', (self.name,))
@@ -572,6 +684,7 @@ class SqliteStorage(BaseStorage):
         def delete_everything(conn: sqlite3.Connection) -> None:
             for table in ('huey_queue', 'huey_schedule', 'huey_kv', 'huey_dead_letters'):
                 conn.execute(f'DELETE FROM {table} WHERE name = ?', (self.name,))
+
         self._transaction(delete_everything)
 
     def close(self) -> None:
@@ -579,9 +692,15 @@ class SqliteStorage(BaseStorage):
 
     def __getstate__(self) -> dict:
         """Pickle the options only (for multiprocessing 'spawn'); connections reopen."""
-        return {'name': self.name, 'filename': self.filename, 'cache_mb': self.cache_mb,
-                'fsync': self.fsync, 'journal_mode': self.journal_mode,
-                'timeout': self.timeout, 'strict_fifo': self.strict_fifo}
+        return {
+            'name': self.name,
+            'filename': self.filename,
+            'cache_mb': self.cache_mb,
+            'fsync': self.fsync,
+            'journal_mode': self.journal_mode,
+            'timeout': self.timeout,
+            'strict_fifo': self.strict_fifo,
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)

@@ -21,6 +21,7 @@ gone from the storage once returned. ``lease()`` is at-least-once: the message
 stays stored, invisible to other readers, until ``ack()`` deletes it or the
 lease deadline passes and ``requeue_expired_leases()`` hands it out again.
 """
+
 from __future__ import annotations
 
 import abc
@@ -150,8 +151,9 @@ class BaseStorage(abc.ABC):
         neither place. The message stays stored until ``ack()``.
         """
 
-    def lease_with_data(self, timeout: float,
-                        key: str) -> tuple[Lease | None, bytes | _EmptyDataType]:
+    def lease_with_data(
+        self, timeout: float, key: str
+    ) -> tuple[Lease | None, bytes | _EmptyDataType]:
         """``lease(timeout)`` and, when it got a message, ``peek_data(key)``.
 
         Returns ``(lease, value)``; ``value`` is ``EmptyData`` when there was
@@ -171,9 +173,13 @@ class BaseStorage(abc.ABC):
         split by a crash. The result is stored even if the lease was lost.
         """
 
-    def ack_and_lease(self, receipt: str, result: tuple[str, bytes] | None,
-                      timeout: float, key: str,
-                      ) -> tuple[bool, Lease | None, bytes | _EmptyDataType]:
+    def ack_and_lease(
+        self,
+        receipt: str,
+        result: tuple[str, bytes] | None,
+        timeout: float,
+        key: str,
+    ) -> tuple[bool, Lease | None, bytes | _EmptyDataType]:
         """``ack(receipt, result)``, then take the next message if one is waiting.
 
         Returns ``(acked, lease, value)`` where ``lease``/``value`` are as from
@@ -221,8 +227,7 @@ class BaseStorage(abc.ABC):
     # -- schedule ---------------------------------------------------------
 
     @abc.abstractmethod
-    def add_to_schedule(self, data: bytes, ts: float,
-                        priority: int | None = None) -> None:
+    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
         """Store ``data`` until timestamp ``ts``; ``priority`` is kept for the
         moment it is moved to the queue by ``enqueue_due()``."""
 
@@ -276,8 +281,9 @@ class BaseStorage(abc.ABC):
         Two concurrent pops of one key never both get the value.
         """
 
-    def wait_data(self, key: str, timeout: float | None = None,
-                  pop: bool = True) -> bytes | _EmptyDataType:
+    def wait_data(
+        self, key: str, timeout: float | None = None, pop: bool = True
+    ) -> bytes | _EmptyDataType:
         """Wait until ``key`` holds a value, then pop (or peek) and return it.
 
         Returns ``EmptyData`` if ``timeout`` seconds pass first (``None``

@@ -3,6 +3,7 @@
 Useful to measure the cost of everything but storage, or to run code that
 enqueues without caring what happens next. Reads always find nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -85,8 +86,9 @@ class BlackHoleStorage(BaseStorage):
     def pop_data(self, key: str) -> bytes | _EmptyDataType:
         return EmptyData
 
-    def wait_data(self, key: str, timeout: float | None = None,
-                  pop: bool = True) -> bytes | _EmptyDataType:
+    def wait_data(
+        self, key: str, timeout: float | None = None, pop: bool = True
+    ) -> bytes | _EmptyDataType:
         """Nothing ever arrives, so return ``EmptyData`` at once.
 
         Waiting ``timeout`` seconds (or forever) would only stall the caller.

@@ -5,6 +5,7 @@ everything; enqueue, dequeue, lease and ack are O(log n). Nothing survives the
 process, and two ``MemoryStorage`` objects never share anything, whatever
 their names.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -112,8 +113,9 @@ class MemoryStorage(BaseStorage):
                 return None
             neg_priority, seq, data, deliveries = heapq.heappop(self._queue)
             receipt = str(next(self._receipts))
-            self._leases[receipt] = _Held(time.time() + timeout, data, -neg_priority,
-                                          seq, deliveries)
+            self._leases[receipt] = _Held(
+                time.time() + timeout, data, -neg_priority, seq, deliveries
+            )
         return Lease(receipt, data, deliveries)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
@@ -150,8 +152,9 @@ class MemoryStorage(BaseStorage):
         if now is None:
             now = time.time()
         with self._lock:
-            expired = [(held.seq, receipt) for receipt, held in self._leases.items()
-                       if held.deadline < now]
+            expired = [
+                (held.seq, receipt) for receipt, held in self._leases.items() if held.deadline < now
+            ]
             # latest first, so the oldest message ends up at the very head
             for _, receipt in sorted(expired, reverse=True):
                 held = self._leases.pop(receipt)
@@ -166,8 +169,7 @@ class MemoryStorage(BaseStorage):
 
     def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
         with self._lock:
-            heapq.heappush(self._schedule,
-                           (ts, next(self._schedule_seq), data, priority or 0))
+            heapq.heappush(self._schedule, (ts, next(self._schedule_seq), data, priority or 0))
 
     def _pop_due(self, ts: float) -> list[tuple[float, int, bytes, int]]:
         due = []
@@ -259,8 +261,9 @@ class MemoryStorage(BaseStorage):
         with self._lock:
             return self._remove(key)
 
-    def wait_data(self, key: str, timeout: float | None = None,
-                  pop: bool = True) -> bytes | _EmptyDataType:
+    def wait_data(
+        self, key: str, timeout: float | None = None, pop: bool = True
+    ) -> bytes | _EmptyDataType:
         """Wait until ``key`` holds a value; woken at once by any write."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
@@ -301,8 +304,10 @@ class MemoryStorage(BaseStorage):
             try:
                 value = int(current) + amount
             except ValueError:
-                raise ValueError(f'incr({key!r}): the key holds {current[:50]!r}, not an '
-                                 'integer counter; delete it first or use another key') from None
+                raise ValueError(
+                    f'incr({key!r}): the key holds {current[:50]!r}, not an '
+                    'integer counter; delete it first or use another key'
+                ) from None
             # keep the TTL the key was created with
             self._data[key] = (str(value).encode('ascii'), self._data[key][1])
             self._results.discard(key)
@@ -357,7 +362,7 @@ class MemoryStorage(BaseStorage):
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         with self._lock:
             letters = list(self._dead.values())
-        return letters if limit is None else letters[:max(limit, 0)]
+        return letters if limit is None else letters[: max(limit, 0)]
 
     def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
         with self._lock:

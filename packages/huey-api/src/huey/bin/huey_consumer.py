@@ -1,4 +1,5 @@
 """``python -m huey.bin.huey_consumer``: runs huey-consumer's command line."""
+
 from huey._optional import load
 
 

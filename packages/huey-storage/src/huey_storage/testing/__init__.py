@@ -3,13 +3,28 @@
 Needs pytest, which huey-storage does not install itself
 (``pip install huey-storage[testing]``).
 """
+
 import pytest
 
 # Show the values in failed asserts of the suite, as in a test module. Must run
 # before the suite modules are imported.
-pytest.register_assert_rewrite(*('huey_storage.testing.' + module for module in (
-    '_helpers', 'conformance', 'suite_concurrency', 'suite_data', 'suite_edges',
-    'suite_leases', 'suite_priority', 'suite_processes', 'suite_queue', 'suite_schedule')))
+pytest.register_assert_rewrite(
+    *(
+        'huey_storage.testing.' + module
+        for module in (
+            '_helpers',
+            'conformance',
+            'suite_concurrency',
+            'suite_data',
+            'suite_edges',
+            'suite_leases',
+            'suite_priority',
+            'suite_processes',
+            'suite_queue',
+            'suite_schedule',
+        )
+    )
+)
 
 from huey_storage.testing.conformance import (  # noqa: E402
     MultiProcessConformance,
@@ -18,5 +33,9 @@ from huey_storage.testing.conformance import (  # noqa: E402
     StorageConformance,
 )
 
-__all__ = ['MultiProcessConformance', 'PriorityConformance', 'SharedStorageConformance',
-           'StorageConformance']
+__all__ = [
+    'MultiProcessConformance',
+    'PriorityConformance',
+    'SharedStorageConformance',
+    'StorageConformance',
+]

@@ -1,4 +1,5 @@
 """Small helpers shared by the conformance suite modules."""
+
 from __future__ import annotations
 
 import threading
@@ -10,8 +11,9 @@ from huey_storage.base import BaseStorage
 __all__ = ['drain', 'run_threads', 'wait_until']
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0,
-               message: str = 'condition') -> None:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 5.0, message: str = 'condition'
+) -> None:
     """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     delay = 0.005
@@ -42,8 +44,7 @@ def run_threads(targets: list[Callable[[], None]], timeout: float = 30.0) -> Non
         except BaseException as exc:  # reported in the test's thread below
             errors.append(exc)
 
-    threads = [threading.Thread(target=guard, args=(target,), daemon=True)
-               for target in targets]
+    threads = [threading.Thread(target=guard, args=(target,), daemon=True) for target in targets]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + timeout

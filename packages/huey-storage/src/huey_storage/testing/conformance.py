@@ -38,6 +38,7 @@ is skipped as "not applicable"; a mixin whose fixture is missing fails with the
 fixture's name. The tests live in the ``suite_*`` modules next to this one, one
 concept each.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -54,18 +55,32 @@ from huey_storage.testing.suite_processes import ProcessContract
 from huey_storage.testing.suite_queue import QueueContract
 from huey_storage.testing.suite_schedule import ScheduleContract
 
-__all__ = ['MultiProcessConformance', 'PriorityConformance', 'SharedStorageConformance',
-           'StorageConformance']
+__all__ = [
+    'MultiProcessConformance',
+    'PriorityConformance',
+    'SharedStorageConformance',
+    'StorageConformance',
+]
 
 
 def _missing_fixture(test_class: object, fixture: str, mixin: str, what: str):
-    pytest.fail(f'{type(test_class).__name__} inherits {mixin} but does not define the '
-                f'`{fixture}` fixture ({what}); define it, or drop {mixin} if the storage '
-                'cannot provide it (see huey_storage.testing.conformance)', pytrace=False)
+    pytest.fail(
+        f'{type(test_class).__name__} inherits {mixin} but does not define the '
+        f'`{fixture}` fixture ({what}); define it, or drop {mixin} if the storage '
+        'cannot provide it (see huey_storage.testing.conformance)',
+        pytrace=False,
+    )
 
 
-class StorageConformance(QueueContract, LeaseContract, DeadLetterContract, ScheduleContract,
-                         DataContract, EdgeCaseContract, ConcurrencyContract):
+class StorageConformance(
+    QueueContract,
+    LeaseContract,
+    DeadLetterContract,
+    ScheduleContract,
+    DataContract,
+    EdgeCaseContract,
+    ConcurrencyContract,
+):
     """Base class of a storage's conformance tests: the single-handle contract.
 
     Not collected by itself (no ``Test`` prefix). Subclasses define the
@@ -75,16 +90,19 @@ class StorageConformance(QueueContract, LeaseContract, DeadLetterContract, Sched
     @pytest.fixture
     def storage(self) -> BaseStorage:
         """A fresh, empty storage; flushed and closed after the test."""
-        pytest.fail(f'{type(self).__name__} must define a `storage` fixture yielding a '
-                    'fresh, empty storage (see huey_storage.testing.conformance)',
-                    pytrace=False)
+        pytest.fail(
+            f'{type(self).__name__} must define a `storage` fixture yielding a '
+            'fresh, empty storage (see huey_storage.testing.conformance)',
+            pytrace=False,
+        )
 
     def test_priority_tests_run_exactly_for_priority_storages(self, storage):
         includes = isinstance(self, PriorityConformance)
         assert storage.priority == includes, (
             f'{type(storage).__name__}.priority is {storage.priority} but '
             f'{type(self).__name__} {"includes" if includes else "lacks"} '
-            f'PriorityConformance: {"drop it" if includes else "add it to the bases"}')
+            f'PriorityConformance: {"drop it" if includes else "add it to the bases"}'
+        )
 
 
 class PriorityConformance(PriorityContract):
@@ -98,14 +116,22 @@ class SharedStorageConformance(HandleContract, SharedConcurrencyContract):
     @pytest.fixture
     def storage_factory(self) -> Callable[[], BaseStorage]:
         """A callable returning another handle on the same backing store and name."""
-        _missing_fixture(self, 'storage_factory', 'SharedStorageConformance',
-                         'a callable returning another handle on the same store and name')
+        _missing_fixture(
+            self,
+            'storage_factory',
+            'SharedStorageConformance',
+            'a callable returning another handle on the same store and name',
+        )
 
     @pytest.fixture
     def other_storage_factory(self) -> Callable[[str], BaseStorage]:
         """A callable ``name -> storage`` on the same backing store as ``storage``."""
-        _missing_fixture(self, 'other_storage_factory', 'SharedStorageConformance',
-                         'a callable name -> storage on the same store')
+        _missing_fixture(
+            self,
+            'other_storage_factory',
+            'SharedStorageConformance',
+            'a callable name -> storage on the same store',
+        )
 
 
 class MultiProcessConformance(ProcessContract):
@@ -115,5 +141,9 @@ class MultiProcessConformance(ProcessContract):
     @pytest.fixture
     def storage_factory(self) -> Callable[[], BaseStorage]:
         """A callable returning another handle on the same backing store and name."""
-        _missing_fixture(self, 'storage_factory', 'MultiProcessConformance',
-                         'a callable returning another handle on the same store and name')
+        _missing_fixture(
+            self,
+            'storage_factory',
+            'MultiProcessConformance',
+            'a callable returning another handle on the same store and name',
+        )

@@ -5,6 +5,7 @@ MariaDB. When the server does not answer, the test is skipped with the command
 that starts it, except when ``CI`` is ``true``: then it fails loudly, so a CI
 run can never pass by skipping.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,13 +17,21 @@ __all__ = ['SERVICES', 'in_ci', 'require_service']
 
 #: name -> (host, port, how to start it on a machine like the CI one)
 SERVICES = {
-    'redis': ('127.0.0.1', 6379,
-              'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 '
-              '--save "" --appendonly no'),
-    'postgres': ('127.0.0.1', 5432,
-                 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'),
-    'mysql': ('127.0.0.1', 3306,
-              'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd'),
+    'redis': (
+        '127.0.0.1',
+        6379,
+        'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    ),
+    'postgres': (
+        '127.0.0.1',
+        5432,
+        'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+    ),
+    'mysql': (
+        '127.0.0.1',
+        3306,
+        'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd',
+    ),
 }
 
 

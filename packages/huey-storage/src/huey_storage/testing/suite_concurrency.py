@@ -6,6 +6,7 @@ race with all threads sharing the ``storage`` handle; ``SharedConcurrencyContrac
 runs them again with a handle per thread from ``storage_factory``, as separate
 consumers would.
 """
+
 from __future__ import annotations
 
 import collections
@@ -61,8 +62,10 @@ def _enqueue_and_lease_deliver_each_message_once(storage: BaseStorage, handles: 
                 if acked['n'] == total:
                     done.set()
 
-    run_threads([lambda p=p: produce(p) for p in range(PRODUCERS)]
-                + [lambda c=c: consume(c) for c in range(CONSUMERS)])
+    run_threads(
+        [lambda p=p: produce(p) for p in range(PRODUCERS)]
+        + [lambda c=c: consume(c) for c in range(CONSUMERS)]
+    )
     counts = collections.Counter(message for batch in delivered for message in batch)
     expected = {b'%d-%d' % (p, i) for p in range(PRODUCERS) for i in range(PER_PRODUCER)}
     assert set(counts) == expected
@@ -226,8 +229,9 @@ class SharedConcurrencyContract:
     def handle_per_thread(self, storage_factory) -> Handles:
         return lambda count: [storage_factory() for _ in range(count)]
 
-    def test_per_thread_enqueue_and_lease_deliver_each_message_once(self, storage,
-                                                                    handle_per_thread):
+    def test_per_thread_enqueue_and_lease_deliver_each_message_once(
+        self, storage, handle_per_thread
+    ):
         _enqueue_and_lease_deliver_each_message_once(storage, handle_per_thread)
 
     def test_per_thread_dequeue_delivers_each_message_once(self, storage, handle_per_thread):

@@ -1,4 +1,5 @@
 """Conformance tests: key/value data, TTLs, counters, waiting and results."""
+
 from __future__ import annotations
 
 import threading
@@ -72,8 +73,10 @@ class DataContract:
         if time.monotonic() - start < SHORT_TTL / 2:  # only meaningful well before expiry
             assert present == b'held'
             assert storage.put_if_empty('lock', b'other', ttl=SHORT_TTL) is False
-        wait_until(lambda: storage.peek_data('lock') is EmptyData,
-                   message=f'a put_if_empty key with ttl={SHORT_TTL} expiring')
+        wait_until(
+            lambda: storage.peek_data('lock') is EmptyData,
+            message=f'a put_if_empty key with ttl={SHORT_TTL} expiring',
+        )
         assert storage.has_data_for_key('lock') is False
         assert storage.pop_data('lock') is EmptyData
         assert storage.put_if_empty('lock', b'again') is True
@@ -104,8 +107,10 @@ class DataContract:
 
     def test_incr_ttl_expires(self, storage):
         assert storage.incr('counter', ttl=SHORT_TTL) == 1
-        wait_until(lambda: storage.peek_data('counter') is EmptyData,
-                   message=f'an incr key with ttl={SHORT_TTL} expiring')
+        wait_until(
+            lambda: storage.peek_data('counter') is EmptyData,
+            message=f'an incr key with ttl={SHORT_TTL} expiring',
+        )
         assert storage.incr('counter') == 1
 
     def test_wait_data_returns_a_value_put_by_another_thread(self, storage):

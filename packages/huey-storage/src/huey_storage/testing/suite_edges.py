@@ -1,4 +1,5 @@
 """Conformance tests: unusual payloads and keys, names, and several handles."""
+
 from __future__ import annotations
 
 import threading
@@ -14,8 +15,17 @@ __all__ = ['EdgeCaseContract', 'HandleContract']
 
 ALL_BYTES = bytes(range(256))
 ONE_MIB = bytes(range(256)) * 4096
-ODD_KEYS = ['clé-✓-日本語', 'a:b', 'star*', 'per%cent', "quo'te\"s", ' spaced ', 'back\\slash',
-            'new\nline', 'x' * 200]
+ODD_KEYS = [
+    'clé-✓-日本語',
+    'a:b',
+    'star*',
+    'per%cent',
+    'quo\'te"s',
+    ' spaced ',
+    'back\\slash',
+    'new\nline',
+    'x' * 200,
+]
 
 
 def _round_trip_everywhere(storage, payload: bytes) -> None:

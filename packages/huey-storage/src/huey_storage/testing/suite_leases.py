@@ -1,4 +1,5 @@
 """Conformance tests: leases (at-least-once delivery) and dead letters."""
+
 from __future__ import annotations
 
 import time
@@ -55,7 +56,7 @@ class LeaseContract:
         assert acked is True
         assert storage.peek_data('r') == b'1'
         assert storage.result_store_size() == 1
-        if second is None:   # a backend that only acknowledges here
+        if second is None:  # a backend that only acknowledges here
             assert value is EmptyData
             second = storage.lease(60)
         else:
@@ -65,7 +66,7 @@ class LeaseContract:
         started = time.monotonic()
         acked, third, value = storage.ack_and_lease(second.receipt, None, 60, 'flag')
         assert (acked, third, value) == (True, None, EmptyData)
-        assert time.monotonic() - started < 0.5   # an empty queue is not waited on
+        assert time.monotonic() - started < 0.5  # an empty queue is not waited on
         assert storage.leased_count() == 0
         assert storage.ack_and_lease(second.receipt, None, 60, 'flag')[0] is False
 
@@ -146,8 +147,10 @@ class LeaseContract:
         storage.lease(0.05)
         storage.lease(60)
         requeued = []
-        wait_until(lambda: requeued.append(storage.requeue_expired_leases()) or sum(requeued),
-                   message='a lease of 0.05 s expiring')
+        wait_until(
+            lambda: requeued.append(storage.requeue_expired_leases()) or sum(requeued),
+            message='a lease of 0.05 s expiring',
+        )
         assert sum(requeued) == 1
         assert storage.leased_count() == 1
         lease = storage.lease(60)

@@ -4,6 +4,7 @@ The rest of the suite checks priorities where they are optional (a FIFO
 storage must keep the order it was given); these tests check behaviour a FIFO
 storage cannot have, so they are only collected for ``PriorityConformance``.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Conformance tests: several processes on one backing store, and fork()."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -74,10 +75,12 @@ class ProcessContract:
             reports.put((consumer, received))
             handle.close()
 
-        producers = [context.Process(target=produce, args=(p,), daemon=True)
-                     for p in range(PRODUCERS)]
-        consumers = [context.Process(target=consume, args=(c,), daemon=True)
-                     for c in range(CONSUMERS)]
+        producers = [
+            context.Process(target=produce, args=(p,), daemon=True) for p in range(PRODUCERS)
+        ]
+        consumers = [
+            context.Process(target=consume, args=(c,), daemon=True) for c in range(CONSUMERS)
+        ]
         try:
             for process in producers + consumers:
                 process.start()
@@ -99,8 +102,7 @@ class ProcessContract:
             for process in producers + consumers:
                 if process.is_alive():
                     process.kill()
-        expected = sorted(b'%d-%d' % (p, i) for p in range(PRODUCERS)
-                          for i in range(PER_PRODUCER))
+        expected = sorted(b'%d-%d' % (p, i) for p in range(PRODUCERS) for i in range(PER_PRODUCER))
         assert sorted(received) == expected  # each exactly once
         assert storage.queue_size() == 0
         assert storage.leased_count() == 0

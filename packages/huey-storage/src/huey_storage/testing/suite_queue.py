@@ -1,4 +1,5 @@
 """Conformance tests: the queue, empty reads and the flush methods."""
+
 from __future__ import annotations
 
 import time
@@ -37,10 +38,15 @@ def _parts(storage) -> dict[str, object]:
     }
 
 
-_FULL = {'queue': 2, 'leased': 1, 'schedule': 1, 'plain': b'p',
-         'results': {'result': b'r'}, 'dead': 1}
-_EMPTIED = {'queue': 0, 'leased': 0, 'schedule': 0, 'plain': EmptyData,
-            'results': {}, 'dead': 0}
+_FULL = {
+    'queue': 2,
+    'leased': 1,
+    'schedule': 1,
+    'plain': b'p',
+    'results': {'result': b'r'},
+    'dead': 1,
+}
+_EMPTIED = {'queue': 0, 'leased': 0, 'schedule': 0, 'plain': EmptyData, 'results': {}, 'dead': 0}
 
 
 class QueueContract:
@@ -113,8 +119,7 @@ class QueueContract:
         assert storage.enqueued_items(limit=1) == [b'b']
 
     def test_priority_order(self, storage):
-        items = [(b'a', None), (b'b', 5), (b'c', 1), (b'd', 5), (b'e', None), (b'f', 0),
-                 (b'g', 1)]
+        items = [(b'a', None), (b'b', 5), (b'c', 1), (b'd', 5), (b'e', None), (b'f', 0), (b'g', 1)]
         for data, priority in items:
             storage.enqueue(data, priority)
         if storage.priority:
@@ -140,14 +145,17 @@ class QueueContract:
         expected = b'high' if storage.priority else b'low'
         assert storage.lease(60).data == expected
 
-    @pytest.mark.parametrize('flush, emptied', [
-        ('flush_queue', ('queue', 'leased')),
-        ('flush_schedule', ('schedule',)),
-        ('flush_results', ('results',)),
-        ('flush_data', ('plain', 'results')),
-        ('flush_dead_letters', ('dead',)),
-        ('flush_all', tuple(_FULL)),
-    ])
+    @pytest.mark.parametrize(
+        'flush, emptied',
+        [
+            ('flush_queue', ('queue', 'leased')),
+            ('flush_schedule', ('schedule',)),
+            ('flush_results', ('results',)),
+            ('flush_data', ('plain', 'results')),
+            ('flush_dead_letters', ('dead',)),
+            ('flush_all', tuple(_FULL)),
+        ],
+    )
     def test_each_flush_empties_only_its_part(self, storage, flush, emptied):
         _fill_every_part(storage)
         assert _parts(storage) == _FULL

@@ -1,4 +1,5 @@
 """Conformance tests: the schedule."""
+
 from __future__ import annotations
 
 import time

@@ -10,7 +10,7 @@ import redis
 from huey_storage.testing.services import require_service
 from huey_storage_redis import RedisStorage
 
-REDIS_DB = 1  # huey-storage-redis's database (see docs/HELPERS.md)
+REDIS_DB = 1  # huey-storage-redis's database (see docs/DESIGN.md, "Tests and services")
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ extracted. ``plugin.py`` makes ``huey.tests`` resolve to that scratch copy and
 marks the departures listed in ``departures.txt`` as strict xfails. Nothing of
 huey's is ever written into the repository.
 
-Usage: ``python tests/compat/run.py [pytest args...]``
+Usage: ``python tests/compat/run.py [test_api.py[::Class::test] ...] [pytest args...]``
+(module names run just those modules; with none, every module runs).
 """
 
 from __future__ import annotations
@@ -80,21 +81,12 @@ def main(argv: list[str]) -> int:
             'HUEY_COMPAT_TESTS': str(root / 'huey'),
             'PYTHONPATH': os.pathsep.join(filter(None, [str(HERE), os.environ.get('PYTHONPATH')])),
         }
-        command = [
-            sys.executable,
-            '-m',
-            'pytest',
-            '-p',
-            'plugin',
-            '-p',
-            'no:cacheprovider',
-            '--rootdir',
-            str(root),
-            '-q',
-            '--continue-on-collection-errors',
-            str(root / 'huey' / 'tests'),
-            *argv,
-        ]
+        tests = root / 'huey' / 'tests'
+        chosen = [str(tests / arg) for arg in argv if arg.startswith('test_')]
+        options = [arg for arg in argv if not arg.startswith('test_')]
+        command = [sys.executable, '-m', 'pytest', '-p', 'plugin', '-p', 'no:cacheprovider']
+        command += ['--rootdir', str(root), '-q', '--continue-on-collection-errors']
+        command += [*(chosen or [str(tests)]), *options]
         # cwd is not the suite root: `python -m` puts cwd on sys.path, and the
         # suite root holds the empty huey/__init__.py.
         return subprocess.call(command, env=env, cwd=scratch_path)

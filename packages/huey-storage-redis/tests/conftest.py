@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 import uuid
 from typing import Callable
 
@@ -78,3 +81,63 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, message: str 
         if time.monotonic() > deadline:
             raise AssertionError(f'still false after {timeout} s: {message}')
         time.sleep(0.01)
+
+
+# -- a Redis server of a test's own (restarts, an empty script cache) ----------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def start_redis(port: int, directory) -> subprocess.Popen:
+    """A redis-server of our own on ``port`` (nothing saved), once it answers."""
+    server = subprocess.Popen(
+        [
+            'redis-server',
+            '--port',
+            str(port),
+            '--bind',
+            '127.0.0.1',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    probe = redis.Redis(port=port, socket_connect_timeout=0.2)
+
+    def answers() -> bool:
+        try:
+            return probe.ping()
+        except redis.ConnectionError:
+            assert server.poll() is None, f'redis-server on port {port} exited'
+            return False
+
+    wait_for(answers, message=f'redis-server answering on port {port}')
+    probe.close()
+    return server
+
+
+def stop_redis(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.kill()
+        server.wait(10)
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> dict:
+    """Connection options of a redis-server started for this test alone: its
+    script cache is empty and no other client touches it."""
+    if shutil.which('redis-server') is None:
+        pytest.skip('needs the redis-server executable on PATH')
+    port = free_port()
+    server = start_redis(port, tmp_path)
+    yield {'host': '127.0.0.1', 'port': port, 'db': 0}
+    stop_redis(server)

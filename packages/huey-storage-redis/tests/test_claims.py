@@ -117,10 +117,10 @@ def test_a_retried_claim_returns_the_same_lease_and_gives_back_the_extra(
     keys = storage.keys.queue_keys + [claim]
     redis_client.lmove(storage.keys.queue, claim, 'RIGHT', 'LEFT')
     args = ['0', 'receipt-1', time.time() + 60]
-    assert storage._scripts.claim(keys=keys, args=args) == make_envelope(b'one', 0)
+    assert storage._run('claim', keys, args) == make_envelope(b'one', 0)
     # the retried pipeline moved a second message before claim.lua ran again
     redis_client.lmove(storage.keys.queue, claim, 'RIGHT', 'LEFT')
-    assert storage._scripts.claim(keys=keys, args=args) == make_envelope(b'one', 0)
+    assert storage._run('claim', keys, args) == make_envelope(b'one', 0)
     assert redis_client.llen(claim) == 0
     assert storage.enqueued_items() == [b'two']
     assert storage.leased_count() == 1

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import uuid
 
 import pytest
 import redis
-from conftest import REDIS_DB, wait_for
+from conftest import REDIS_DB, free_port, start_redis, stop_redis
 from huey_storage_redis import PriorityRedisStorage, RedisStorage
 
 pytestmark = pytest.mark.redis
@@ -96,69 +94,25 @@ def test_forked_child_uses_its_own_connection(make_storage, cls):
 # -- a Redis server of our own, restarted under the storage ------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
-def _start_redis(port: int, directory) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            'redis-server',
-            '--port',
-            str(port),
-            '--bind',
-            '127.0.0.1',
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--dir',
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    probe = redis.Redis(port=port, socket_connect_timeout=0.2)
-
-    def answers() -> bool:
-        try:
-            return probe.ping()
-        except redis.ConnectionError:
-            assert server.poll() is None, f'redis-server on port {port} exited'
-            return False
-
-    wait_for(answers, message=f'redis-server answering on port {port}')
-    probe.close()
-    return server
-
-
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.kill()
-        server.wait(10)
-
-
 @pytest.mark.slow
 def test_storage_survives_a_redis_restart(tmp_path):
     if shutil.which('redis-server') is None:
         pytest.skip('needs the redis-server executable on PATH')
-    port = _free_port()
-    server = _start_redis(port, tmp_path)
+    port = free_port()
+    server = start_redis(port, tmp_path)
     storage = RedisStorage('restart', url=f'redis://127.0.0.1:{port}/0', read_timeout=0.2)
     try:
         storage.enqueue(b'before')
         assert storage.lease(60).data == b'before'
         storage.put_data('k', b'v')
 
-        _stop(server)
+        stop_redis(server)
         with pytest.raises(redis.ConnectionError, match=str(port)):
             storage.enqueue(b'while down')
         with pytest.raises(redis.ConnectionError):
             storage.lease(60)
 
-        server = _start_redis(port, tmp_path)  # empty again: nothing was saved
+        server = start_redis(port, tmp_path)  # empty again: nothing was saved
         storage.enqueue(b'after')  # reconnects; scripts are reloaded on NOSCRIPT
         lease = storage.lease(60)
         assert lease.data == b'after'
@@ -167,23 +121,23 @@ def test_storage_survives_a_redis_restart(tmp_path):
         assert storage.lease(60) is None  # blocking read works again too
     finally:
         storage.close()
-        _stop(server)
+        stop_redis(server)
 
 
 @pytest.mark.slow
 def test_storage_created_while_redis_is_down_works_once_it_is_up(tmp_path):
     if shutil.which('redis-server') is None:
         pytest.skip('needs the redis-server executable on PATH')
-    port = _free_port()
+    port = free_port()
     storage = PriorityRedisStorage('late', port=port, read_timeout=0.2)  # connects lazily
     server = None
     try:
         with pytest.raises(redis.ConnectionError):
             storage.queue_size()
-        server = _start_redis(port, tmp_path)
+        server = start_redis(port, tmp_path)
         storage.enqueue(b'x', 1)
         assert storage.dequeue() == b'x'
     finally:
         storage.close()
         if server is not None:
-            _stop(server)
+            stop_redis(server)

@@ -7,6 +7,7 @@ pipeline), after a warm-up that connects and loads the scripts.
 from __future__ import annotations
 
 import pytest
+import redis
 from conftest import counting_pool
 from huey_storage_redis import (
     PriorityRedisExpireStorage,
@@ -14,6 +15,7 @@ from huey_storage_redis import (
     RedisExpireStorage,
     RedisStorage,
 )
+from huey_storage_redis.scripts import SCRIPTS, script_sha
 
 pytestmark = pytest.mark.redis
 
@@ -70,3 +72,73 @@ def test_hot_path_round_trips(make_storage, redis_params, cls):
     assert trips(storage.put_if_empty, 'lock', b'1', 60) == (1, True)
     assert trips(storage.incr, 'n', 1, 60) == (1, 1)
     pool.disconnect()
+
+
+# -- a server whose script cache is empty (new, restarted, SCRIPT FLUSH) -------
+
+
+def _drain_with_ack_and_lease(storage, counted, count: int) -> list[int]:
+    """Lease the first of ``count`` queued messages, then acknowledge each and
+    take the next in one call; return the sends of each ack_and_lease."""
+    lease = storage.lease(60)
+    assert lease is not None
+    sends, taken = [], []
+    while lease is not None:
+        before = counted.sends
+        acked, lease, _ = storage.ack_and_lease(lease.receipt, ('r', b'v'), 60, 'flag')
+        sends.append(counted.sends - before)
+        assert acked is True
+        if lease is not None:
+            taken.append(lease.data)
+    assert taken == [b'm%d' % i for i in range(1, count)]
+    assert storage.leased_count() == 0 and storage.queue_size() == 0
+    return sends
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_ack_and_lease_takes_the_next_message_on_a_fresh_server(private_redis, cls):
+    pool = counting_pool(private_redis)
+    storage = cls('fresh', connection_pool=pool)
+    try:
+        storage.enqueue_many([(b'm%d' % i, 0) for i in range(5)])
+        # the first lease meets NOSCRIPT and loads every script; from then on
+        # acknowledging a task and taking the next is one round trip
+        assert _drain_with_ack_and_lease(storage, pool.connection_class, 5) == [1, 1, 1, 1, 1]
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_script_flush_costs_one_reload_then_one_round_trip_per_task(private_redis, cls):
+    pool = counting_pool(private_redis)
+    storage = cls('flushed', connection_pool=pool)
+    try:
+        storage.enqueue_many([(b'm%d' % i, 0) for i in range(6)])
+        lease = storage.lease(60)
+        redis.Redis(**private_redis).script_flush()
+        before = pool.connection_class.sends
+        acked, lease, _ = storage.ack_and_lease(lease.receipt, None, 60, 'flag')
+        # refused, every script loaded, the refused commands resent
+        assert (acked, lease.data, pool.connection_class.sends - before) == (True, b'm1', 3)
+        sends = []
+        while lease is not None:
+            before = pool.connection_class.sends
+            acked, lease, _ = storage.ack_and_lease(lease.receipt, None, 60, 'flag')
+            sends.append(pool.connection_class.sends - before)
+        assert sends == [1, 1, 1, 1, 1]
+        assert storage.queue_size() == 0 and storage.leased_count() == 0
+    finally:
+        storage.close()
+
+
+def test_every_script_is_loaded_after_the_first_refusal(private_redis):
+    storage = RedisStorage('loaded', **private_redis, read_timeout=0.1)
+    try:
+        client = redis.Redis(**private_redis)
+        shas = [script_sha(name) for name in SCRIPTS]
+        assert not any(client.script_exists(*shas))
+        storage.enqueue(b'x')
+        assert storage.lease(60).data == b'x'
+        assert all(client.script_exists(*shas))
+    finally:
+        storage.close()

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from huey_storage.base import _EmptyDataType
 
     from huey_storage_redis.keys import KeyLayout
-    from huey_storage_redis.scripts import Scripts
 
 __all__ = ['WAIT_RECHECK_INTERVAL', 'DataMethods', 'ttl_ms']
 
@@ -42,11 +41,10 @@ def ttl_ms(ttl: float | None, what: str) -> int:
 
 class DataMethods:
     """The data half of ``RedisStorage`` (a mixin: needs ``client``, ``keys``,
-    ``_scripts`` and ``_result_ttl_ms``)."""
+    ``_run`` and ``_result_ttl_ms``)."""
 
     client: redis.Redis
     keys: KeyLayout
-    _scripts: Scripts
     _result_ttl_ms: int
 
     def _run(self, script: str, keys: list, args: list): ...
@@ -92,7 +90,7 @@ class DataMethods:
         return [EmptyData if value is None else value for value in values]
 
     def pop_data(self, key: str) -> bytes | _EmptyDataType:
-        value = self._scripts.pop_data(keys=[self.keys.data(key), self.keys.results], args=[key])
+        value = self._run('pop_data', [self.keys.data(key), self.keys.results], [key])
         return EmptyData if value is None else value
 
     def wait_data(
@@ -139,9 +137,10 @@ class DataMethods:
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         return bool(
-            self._scripts.put_if_empty(
-                keys=[self.keys.data(key), self.keys.results],
-                args=[value, ttl_ms(ttl, 'put_if_empty ttl'), key, self.keys.channel(key)],
+            self._run(
+                'put_if_empty',
+                [self.keys.data(key), self.keys.results],
+                [value, ttl_ms(ttl, 'put_if_empty ttl'), key, self.keys.channel(key)],
             )
         )
 
@@ -153,9 +152,10 @@ class DataMethods:
         return bool(deleted)
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        return self._scripts.incr(
-            keys=[self.keys.data(key), self.keys.results],
-            args=[int(amount), ttl_ms(ttl, 'incr ttl'), key, self.keys.channel(key)],
+        return self._run(
+            'incr',
+            [self.keys.data(key), self.keys.results],
+            [int(amount), ttl_ms(ttl, 'incr ttl'), key, self.keys.channel(key)],
         )
 
     def flush_data(self) -> None:
@@ -175,9 +175,7 @@ class DataMethods:
     # -- results ----------------------------------------------------------
 
     def _results(self, mode: str):
-        return self._scripts.results(
-            keys=[self.keys.results], args=[self.keys.data_prefix, mode, BATCH_SIZE]
-        )
+        return self._run('results', [self.keys.results], [self.keys.data_prefix, mode, BATCH_SIZE])
 
     def result_store_size(self) -> int:
         return self._results('size')

@@ -8,7 +8,7 @@ to the queue, are single scripts.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from huey_storage.base import DeadLetter
 
@@ -16,20 +16,19 @@ if TYPE_CHECKING:
     import redis
 
     from huey_storage_redis.keys import KeyLayout
-    from huey_storage_redis.scripts import Scripts
 
 __all__ = ['DeadLetterMethods']
 
 
 class DeadLetterMethods:
     """The dead-letter part of ``RedisStorage`` (a mixin: needs ``client``,
-    ``keys``, ``_scripts``, ``_flag`` and ``_priority``)."""
+    ``keys``, ``_run``, ``_flag`` and ``_priority``)."""
 
     client: redis.Redis
     keys: KeyLayout
-    _scripts: Scripts
     _flag: str
     _priority: Callable[[int | None], int]
+    _run: Callable[[str, list, list], Any]
 
     def _dead_letter_keys(self) -> list[str]:
         return self.keys.queue_keys + [
@@ -39,24 +38,28 @@ class DeadLetterMethods:
         ]
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:
-        dead_id = self._scripts.dead_letter_add(
-            keys=self._dead_letter_keys(), args=[self._flag, '', reason, data, repr(time.time())]
+        dead_id = self._run(
+            'dead_letter_add',
+            self._dead_letter_keys(),
+            [self._flag, '', reason, data, repr(time.time())],
         )
         return dead_id.decode()
 
     def dead_letter(self, receipt: str, reason: str) -> str | None:
-        dead_id = self._scripts.dead_letter_add(
-            keys=self._dead_letter_keys(),
-            args=[self._flag, receipt, reason, b'', repr(time.time())],
+        dead_id = self._run(
+            'dead_letter_add',
+            self._dead_letter_keys(),
+            [self._flag, receipt, reason, b'', repr(time.time())],
         )
         return None if dead_id is None else dead_id.decode()
 
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         if limit is not None and limit <= 0:
             return []
-        flat = self._scripts.dead_letter_list(
-            keys=[self.keys.dead_letters, self.keys.dead_letter_order],
-            args=[-1 if limit is None else limit - 1],
+        flat = self._run(
+            'dead_letter_list',
+            [self.keys.dead_letters, self.keys.dead_letter_order],
+            [-1 if limit is None else limit - 1],
         )
         letters = []
         for i in range(0, len(flat), 2):
@@ -75,8 +78,10 @@ class DeadLetterMethods:
 
     def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
         return bool(
-            self._scripts.dead_letter_requeue(
-                keys=self._dead_letter_keys(), args=[self._flag, id, self._priority(priority)]
+            self._run(
+                'dead_letter_requeue',
+                self._dead_letter_keys(),
+                [self._flag, id, self._priority(priority)],
             )
         )
 

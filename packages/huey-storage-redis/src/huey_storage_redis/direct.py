@@ -50,24 +50,26 @@ class DirectConnections:
         """Send one command and return its raw reply (an error reply raises)."""
         connection = self._connection()
         packed = connection.pack_command(*args)
-        return self._retry(connection, lambda: self._exchange(connection, packed, 1)[0])
+        return self._retry(connection, lambda: self._exchange(connection, packed, 1, True)[0])
 
     def pipeline(self, commands: Sequence[tuple]) -> list:
         """Send ``commands`` in one write and return their raw replies; an error
         reply comes back as its exception object, in place."""
         connection = self._connection()
         packed = connection.pack_commands(commands)
-        return self._retry(connection, lambda: self._exchange(connection, packed, len(commands)))
+        return self._retry(
+            connection, lambda: self._exchange(connection, packed, len(commands), False)
+        )
 
     @staticmethod
-    def _exchange(connection, packed, count: int) -> list:
+    def _exchange(connection, packed, count: int, raise_errors: bool) -> list:
         connection.send_packed_command(packed, check_health=False)
         replies = []
         for _ in range(count):
             try:
                 replies.append(connection.read_response())
             except ResponseError as error:
-                if count == 1:
+                if raise_errors:
                     raise
                 replies.append(error)
         return replies

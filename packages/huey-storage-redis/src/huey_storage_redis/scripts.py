@@ -1,19 +1,19 @@
-"""Load the storage's Lua scripts (the ``*.lua`` files beside this module).
+"""The storage's Lua scripts (the ``*.lua`` files beside this module).
 
 Scripts that touch the queue get ``queue_lib.lua`` prepended, so the queue
-layout lives in one place. Each script is registered once per client with
-``register_script``: redis-py sends ``EVALSHA`` and loads the source only when
-the server answers ``NOSCRIPT`` (first use, or after a server restart).
+layout lives in one place. The storage sends ``EVALSHA script_sha(name)``
+itself, pipelined with other commands where that saves a round trip; when the
+server answers ``NOSCRIPT`` (a new or restarted server, ``SCRIPT FLUSH``, a
+failover) it sends ``load_commands()`` once, loading every script, and resends.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from importlib import resources
 
-import redis
-
-__all__ = ['BATCH_SIZE', 'QUEUE_SCRIPTS', 'SCRIPTS', 'Scripts', 'script_source']
+__all__ = ['BATCH_SIZE', 'QUEUE_SCRIPTS', 'SCRIPTS', 'load_commands', 'script_sha', 'script_source']
 
 #: items handled per call by the batched scripts (requeue, schedule, flush...)
 BATCH_SIZE = 1000
@@ -57,9 +57,13 @@ def script_source(name: str) -> str:
     return _read(name)
 
 
-class Scripts:
-    """Every script registered on one client, as attributes named after the files."""
+@functools.cache
+def script_sha(name: str) -> str:
+    """The SHA1 that ``EVALSHA`` names script ``name`` by."""
+    return hashlib.sha1(script_source(name).encode('utf-8')).hexdigest()
 
-    def __init__(self, client: redis.Redis) -> None:
-        for name in SCRIPTS:
-            setattr(self, name, client.register_script(script_source(name)))
+
+def load_commands() -> list[tuple]:
+    """``SCRIPT LOAD`` of every script, to pipeline after a ``NOSCRIPT`` reply:
+    a server that lost one script has lost them all."""
+    return [('SCRIPT', 'LOAD', script_source(name)) for name in SCRIPTS]

@@ -48,13 +48,14 @@ from typing import Iterable, Sequence
 
 import redis
 from huey_storage.base import BaseStorage, EmptyData, Lease
+from redis.exceptions import NoScriptError
 
 from huey_storage_redis.data import DataMethods
 from huey_storage_redis.dead_letters import DeadLetterMethods
 from huey_storage_redis.direct import DirectConnections
 from huey_storage_redis.envelope import check_priority, make_envelope, open_envelope
 from huey_storage_redis.keys import KeyLayout
-from huey_storage_redis.scripts import BATCH_SIZE, Scripts
+from huey_storage_redis.scripts import BATCH_SIZE, load_commands, script_sha
 
 __all__ = ['BATCH_SIZE', 'CLAIM_GRACE', 'RedisStorage']
 
@@ -142,7 +143,6 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         self.read_timeout = float(read_timeout)
         self.client = _make_client(connection_pool, url, client_name, connection_params)
         self.keys = KeyLayout(name)
-        self._scripts = Scripts(self.client)
         self._direct = DirectConnections(self.client.connection_pool)
         self._flag = '1' if self.priority else '0'
         self._result_ttl_ms = 0
@@ -157,14 +157,33 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         """A checked priority; always 0 when this storage ignores priorities."""
         return check_priority(priority) if self.priority else 0
 
+    def _evalsha(self, script: str, keys: list, args: list) -> tuple:
+        """The ``EVALSHA`` command running ``script`` (for ``_send``)."""
+        return ('EVALSHA', script_sha(script), len(keys), *keys, *args)
+
+    def _send(self, commands: list[tuple]) -> list:
+        """Send ``commands`` in one round trip on this thread's direct connection
+        and return their replies (the first error reply raises).
+
+        A server that answers ``NOSCRIPT`` (new, restarted, flushed, failed over)
+        gets every script loaded, and the commands it refused are resent: a
+        refused script did not run, so resending it is safe.
+        """
+        replies = self._direct.pipeline(commands)
+        refused = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if refused:
+            replies += self._direct.pipeline(load_commands())
+            resent = self._direct.pipeline([commands[i] for i in refused])
+            for index, reply in zip(refused, resent):
+                replies[index] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies[: len(commands)]
+
     def _run(self, script: str, keys: list, args: list):
-        """Run a Lua script through this thread's direct connection (one round
-        trip; the script is loaded first if the server does not know it)."""
-        registered = getattr(self._scripts, script)
-        try:
-            return self._direct.call('EVALSHA', registered.sha, len(keys), *keys, *args)
-        except redis.exceptions.NoScriptError:
-            return registered(keys=keys, args=args)
+        """Run a Lua script in one round trip (see ``_send``)."""
+        return self._send([self._evalsha(script, keys, args)])[0]
 
     def _block_for(self, remaining: float) -> float:
         if self._max_block is not None:
@@ -267,26 +286,18 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         keys = self.keys.queue_keys + [claim]
         if data_key is not None:
             keys.append(self.keys.data(data_key))
-        sha = self._scripts.claim.sha
         give_up = time.monotonic() + self.read_timeout
         while True:
             block = self._block_for(give_up - time.monotonic())
             now = time.time()
             args = [self._flag, receipt, now + block + lease_timeout]
-            registered, moved, taken = self._direct.pipeline(
+            _, _, taken = self._send(
                 [
                     ('ZADD', self.keys.claims, now + block, claim),
                     ('BLMOVE', self.keys.queue, claim, 'RIGHT', 'LEFT', block),
-                    ('EVALSHA', sha, len(keys), *keys, *args),
+                    self._evalsha('claim', keys, args),
                 ]
             )
-            for reply in (registered, moved):
-                if isinstance(reply, Exception):
-                    raise reply
-            if isinstance(taken, redis.exceptions.NoScriptError):  # server restarted
-                taken = self._scripts.claim(keys=keys, args=args)  # loads the script
-            elif isinstance(taken, Exception):
-                raise taken
             if taken is not None or time.monotonic() >= give_up:
                 return taken
 
@@ -341,28 +352,14 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         store_keys, store_args = self._ack_call(receipt, result)
         take_keys = self.keys.queue_keys + [self.keys.data(key)]
         next_receipt = uuid.uuid4().hex
-        acked, taken = self._direct.pipeline(
+        acked, taken = self._send(
             [
-                ('EVALSHA', self._scripts.store.sha, len(store_keys), *store_keys, *store_args),
-                (
-                    'EVALSHA',
-                    self._scripts.take.sha,
-                    len(take_keys),
-                    *take_keys,
-                    self._flag,
-                    next_receipt,
-                    time.time() + timeout,
-                ),
+                self._evalsha('store', store_keys, store_args),
+                self._evalsha('take', take_keys, [self._flag, next_receipt, time.time() + timeout]),
             ]
         )
-        if isinstance(acked, redis.exceptions.NoScriptError):  # server restarted
-            acked = self.ack(receipt, result)  # loads the script
-        elif isinstance(acked, Exception):
-            raise acked
-        if isinstance(taken, redis.exceptions.NoScriptError) or taken is None:
+        if taken is None:
             return bool(acked), None, EmptyData
-        if isinstance(taken, Exception):
-            raise taken
         envelope, value = taken
         expired, data = open_envelope(envelope)
         return (
@@ -384,12 +381,12 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         if not receipts:
             return 0
         now = time.time()
-        return self._scripts.extend_leases(
-            keys=[self.keys.lease_deadlines], args=[now, now + timeout, *receipts]
+        return self._run(
+            'extend_leases', [self.keys.lease_deadlines], [now, now + timeout, *receipts]
         )
 
     def release(self, receipt: str) -> bool:
-        return bool(self._scripts.release(keys=self.keys.queue_keys, args=[self._flag, receipt]))
+        return bool(self._run('release', self.keys.queue_keys, [self._flag, receipt]))
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
         """Requeue expired leases, and messages stranded in abandoned claim lists."""
@@ -405,8 +402,8 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     def _requeue_batches(self, script: str, cutoff: float, extra_keys: list) -> int:
         total = 0
         while True:
-            requeued, examined = getattr(self._scripts, script)(
-                keys=self.keys.queue_keys + extra_keys, args=[self._flag, cutoff, BATCH_SIZE]
+            requeued, examined = self._run(
+                script, self.keys.queue_keys + extra_keys, [self._flag, cutoff, BATCH_SIZE]
             )
             total += requeued
             if examined < BATCH_SIZE:
@@ -418,17 +415,19 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
     # -- schedule ---------------------------------------------------------
 
     def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
-        self._scripts.schedule_add(
-            keys=[self.keys.schedule, self.keys.schedule_seq],
-            args=[ts, make_envelope(data, self._priority(priority))],
+        self._run(
+            'schedule_add',
+            [self.keys.schedule, self.keys.schedule_seq],
+            [ts, make_envelope(data, self._priority(priority))],
         )
 
     def _schedule_pop(self, ts: float, mode: str) -> list:
         batches = []
         while True:
-            batch = self._scripts.schedule_pop(
-                keys=self.keys.queue_keys + [self.keys.schedule],
-                args=[self._flag, ts, mode, BATCH_SIZE],
+            batch = self._run(
+                'schedule_pop',
+                self.keys.queue_keys + [self.keys.schedule],
+                [self._flag, ts, mode, BATCH_SIZE],
             )
             batches.append(batch)
             if (len(batch) if mode == 'read' else batch) < BATCH_SIZE:

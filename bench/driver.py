@@ -54,6 +54,18 @@ def _redis_client():
     return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
 
 
+def _server_reads(storage: Storage) -> int | None:
+    """Requests the Redis server has read so far (a pipeline is one read):
+    the difference over a measurement, per task, is its round trips."""
+    if storage.kind != 'redis':
+        return None
+    return int(_redis_client().info('stats')['total_reads_processed'])
+
+
+def _per_task(before: int | None, after: int | None, count: int) -> dict:
+    return {} if before is None or after is None else {'trips': (after - before) / count}
+
+
 class Storage:
     """Prepare a fresh backing store (flushed Redis db or new SQLite file)."""
 
@@ -71,7 +83,9 @@ class Storage:
             {k: self.env[k] for k in ('BENCH_STORAGE', 'BENCH_REDIS_DB', 'BENCH_SQLITE_FILE')}
         )
         if kind == 'redis':
-            _redis_client().flushdb()
+            client = _redis_client()
+            client.flushdb()
+            client.script_flush()  # every measurement starts on an empty script cache
 
     def app(self):
         """Import the task module (after the environment is set)."""
@@ -302,12 +316,19 @@ def scenario_enqueue(params: dict) -> dict:
             app.noop()
         count = int(params['count'])
         noop = app.noop
+        reads = _server_reads(storage)
         started = time.perf_counter()
         for _ in range(count):
             noop()
         elapsed = time.perf_counter() - started
+        trips = _per_task(reads, _server_reads(storage), count)
         # Resident memory of this producer after the calls (handles dropped).
-        return {'seconds': elapsed, 'rate': count / elapsed, 'producer_rss': _rss_mib(os.getpid())}
+        return {
+            'seconds': elapsed,
+            'rate': count / elapsed,
+            'producer_rss': _rss_mib(os.getpid()),
+            **trips,
+        }
     finally:
         storage.cleanup()
 
@@ -333,10 +354,12 @@ def scenario_drain(params: dict) -> dict:
             handles.extend(app.noop() for _ in range(count))
         fill_seconds = time.perf_counter() - fill_started
         consumer = Consumer(storage, params['consumer_args'])
+        reads = _server_reads(storage)
         with consumer:
             finished, method = _wait_all_results(
                 app.huey, handles, consumer, timeout=float(params.get('timeout', 300))
             )
+            trips = _per_task(reads, _server_reads(storage), count)
             first_start = _wait_result(gate, consumer, timeout=10)
         drain = finished - first_start
         figures = {
@@ -346,6 +369,7 @@ def scenario_drain(params: dict) -> dict:
             'startup': first_start - consumer.started,
             'fill_seconds': fill_seconds,
             'method': method,
+            **trips,
         }
         if nap:
             workers = int(params['workers'])

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server import private_redis
+
 __all__ = ['main']
 
 BENCH = Path(__file__).resolve().parent
@@ -277,6 +279,10 @@ def rows_for(case: Case) -> list[list[str]]:
             else:
                 verdict = 'pass' if ratio <= metric.target else 'MISS'
         extra = ''
+        if metric.key == 'rate':
+            trips = [_median(case.samples[side], 'trips', 1.0) for side in ('ours', 'ref')]
+            if None not in trips:
+                extra = f' [round trips/task ours {trips[0]:.2f}, ref {trips[1]:.2f}]'
         if case.driver == 'drain' and metric.key == 'drain':
             ideal = _median(case.samples['ours'], 'ideal', 1.0)
             if ideal and ours and ref:
@@ -420,6 +426,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         parser.error(f'--rounds {args.rounds}: need at least 1')
 
+    if 'BENCH_REDIS_PORT' in os.environ:  # a server of the caller's choosing
+        return measure(args)
+    with private_redis() as port:
+        os.environ['BENCH_REDIS_PORT'] = str(port)  # inherited by every driver
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
+    """Run the selected cases for both sides, print and write the tables."""
     started = time.time()
     ref_python = args.ref_python or ensure_ref_venv(sys.executable)
     ours_python = ref_python if args.self_test else args.ours_python

@@ -67,6 +67,22 @@ def test_awaits_a_redis_result_while_the_loop_keeps_running(redis_huey, run_all)
 
 
 @pytest.mark.redis
+def test_on_redis_the_write_wakes_the_waiter_at_once(redis_huey, run_all):
+    result = redis_huey.task()(lambda: 'prompt')()
+    worker = _consume_later(redis_huey, run_all, 0.5)
+    started = time.monotonic()
+
+    # sleeping between looks would look at 0 s, 0.1 s, then only at 10.1 s
+    value = asyncio.run(aget_result(result, backoff=100, max_delay=10, timeout=20))
+
+    worker.join()
+    assert value == 'prompt'
+    assert time.monotonic() - started < 2.0
+    channel = redis_huey.storage.keys.channel(result.id)
+    assert redis_huey.storage.client.pubsub_numsub(channel) == [(channel.encode(), 0)]
+
+
+@pytest.mark.redis
 def test_preserve_leaves_the_value_for_other_readers(redis_huey, run_all):
     result = redis_huey.task()(lambda: 'kept')()
     run_all(redis_huey)

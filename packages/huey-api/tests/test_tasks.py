@@ -266,4 +266,4 @@ def test_periodic_tasks_lists_wrappers_with_their_schedule():
 
     assert huey.periodic_tasks() == [every_five]
     assert every_five.validate_datetime is schedule
-    assert [c.name for c in huey.registry.periodic_tasks()] == [every_five.name]
+    assert [c.name for c in huey.registry.periodic_tasks] == [every_five.name]

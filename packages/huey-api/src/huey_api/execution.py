@@ -262,7 +262,7 @@ class ExecutionMixin:
         """New instances of the periodic tasks whose validator accepts ``timestamp``."""
         return [
             task_class()
-            for task_class in self.registry.periodic_tasks()
+            for task_class in self.registry.periodic_tasks
             if task_class.validate_datetime(timestamp)
         ]
 

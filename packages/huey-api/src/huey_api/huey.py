@@ -223,10 +223,15 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
 
         return decorator
 
+    @property
+    def _registry(self) -> TaskRegistry:
+        """huey's name for ``registry`` (code written for huey reads it)."""
+        return self.registry
+
     def periodic_tasks(self) -> list[TaskWrapper]:
         """The registered periodic tasks (their ``TaskWrapper``), each with
         ``.name`` and ``.validate_datetime`` (a ``crontab`` has ``to_string()``)."""
-        return [task_class.wrapper for task_class in self.registry.periodic_tasks()]
+        return [task_class.wrapper for task_class in self.registry.periodic_tasks]
 
     def context_task(
         self, obj, as_argument: bool = False, **task_kwargs: Any

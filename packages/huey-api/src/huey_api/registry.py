@@ -1,11 +1,71 @@
-"""Which task classes this process knows, by name, and message decoding."""
+"""Which task classes this process knows, by name, and message decoding.
+
+A message is the plain tuple ``Task.to_message`` builds (small and fast to
+pickle); ``Message`` names its fields for code that inspects one, such as
+``create_message`` / ``create_task``, the registry calls huey users know.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from huey_api.exceptions import SerializationError, UnknownTaskError
 from huey_api.task import PeriodicTask, Task
 
-__all__ = ['TaskRegistry']
+__all__ = ['Message', 'TaskRegistry']
+
+
+class Message(NamedTuple):
+    """A task message with named fields, in ``Task.to_message`` order.
+
+    ``eta`` and ``expires`` are epoch timestamps; ``on_complete`` and
+    ``on_error`` are nested Messages; ``chord`` is ``(chord_id, index, size,
+    callback_message)`` for a chord member, else None.
+    """
+
+    id: str
+    name: str
+    eta: float | None
+    retries: int
+    retry_delay: float
+    priority: int | None
+    expires: float | None
+    args: tuple
+    kwargs: dict
+    on_complete: Message | None = None
+    on_error: Message | None = None
+    chord: tuple | None = None
+
+    @property
+    def expires_resolved(self) -> float | None:
+        """huey's name for the absolute deadline; ``expires`` already is one."""
+        return self.expires
+
+    @classmethod
+    def from_tuple(cls, message: tuple) -> Message:
+        """Name the fields of a wire tuple (nested pipeline steps too)."""
+        fields = cls(*message)
+        return fields._replace(
+            on_complete=None if fields.on_complete is None else cls.from_tuple(fields.on_complete),
+            on_error=None if fields.on_error is None else cls.from_tuple(fields.on_error),
+        )
+
+    def to_tuple(self) -> tuple:
+        """The plain wire tuple (11 items, 12 for a chord member)."""
+        plain = (
+            *self[:9],
+            None if self.on_complete is None else self.on_complete.to_tuple(),
+            None if self.on_error is None else self.on_error.to_tuple(),
+        )
+        return plain if self.chord is None else plain + (self.chord,)
+
+
+def _module_qualified(task_class: type[Task]) -> str:
+    """The name huey would register ``task_class`` under: its module, a dot,
+    then its name (a default name already starts with the module)."""
+    module = task_class.__module__
+    name = task_class.name
+    return name if name.startswith(module + '.') else f'{module}.{name}'
 
 
 class TaskRegistry:
@@ -13,23 +73,44 @@ class TaskRegistry:
 
     def __init__(self) -> None:
         self._classes: dict[str, type[Task]] = {}
+        self._qualified: dict[str, type[Task]] = {}
         self._periodic: dict[str, type[PeriodicTask]] = {}
 
     def register(self, task_class: type[Task]) -> None:
-        self._classes[task_class.name] = task_class
+        """Add ``task_class``; ``ValueError`` if its name is taken.
+
+        Two tasks of one module may not share a name either way it is spelt
+        (``name='add'`` in module ``app`` and the default-named ``app.add``),
+        as huey refuses them too.
+        """
+        name, qualified = task_class.name, _module_qualified(task_class)
+        taken = self._classes.get(name) or self._qualified.get(qualified)
+        if taken is not None:
+            raise ValueError(
+                f'task name {name!r} is already registered (by {taken.func!r}): '
+                'pass a different name= to @huey.task()'
+            )
+        self._classes[name] = task_class
+        self._qualified[qualified] = task_class
         if issubclass(task_class, PeriodicTask):
-            self._periodic[task_class.name] = task_class
-        else:
-            self._periodic.pop(task_class.name, None)
+            self._periodic[name] = task_class
 
     def unregister(self, task_class: type[Task]) -> bool:
-        self._periodic.pop(task_class.name, None)
-        return self._classes.pop(task_class.name, None) is not None
+        """Forget ``task_class``; False if it was not registered."""
+        name = task_class.name
+        if self._classes.get(name) is not task_class:
+            return False
+        del self._classes[name]
+        del self._qualified[_module_qualified(task_class)]
+        self._periodic.pop(name, None)
+        return True
 
     def names(self) -> list[str]:
         return sorted(self._classes)
 
+    @property
     def periodic_tasks(self) -> list[type[PeriodicTask]]:
+        """The registered periodic task classes."""
         return list(self._periodic.values())
 
     def __contains__(self, name: str) -> bool:
@@ -48,6 +129,28 @@ class TaskRegistry:
                 f'defines it ({module}) in the module holding your huey instance, so the '
                 'consumer registers it'
             ) from None
+
+    # huey's spelling of the two lookups
+    def task_to_string(self, task_class: type[Task]) -> str:
+        return task_class.name
+
+    string_to_task = get
+
+    def create_message(self, task: Task) -> Message:
+        """``task`` as a Message; ``UnknownTaskError`` if its class is not registered."""
+        if self._classes.get(task.name) is not type(task):
+            raise UnknownTaskError(
+                f'task {task.name!r} is not registered in this huey: '
+                'decorate its function with @huey.task() on this instance'
+            )
+        return Message.from_tuple(task.to_message())
+
+    def create_task(self, message: Message | tuple) -> Task:
+        """The Task a Message (or wire tuple) describes; ``UnknownTaskError``
+        if it names an unregistered task."""
+        if isinstance(message, Message):
+            message = message.to_tuple()
+        return self.decode(message)
 
     def decode(self, message) -> Task:
         """Build a ``Task`` from a message tuple of 11 items (12 for a chord member);

@@ -135,6 +135,11 @@ class Task:
         self.expires_ts = resolve_expires(value)
 
     @property
+    def expires_resolved(self):
+        """huey's name for the resolved deadline; ``expires`` already is one."""
+        return self.expires
+
+    @property
     def data(self) -> tuple:
         """``(args, kwargs)``."""
         return self.args, self.kwargs

@@ -330,7 +330,7 @@ def _periodic_tasks(huey: Any) -> list[str]:
     if registry is None or not hasattr(registry, 'periodic_tasks'):
         return []
     described = []
-    for task_class in registry.periodic_tasks():
+    for task_class in registry.periodic_tasks:
         validator = getattr(task_class, 'validate_datetime', None)
         to_string = getattr(validator, 'to_string', None)
         schedule = f"crontab '{to_string()}'" if callable(to_string) else repr(validator)

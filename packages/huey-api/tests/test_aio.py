@@ -1,0 +1,164 @@
+"""aget_result / aget_result_group: results awaited without blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from huey import MemoryHuey, ResultTimeout, TaskException
+from huey.contrib.asyncio import aget_result, aget_result_group
+from huey_storage.testing.services import require_service
+
+
+@pytest.fixture
+def redis_huey():
+    pytest.importorskip('huey_storage_redis')
+    redis = pytest.importorskip('redis')
+    from huey import RedisHuey
+
+    host, port = require_service('redis')
+    client = redis.Redis(host=host, port=port, db=2)
+    client.flushdb()
+    yield RedisHuey('aio', host=host, port=port, db=2, read_timeout=0.1)
+    client.flushdb()
+    client.close()
+
+
+def _consume_later(huey, run_all, delay: float) -> threading.Thread:
+    """Play the consumer in a thread: run everything queued after ``delay`` seconds."""
+    worker = threading.Timer(delay, run_all, args=(huey,))
+    worker.start()
+    return worker
+
+
+async def _ticking_while(awaitable) -> tuple[object, int]:
+    """Await ``awaitable`` while counting 10 ms ticks of the same event loop."""
+    ticks = 0
+    done = asyncio.Event()
+
+    async def tick():
+        nonlocal ticks
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        return await awaitable, ticks
+    finally:
+        done.set()
+        await ticker
+
+
+@pytest.mark.redis
+def test_awaits_a_redis_result_while_the_loop_keeps_running(redis_huey, run_all):
+    add = redis_huey.task()(lambda a, b: a + b)
+    result = add(2, 3)
+    worker = _consume_later(redis_huey, run_all, 0.5)
+
+    value, ticks = asyncio.run(_ticking_while(aget_result(result, max_delay=0.1)))
+
+    worker.join()
+    assert value == 5
+    assert ticks >= 25  # the loop ran all along (about 50 ticks in 0.5 s)
+    assert redis_huey.result_count() == 0  # read and removed, as Result.get does
+
+
+@pytest.mark.redis
+def test_on_redis_the_write_wakes_the_waiter_at_once(redis_huey, run_all):
+    result = redis_huey.task()(lambda: 'prompt')()
+    worker = _consume_later(redis_huey, run_all, 0.5)
+    started = time.monotonic()
+
+    # sleeping between looks would look at 0 s, 0.1 s, then only at 10.1 s
+    value = asyncio.run(aget_result(result, backoff=100, max_delay=10, timeout=20))
+
+    worker.join()
+    assert value == 'prompt'
+    assert time.monotonic() - started < 2.0
+    channel = redis_huey.storage.keys.channel(result.id)
+    assert redis_huey.storage.client.pubsub_numsub(channel) == [(channel.encode(), 0)]
+
+
+@pytest.mark.redis
+def test_preserve_leaves_the_value_for_other_readers(redis_huey, run_all):
+    result = redis_huey.task()(lambda: 'kept')()
+    run_all(redis_huey)
+    assert asyncio.run(aget_result(result, preserve=True)) == 'kept'
+    assert redis_huey.result(result.id, preserve=True) == 'kept'
+
+
+def test_a_stored_none_is_a_result(run_all):
+    huey = MemoryHuey('store-none', store_none=True)  # None is not stored by default
+    result = huey.task()(lambda: None)()
+    run_all(huey)
+    assert asyncio.run(aget_result(result, timeout=1)) is None
+
+
+def test_a_failed_task_raises_task_exception(huey, run_all):
+    @huey.task()
+    def fail():
+        raise ValueError('bad input')
+
+    result = fail()
+    run_all(huey)
+    with pytest.raises(TaskException) as info:
+        asyncio.run(aget_result(result))
+    assert 'bad input' in str(info.value)
+
+
+def test_timeout_raises_result_timeout_naming_the_task(huey):
+    result = huey.task()(lambda: 1)()  # never run
+    started = time.monotonic()
+    with pytest.raises(ResultTimeout, match=f'task {result.id} has no result after 0.3s'):
+        asyncio.run(aget_result(result, timeout=0.3))
+    assert 0.3 <= time.monotonic() - started < 1.0
+
+
+def test_a_cancelled_wait_leaves_the_result_readable(huey, run_all):
+    result = huey.task()(lambda: 'late')()
+
+    async def give_up():
+        waiter = asyncio.ensure_future(aget_result(result))
+        await asyncio.sleep(0.05)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+
+    asyncio.run(give_up())
+    run_all(huey)
+    assert result.get() == 'late'
+
+
+def test_group_values_come_in_order_and_concurrently(huey, run_all):
+    square = huey.task()(lambda n: n * n)
+    group = square.map(range(5))
+    worker = _consume_later(huey, run_all, 0.2)
+    assert asyncio.run(aget_result_group(group, max_delay=0.05, timeout=5)) == [0, 1, 4, 9, 16]
+    worker.join()
+
+
+def test_group_failure_cancels_the_other_waits(huey, run_one):
+    @huey.task()
+    def fail():
+        raise KeyError('gone')
+
+    slow = huey.task()(lambda: 'never run')
+    failing, pending = fail(), slow()
+    run_one(huey)  # only the failing task runs
+
+    async def wait_for_both():
+        waits = aget_result_group([failing, pending])
+        with pytest.raises(TaskException):
+            await asyncio.wait_for(waits, timeout=2)
+        return [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+
+    assert asyncio.run(wait_for_both()) == []  # nothing left waiting on `pending`
+
+
+def test_backoff_below_one_is_refused(huey):
+    result = huey.task()(lambda: 1)()
+    with pytest.raises(ValueError, match='backoff=0.5: must be >= 1'):
+        asyncio.run(aget_result(result, backoff=0.5))

@@ -6,6 +6,7 @@ import logging
 import subprocess
 import sys
 import time
+import uuid
 
 import peewee
 import pytest
@@ -22,15 +23,55 @@ from huey.contrib.stats import (
     live_counts,
     run_action,
 )
+from huey_storage.testing.services import require_service
 
 
-@pytest.fixture
-def stats_db(tmp_path):
-    """A fresh SQLite file; the stats models are pointed at it for this test."""
-    db = peewee.SqliteDatabase(str(tmp_path / 'stats.db'))
+@pytest.fixture(
+    params=[
+        'sqlite',
+        pytest.param('postgres', marks=pytest.mark.postgres),
+        pytest.param('mysql', marks=pytest.mark.mysql),
+    ]
+)
+def stats_db(request, tmp_path):
+    """A fresh stats database (SQLite file, PostgreSQL schema or MariaDB database);
+    the stats models point at it for this test."""
+    if request.param == 'sqlite':
+        db, drop = peewee.SqliteDatabase(str(tmp_path / 'stats.db')), None
+    else:
+        db, drop = _server_database(request.param)
     database.initialize(db)
     yield db
     db.close()
+    if drop is not None:
+        drop()
+
+
+def _server_database(kind):
+    """A throwaway ``huey_t_<random>`` schema (PostgreSQL) or database (MariaDB)."""
+    name = 'huey_t_' + uuid.uuid4().hex[:12]
+    if kind == 'postgres':
+        pytest.importorskip('psycopg2')
+        host, port = require_service('postgres')
+        server = {'host': host, 'port': port, 'user': 'postgres'}
+        admin = peewee.PostgresqlDatabase('test', **server)
+        admin.execute_sql(f'CREATE SCHEMA {name}')
+        db = peewee.PostgresqlDatabase('test', options=f'-c search_path={name}', **server)
+        drop_sql = f'DROP SCHEMA {name} CASCADE'
+    else:
+        pytest.importorskip('pymysql')
+        host, port = require_service('mysql')
+        server = {'host': host, 'port': port, 'user': 'root', 'password': ''}
+        admin = peewee.MySQLDatabase('test', **server)
+        admin.execute_sql(f'CREATE DATABASE {name}')
+        db = peewee.MySQLDatabase(name, **server)
+        drop_sql = f'DROP DATABASE {name}'
+
+    def drop():
+        admin.execute_sql(drop_sql)
+        admin.close()
+
+    return db, drop
 
 
 @pytest.fixture

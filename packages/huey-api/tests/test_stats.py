@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -368,3 +369,39 @@ def test_enable_stats_and_the_dashboard(huey, stats_db, run_all):
             run_action(huey, 'explode', {})
     finally:
         stats.close()
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
+def test_a_forked_worker_records_through_its_own_writer(huey, stats_db, run_all):
+    # Consumer process workers are forks: the child needs its own writer and
+    # connection, and must not write the parent's buffered rows a second time.
+    stats = HueyStats(huey, stats_db, flush_interval=0.01)
+    stats.connect()
+    try:
+
+        @huey.task()
+        def job():
+            return 1
+
+        with stats._flush_lock:  # the parent's writer cannot take its buffered row
+            job()
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    if not stats._buf and stats._writer.is_alive():
+                        run_all(huey)
+                        deadline = time.monotonic() + 10
+                        while time.monotonic() < deadline and code:
+                            done = HueyEvent.select().where(HueyEvent.signal == S.SIGNAL_COMPLETE)
+                            code = 0 if done.count() == 1 else 1
+                            time.sleep(0.01)
+                finally:
+                    os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    finally:
+        stats.close()
+    assert sorted(e.signal for e in HueyEvent.select()) == sorted(
+        [S.SIGNAL_COMPLETE, S.SIGNAL_ENQUEUED, S.SIGNAL_EXECUTING]
+    )

@@ -328,6 +328,7 @@ class HueyStats:
         self._wake.set()
         if self._connected:
             self.huey.disconnect_signal(self._on_signal)
+            atexit.unregister(self.close)
         if self._writer is not None:
             self._writer.join(timeout=2)
         self._flush()  # rows added while the writer made its last write

@@ -1,8 +1,10 @@
 """The five crontab fields and the parser for one field's specification.
 
 A field spec is a comma-separated list of items; each item is one of
-``*``, ``*/s``, ``v``, ``v/s``, ``a-b`` or ``a-b/s`` where values are decimal
-numbers or, for ``month`` and ``day_of_week``, English three-letter names.
+``*``, ``*/s`` (not on day_of_week), ``v``, ``v/s``, ``a-b`` or ``a-b/s``
+where values are decimal numbers or, for ``month`` and ``day_of_week``,
+English three-letter names. A range with ``a > b`` wraps past the field's
+end, as in huey.
 Parsing returns the frozenset of matching values or raises :class:`FieldError`
 whose message names the field and the offending token (the caller adds the
 ``crontab(...)`` prefix).

@@ -40,7 +40,7 @@ from huey_crontab import Crontab, crontab, crontab_from_string
         ('month', 'jan,apr,jul,oct', {1, 4, 7, 10}),
         ('month', 'feb-12/5', {2, 7, 12}),
         ('day_of_week', '*', set(range(7))),
-        ('day_of_week', '*/2', {0, 2, 4, 6}),
+        ('day_of_week', '0-6/2', {0, 2, 4, 6}),
         ('day_of_week', '7', {0}),
         ('day_of_week', 7, {0}),
         ('day_of_week', '0,7', {0}),
@@ -52,6 +52,17 @@ from huey_crontab import Crontab, crontab, crontab_from_string
         ('day_of_week', 'fri-sun', {5, 6, 0}),
         ('day_of_week', 'sun-tue', {0, 1, 2}),
         ('day_of_week', 'mon-sat/2', {1, 3, 5}),
+        # Reversed ranges wrap past the end of the field; steps follow the wrapped run.
+        ('hour', '22-2', {22, 23, 0, 1, 2}),
+        ('hour', '22-4/2', {22, 0, 2, 4}),
+        ('minute', '58-1', {58, 59, 0, 1}),
+        ('day', '30-2', {30, 31, 1, 2}),
+        ('month', 'nov-feb', {11, 12, 1, 2}),
+        ('day_of_week', '5-1', {5, 6, 0, 1}),
+        ('day_of_week', 'sat-mon', {6, 0, 1}),
+        ('day_of_week', '7-2', {0, 1, 2}),
+        ('day_of_week', '7-3/2', {0, 2}),
+        ('day_of_week', '1-7/2', {1, 3, 5, 0}),
     ],
 )
 def test_field_forms(field, spec, expected):
@@ -171,3 +182,11 @@ def test_crontab_is_immutable_and_picklable():
 def test_crontab_class_takes_the_same_arguments_as_the_factory():
     assert Crontab(minute='*/5', hour=3) == crontab(minute='*/5', hour=3)
     assert isinstance(crontab(), Crontab)
+
+
+def test_hourly_and_daily_shortcuts():
+    assert crontab.hourly() == crontab(minute='0')
+    assert crontab.daily() == crontab(minute='0', hour='0')
+    assert crontab.daily(hour='3') == crontab(minute='0', hour='3')
+    assert crontab.daily()(dt.datetime(2026, 4, 2, 0, 0))
+    assert not crontab.hourly()(dt.datetime(2026, 4, 2, 5, 59))

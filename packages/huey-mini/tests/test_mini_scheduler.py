@@ -308,3 +308,24 @@ def test_real_clock_delay_never_runs_early(make_mini):
     result = stamp.schedule(delay=0.3)
     assert result.get(timeout=10) == 'ok'
     assert ran[0] >= due
+
+
+def test_rewinding_the_last_checked_minute_makes_the_scheduler_check_again(make_mini, clock):
+    # huey's own tests rewind ``_last_check`` and watch ``_run_t`` survive a broken validator.
+    mini = make_mini(interval=0.01, clock=clock)
+    checked = []
+
+    def broken(moment):
+        checked.append(moment)
+        raise ZeroDivisionError('validator broke')
+
+    mini.task(broken)(lambda: None)
+    assert mini._run_t is None
+    mini.start()
+    wait_until(lambda: len(checked) == 1, what='the first check')
+    assert mini._last_check == dt.datetime(2024, 5, 1, 10, 0)
+    mini._last_check -= dt.timedelta(minutes=1)
+    wait_until(lambda: len(checked) == 2, what='the check after rewinding')
+    assert not mini._run_t.dead
+    mini.stop()
+    assert mini._run_t is None

@@ -4,6 +4,13 @@ and optional HMAC-SHA256 signing.
 A signed payload is ``digest (32 bytes) + body``. With a signing key, an
 unsigned or tampered payload raises ``SignatureError`` before anything is
 unpickled, so a consumer never unpickles bytes it did not sign itself.
+
+``compression`` and ``use_zlib`` decide how payloads are *written*. Reading
+goes by the payload's first byte, which tells the three formats apart (gzip
+starts with 0x1f, zlib with 0x78, pickle never with either): like huey, a
+serializer with compression on still reads uncompressed payloads, and here
+any serializer also reads gzip or zlib ones, so producers and consumers can
+switch compression settings one at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ from huey_api.exceptions import SerializationError, SignatureError
 __all__ = ['SignedSerializer', 'Serializer']
 
 _DIGEST_SIZE = hashlib.sha256().digest_size
+# First bytes of gzip and zlib streams; no pickle opcode uses either.
+_GZIP_FIRST = b'\x1f'
+_ZLIB_FIRST = b'\x78'
+_COMPRESSED_FIRST = (_GZIP_FIRST, _ZLIB_FIRST)
 
 
 class Serializer:
@@ -32,15 +43,17 @@ class Serializer:
         use_zlib: bool = False,
         signing_key: bytes | str | None = None,
         protocol: int = pickle.HIGHEST_PROTOCOL,
+        pickle_protocol: int | None = None,
     ) -> None:
         if not 0 <= compression_level <= 9:
             raise ValueError(f'compression_level={compression_level!r}: must be 0-9')
         self.compression = compression
         self.compression_level = compression_level
         self.use_zlib = use_zlib
-        self.protocol = protocol
+        # pickle_protocol is huey's name for protocol.
+        self.protocol = pickle_protocol or protocol
         if isinstance(signing_key, str):
-            signing_key = signing_key.encode('utf8')
+            signing_key = _as_bytes(signing_key)
         if signing_key is not None and not signing_key:
             raise ValueError('signing_key must not be empty')
         self.signing_key = signing_key
@@ -52,10 +65,15 @@ class Serializer:
             return zlib.compress(data, self.compression_level)
         return gzip.compress(data, self.compression_level)
 
-    def _decompress(self, data: bytes) -> bytes:
-        if self.use_zlib:
+    @staticmethod
+    def _decompress(data: bytes) -> bytes:
+        """Undo gzip or zlib compression, recognised by the first byte; plain pickle as is."""
+        first = data[:1]
+        if first == _GZIP_FIRST:
+            return gzip.decompress(data)
+        if first == _ZLIB_FIRST:
             return zlib.decompress(data)
-        return gzip.decompress(data)
+        return data
 
     def _sign(self, body: bytes) -> bytes:
         mac = self._mac.copy()
@@ -87,18 +105,15 @@ class Serializer:
         return body
 
     def deserialize(self, data: bytes) -> Any:
-        """Inverse of ``serialize``; ``SerializationError`` on corrupt input."""
-        if self._plain:
-            try:
-                return pickle.loads(data)
-            except Exception as exc:
-                raise SerializationError(
-                    f'cannot deserialize {len(data)} bytes ({type(exc).__name__}: {exc})'
-                ) from exc
+        """Inverse of ``serialize`` whatever the compression setting of the writer.
+
+        ``SignatureError`` when signing is on and the signature does not match;
+        ``SerializationError`` on corrupt input.
+        """
         if self._mac is not None:
             data = self._verify(data)
         try:
-            if self.compression:
+            if data[:1] in _COMPRESSED_FIRST:
                 data = self._decompress(data)
             return pickle.loads(data)
         except Exception as exc:
@@ -108,9 +123,31 @@ class Serializer:
 
 
 class SignedSerializer(Serializer):
-    """A ``Serializer`` that requires a signing key."""
+    """A ``Serializer`` that requires a signing key.
 
-    def __init__(self, signing_key: bytes | str, **kwargs) -> None:
-        if not signing_key:
-            raise ValueError('SignedSerializer needs a non-empty signing_key')
-        super().__init__(signing_key=signing_key, **kwargs)
+    ``secret`` is huey's name for ``signing_key``. A ``salt`` binds the key to
+    one use: the same secret with another salt signs differently, so two
+    applications sharing a secret cannot feed each other messages.
+    """
+
+    def __init__(
+        self,
+        signing_key: bytes | str | None = None,
+        *,
+        secret: bytes | str | None = None,
+        salt: bytes | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        key = signing_key if signing_key is not None else secret
+        if not key:
+            raise ValueError(
+                f'SignedSerializer needs a non-empty signing_key, got {key!r}: '
+                "pass SignedSerializer('your secret')"
+            )
+        if salt:
+            key = hashlib.sha256(_as_bytes(salt) + b':' + _as_bytes(key)).digest()
+        super().__init__(signing_key=key, **kwargs)
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value.encode('utf8') if isinstance(value, str) else value

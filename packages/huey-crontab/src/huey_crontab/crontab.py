@@ -238,8 +238,11 @@ def crontab(
     Each field takes ``*``, ``*/n``, ``m``, ``m-n``, ``m-n/s``, ``m/s`` or a
     comma-separated list of these, as a string or an int. Ranges: minute 0-59,
     hour 0-23, day 1-31, month 1-12 (or jan..dec), day_of_week 0-6 with
-    0=Sunday (7 is also Sunday; names sun..sat). Day and day_of_week are
-    ANDed (huey), unlike Vixie cron which ORs them when both are restricted.
+    0=Sunday (7 is also Sunday; names sun..sat). A range whose start is after
+    its end wraps, as in huey (``hour='22-2'``); day_of_week refuses ``*/n``,
+    as huey does. Day and day_of_week are ANDed (huey), unlike Vixie cron
+    which ORs them when both are restricted. Shortcuts: ``crontab.hourly()``,
+    ``crontab.daily()``.
 
     Invalid input always raises ValueError naming the field and token, e.g.
     ``crontab(minute='61'): minute must be 0-59, got '61'``. ``strict`` is
@@ -251,6 +254,21 @@ def crontab(
     return Crontab(
         month=month, day=day, day_of_week=day_of_week, hour=hour, minute=minute, strict=strict
     )
+
+
+def _hourly(**fields: Any) -> Crontab:
+    """Minute 0 of every hour; keywords override fields (``crontab.hourly(hour='9-17')``)."""
+    return crontab(**{'minute': '0', **fields})
+
+
+def _daily(**fields: Any) -> Crontab:
+    """Midnight every day; keywords override fields (``crontab.daily(hour='3')``)."""
+    return crontab(**{'minute': '0', 'hour': '0', **fields})
+
+
+# huey's shortcuts hang off the factory: ``crontab.hourly()``, ``crontab.daily()``.
+crontab.hourly = _hourly  # type: ignore[attr-defined]
+crontab.daily = _daily  # type: ignore[attr-defined]
 
 
 def crontab_from_string(expression: str) -> Crontab:

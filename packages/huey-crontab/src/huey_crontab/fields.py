@@ -1,8 +1,10 @@
 """The five crontab fields and the parser for one field's specification.
 
 A field spec is a comma-separated list of items; each item is one of
-``*``, ``*/s``, ``v``, ``v/s``, ``a-b`` or ``a-b/s`` where values are decimal
-numbers or, for ``month`` and ``day_of_week``, English three-letter names.
+``*``, ``*/s`` (not on day_of_week), ``v``, ``v/s``, ``a-b`` or ``a-b/s``
+where values are decimal numbers or, for ``month`` and ``day_of_week``,
+English three-letter names. A range with ``a > b`` wraps past the field's
+end, as in huey.
 Parsing returns the frozenset of matching values or raises :class:`FieldError`
 whose message names the field and the offending token (the caller adds the
 ``crontab(...)`` prefix).
@@ -111,22 +113,32 @@ def _parse_item(fld: Field, item: str) -> list[int]:
         raise FieldError(_unparsable(fld, item))
     step = _parse_step(fld, item, match.group('step'))
     if match.group('star'):
-        start, end = fld.low, fld.high
-    else:
-        start = _parse_value(fld, item, match.group('start'))
-        end_token = match.group('end')
-        if end_token is not None:
-            end = _parse_value(fld, item, end_token)
-            # 'fri-sun' reads naturally as Friday through Sunday.
-            if fld.accepted_high is not None and end_token == 'sun' and start > 0:
-                end = fld.accepted_high
-            if end < start:
-                raise FieldError(_reversed(fld, item, start, end))
-        elif step is not None:
-            end = fld.high  # 'v/s': from v to the end of the field
-        else:
+        if step is not None and fld.accepted_high is not None:
+            raise FieldError(_weekday_star_step(fld, item))
+        return list(range(fld.low, fld.high + 1, step or 1))
+    start = _parse_value(fld, item, match.group('start'))
+    end_token = match.group('end')
+    if end_token is None:
+        # 'v/s' runs from v to the end of the field; a bare 'v' is one value.
+        end = fld.high if step is not None else start
+        if start > end:  # day_of_week '7/2': Sunday alone
             end = start
-    return [fld.canonical(v) for v in range(start, end + 1, step or 1)]
+        sequence = range(start, end + 1)
+    else:
+        end = _parse_value(fld, item, end_token)
+        sequence = _range_or_wrap(fld, start, end)
+    return [fld.canonical(v) for v in list(sequence)[:: step or 1]]
+
+
+def _range_or_wrap(fld: Field, start: int, end: int) -> list[int]:
+    """``start``..``end``; a reversed range wraps past the field's end ('22-2', 'fri-mon').
+
+    Steps count along the wrapped sequence: hour '22-4/2' is 22, 0, 2, 4. On
+    day_of_week 7 is Sunday, so '7-2' is Sunday to Tuesday.
+    """
+    if start <= end:
+        return list(range(start, end + 1))
+    return list(range(start, fld.high + 1)) + list(range(fld.low, end + 1))
 
 
 def _parse_step(fld: Field, item: str, token: str | None) -> int | None:
@@ -173,11 +185,9 @@ def _unparsable(fld: Field, item: str) -> str:
     )
 
 
-def _reversed(fld: Field, item: str, start: int, end: int) -> str:
-    def span(a: int, b: int) -> str:
-        return str(a) if a == b else f'{a}-{b}'
-
+def _weekday_star_step(fld: Field, item: str) -> str:
     return (
-        f'{fld.name} range {item!r} is reversed (start after end); ranges do not wrap, '
-        f"write it as '{span(start, fld.high)},{span(fld.low, end)}'"
+        f'{fld.name} does not take a step over {item!r} (huey refuses it: with 7 also '
+        f"Sunday, the days it picks are ambiguous); list the days, e.g. '0,3,6', "
+        f"or step over a range, e.g. '0-6/3'"
     )

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], _dt.datetime]
 Validator = Callable[[_dt.datetime], bool]
 
+# Long before any minute a clock reports, yet a datetime one can subtract from.
+_NEVER_CHECKED = _dt.datetime(1970, 1, 1)
+
 
 class MiniHuey:
     """A tiny huey whose consumer is a greenlet in your process.
@@ -73,7 +76,9 @@ class MiniHuey:
         self._scheduler: gevent.Greenlet | None = None
         self._stopping = False
         self._wake = Event()
-        self._last_minute: _dt.datetime | None = None
+        # The minute last checked for periodic tasks (huey's name); any other
+        # minute is checked, so the first check covers the current one.
+        self._last_check: _dt.datetime = _NEVER_CHECKED
 
     # -- declaring tasks --------------------------------------------------
 
@@ -106,6 +111,11 @@ class MiniHuey:
     def running(self) -> bool:
         """True while the scheduler greenlet is alive."""
         return self._scheduler is not None and not self._scheduler.dead
+
+    @property
+    def _run_t(self) -> gevent.Greenlet | None:
+        """The scheduler greenlet (None when stopped), under huey's name for it."""
+        return self._scheduler
 
     def start(self) -> None:
         """Start the scheduler in a new greenlet and return immediately."""
@@ -158,10 +168,10 @@ class MiniHuey:
             _, _, task, args, kwargs, result = heapq.heappop(self._scheduled)
             logger.debug('MiniHuey %r: %s is due', self.name, task.name)
             self._spawn(task, args, kwargs, result)
-        minute = now.replace(second=0, microsecond=0)
-        if minute == self._last_minute:
+        minute = _floor_minute(now)
+        if minute == self._last_check:
             return
-        self._last_minute = minute
+        self._last_check = minute
         for task in self._periodic:
             try:
                 matched = task.validate_func(minute)  # type: ignore[misc]
@@ -242,6 +252,10 @@ class MiniHuey:
     def __repr__(self) -> str:
         state = 'running' if self.running else 'stopped'
         return f'<MiniHuey {self.name!r} {state}, {len(self._scheduled)} scheduled>'
+
+
+def _floor_minute(moment: _dt.datetime) -> _dt.datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def _local_naive(moment: _dt.datetime) -> _dt.datetime:

@@ -1,0 +1,1 @@
+"""The read-only queue view in the Django admin."""

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,19 +83,43 @@ class Project:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        process.lines = []  # type: ignore[attr-defined]
+        reader = threading.Thread(target=self._collect, args=(process,), daemon=True)
+        reader.start()
+        process.reader = reader  # type: ignore[attr-defined]
         self.running.append(process)
         return process
+
+    @staticmethod
+    def _collect(process: subprocess.Popen) -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            process.lines.append(line)  # type: ignore[attr-defined]
+
+    def wait_output(self, process: subprocess.Popen, text: str, timeout: float = 30) -> str:
+        """Wait until ``process`` printed a line containing ``text``; return that line."""
+
+        def printed():
+            for line in list(process.lines):  # type: ignore[attr-defined]
+                if text in line:
+                    return line
+            if process.poll() is not None:
+                process.reader.join(5)  # type: ignore[attr-defined]
+                pytest.fail(f'{process.args} exited early:\n' + ''.join(process.lines))
+            return None
+
+        return wait_for(printed, timeout=timeout, what=f'{text!r} in the output')
 
     def stop(self, process: subprocess.Popen, timeout: float = 20) -> str:
         """SIGINT (graceful stop) and return everything it printed."""
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         try:
-            output, _ = process.communicate(timeout=timeout)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
-        return output or ''
+            process.wait()
+        process.reader.join(5)  # type: ignore[attr-defined]
+        return ''.join(process.lines)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

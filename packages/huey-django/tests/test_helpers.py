@@ -3,6 +3,9 @@ against the real PostgreSQL database through the ORM."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import huey.contrib.djhuey as djhuey
 import huey_django
 import pytest
@@ -111,3 +114,15 @@ def test_on_commit_task_outside_a_transaction_is_enqueued_at_once(huey):
     result = create_order_on_commit('B-3')
     assert [t.id for t in huey.pending()] == [result.id]
     assert create_order_on_commit.task.name == 'shop.tasks.create_order_on_commit'
+
+
+def test_the_classic_path_names_the_distribution_when_it_is_missing():
+    hide_and_import = 'import sys; sys.modules["huey_django"] = None; import huey.contrib.djhuey'
+    done = subprocess.run(
+        [sys.executable, '-c', hide_and_import], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        'ImportError: huey.contrib.djhuey needs the huey-django distribution: '
+        'pip install huey-django'
+    )

@@ -104,3 +104,16 @@ def test_flags_override_the_consumer_settings():
         'backoff': 1.5,
         'initial_delay': 0.5,
     }
+
+
+def test_disable_autoload_leaves_tasks_unknown_and_they_go_to_the_dead_letters(project, huey):
+    from reports.jobs import shout
+    from shop.tasks import add
+
+    consumer = project.start('run_huey', '-A')
+    project.wait_output(consumer, 'consumer started')
+    assert shout('still known').get(blocking=True, timeout=20) == 'STILL KNOWN!'  # imports
+    add(1, 1)
+    [letter] = wait_for(huey.dead_letters, what='the unknown task to be dead-lettered')
+    assert 'shop.tasks.add' in letter.reason
+    project.stop(consumer)

@@ -1,4 +1,4 @@
-"""Fixtures: real Redis (db 7, flushed after each test), the run's throwaway
+"""Fixtures: real Redis (db 7, this run's keys deleted after each test), the run's throwaway
 PostgreSQL database (pytest-django creates ``test_huey_dj_<run>`` and drops it),
 and ``manage.py`` subprocesses sharing both."""
 
@@ -39,11 +39,16 @@ def services():
 
 @pytest.fixture(autouse=True)
 def clean_redis():
-    """Flush db 7, the one huey-django's tests own, after each test."""
+    """Delete this run's keys from db 7 (the db huey-django's tests own) after
+    each test. Not FLUSHDB: the Django 4.2 and 5.2 tox envs may run at the same
+    time on the same db, each with its own run id in every key."""
     import redis
 
     yield
-    redis.Redis(host='127.0.0.1', port=6379, db=settings.REDIS_DB).flushdb()
+    client = redis.Redis(host='127.0.0.1', port=6379, db=settings.REDIS_DB)
+    keys = list(client.scan_iter(match=f'*{settings.RUN}*', count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

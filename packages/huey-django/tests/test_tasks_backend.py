@@ -197,3 +197,20 @@ def test_enqueue_on_commit_waits_for_the_commit(huey):
         result.refresh()
         assert result.enqueued_at is not None
         assert result.return_value == 16
+
+
+def test_a_task_the_consumer_cannot_import_is_marked_failed(huey):
+    import reports.django_jobs as jobs
+
+    result = multiply.enqueue(2, 3)
+    saved = jobs.multiply
+    del jobs.multiply  # as if the consumer ran an older release without it
+    try:
+        run_next(huey)
+        record = huey.get(record_key(result.id), peek=True)
+    finally:
+        jobs.multiply = saved
+    assert record['status'] == 'FAILED'
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert result.errors[0].exception_class is ImportError

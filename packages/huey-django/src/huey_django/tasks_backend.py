@@ -109,7 +109,11 @@ def _finish(key: str, record: dict[str, Any], status: Any) -> None:
     record['status'] = status.value
     record['finished_at'] = _now()
     HUEY.put(key, record)
-    task_finished.send(sender=HueyTaskBackend, task_result=_to_result(record))
+    try:
+        result = _to_result(record)
+    except (ImportError, InvalidTask):  # the task itself cannot be found: already recorded
+        return
+    task_finished.send(sender=HueyTaskBackend, task_result=result)
 
 
 def _run_django_task(module_path: str, args: list, kwargs: dict, task: Any = None) -> None:
@@ -138,7 +142,7 @@ def _run_django_task(module_path: str, args: list, kwargs: dict, task: Any = Non
         else:
             value = django_task.call(*args, **kwargs)
         record['return_value'] = normalize_json(value)
-    except BaseException as exc:
+    except Exception as exc:  # not BaseException: an interrupted attempt is redelivered
         kind = type(exc)
         record['errors'].append(
             [f'{kind.__module__}.{kind.__qualname__}', ''.join(traceback.format_exception(exc))]

@@ -1,0 +1,3 @@
+"""huey-django's admin registrations, under the classic app."""
+
+import huey_django.admin  # noqa: F401

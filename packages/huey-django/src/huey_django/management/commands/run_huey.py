@@ -1,0 +1,82 @@
+"""``manage.py run_huey``: the huey consumer for this Django project."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from huey_django.config import HueySettingError
+from huey_django.consumer import FLAGS, configure_logging, consumer_options, import_task_modules
+
+logger = logging.getLogger('huey_django')
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the huey consumer for settings.HUEY: imports every app's tasks.py "
+        "(and settings.HUEY['consumer']['imports']); flags override "
+        "settings.HUEY['consumer']. SIGINT stops gracefully, SIGTERM promptly, "
+        'SIGHUP restarts.'
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group('huey consumer (defaults: settings.HUEY["consumer"])')
+        for flag in FLAGS:
+            if flag.type is None:
+                group.add_argument(
+                    *flag.names,
+                    dest=flag.dest,
+                    action='store_const',
+                    const=True,
+                    default=None,
+                    help=flag.help,
+                )
+            else:
+                group.add_argument(
+                    *flag.names,
+                    dest=flag.dest,
+                    type=flag.type,
+                    choices=flag.choices,
+                    default=None,
+                    help=flag.help,
+                )
+
+    def handle(self, *args: Any, **flags: Any) -> None:
+        from huey_consumer import TaskEventLogger
+
+        from huey_django import HUEY, SETTINGS
+
+        try:
+            options = consumer_options(SETTINGS, flags)
+            import_task_modules(SETTINGS, autoload=not flags.get('disable_autoload'))
+            configure_logging(SETTINGS, flags)
+            consumer = HUEY.create_consumer(**options)
+        except (HueySettingError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        # worker processes are forked: they must not share the parent's database sockets
+        connections.close_all()
+        task_logger = TaskEventLogger()
+        task_logger.install(HUEY)
+        try:
+            consumer.run()
+        finally:
+            task_logger.uninstall()
+        if consumer.restart_requested:
+            logger.info('restarting: %s', ' '.join(sys.argv))
+            self._flush_and(lambda: os.execv(sys.executable, [sys.executable, *sys.argv]))
+        if consumer.abandoned_tasks:
+            # interrupted tasks still run in abandoned threads: do not wait for them
+            self._flush_and(lambda: os._exit(0))
+
+    @staticmethod
+    def _flush_and(action) -> None:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        action()

@@ -1,0 +1,86 @@
+"""The admin's read-only queue page and its dead-letter actions, on the real
+Redis storage, through Django's test client."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+from shop.tasks import add
+
+pytestmark = pytest.mark.django_db
+
+URL = '/admin/huey_django/queue/'
+
+
+def dead_letter(huey) -> str:
+    """A real dead letter: a corrupt message the worker sets aside."""
+    before = {letter.id for letter in huey.dead_letters()}
+    huey.storage.enqueue(b'not a huey message')
+    assert huey.reserve() is None
+    [new] = {letter.id for letter in huey.dead_letters()} - before
+    return new
+
+
+def staff(username: str, *permissions: str) -> User:
+    user = User.objects.create_user(username, is_staff=True)
+    for codename in permissions:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+def test_the_page_shows_queue_schedule_results_and_dead_letters(admin_client, huey):
+    letter = dead_letter(huey)
+    waiting = add(1, 2)
+    later = add.schedule((3, 4), delay=600)
+    huey.execute(add.s(5, 6))  # a stored result
+
+    assert reverse('admin:huey_django_queue_changelist') == URL
+    page = admin_client.get(URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<span id="pending-count">1</span>' in html
+    assert waiting.id in html
+    assert '<span id="scheduled-count">1</span>' in html
+    assert later.id in html
+    assert '<span id="result-count">1</span>' in html
+    assert '<span id="dead-letter-count">1</span>' in html
+    assert letter in html
+    assert 'cannot be decoded' in html
+    assert huey.pending_count() == 1  # looking changes nothing
+
+    index = admin_client.get('/admin/').content.decode()
+    assert URL in index
+
+
+def test_requeue_and_delete_dead_letters(admin_client, huey):
+    first, second = dead_letter(huey), dead_letter(huey)
+    response = admin_client.post(URL, {'action': 'requeue', 'dead_letter': [first]})
+    assert response.status_code == 302
+    assert [letter.id for letter in huey.dead_letters()] == [second]
+    assert huey.pending_count() == 1
+
+    admin_client.post(URL, {'action': 'delete', 'dead_letter': [second]})
+    assert huey.dead_letters() == []
+    page = admin_client.get(URL).content.decode()
+    assert '1 dead letter(s) deleted.' in page
+
+
+def test_permissions(client, huey):
+    letter = dead_letter(huey)
+    client.force_login(User.objects.create_user('nobody', is_staff=True))
+    assert client.get(URL).status_code == 403
+
+    client.force_login(staff('viewer', 'view_queue'))
+    assert client.get(URL).status_code == 200
+    assert 'Requeue selected' not in client.get(URL).content.decode()
+    assert client.post(URL, {'action': 'delete', 'dead_letter': [letter]}).status_code == 403
+    assert [d.id for d in huey.dead_letters()] == [letter]
+
+    client.force_login(staff('editor', 'view_queue', 'change_queue'))
+    assert client.post(URL, {'action': 'delete', 'dead_letter': [letter]}).status_code == 302
+    assert huey.dead_letters() == []
+
+
+def test_no_edit_pages_exist(admin_client):
+    assert admin_client.get(URL + 'add/').status_code == 404

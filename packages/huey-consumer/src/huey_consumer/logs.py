@@ -13,17 +13,22 @@ from typing import Any
 
 __all__ = ['DEFAULT_FORMAT', 'SIMPLE_FORMAT', 'TaskEventLogger', 'configure_logging']
 
-logger = logging.getLogger('huey_consumer.tasks')
+logger = logging.getLogger('huey.consumer.tasks')
 
 DEFAULT_FORMAT = '[%(asctime)s] %(levelname)s %(processName)s:%(threadName)s %(name)s: %(message)s'
 SIMPLE_FORMAT = '%(asctime)s %(message)s'
 
 
 def configure_logging(
-    verbose: bool = False, quiet: bool = False, logfile: str | None = None, simple: bool = False
+    verbose: bool = False,
+    quiet: bool = False,
+    logfile: str | None = None,
+    simple: bool = False,
+    logger: logging.Logger | None = None,
 ) -> logging.Handler:
-    """Configure the root logger for a consumer process (the script does this;
-    applications embedding ``Consumer`` keep their own configuration).
+    """Configure ``logger`` (default: the root logger) for a consumer process
+    (the script does this; applications embedding ``Consumer`` keep their own
+    configuration).
 
     ``verbose``: DEBUG, ``quiet``: WARNING, otherwise INFO. Logs go to
     ``logfile`` (reopened when rotated away) or to stderr.
@@ -36,7 +41,7 @@ def configure_logging(
         handler.setFormatter(logging.Formatter(SIMPLE_FORMAT, '%H:%M:%S'))
     else:
         handler.setFormatter(logging.Formatter(DEFAULT_FORMAT))
-    root = logging.getLogger()
+    root = logging.getLogger() if logger is None else logger
     for old in [h for h in root.handlers if getattr(h, '_huey_consumer', False)]:
         root.removeHandler(old)
     handler._huey_consumer = True  # type: ignore[attr-defined]

@@ -187,3 +187,18 @@ def test_pauses_are_jittered_around_the_backoff_delay(huey):
     assert all(0.1 <= w <= 0.3 for w in waits)
     assert len({round(w, 4) for w in waits}) > 100
     assert 0.18 < sum(waits) / len(waits) < 0.22
+
+
+def test_loop_judges_expiry_at_the_time_it_is_given(huey):
+    ran = []
+
+    @huey.task(expires=60)
+    def record(n):
+        ran.append(n)
+
+    record(1)
+    record(2)
+    worker = Worker(huey)
+    assert worker.loop(now=time.time() + 120) is True  # two minutes later: expired
+    assert worker.loop() is True
+    assert ran == [2] and huey.pending_count() == 0

@@ -9,7 +9,10 @@ import logging.handlers
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from huey_api import Huey, Task
 
 __all__ = ['DEFAULT_FORMAT', 'SIMPLE_FORMAT', 'TaskEventLogger', 'configure_logging']
 
@@ -72,9 +75,9 @@ class TaskEventLogger:
     def __init__(self) -> None:
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._huey: Any = None
+        self._huey: Huey | None = None
 
-    def install(self, huey: Any) -> None:
+    def install(self, huey: Huey) -> None:
         self._huey = huey
         huey.signal(*self.SIGNALS)(self)
 
@@ -83,12 +86,12 @@ class TaskEventLogger:
             self._huey.disconnect_signal(self, *self.SIGNALS)
             self._huey = None
 
-    def _elapsed(self, task: Any) -> str:
+    def _elapsed(self, task: Task) -> str:
         with self._lock:
             started = self._started.pop(task.id, None)
         return '' if started is None else ' in %.3fs' % (time.monotonic() - started)
 
-    def __call__(self, signal: str, task: Any, *args: Any) -> None:
+    def __call__(self, signal: str, task: Task, *args: Any) -> None:
         if signal == 'executing':
             with self._lock:
                 self._started[task.id] = time.monotonic()

@@ -9,14 +9,17 @@ scheduled for a given moment starts within about a tenth of a second of it,
 whatever the tick interval.
 
 Periodic tasks are evaluated once per minute, at the first tick whose minute
-is later than the last minute evaluated (the consumer also evaluates the
-minute it starts in). A scheduler that stalls (process suspended, machine
-asleep, a long GC pause) and wakes up in a later minute evaluates only the
-minute it wakes up in, once: the minutes it slept through are not replayed, so
-a missed minute fires at most once and a per-minute task is not enqueued
-sixty times after an hour-long suspension. A clock that moves backwards never
-re-fires a minute already evaluated. (Several consumers never double-fire a
-minute either: ``Huey.enqueue_periodic`` deduplicates per minute in storage.)
+is later than the last minute evaluated and not before the next minute was
+due by the monotonic clock (``_next_periodic``; after a failed enqueue, the
+next tick). A scheduler that stalls (process suspended, machine asleep, a
+long GC pause) evaluates each minute at most once and never replays the
+minutes it slept through, so a per-minute task is not enqueued sixty times
+after an hour-long suspension. A clock that moves backwards never re-fires a
+minute already evaluated. (Several consumers never double-fire a minute
+either: ``Huey.enqueue_periodic`` deduplicates per minute in storage.)
+
+``loop(now)`` is one iteration (a tick, then the wait for the next one);
+``now`` may be a naive datetime in huey's time zone setting (tests).
 """
 
 from __future__ import annotations

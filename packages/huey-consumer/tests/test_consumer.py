@@ -281,3 +281,10 @@ def test_prompt_stop_runs_shutdown_hooks_of_idle_workers_only(huey, start_consum
         assert stopped == [name for name in ('Worker-1', 'Worker-2') if name != busy]
     finally:
         release.set()
+
+
+def test_options_after_huey_must_be_named(huey):
+    with pytest.raises(
+        TypeError, match=r'give the other options by name, e.g. Consumer\(huey, workers=4\)'
+    ):
+        Consumer(huey, 4)

@@ -79,6 +79,11 @@ class Consumer:
         clock: Any = None,
         **options: Any,
     ) -> None:
+        if config is not None and not isinstance(config, ConsumerConfig):
+            raise TypeError(
+                f'Consumer(huey, {config!r}): the second argument is a ConsumerConfig; '
+                'give the other options by name, e.g. Consumer(huey, workers=4)'
+            )
         if config is None:
             config = ConsumerConfig.from_kwargs(options)
         elif options:
@@ -224,6 +229,10 @@ class Consumer:
         except Exception:
             logger.exception('could not replace a worker; trying again shortly')
         return health_check_ts
+
+    def check_worker_health(self) -> bool:
+        """Replace dead (and recycled) workers now; True if none had to be."""
+        return self.pool.maintain(True) == 0
 
     # -- stopping ---------------------------------------------------------
 

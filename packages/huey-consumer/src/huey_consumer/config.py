@@ -21,6 +21,7 @@ __all__ = [
     'WORKER_PROCESS',
     'WORKER_THREAD',
     'WORKER_TYPES',
+    'check_scheduler_interval',
 ]
 
 WORKER_THREAD = 'thread'
@@ -116,14 +117,7 @@ class ConsumerConfig:
                 f'initial_delay={self.initial_delay!r}'
             )
         _check_number('health_check_interval', self.health_check_interval)
-        if self.scheduler_interval not in SCHEDULER_INTERVALS or isinstance(
-            self.scheduler_interval, bool
-        ):
-            raise ValueError(
-                f'scheduler_interval={self.scheduler_interval!r}: must be a number of '
-                'seconds that divides a minute: one of '
-                f'{", ".join(map(str, SCHEDULER_INTERVALS))}'
-            )
+        check_scheduler_interval(self.scheduler_interval)
         if self.max_tasks is not None:
             _check_number('max_tasks', self.max_tasks, integer=True)
         if self.shutdown_timeout is not None:
@@ -160,6 +154,15 @@ class ConsumerConfig:
             logfile=self.logfile,
             simple=bool(self.simple_log),
             logger=logger,
+        )
+
+
+def check_scheduler_interval(interval: Any) -> None:
+    """ValueError unless ``interval`` is one of ``SCHEDULER_INTERVALS``."""
+    if interval not in SCHEDULER_INTERVALS or isinstance(interval, bool):
+        raise ValueError(
+            f'scheduler_interval={interval!r}: must be a number of seconds that '
+            f'divides a minute: one of {", ".join(map(str, SCHEDULER_INTERVALS))}'
         )
 
 

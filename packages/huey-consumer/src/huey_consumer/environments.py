@@ -16,7 +16,7 @@ import select
 import signal
 import threading
 import time
-from typing import Any, Callable, ContextManager, Iterator, Optional, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 from huey_api.exceptions import TaskTimeout
 
@@ -45,7 +45,7 @@ class StopFlag(Protocol):
 
     def is_set(self) -> bool: ...
 
-    def wait(self, timeout: Optional[float] = None) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def sleep_for_interval(stop_flag: StopFlag, start: float, seconds: float) -> None:

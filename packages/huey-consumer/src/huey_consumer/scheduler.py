@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from .backoff import Backoff
-from .config import SCHEDULER_INTERVALS
+from .config import check_scheduler_interval
 from .environments import StopFlag
 from .worker import ERROR_BACKOFF
 
@@ -85,7 +85,7 @@ class Scheduler:
     """Tick loop around ``Huey.enqueue_due``, ``enqueue_periodic`` and
     ``requeue_expired_leases``, until ``stop_flag`` is set; see the module
     docstring for the timing rules. ``interval`` is one of
-    ``SCHEDULER_INTERVALS`` (``ConsumerConfig.validate`` checks it).
+    ``SCHEDULER_INTERVALS`` (checked as ``ConsumerConfig.validate`` does).
     """
 
     def __init__(
@@ -99,11 +99,7 @@ class Scheduler:
         lease_check_interval: float | None = None,
         due_poll_interval: float | None = 0.1,
     ) -> None:
-        if interval not in SCHEDULER_INTERVALS:
-            raise ValueError(
-                f'scheduler_interval={interval!r}: must be one of '
-                f'{", ".join(map(str, SCHEDULER_INTERVALS))}'
-            )
+        check_scheduler_interval(interval)
         self.huey = huey
         self.stop_flag = threading.Event() if stop_flag is None else stop_flag
         self.interval = interval

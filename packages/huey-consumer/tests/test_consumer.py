@@ -288,3 +288,23 @@ def test_options_after_huey_must_be_named(huey):
         TypeError, match=r'give the other options by name, e.g. Consumer\(huey, workers=4\)'
     ):
         Consumer(huey, 4)
+
+
+def test_run_returns_once_stopped_even_when_the_flag_is_set_directly(huey):
+    finished = []
+
+    @huey.task()
+    def slow():
+        time.sleep(0.3)
+        finished.append(1)
+
+    consumer = Consumer(huey, initial_delay=0.01, max_delay=0.05)
+    runner = threading.Thread(target=consumer.run, daemon=True)
+    runner.start()
+    assert consumer.ready.wait(10)
+    slow()
+    wait_for(lambda: huey.storage.leased_count() == 1, message='the task to start')
+    consumer.stop_flag.set()  # as huey's tests do: run() then stops gracefully
+    runner.join(10)
+    assert not runner.is_alive() and consumer.stopped.is_set()
+    assert finished == [1]

@@ -129,8 +129,9 @@ class Consumer:
         )
         #: Set once the workers and the scheduler are running.
         self.ready = threading.Event()
-        #: Set when the consumer has shut down.
+        #: Set when the consumer has shut down (the end of ``stop()``).
         self.stopped = threading.Event()
+        self._stop_called = False
 
     def __repr__(self) -> str:
         return f'<Consumer {self.huey.name!r}: {self.workers} {self.worker_type} workers>'
@@ -187,7 +188,8 @@ class Consumer:
         logger.info('consumer started: %d %s workers', self.workers, self.worker_type)
 
     def run(self) -> None:
-        """Start, then supervise until a shutdown (signal or ``stop()``)."""
+        """Start, then supervise until a shutdown (signal or ``stop()``); returns
+        once the consumer has stopped."""
         self.start()
         try:
             health_check_ts = time.monotonic()
@@ -196,9 +198,11 @@ class Consumer:
                     health_check_ts = self.loop(health_check_ts)
                 except ConsumerStopped:
                     break
+            if not self._stop_called:  # the stop flag was set directly
+                self.stop(graceful=True)
+            self.stopped.wait()  # a stop() in another thread may still be waiting
         finally:
             self._restore_signal_handlers()
-            self.stopped.set()
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
         """One supervisor pass: act on a signal or a stop, replace recycled (and,
@@ -239,39 +243,44 @@ class Consumer:
     def stop(self, graceful: bool = False) -> None:
         """Stop the consumer and return once it has stopped (see the module
         docstring). A stop from another thread also ends ``run()``."""
+        self._stop_called = True
         self.stop_flag.set()
-        if graceful:
-            limit = self.shutdown_timeout
-            logger.info(
-                'shutting down gracefully: waiting %sfor the tasks in flight to finish '
-                '(a second signal interrupts them)',
-                '' if limit is None else f'up to {float(limit)}s ',
-            )
-            try:
-                finished = self._join_workers()
-            except KeyboardInterrupt:
-                logger.warning('second shutdown request: interrupting the tasks in flight')
-                self._restart = False
-                finished = False
-            else:
-                if finished:
-                    logger.info('all workers have stopped')
-                elif self._graceful:
-                    logger.warning(
-                        'Shutdown timeout of %ss elapsed: interrupting the tasks in flight',
-                        limit,
-                    )
-                else:
-                    logger.warning('second shutdown request: interrupting the tasks in flight')
-            if not finished:
+        try:
+            if not graceful:
+                logger.info(
+                    'shutting down now: interrupting the tasks in flight and returning '
+                    'them to the queue'
+                )
                 self._interrupt_workers()
-        else:
-            logger.info(
-                'shutting down now: interrupting the tasks in flight and returning '
-                'them to the queue'
+            elif not self._wait_for_tasks_in_flight():
+                self._interrupt_workers()
+        finally:
+            self._finish()
+
+    def _wait_for_tasks_in_flight(self) -> bool:
+        """The graceful part of a stop; False when the tasks still running
+        must be interrupted (shutdown timeout, or a second request)."""
+        limit = self.shutdown_timeout
+        logger.info(
+            'shutting down gracefully: waiting %sfor the tasks in flight to finish '
+            '(a second signal interrupts them)',
+            '' if limit is None else f'up to {float(limit)}s ',
+        )
+        try:
+            finished = self._join_workers()
+        except KeyboardInterrupt:  # the graceful signal again
+            self._restart = False
+            self._graceful = False
+            finished = False
+        if finished:
+            logger.info('all workers have stopped')
+        elif self._graceful:
+            logger.warning(
+                'Shutdown timeout of %ss elapsed: interrupting the tasks in flight', limit
             )
-            self._interrupt_workers()
-        self._finish()
+        else:
+            logger.warning('second shutdown request: interrupting the tasks in flight')
+        return finished
 
     def _join_workers(self) -> bool:
         """Wait for the workers to end, at most ``shutdown_timeout`` seconds,
@@ -299,6 +308,7 @@ class Consumer:
         if threading.current_thread() is threading.main_thread():
             self._restore_signal_handlers()
         logger.info('consumer stopped')
+        self.stopped.set()
 
     # -- signals ----------------------------------------------------------
 

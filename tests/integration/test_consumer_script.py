@@ -121,12 +121,14 @@ def test_sigterm_returns_the_task_in_flight_to_the_queue(
 
 
 @pytest.mark.parametrize('worker_type', ['thread', 'process'])
-def test_shutdown_timeout_lets_short_tasks_finish_on_sigterm(
+def test_graceful_sigterm_lets_short_tasks_finish_within_shutdown_timeout(
     make_app, start_consumer, worker_type, tmp_path
 ):
     app = make_app()
     tasks, huey = app.module, app.huey
-    consumer = start_consumer(app, '-k', worker_type, '-n', '--shutdown-timeout', '20', *FAST)
+    consumer = start_consumer(
+        app, '-k', worker_type, '-n', '-g', 'TERM', '--shutdown-timeout', '20', *FAST
+    )
     marker, gate = tmp_path / 'started', tmp_path / 'gate'
     result = tasks.gated(str(marker), str(gate))
     wait_until(marker.exists, message='the task to start')

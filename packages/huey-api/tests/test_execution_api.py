@@ -163,19 +163,45 @@ def test_enqueue_due_moves_scheduled_tasks_to_queue(huey, add):
 
 
 def test_enqueue_periodic_once_per_minute_across_consumers(huey):
-    @huey.periodic_task(crontab(minute='*/5'))
+    @huey.periodic_task(lambda dt: True)
     def tick():
         pass
 
-    minute = datetime.datetime(2024, 3, 1, 12, 5, 30)
+    minute = huey.now().replace(second=30)
     other_consumer = MemoryHuey(huey.name)
     other_consumer.storage = huey.storage  # same backing store
     other_consumer.registry = huey.registry
     [task] = huey.enqueue_periodic(minute)
     assert task.name == tick.name
     assert other_consumer.enqueue_periodic(minute.replace(second=0)) == []
-    assert huey.enqueue_periodic(datetime.datetime(2024, 3, 1, 12, 6)) == []
     assert len(huey) == 1
+
+
+def test_enqueue_periodic_claims_only_minutes_that_are_not_long_past(huey):
+    @huey.periodic_task(crontab(minute='*/5'))
+    def tick():
+        pass
+
+    past = datetime.datetime(2024, 3, 1, 12, 5)  # replayed (tests): no claim is kept
+    assert len(huey.enqueue_periodic(past)) == len(huey.enqueue_periodic(past)) == 1
+    assert huey.enqueue_periodic(datetime.datetime(2024, 3, 1, 12, 6)) == []
+    assert len(huey) == 2
+
+
+def test_enqueue_periodic_failure_leaves_the_minute_to_a_retry(huey, monkeypatch):
+    @huey.periodic_task(lambda dt: True)
+    def tick():
+        pass
+
+    def storage_down(task):
+        raise ConnectionError('storage down')
+
+    minute = huey.now()
+    monkeypatch.setattr(huey, 'enqueue', storage_down)
+    with pytest.raises(ConnectionError):
+        huey.enqueue_periodic(minute)
+    monkeypatch.undo()
+    assert len(huey.enqueue_periodic(minute)) == 1
 
 
 def test_enqueue_periodic_defaults_to_current_minute(huey):

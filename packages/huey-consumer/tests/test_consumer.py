@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import pytest
 from helpers import FlakyStorage, wait_for
 from huey_api import Huey, MemoryHuey
-from huey_consumer import Consumer
+from huey_consumer import Consumer, ConsumerConfig
 
 
 def test_results_of_many_tasks_with_several_workers(huey, start_consumer):
@@ -112,9 +113,32 @@ def test_shutdown_timeout_waits_for_tasks_in_flight(huey, start_consumer):
     consumer = start_consumer(huey, shutdown_timeout=10)
     result = slow()
     assert running.wait(10)
-    consumer.stop(graceful=False)
+    consumer.stop(graceful=True)
     assert result.get() == 'done'
     assert huey.pending_count() == 0
+
+
+def test_graceful_stop_interrupts_tasks_still_running_after_shutdown_timeout(
+    huey, start_consumer, caplog
+):
+    running, release = threading.Event(), threading.Event()
+
+    @huey.task()
+    def stuck():
+        running.set()
+        release.wait(10)
+
+    consumer = start_consumer(huey, shutdown_timeout=0.2)
+    result = stuck()
+    assert running.wait(10)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger='huey.consumer'):
+        consumer.stop(graceful=True)
+    assert time.monotonic() - started < 5
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings[0].startswith('Shutdown timeout of 0.2s elapsed')
+    assert [t.id for t in huey.pending()] == [result.id]  # given back, not lost
+    release.set()
 
 
 def test_worker_is_recycled_after_max_tasks(huey, start_consumer):
@@ -125,7 +149,7 @@ def test_worker_is_recycled_after_max_tasks(huey, start_consumer):
     def echo(n):
         return n
 
-    start_consumer(huey, workers=1, max_tasks_per_worker=2)
+    start_consumer(huey, workers=1, max_tasks=2)
     results = [echo(n) for n in range(5)]
     assert [r.get(blocking=True, timeout=10) for r in results] == list(range(5))
     wait_for(lambda: len(started) == 3, message='three workers in turn')
@@ -207,9 +231,9 @@ def test_flush_locks_at_start_up(huey, start_consumer):
         ({'initial_delay': 2, 'max_delay': 1}, 'max_delay=1: must be at least initial_delay=2'),
         ({'scheduler_interval': 7}, 'scheduler_interval=7'),
         ({'health_check_interval': 0}, 'health_check_interval=0'),
-        ({'max_tasks_per_worker': 0}, 'max_tasks_per_worker=0'),
+        ({'max_tasks': 0}, 'max_tasks=0'),
         ({'shutdown_timeout': -1}, 'shutdown_timeout=-1'),
-        ({'lease_timeout': 0}, 'lease_timeout=0'),
+        ({'graceful_signal': 'HUP'}, "graceful_signal='HUP': must be INT or TERM"),
     ],
 )
 def test_bad_consumer_options(huey, options, message):
@@ -217,11 +241,17 @@ def test_bad_consumer_options(huey, options, message):
         Consumer(huey, **options)
 
 
-def test_unknown_option_and_overrides(huey):
-    with pytest.raises(TypeError, match='unknown options: bogus'):
+def test_unknown_option_names_the_options(huey):
+    with pytest.raises(TypeError, match=r'unknown consumer option\(s\): bogus; the options are: '):
         Consumer(huey, bogus=1)
-    Consumer(huey, lease_timeout=4, max_deliveries=2, utc=True)
-    assert (huey.lease_timeout, huey.max_deliveries) == (4.0, 2)
+
+
+def test_settings_object_and_keyword_overrides(huey):
+    consumer = Consumer(huey, ConsumerConfig(workers=3, extra_locks='a, b'), periodic=False)
+    assert consumer.config == ConsumerConfig(workers=3, periodic=False, extra_locks=('a', 'b'))
+    assert (consumer.workers, consumer.periodic, len(consumer.worker_threads)) == (3, False, 3)
+    # the application's own settings are never changed by a consumer
+    assert (huey.lease_timeout, huey.max_deliveries) == (30.0, 5)
 
 
 def test_create_consumer_builds_our_consumer(huey):
@@ -251,3 +281,30 @@ def test_prompt_stop_runs_shutdown_hooks_of_idle_workers_only(huey, start_consum
         assert stopped == [name for name in ('Worker-1', 'Worker-2') if name != busy]
     finally:
         release.set()
+
+
+def test_options_after_huey_must_be_named(huey):
+    with pytest.raises(
+        TypeError, match=r'give the other options by name, e.g. Consumer\(huey, workers=4\)'
+    ):
+        Consumer(huey, 4)
+
+
+def test_run_returns_once_stopped_even_when_the_flag_is_set_directly(huey):
+    finished = []
+
+    @huey.task()
+    def slow():
+        time.sleep(0.3)
+        finished.append(1)
+
+    consumer = Consumer(huey, initial_delay=0.01, max_delay=0.05)
+    runner = threading.Thread(target=consumer.run, daemon=True)
+    runner.start()
+    assert consumer.ready.wait(10)
+    slow()
+    wait_for(lambda: huey.storage.leased_count() == 1, message='the task to start')
+    consumer.stop_flag.set()  # as huey's tests do: run() then stops gracefully
+    runner.join(10)
+    assert not runner.is_alive() and consumer.stopped.is_set()
+    assert finished == [1]

@@ -59,7 +59,7 @@ def test_task_events_are_logged_with_duration(huey, caplog):
     events = TaskEventLogger()
     events.install(huey)
     try:
-        with caplog.at_level(logging.INFO, logger='huey_consumer.tasks'):
+        with caplog.at_level(logging.INFO, logger='huey.consumer.tasks'):
             fails()
             huey.execute_delivery(huey.reserve())  # fails, retried at once
             huey.execute_delivery(huey.reserve())  # fails, no retries left
@@ -67,7 +67,7 @@ def test_task_events_are_logged_with_duration(huey, caplog):
             huey.execute_delivery(huey.reserve())
     finally:
         events.uninstall()
-    messages = [r.getMessage() for r in caplog.records if r.name == 'huey_consumer.tasks']
+    messages = [r.getMessage() for r in caplog.records if r.name == 'huey.consumer.tasks']
     assert len(messages) == 7, messages
     assert messages[0].startswith('executing ') and '.fails: ' in messages[0]
     assert ' failed in ' in messages[1] and messages[1].endswith('ValueError: nope')

@@ -1,34 +1,37 @@
-"""Command-line options: every flag, its default, and bad values."""
+"""Command-line options: every flag, the settings it makes, and bad values."""
 
 from __future__ import annotations
 
 import pytest
-from huey_consumer.cli import wants_greenlet
-from huey_consumer.options import build_parser, consumer_options, parse_args
+from huey_consumer.cli import main, wants_greenlet
+from huey_consumer.config import ConsumerConfig
+from huey_consumer.options import OptionParserHandler, build_parser, parse_args
 
 
-def test_defaults_match_huey():
-    options = consumer_options(parse_args(['app.huey']))
-    assert options == {
+def config_for(argv: list[str]) -> ConsumerConfig:
+    options, args = parse_args(argv + ['app.huey'])
+    assert args == ['app.huey']
+    return ConsumerConfig.from_options(options).validate()
+
+
+def test_no_option_gives_the_default_settings():
+    assert config_for([]) == ConsumerConfig()
+    assert ConsumerConfig().values == {
         'workers': 1,
         'worker_type': 'thread',
-        'periodic': True,
         'initial_delay': 0.1,
-        'max_delay': 10.0,
         'backoff': 1.15,
-        'scheduler_interval': 1,
+        'max_delay': 10.0,
         'check_worker_health': True,
         'health_check_interval': 10.0,
+        'scheduler_interval': 1,
+        'periodic': True,
         'flush_locks': False,
-        'extra_locks': None,
-        'max_tasks_per_worker': None,
+        'extra_locks': (),
+        'max_tasks': None,
         'shutdown_timeout': None,
-        'lease_timeout': None,
-        'max_deliveries': None,
+        'graceful_signal': 'INT',
     }
-    args = parse_args(['app.huey'])
-    assert args.huey == 'app.huey'
-    assert (args.logfile, args.verbose, args.quiet, args.simple) == (None, False, False, False)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +41,7 @@ def test_defaults_match_huey():
         (['--workers', '3'], 'workers', 3),
         (['-k', 'process'], 'worker_type', 'process'),
         (['--worker-type', 'greenlet'], 'worker_type', 'greenlet'),
+        (['-k', 'gevent'], 'worker_type', 'greenlet'),
         (['-n'], 'periodic', False),
         (['--no-periodic'], 'periodic', False),
         (['-d', '0.5'], 'initial_delay', 0.5),
@@ -52,19 +56,27 @@ def test_defaults_match_huey():
         (['--disable-health-check'], 'check_worker_health', False),
         (['-f'], 'flush_locks', True),
         (['--flush-locks'], 'flush_locks', True),
-        (['-L', 'a,b , c'], 'extra_locks', ['a', 'b', 'c']),
-        (['--extra-locks', 'reports'], 'extra_locks', ['reports']),
+        (['-L', 'a,b , c'], 'extra_locks', ('a', 'b', 'c')),
+        (['--extra-locks', 'reports'], 'extra_locks', ('reports',)),
         (['-s', '10'], 'scheduler_interval', 10),
         (['--scheduler-interval', '60'], 'scheduler_interval', 60),
+        (['-t', '2.5'], 'shutdown_timeout', 2.5),
         (['--shutdown-timeout', '30'], 'shutdown_timeout', 30.0),
         (['--shutdown-timeout', '0'], 'shutdown_timeout', 0.0),
-        (['--max-tasks', '100'], 'max_tasks_per_worker', 100),
-        (['--lease-timeout', '2.5'], 'lease_timeout', 2.5),
-        (['--max-deliveries', '3'], 'max_deliveries', 3),
+        (['-M', '7'], 'max_tasks', 7),
+        (['--max-tasks', '100'], 'max_tasks', 100),
+        (['-g', 'TERM'], 'graceful_signal', 'TERM'),
+        (['--graceful-signal=TERM'], 'graceful_signal', 'TERM'),
     ],
 )
 def test_consumer_flags(argv, key, expected):
-    assert consumer_options(parse_args(argv + ['app.huey']))[key] == expected
+    assert getattr(config_for(argv), key) == expected
+
+
+def test_huey_option_parser_handler_answers_options_and_args():
+    parser = OptionParserHandler().get_option_parser()
+    options, args = parser.parse_args(['-t', '2.5', '--graceful-signal=TERM'])
+    assert (options.shutdown_timeout, options.graceful_signal, args) == (2.5, 'TERM', [])
 
 
 @pytest.mark.parametrize(
@@ -74,50 +86,50 @@ def test_consumer_flags(argv, key, expected):
         (['--logfile', 'c.log'], 'logfile', 'c.log'),
         (['-v'], 'verbose', True),
         (['--verbose'], 'verbose', True),
-        (['-q'], 'quiet', True),
-        (['--quiet'], 'quiet', True),
-        (['-S'], 'simple', True),
-        (['--simple'], 'simple', True),
+        (['-q'], 'verbose', False),
+        (['--quiet'], 'verbose', False),
+        (['-S'], 'simple_log', True),
+        (['--simple'], 'simple_log', True),
     ],
 )
 def test_logging_flags(argv, attribute, expected):
-    assert getattr(parse_args(argv + ['app.huey']), attribute) == expected
+    assert getattr(config_for(argv), attribute) == expected
 
 
 def test_combined_short_flags():
-    args = parse_args(['-nfCS', '-w8', 'app.huey'])
+    config = config_for(['-nfCS', '-w8'])
     assert (
-        args.no_periodic,
-        args.flush_locks,
-        args.disable_health_check,
-        args.simple,
-        args.workers,
-    ) == (True, True, True, True, 8)
+        config.periodic,
+        config.flush_locks,
+        config.check_worker_health,
+        config.simple_log,
+        config.workers,
+    ) == (False, True, False, True, 8)
 
 
 @pytest.mark.parametrize(
     'argv, complaint',
     [
-        ([], 'HUEY'),
-        (['-w', '0', 'a.h'], "'0' must be at least 1"),
-        (['-w', 'two', 'a.h'], "'two' is not a whole number"),
+        ([], 'missing the import path of the Huey instance'),
+        (['-w', '0', 'a.h'], 'workers=0: must be a whole number greater than 0'),
+        (['-w', 'two', 'a.h'], "invalid int value: 'two'"),
         (['-k', 'fiber', 'a.h'], "invalid choice: 'fiber'"),
-        (['-d', '0', 'a.h'], "'0' must be greater than 0"),
-        (['-m', '-1', 'a.h'], "'-1' must be greater than 0"),
-        (['-b', '0.5', 'a.h'], "'0.5' must be at least 1"),
-        (['-c', '0', 'a.h'], "'0' must be greater than 0"),
-        (['-s', '7', 'a.h'], "'7' must divide a minute"),
-        (['-s', '0', 'a.h'], "'0' must be at least 1"),
-        (['--max-tasks', '0', 'a.h'], "'0' must be at least 1"),
-        (['--shutdown-timeout', '-2', 'a.h'], "'-2' must be at least 0"),
-        (['--lease-timeout', '0', 'a.h'], "'0' must be greater than 0"),
+        (['-d', '0', 'a.h'], 'initial_delay=0.0: must be a number greater than 0'),
+        (['-m', '-1', 'a.h'], 'max_delay=-1.0: must be a number greater than 0'),
+        (['-b', '0.5', 'a.h'], 'backoff=0.5: must be a number of 1 or more'),
+        (['-c', '0', 'a.h'], 'health_check_interval=0.0: must be a number greater than 0'),
+        (['-s', '7', 'a.h'], 'scheduler_interval=7: must be a number of seconds that divides'),
+        (['-s', '0', 'a.h'], 'scheduler_interval=0'),
+        (['--max-tasks', '0', 'a.h'], 'max_tasks=0: must be a whole number greater than 0'),
+        (['-t', '-2', 'a.h'], 'shutdown_timeout=-2.0: must be a number 0 or more'),
+        (['-g', 'HUP', 'a.h'], "invalid choice: 'HUP'"),
         (['-v', '-q', 'a.h'], 'not allowed with argument'),
         (['--bogus', 'a.h'], 'unrecognized arguments: --bogus'),
     ],
 )
 def test_bad_options_exit_2_with_message(argv, complaint, capsys):
     with pytest.raises(SystemExit) as info:
-        parse_args(argv)
+        main(argv)
     assert info.value.code == 2
     assert complaint in capsys.readouterr().err
 
@@ -137,6 +149,9 @@ def test_help_explains_every_option():
         ('-f', '--flush-locks'),
         ('-L', '--extra-locks'),
         ('-s', '--scheduler-interval'),
+        ('-t', '--shutdown-timeout'),
+        ('-M', '--max-tasks'),
+        ('-g', '--graceful-signal'),
         ('-l', '--logfile'),
         ('-v', '--verbose'),
         ('-q', '--quiet'),
@@ -149,15 +164,11 @@ def test_help_explains_every_option():
             if long in line
         ), (short, long)
     for flag in (
-        '--shutdown-timeout',
-        '--max-tasks',
-        '--lease-timeout',
-        '--max-deliveries',
         'SIGINT',
         'SIGTERM',
         'SIGHUP',
         '(default: 0.1)',
-        '(default: 10)',
+        '(default: 10.0)',
         '(default: 1.15)',
     ):
         assert flag in ' '.join(text.split()), flag
@@ -170,6 +181,7 @@ def test_help_explains_every_option():
         (['--worker-type', 'greenlet', 'app.huey'], True),
         (['-kgreenlet', 'app.huey'], True),
         (['--worker-type=greenlet', 'app.huey'], True),
+        (['-k', 'gevent', 'app.huey'], True),
         (['-k', 'thread', 'greenlet.huey'], False),
         (['app.huey', '-k'], False),
         (['app.huey'], False),

@@ -61,6 +61,9 @@ class FakeClock:
     def time(self) -> float:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.now
+
     def wait(self, event: threading.Event, seconds: float) -> bool:
         self.waits.append(seconds)
         self.now += seconds
@@ -184,7 +187,10 @@ def test_no_lease_requeue_in_at_most_once_mode():
 
 @pytest.mark.parametrize('interval', [0, 7, 45, 120, 1.5])
 def test_interval_must_divide_a_minute(interval):
-    with pytest.raises(ValueError, match='must be a number of seconds that divides a minute'):
+    with pytest.raises(
+        ValueError,
+        match='must be a number of seconds that divides a minute: one of 1, 2, 3, 4, 5, 6, 10',
+    ):
         Scheduler(RecordingHuey(), interval=interval)
 
 
@@ -220,3 +226,31 @@ def test_due_tasks_are_polled_between_ticks():
     # one full tick at NOON, then nine polls every 0.1 s before the next tick
     assert huey.due_calls[:11] == [pytest.approx(NOON + n / 10) for n in range(11)]
     assert clock.waits[:10] == [pytest.approx(0.1)] * 10
+
+
+class PeriodicFailsHuey(RecordingHuey):
+    periodic_down = False
+
+    def enqueue_periodic(self, now):
+        if self.periodic_down:
+            raise ConnectionError('storage down')
+        return super().enqueue_periodic(now)
+
+
+def test_loop_evaluates_periodic_tasks_once_a_minute_and_retries_a_failure_soon():
+    huey = PeriodicFailsHuey()
+    clock = FakeClock(NOON + 10, ticks=1000)
+    scheduler = Scheduler(huey, interval=1, clock=clock, due_poll_interval=None)
+    scheduler.loop()
+    assert huey.periodic_calls == [utc(NOON)]
+    assert scheduler._next_periodic == pytest.approx(NOON + 59.5)
+    while clock.now < NOON + 59:
+        scheduler.loop()
+    huey.periodic_down = True  # the 12:01 evaluation fails: retried after the error delay
+    scheduler.loop()
+    assert clock.now == pytest.approx(NOON + 60)
+    scheduler.loop()
+    assert scheduler._next_periodic == pytest.approx(clock.monotonic())  # due at this tick
+    huey.periodic_down = False
+    scheduler.loop()
+    assert huey.periodic_calls == [utc(NOON), utc(NOON + 60)]

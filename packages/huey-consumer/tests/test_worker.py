@@ -9,7 +9,7 @@ import time
 import pytest
 from helpers import FlakyStorage
 from huey_api import Huey, MemoryHuey
-from huey_consumer import Backoff, LeaseKeeper, Worker
+from huey_consumer import Backoff, ConsumerConfig, LeaseKeeper, Worker
 
 
 def test_backoff_grows_by_factor_up_to_maximum_and_resets():
@@ -34,17 +34,18 @@ def test_backoff_rejects_bad_values(args, message):
 
 
 class RecordingWorker(Worker):
-    """Records its pauses instead of sleeping; stops after ``limit`` pauses."""
+    """Records its pauses instead of sleeping; stops after ``limit`` pauses.
+    Keyword settings build its ``ConsumerConfig``."""
 
-    def __init__(self, *args, limit: int = 100, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, huey, limit: int = 100, **settings) -> None:
+        super().__init__(huey, config=ConsumerConfig(**settings))
         self.pauses: list[float] = []
         self.limit = limit
 
     def pause(self, seconds: float) -> None:
         self.pauses.append(round(seconds, 6))
         if len(self.pauses) >= self.limit:
-            self.stop()
+            self.stop_flag.set()
 
 
 @pytest.fixture
@@ -67,10 +68,10 @@ def test_work_resets_the_idle_backoff(huey):
 
     worker = RecordingWorker(huey, initial_delay=0.1, backoff=2, max_delay=1.0)
     for _ in range(3):
-        worker.step()
+        worker.loop()
     noop()
-    worker.step()  # runs the task
-    worker.step()  # empty again
+    worker.loop()  # runs the task
+    worker.loop()  # empty again
     assert worker.pauses == [0.1, 0.2, 0.4, 0.1]
     assert worker.tasks_done == 1
 
@@ -93,7 +94,7 @@ def test_failing_task_never_kills_the_worker(huey):
     result = add(2, 3)
     worker = RecordingWorker(huey)
     for _ in range(3):
-        assert worker.step() is True
+        assert worker.loop() is True
     assert result.get() == 5
     assert worker.tasks_done == 3
 
@@ -108,9 +109,9 @@ def test_storage_errors_are_logged_with_growing_delays_then_work_resumes(caplog)
     result = add(1, 1)
     FlakyStorage.down = 4
     worker = RecordingWorker(huey)
-    with caplog.at_level(logging.WARNING, logger='huey_consumer.worker'):
+    with caplog.at_level(logging.WARNING, logger='huey.consumer.worker'):
         for _ in range(5):
-            assert worker.step() is True
+            assert worker.loop() is True
     assert worker.pauses == [0.5, 1.0, 2.0, 4.0]
     assert result.get() == 2
     messages = [r.getMessage() for r in caplog.records]
@@ -142,7 +143,7 @@ def test_take_over_hands_back_the_delivery_in_flight(huey):
     delivery = huey.reserve()
     worker._current = delivery  # as if the worker were running it
     assert worker.take_over(timeout=1) is delivery
-    assert worker.abandoned and worker.stopping.is_set() and worker.current() is None
+    assert worker.abandoned and worker.stopping() and worker.current() is None
     huey.release(delivery)
     assert huey.pending_count() == 1
 
@@ -178,11 +179,26 @@ def test_lease_keeper_extends_in_flight_leases():
 
 def test_pauses_are_jittered_around_the_backoff_delay(huey):
     """Workers polling an idle storage must not stay in lockstep."""
-    worker = Worker(huey, initial_delay=0.1, backoff=2, max_delay=1.0)
+    worker = Worker(huey, config=ConsumerConfig(initial_delay=0.1, backoff=2, max_delay=1.0))
     waits = []
-    worker.stopping.wait = lambda seconds: waits.append(seconds)  # record, do not sleep
+    worker.stop_flag.wait = lambda seconds: waits.append(seconds)  # record, do not sleep
     for _ in range(200):
         worker.pause(0.2)
     assert all(0.1 <= w <= 0.3 for w in waits)
     assert len({round(w, 4) for w in waits}) > 100
     assert 0.18 < sum(waits) / len(waits) < 0.22
+
+
+def test_loop_judges_expiry_at_the_time_it_is_given(huey):
+    ran = []
+
+    @huey.task(expires=60)
+    def record(n):
+        ran.append(n)
+
+    record(1)
+    record(2)
+    worker = Worker(huey)
+    assert worker.loop(now=time.time() + 120) is True  # two minutes later: expired
+    assert worker.loop() is True
+    assert ran == [2] and huey.pending_count() == 0

@@ -14,6 +14,7 @@ enqueues the callback; see ``chords``); other tasks pay nothing for chords.
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import logging
 import time
@@ -122,7 +123,9 @@ class ExecutionMixin:
             return None
         return Delivery(task, receipt, deliveries, check_revoked)
 
-    def execute_delivery(self, delivery: Delivery, reserve_next: bool = False) -> Delivery | None:
+    def execute_delivery(
+        self, delivery: Delivery, reserve_next: bool = False, now=None
+    ) -> Delivery | None:
         """Run a reserved task with every semantic, then acknowledge it.
 
         Task errors are handled (stored, retried, signalled); only storage
@@ -130,13 +133,14 @@ class ExecutionMixin:
         acknowledgement may also take the next waiting message in the same
         round trip (``storage.ack_and_lease``): that ``Delivery`` is returned,
         already leased, and the caller must run or release it. Returns None
-        when nothing was taken (then call ``reserve()`` as usual).
+        when nothing was taken (then call ``reserve()`` as usual). ``now`` (a
+        datetime or epoch seconds; tests) replaces the clock's time.
         """
         taken: list | None = [] if reserve_next and delivery.receipt is not None else None
         self._execute(
             delivery.task,
             delivery.receipt,
-            time.time(),
+            time.time() if now is None else to_timestamp(now),
             delivery.check_revoked,
             taken,
             delivery.deliveries,
@@ -181,12 +185,22 @@ class ExecutionMixin:
         """
         now = (now or self.now()).replace(second=0, microsecond=0)
         minute = now.strftime('%Y%m%d%H%M')
+        # The claim lives until _PERIODIC_TTL after the minute began, so a
+        # minute long past (replayed by a test) is not deduplicated at all.
+        start = calendar.timegm(now.timetuple()) if self.utc else now.timestamp()
+        ttl = start + _PERIODIC_TTL - time.time()
         enqueued = []
         for task in self.read_periodic(now):
             key = f'{_PERIODIC_PREFIX}{task.name}:{minute}'
-            if self.storage.put_if_empty(key, b'1', _PERIODIC_TTL):
+            if ttl > 0 and not self.storage.put_if_empty(key, b'1', ttl):
+                continue
+            try:
                 self.enqueue(task)
-                enqueued.append(task)
+            except Exception:
+                if ttl > 0:  # not enqueued: let a retry of this minute claim it again
+                    self.storage.delete_data(key)
+                raise
+            enqueued.append(task)
         return enqueued
 
     def run_startup_hooks(self) -> None:

@@ -14,9 +14,12 @@ __all__ = ['main', 'wants_greenlet']
 def wants_greenlet(argv: list[str]) -> bool:
     """True if the command line asks for greenlet workers."""
     for index, arg in enumerate(argv):
-        if arg in ('-k', '--worker-type') and argv[index + 1 : index + 2] == ['greenlet']:
+        if arg in ('-k', '--worker-type') and argv[index + 1 : index + 2] in (
+            ['greenlet'],
+            ['gevent'],
+        ):
             return True
-        if arg in ('-kgreenlet', '--worker-type=greenlet'):
+        if arg in ('-kgreenlet', '-kgevent', '--worker-type=greenlet', '--worker-type=gevent'):
             return True
     return False
 
@@ -38,27 +41,31 @@ def main(argv: list[str] | None = None) -> int:
     import logging
     import os
 
+    from .config import ConsumerConfig
     from .consumer import Consumer
     from .loading import HueyImportError, load_huey
-    from .logs import TaskEventLogger, configure_logging
-    from .options import consumer_options, parse_args
+    from .logs import TaskEventLogger
+    from .options import build_parser
 
-    args = parse_args(args_list)
+    parser = build_parser()
+    options, args = parser.parse_args(args_list)
+    if not args:
+        parser.error('missing the import path of the Huey instance, for example myapp.huey')
     try:
-        configure_logging(args.verbose, args.quiet, args.logfile, args.simple)
+        config = ConsumerConfig.from_options(options).validate()
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        config.setup_logger()
     except OSError as exc:
-        sys.stderr.write(f'huey_consumer: error: cannot open log file {args.logfile!r}: {exc}\n')
+        sys.stderr.write(f'huey_consumer: error: cannot open log file {config.logfile!r}: {exc}\n')
         return 2
     try:
-        huey = load_huey(args.huey)
+        huey = load_huey(args[0])
     except HueyImportError as exc:
         sys.stderr.write(f'huey_consumer: error: {exc}\n')
         return 2
-    try:
-        consumer = Consumer(huey, **consumer_options(args))
-    except (TypeError, ValueError) as exc:
-        sys.stderr.write(f'huey_consumer: error: {exc}\n')
-        return 2
+    consumer = Consumer(huey, config)
     task_logger = TaskEventLogger()
     task_logger.install(huey)
     try:
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         task_logger.uninstall()
     if consumer.restart_requested:
-        logging.getLogger(__name__).info('restarting: %s', ' '.join(sys.argv))
+        logging.getLogger('huey.consumer').info('restarting: %s', ' '.join(sys.argv))
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

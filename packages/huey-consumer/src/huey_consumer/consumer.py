@@ -1,14 +1,14 @@
 """The consumer: a pool of workers, a scheduler, health checks and signals.
 
-``Consumer.run()`` blocks in a supervisor loop until a shutdown is requested
-by a signal or by ``stop()``:
+``start()`` starts the workers and the scheduler and returns; ``run()`` also
+supervises them (health checks, signals) until a shutdown:
 
-* SIGINT / ``stop(graceful=True)``: stop taking work, let the tasks in flight
-  finish, run the shutdown hooks of each worker, return. A second SIGINT (or a
-  SIGTERM) during a graceful shutdown turns it into a prompt one.
-* SIGTERM / ``stop(graceful=False)``: after up to ``shutdown_timeout`` seconds
-  (default 0), interrupt the tasks still in flight and return their messages to
-  the queue with ``Huey.release()``.
+* the graceful signal (SIGINT, or SIGTERM with ``graceful_signal='TERM'``) /
+  ``stop(graceful=True)``: stop taking work, let the tasks in flight finish
+  (for at most ``shutdown_timeout`` seconds when set), run each worker's
+  shutdown hooks. The same signal again, or the other one, interrupts them.
+* the other signal / ``stop()``: interrupt the tasks in flight at once and
+  give their messages back to the queue with ``Huey.release()``.
 * SIGHUP: graceful stop, then ``restart_requested`` is True (the
   ``huey_consumer`` script re-executes itself, reloading the application code).
 """
@@ -19,242 +19,312 @@ import logging
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .pools import WorkerSettings, make_pool
-from .scheduler import VALID_INTERVALS, Scheduler
+from huey_api.exceptions import ConfigurationError
 
-__all__ = ['WORKER_GREENLET', 'WORKER_PROCESS', 'WORKER_THREAD', 'WORKER_TYPES', 'Consumer']
+from .config import ConsumerConfig
+from .environments import WORKER_TO_ENVIRONMENT, Environment
+from .pools import Pool, make_pool
+from .scheduler import Scheduler
+from .worker import Worker
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from huey_api import Huey
 
-WORKER_THREAD = 'thread'
-WORKER_PROCESS = 'process'
-WORKER_GREENLET = 'greenlet'
-WORKER_TYPES = (WORKER_THREAD, WORKER_PROCESS, WORKER_GREENLET)
+__all__ = ['Consumer', 'ConsumerStopped']
 
-_GRACEFUL, _PROMPT, _RESTART = 'graceful', 'prompt', 'restart'
-_SIGNAL_REQUESTS = {signal.SIGINT: _GRACEFUL, signal.SIGTERM: _PROMPT, signal.SIGHUP: _RESTART}
+logger = logging.getLogger('huey.consumer')
+
 #: Seconds between two passes of the supervisor loop.
 SUPERVISE_INTERVAL = 0.1
 
 
-def _positive(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> None:
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(
-            '{}={!r}: must be a {} number{}'.format(
-                name,
-                value,
-                'whole' if integer else '',
-                ' (0 or more)' if allow_zero else ' greater than 0',
-            )
-        )
+class ConsumerStopped(Exception):
+    """Raised by ``Consumer.loop()`` once the consumer has stopped."""
+
+
+def _setting(name: str, doc: str) -> property:
+    return property(lambda self: getattr(self.config, name), doc=doc)
 
 
 class Consumer:
-    """Run ``huey``'s tasks with ``workers`` workers of ``worker_type``.
+    """Run ``huey``'s tasks as ``config`` (a ``ConsumerConfig``) says; keyword
+    ``options`` build or override it (``Consumer(huey, workers=4)``).
+    ``clock`` is injected into the scheduler (tests).
 
-    ``initial_delay``, ``backoff`` and ``max_delay`` shape the polling of
-    non-blocking storages when the queue is empty; ``periodic`` enables the
-    periodic tasks; ``scheduler_interval`` (a divisor of 60) is how often due
-    scheduled tasks are moved to the queue; ``check_worker_health`` replaces
-    dead workers every ``health_check_interval`` seconds; ``flush_locks``
-    clears task locks (plus ``extra_locks``) at start-up;
-    ``max_tasks_per_worker`` recycles a worker after that many tasks;
-    ``shutdown_timeout`` is how long SIGTERM waits for tasks in flight before
-    interrupting them. ``lease_timeout`` and ``max_deliveries`` override the
-    Huey instance's settings. ``clock`` is injected into the scheduler (tests).
+    Subclasses may swap ``worker_class`` and ``scheduler_class``.
     """
+
+    worker_class = Worker
+    scheduler_class = Scheduler
+
+    workers = _setting('workers', 'Number of workers.')
+    worker_type = _setting('worker_type', "'thread', 'process' or 'greenlet'.")
+    periodic = _setting('periodic', 'Whether this consumer enqueues periodic tasks.')
+    default_delay = _setting('initial_delay', 'First wait after an empty read.')
+    backoff = _setting('backoff', 'Factor growing the wait after each empty read.')
+    max_delay = _setting('max_delay', 'Longest wait between empty reads.')
+    scheduler_interval = _setting('scheduler_interval', 'Seconds between scheduler ticks.')
+    max_tasks = _setting('max_tasks', 'Tasks a worker runs before it is replaced.')
+    shutdown_timeout = _setting('shutdown_timeout', 'Longest graceful wait (None: no limit).')
+    graceful_signal = _setting('graceful_signal', "'INT' or 'TERM'.")
+    _health_check = _setting('check_worker_health', 'Whether dead workers are replaced.')
 
     def __init__(
         self,
-        huey: Any,
-        workers: int = 1,
-        periodic: bool = True,
-        initial_delay: float = 0.1,
-        backoff: float = 1.15,
-        max_delay: float = 10.0,
-        scheduler_interval: int = 1,
-        worker_type: str = WORKER_THREAD,
-        check_worker_health: bool = True,
-        health_check_interval: float = 10,
-        flush_locks: bool = False,
-        extra_locks: Any = None,
-        max_tasks_per_worker: int | None = None,
-        shutdown_timeout: float | None = None,
-        lease_timeout: float | None = None,
-        max_deliveries: int | None = None,
+        huey: Huey,
+        config: ConsumerConfig | None = None,
+        *,
         clock: Any = None,
         **options: Any,
     ) -> None:
-        options.pop('utc', None)  # accepted for compatibility: the Huey instance decides
-        if options:
-            raise TypeError('Consumer got unknown options: {}'.format(', '.join(sorted(options))))
-        _positive('workers', workers, integer=True)
-        if worker_type not in WORKER_TYPES:
-            raise ValueError(
-                f'worker_type={worker_type!r}: must be one of {", ".join(WORKER_TYPES)}'
+        if config is not None and not isinstance(config, ConsumerConfig):
+            raise TypeError(
+                f'Consumer(huey, {config!r}): the second argument is a ConsumerConfig; '
+                'give the other options by name, e.g. Consumer(huey, workers=4)'
             )
-        _positive('initial_delay', initial_delay)
-        _positive('max_delay', max_delay)
-        if not isinstance(backoff, (int, float)) or backoff < 1:
-            raise ValueError(f'backoff={backoff!r}: must be a number of 1 or more')
-        if max_delay < initial_delay:
-            raise ValueError(
-                f'max_delay={max_delay!r}: must be at least initial_delay={initial_delay!r}'
-            )
-        if scheduler_interval not in VALID_INTERVALS:
-            raise ValueError(
-                f'scheduler_interval={scheduler_interval!r}: must divide a minute: '
-                f'one of {", ".join(map(str, VALID_INTERVALS))}'
-            )
-        _positive('health_check_interval', health_check_interval)
-        if max_tasks_per_worker is not None:
-            _positive('max_tasks_per_worker', max_tasks_per_worker, integer=True)
-        if shutdown_timeout is not None:
-            _positive('shutdown_timeout', shutdown_timeout, allow_zero=True)
-        if lease_timeout is not None:
-            _positive('lease_timeout', lease_timeout)
-            huey.lease_timeout = float(lease_timeout)
-        if max_deliveries is not None:
-            _positive('max_deliveries', max_deliveries, integer=True)
-            huey.max_deliveries = max_deliveries
-        if isinstance(extra_locks, str):
-            extra_locks = [name.strip() for name in extra_locks.split(',') if name.strip()]
+        if config is None:
+            config = ConsumerConfig.from_kwargs(options)
+        elif options:
+            config = ConsumerConfig.from_kwargs({**config.values, **options})
+        self.config = config.validate()
         self.huey = huey
-        self.workers = workers
-        self.worker_type = worker_type
-        self.periodic = periodic
-        self.scheduler_interval = scheduler_interval
-        self.check_worker_health = check_worker_health
-        self.health_check_interval = health_check_interval
-        self.flush_locks = flush_locks
-        self.extra_locks = list(extra_locks or ())
-        self.shutdown_timeout = shutdown_timeout
-        self.settings = WorkerSettings(initial_delay, backoff, max_delay, max_tasks_per_worker)
-        self.scheduler = Scheduler(huey, scheduler_interval, periodic, clock=clock)
-        self.pool: Any = None
-        self.restart_requested = False
-        #: Set once the workers and the scheduler are running.
-        self.ready = threading.Event()
-        #: Set when ``run()`` has finished shutting down.
-        self.stopped = threading.Event()
-        self._requests: list[str] = []
-        self._scheduler_handle: Any = None
+        self.clock = clock
+        if huey.immediate:
+            logger.warning(
+                'consumer built for a Huey in immediate mode: set huey.immediate = False '
+                'before starting it'
+            )
+        # signal -> (restart, graceful)
+        graceful, interrupt = signal.SIGINT, signal.SIGTERM
+        if config.graceful_signal == 'TERM':
+            graceful, interrupt = interrupt, graceful
+        self._signal_actions = {
+            interrupt: (False, False),
+            graceful: (False, True),
+            signal.SIGHUP: (True, True),
+        }
+        self._signum: int | None = None
+        self._restart = False
+        self._graceful = True
         self._previous_handlers: dict[int, Any] = {}
 
+        self.environment: Environment = WORKER_TO_ENVIRONMENT[config.worker_type](
+            graceful, interrupt
+        )
+        # huey-api runs a task that has a timeout inside this handler
+        huey._timeout_handler = self.environment.timeout_handler
+        self.stop_flag = self.environment.get_stop_flag()
+        self._scheduler = self._create_scheduler()
+        #: The scheduler's handle (a thread, or a greenlet), started by start().
+        self.scheduler = self.environment.create_local(self._scheduler.run, 'Scheduler')
+        self.pool: Pool = make_pool(
+            self.environment,
+            huey,
+            config.workers,
+            self.stop_flag,
+            self._create_worker,
+            fork_lock=self._scheduler.lock,
+        )
+        #: Set once the workers and the scheduler are running.
+        self.ready = threading.Event()
+        #: Set when the consumer has shut down (the end of ``stop()``).
+        self.stopped = threading.Event()
+        self._stop_called = False
+
     def __repr__(self) -> str:
-        name = getattr(self.huey, 'name', '?')
-        return f'<Consumer {name!r}: {self.workers} {self.worker_type} workers>'
+        return f'<Consumer {self.huey.name!r}: {self.workers} {self.worker_type} workers>'
 
-    # -- control ----------------------------------------------------------
+    def _create_worker(self, name: str = 'Worker') -> Worker:
+        return self.worker_class(self.huey, self.stop_flag, self.config, name)
 
-    def stop(self, graceful: bool = True) -> None:
-        """Ask ``run()`` to shut down (from any thread); see the module docstring."""
-        self._requests.append(_GRACEFUL if graceful else _PROMPT)
+    def _create_scheduler(self) -> Scheduler:
+        return self.scheduler_class(
+            self.huey,
+            self.stop_flag,
+            self.config.scheduler_interval,
+            self.config.periodic,
+            clock=self.clock,
+        )
+
+    @property
+    def worker_threads(self) -> list[tuple[Worker, Any]]:
+        """``(worker, handle)`` for each worker slot."""
+        return [(slot.worker, slot.handle) for slot in self.pool.slots]
+
+    @property
+    def restart_requested(self) -> bool:
+        """True after SIGHUP: the caller should restart the process."""
+        return self._restart
 
     @property
     def abandoned_tasks(self) -> bool:
         """True when a prompt shutdown left interrupted tasks running in this
         process (thread/greenlet workers): exit the process soon."""
-        return bool(self.pool is not None and self.pool.abandoned)
+        return self.pool.abandoned
 
-    # -- running ----------------------------------------------------------
+    # -- starting ---------------------------------------------------------
 
-    def run(self) -> None:
-        """Start workers and scheduler, supervise them until a shutdown request."""
+    def start(self) -> None:
+        """Start the workers and the scheduler, then return; install the signal
+        handlers when called from the main thread."""
+        if self.huey.immediate:
+            raise ConfigurationError(
+                'the consumer cannot run a Huey in immediate mode: set huey.immediate = False'
+            )
         self._check_storage()
         self._log_configuration()
-        if self.flush_locks or self.extra_locks:
-            flushed = self.huey.flush_locks(*self.extra_locks)
+        if self.config.flush_locks or self.config.extra_locks:
+            flushed = self.huey.flush_locks(*self.config.extra_locks)
             logger.info('flushed locks: %s', ', '.join(sorted(flushed)) or 'none were held')
-        self.pool = make_pool(
-            self.worker_type, self.huey, self.workers, self.settings, fork_lock=self.scheduler.lock
-        )
-        self._install_signal_handlers()
+        self.pool.start()
+        self.scheduler.start()
+        if threading.current_thread() is threading.main_thread():
+            self._set_signal_handlers()
+        else:
+            logger.debug('consumer not in the main thread: signal handlers not installed')
+        self.ready.set()
+        logger.info('consumer started: %d %s workers', self.workers, self.worker_type)
+
+    def run(self) -> None:
+        """Start, then supervise until a shutdown (signal or ``stop()``); returns
+        once the consumer has stopped."""
+        self.start()
         try:
-            self.pool.start()
-            self._scheduler_handle = threading.Thread(
-                target=self.scheduler.run, name='Scheduler', daemon=True
-            )
-            self._scheduler_handle.start()
-            self.ready.set()
-            logger.info('consumer started: %d %s workers', self.workers, self.worker_type)
-            request = self._supervise()
-            self._shutdown(request)
+            health_check_ts = time.monotonic()
+            while True:
+                try:
+                    health_check_ts = self.loop(health_check_ts)
+                except ConsumerStopped:
+                    break
+            if not self._stop_called:  # the stop flag was set directly
+                self.stop(graceful=True)
+            self.stopped.wait()  # a stop() in another thread may still be waiting
         finally:
             self._restore_signal_handlers()
-            self.stopped.set()
 
-    def _supervise(self) -> str:
-        next_health_check = time.monotonic() + self.health_check_interval
-        while not self._requests:
-            replace_dead: bool | None = None  # dead workers: not checked now
-            if not self.check_worker_health:
-                replace_dead = False
-            elif time.monotonic() >= next_health_check:
-                replace_dead = True
-                next_health_check = time.monotonic() + self.health_check_interval
-            try:
-                self.pool.maintain(replace_dead)
-            except Exception:
-                logger.exception('could not replace a worker; trying again shortly')
-            time.sleep(SUPERVISE_INTERVAL)
-        return self._requests.pop(0)
-
-    def _shutdown(self, request: str) -> None:
-        self.scheduler.stop()
-        if request == _RESTART:
-            self.restart_requested = True
-            logger.info('SIGHUP: restarting after the tasks in flight finish')
-        if request in (_GRACEFUL, _RESTART):
-            self.pool.request_stop()
-            logger.info(
-                'shutting down gracefully: waiting for the tasks in flight to finish '
-                '(SIGTERM or a second SIGINT interrupts them)'
-            )
-            while self.pool.running():
-                if self._requests:
-                    request = self._requests.pop(0)
-                    if request in (_PROMPT, _GRACEFUL):
-                        logger.warning('second shutdown request: interrupting the tasks in flight')
-                        self._interrupt(grace=None)
-                        break
-                self.pool.wait(SUPERVISE_INTERVAL)
+    def loop(self, health_check_ts: float | None = None) -> float | None:
+        """One supervisor pass: act on a signal or a stop, replace recycled (and,
+        at each health check, dead) workers. Raises ConsumerStopped once stopped."""
+        try:
+            stopped = self.stop_flag.wait(SUPERVISE_INTERVAL)
+        except KeyboardInterrupt:
+            logger.info('received SIGINT')
+            self.stop(graceful=True)
+            stopped = True
         else:
-            self._interrupt(grace=self.shutdown_timeout)
+            if not stopped and self._signum is not None:
+                logger.info('received %s', signal.Signals(self._signum).name)
+                self.stop(graceful=self._graceful)
+                stopped = True
+        if stopped:
+            raise ConsumerStopped
+        replace_dead: bool | None = None  # dead workers: not checked now
+        if not self.config.check_worker_health:
+            replace_dead = False
+        elif health_check_ts is not None and (
+            time.monotonic() >= health_check_ts + self.config.health_check_interval
+        ):
+            replace_dead = True
+            health_check_ts = time.monotonic()
+        try:
+            self.pool.maintain(replace_dead)
+        except Exception:
+            logger.exception('could not replace a worker; trying again shortly')
+        return health_check_ts
+
+    def check_worker_health(self) -> bool:
+        """Replace dead (and recycled) workers now; True if none had to be."""
+        return self.pool.maintain(True) == 0
+
+    # -- stopping ---------------------------------------------------------
+
+    def stop(self, graceful: bool = False) -> None:
+        """Stop the consumer and return once it has stopped (see the module
+        docstring). A stop from another thread also ends ``run()``."""
+        self._stop_called = True
+        self.stop_flag.set()
+        try:
+            if not graceful:
+                logger.info(
+                    'shutting down now: interrupting the tasks in flight and returning '
+                    'them to the queue'
+                )
+                self._interrupt_workers()
+            elif not self._wait_for_tasks_in_flight():
+                self._interrupt_workers()
+        finally:
+            self._finish()
+
+    def _wait_for_tasks_in_flight(self) -> bool:
+        """The graceful part of a stop; False when the tasks still running
+        must be interrupted (shutdown timeout, or a second request)."""
+        limit = self.shutdown_timeout
+        logger.info(
+            'shutting down gracefully: waiting %sfor the tasks in flight to finish '
+            '(a second signal interrupts them)',
+            '' if limit is None else f'up to {float(limit)}s ',
+        )
+        try:
+            finished = self._join_workers()
+        except KeyboardInterrupt:  # the graceful signal again
+            self._restart = False
+            self._graceful = False
+            finished = False
+        if finished:
+            logger.info('all workers have stopped')
+        elif self._graceful:
+            logger.warning(
+                'Shutdown timeout of %ss elapsed: interrupting the tasks in flight', limit
+            )
+        else:
+            logger.warning('second shutdown request: interrupting the tasks in flight')
+        return finished
+
+    def _join_workers(self) -> bool:
+        """Wait for the workers to end, at most ``shutdown_timeout`` seconds,
+        and only while no prompt stop was requested; True if they all ended."""
+        limit = self.shutdown_timeout
+        deadline = None if limit is None else time.monotonic() + limit
+        while self.pool.running():
+            if not self._graceful:
+                return False
+            step = SUPERVISE_INTERVAL
+            if deadline is not None:
+                step = min(step, deadline - time.monotonic())
+                if step <= 0:
+                    return False
+            self.pool.wait(step)
+        return True
+
+    def _interrupt_workers(self) -> None:
+        self.pool.interrupt()
+
+    def _finish(self) -> None:
         self.pool.close()
-        if self._scheduler_handle is not None:
-            self._scheduler_handle.join(10)
+        if self.environment.is_alive(self.scheduler):
+            self.scheduler.join(10)
+        if threading.current_thread() is threading.main_thread():
+            self._restore_signal_handlers()
         logger.info('consumer stopped')
-
-    def _interrupt(self, grace: float | None) -> None:
-        if grace:
-            logger.info(
-                'shutting down: waiting up to %ss for the tasks in flight, then interrupting them',
-                grace,
-            )
-        else:
-            logger.info(
-                'shutting down now: interrupting the tasks in flight and returning '
-                'them to the queue'
-            )
-        self.pool.interrupt(grace)
+        self.stopped.set()
 
     # -- signals ----------------------------------------------------------
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
+    def _set_signal_handlers(self) -> None:
+        for signum in self._signal_actions:
+            previous = signal.signal(signum, self._handle_signal)
+            self._previous_handlers.setdefault(signum, previous)
+
+    def _handle_signal(self, signum: int, frame: Any) -> None:
         # Only record the request: the supervisor loop acts on it. Anything
         # more here could deadlock with the code the signal interrupted.
-        self._requests.append(_SIGNAL_REQUESTS[signum])
-
-    def _install_signal_handlers(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            logger.debug('consumer not in the main thread: signal handlers not installed')
-            return
-        for signum in _SIGNAL_REQUESTS:
-            self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
+        self._signum = signum
+        self._restart, self._graceful = self._signal_actions[signum]
+        if self._graceful and not self._restart:
+            # the same signal again interrupts the graceful shutdown
+            signal.signal(signum, signal.default_int_handler)
 
     def _restore_signal_handlers(self) -> None:
         while self._previous_handlers:
@@ -264,8 +334,8 @@ class Consumer:
     # -- start-up ---------------------------------------------------------
 
     def _check_storage(self) -> None:
-        storage = getattr(self.huey, 'storage', None)
-        if self.worker_type == WORKER_PROCESS and type(storage).__name__ in (
+        storage = self.huey.storage
+        if self.environment.forks and type(storage).__name__ in (
             'MemoryStorage',
             'BlackHoleStorage',
         ):
@@ -276,63 +346,50 @@ class Consumer:
             )
 
     def _log_configuration(self) -> None:
-        huey = self.huey
-        delivery = getattr(huey, 'delivery', 'at-least-once')
-        if delivery == 'at-most-once':
-            delivery_text = 'at-most-once'
-        else:
-            delivery_text = (
-                'at-least-once (lease timeout {}s, heartbeat every {:.1f}s, max '
-                'deliveries {})'.format(
-                    huey.lease_timeout,
-                    huey.lease_timeout / 3.0,
-                    getattr(huey, 'max_deliveries', '?'),
-                )
+        huey, config = self.huey, self.config
+        if huey.at_least_once:
+            delivery = (
+                f'at-least-once (lease timeout {huey.lease_timeout}s, heartbeat every '
+                f'{huey.lease_timeout / 3.0:.1f}s, max deliveries {huey.max_deliveries})'
             )
+        else:
+            delivery = 'at-most-once'
         logger.info(
             'huey consumer: huey %r, storage %s, %d %s workers, periodic tasks %s, delivery %s',
-            getattr(huey, 'name', '?'),
-            type(getattr(huey, 'storage', None)).__name__,
-            self.workers,
-            self.worker_type,
-            'enabled' if self.periodic else 'disabled',
-            delivery_text,
+            huey.name,
+            type(huey.storage).__name__,
+            config.workers,
+            config.worker_type,
+            'enabled' if config.periodic else 'disabled',
+            delivery,
         )
         logger.info(
             'scheduler interval %ss, health checks %s, polling delay %ss x%s up to %ss%s%s',
-            self.scheduler_interval,
-            (f'every {self.health_check_interval}s') if self.check_worker_health else 'disabled',
-            self.settings.initial_delay,
-            self.settings.backoff,
-            self.settings.max_delay,
-            (f', max {self.settings.max_tasks} tasks per worker')
-            if self.settings.max_tasks
-            else '',
-            (f', shutdown timeout {self.shutdown_timeout}s')
-            if self.shutdown_timeout is not None
+            config.scheduler_interval,
+            f'every {config.health_check_interval}s' if config.check_worker_health else 'disabled',
+            config.initial_delay,
+            config.backoff,
+            config.max_delay,
+            f', max {config.max_tasks} tasks per worker' if config.max_tasks else '',
+            f', shutdown timeout {config.shutdown_timeout}s'
+            if config.shutdown_timeout is not None
             else '',
         )
         periodic = _periodic_tasks(huey)
-        if self.periodic:
-            if periodic:
-                logger.info('periodic tasks: %s', ', '.join(periodic))
-            else:
-                logger.info('periodic tasks: none registered')
+        if config.periodic:
+            logger.info('periodic tasks: %s', ', '.join(periodic) or 'none registered')
         elif periodic:
             logger.info(
                 'periodic tasks registered but disabled on this consumer: %s', ', '.join(periodic)
             )
 
 
-def _periodic_tasks(huey: Any) -> list[str]:
+def _periodic_tasks(huey: Huey) -> list[str]:
     """'name (schedule)' for each periodic task registered on ``huey``."""
-    registry = getattr(huey, 'registry', None)
-    if registry is None or not hasattr(registry, 'periodic_tasks'):
-        return []
     described = []
-    for task_class in registry.periodic_tasks:
-        validator = getattr(task_class, 'validate_datetime', None)
-        to_string = getattr(validator, 'to_string', None)
+    for task_class in huey.registry.periodic_tasks:
+        validator = task_class.validate_datetime
+        to_string = getattr(validator, 'to_string', None)  # a crontab, or any callable
         schedule = f"crontab '{to_string()}'" if callable(to_string) else repr(validator)
         described.append(f'{task_class.name} ({schedule})')
     return described

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .backoff import Backoff
 from .worker import ERROR_BACKOFF
 
+if TYPE_CHECKING:
+    from huey_api import Huey
+
 __all__ = ['LeaseKeeper', 'heartbeat_interval']
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger('huey.consumer.leases')
 
 
-def heartbeat_interval(huey: Any) -> float:
+def heartbeat_interval(huey: Huey) -> float:
     """Seconds between heartbeats: a third of the lease timeout."""
     return max(float(huey.lease_timeout) / 3.0, 0.05)
 
@@ -29,7 +32,7 @@ class LeaseKeeper:
     """Extend the leases of ``workers``' current deliveries until ``stop()``."""
 
     def __init__(
-        self, huey: Any, workers: Callable[[], Iterable[Any]], interval: float | None = None
+        self, huey: Huey, workers: Callable[[], Iterable[Any]], interval: float | None = None
     ) -> None:
         self.huey = huey
         self._workers = workers
@@ -42,7 +45,7 @@ class LeaseKeeper:
         found = []
         for worker in list(self._workers()):
             delivery = worker.current()
-            if delivery is not None and getattr(delivery, 'receipt', None) is not None:
+            if delivery is not None and delivery.receipt is not None:
                 found.append(delivery)
         return found
 

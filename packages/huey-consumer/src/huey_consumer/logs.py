@@ -9,21 +9,29 @@ import logging.handlers
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from huey_api import Huey, Task
 
 __all__ = ['DEFAULT_FORMAT', 'SIMPLE_FORMAT', 'TaskEventLogger', 'configure_logging']
 
-logger = logging.getLogger('huey_consumer.tasks')
+logger = logging.getLogger('huey.consumer.tasks')
 
 DEFAULT_FORMAT = '[%(asctime)s] %(levelname)s %(processName)s:%(threadName)s %(name)s: %(message)s'
 SIMPLE_FORMAT = '%(asctime)s %(message)s'
 
 
 def configure_logging(
-    verbose: bool = False, quiet: bool = False, logfile: str | None = None, simple: bool = False
+    verbose: bool = False,
+    quiet: bool = False,
+    logfile: str | None = None,
+    simple: bool = False,
+    logger: logging.Logger | None = None,
 ) -> logging.Handler:
-    """Configure the root logger for a consumer process (the script does this;
-    applications embedding ``Consumer`` keep their own configuration).
+    """Configure ``logger`` (default: the root logger) for a consumer process
+    (the script does this; applications embedding ``Consumer`` keep their own
+    configuration).
 
     ``verbose``: DEBUG, ``quiet``: WARNING, otherwise INFO. Logs go to
     ``logfile`` (reopened when rotated away) or to stderr.
@@ -36,7 +44,7 @@ def configure_logging(
         handler.setFormatter(logging.Formatter(SIMPLE_FORMAT, '%H:%M:%S'))
     else:
         handler.setFormatter(logging.Formatter(DEFAULT_FORMAT))
-    root = logging.getLogger()
+    root = logging.getLogger() if logger is None else logger
     for old in [h for h in root.handlers if getattr(h, '_huey_consumer', False)]:
         root.removeHandler(old)
     handler._huey_consumer = True  # type: ignore[attr-defined]
@@ -67,9 +75,9 @@ class TaskEventLogger:
     def __init__(self) -> None:
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._huey: Any = None
+        self._huey: Huey | None = None
 
-    def install(self, huey: Any) -> None:
+    def install(self, huey: Huey) -> None:
         self._huey = huey
         huey.signal(*self.SIGNALS)(self)
 
@@ -78,12 +86,12 @@ class TaskEventLogger:
             self._huey.disconnect_signal(self, *self.SIGNALS)
             self._huey = None
 
-    def _elapsed(self, task: Any) -> str:
+    def _elapsed(self, task: Task) -> str:
         with self._lock:
             started = self._started.pop(task.id, None)
         return '' if started is None else ' in %.3fs' % (time.monotonic() - started)
 
-    def __call__(self, signal: str, task: Any, *args: Any) -> None:
+    def __call__(self, signal: str, task: Task, *args: Any) -> None:
         if signal == 'executing':
             with self._lock:
                 self._started[task.id] = time.monotonic()

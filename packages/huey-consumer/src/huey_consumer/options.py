@@ -1,84 +1,70 @@
-"""Command-line options of the ``huey_consumer`` script."""
+"""Command-line options of the ``huey_consumer`` script.
+
+The parser only reads the command line: each option's destination is a
+``ConsumerConfig`` field and is left None when not given, so defaults and
+validation stay in ``ConsumerConfig`` (``ConsumerConfig.from_options``).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Sequence
+from typing import Sequence
 
-__all__ = ['build_parser', 'consumer_options', 'parse_args']
+from .config import GRACEFUL_SIGNALS, WORKER_TYPES, ConsumerConfig
 
-_VALID_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+__all__ = ['ConsumerOptionParser', 'OptionParserHandler', 'build_parser', 'parse_args']
 
 DESCRIPTION = """\
 Run the huey consumer: execute the tasks of the Huey instance at HUEY (an
 import path such as myapp.huey or myapp.tasks.huey; the current directory is
 on the import path).
 
-Signals: SIGINT stops gracefully (tasks in flight finish; a second SIGINT
-interrupts them), SIGTERM stops promptly (tasks in flight are interrupted and
-their messages returned to the queue, after --shutdown-timeout seconds),
-SIGHUP restarts gracefully (the script re-executes itself, reloading code).
+Signals: SIGINT stops gracefully (tasks in flight finish, for at most
+--shutdown-timeout seconds; a second SIGINT interrupts them), SIGTERM stops
+promptly (tasks in flight are interrupted and their messages returned to the
+queue); -g TERM swaps the two. SIGHUP restarts gracefully (the script
+re-executes itself, reloading code).
 """
 
-
-def _number(kind: type, minimum: float, inclusive: bool = True):
-    def convert(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                '{!r} is not a {}'.format(text, 'whole number' if kind is int else 'number')
-            ) from None
-        if value < minimum or (value == minimum and not inclusive):
-            raise argparse.ArgumentTypeError(
-                '{!r} must be {} {}'.format(
-                    text, 'at least' if inclusive else 'greater than', minimum
-                )
-            )
-        return value
-
-    return convert
+_DEFAULTS = ConsumerConfig()
 
 
-def _interval(text: str) -> int:
-    value = _number(int, 1)(text)
-    if value not in _VALID_INTERVALS:
-        raise argparse.ArgumentTypeError(
-            '{!r} must divide a minute: one of {}'.format(
-                text, ', '.join(map(str, _VALID_INTERVALS))
-            )
-        )
-    return value
+class ConsumerOptionParser(argparse.ArgumentParser):
+    """An argparse parser whose ``parse_args`` answers ``(options, args)``:
+    the options, and the positional arguments (the Huey import path), the
+    shape huey's optparse-based parser returned."""
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        options = super().parse_args(args, namespace)
+        positional = [options.huey] if options.huey is not None else []
+        del options.huey
+        return options, positional
 
 
-def _lock_names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(',') if name.strip()]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ConsumerOptionParser:
+    parser = ConsumerOptionParser(
         prog='huey_consumer',
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        'huey', metavar='HUEY', help='import path of the Huey instance, e.g. myapp.huey'
+        'huey', metavar='HUEY', nargs='?', help='import path of the Huey instance, e.g. myapp.huey'
     )
 
     workers = parser.add_argument_group('workers')
     workers.add_argument(
         '-w',
         '--workers',
-        type=_number(int, 1),
-        default=1,
+        type=int,
         metavar='N',
-        help='number of workers (default: 1)',
+        help=f'number of workers (default: {_DEFAULTS.workers})',
     )
     workers.add_argument(
         '-k',
         '--worker-type',
-        choices=('thread', 'process', 'greenlet'),
-        default='thread',
+        choices=(*WORKER_TYPES, 'gevent'),
         metavar='{thread,process,greenlet}',
         help='run workers as threads (default), forked processes '
         '(CPU-bound work) or gevent greenlets (IO-bound work)',
@@ -86,145 +72,133 @@ def build_parser() -> argparse.ArgumentParser:
     workers.add_argument(
         '-d',
         '--delay',
-        type=_number(float, 0, inclusive=False),
-        default=0.1,
+        dest='initial_delay',
+        type=float,
         metavar='SECONDS',
         help='seconds to wait after an empty read of a non-blocking storage '
-        '(SQLite, memory); grows by --backoff (default: 0.1)',
+        f'(SQLite, memory); grows by --backoff (default: {_DEFAULTS.initial_delay})',
     )
     workers.add_argument(
         '-m',
         '--max-delay',
-        type=_number(float, 0, inclusive=False),
-        default=10.0,
+        type=float,
         metavar='SECONDS',
-        help='longest wait between empty reads (default: 10)',
+        help=f'longest wait between empty reads (default: {_DEFAULTS.max_delay})',
     )
     workers.add_argument(
         '-b',
         '--backoff',
-        type=_number(float, 1),
-        default=1.15,
+        type=float,
         metavar='FACTOR',
-        help='factor growing the wait after each empty read (default: 1.15)',
+        help=f'factor growing the wait after each empty read (default: {_DEFAULTS.backoff})',
     )
     workers.add_argument(
+        '-M',
         '--max-tasks',
-        type=_number(int, 1),
-        default=None,
+        type=int,
         metavar='N',
         help='replace a worker after it ran N tasks (default: never)',
     )
     workers.add_argument(
         '-c',
         '--health-check-interval',
-        type=_number(float, 0, False),
-        default=10.0,
+        type=float,
         metavar='SECONDS',
-        help='seconds between checks that restart dead workers (default: 10)',
+        help='seconds between checks that restart dead workers '
+        f'(default: {_DEFAULTS.health_check_interval})',
     )
     workers.add_argument(
-        '-C', '--disable-health-check', action='store_true', help='do not restart workers that died'
+        '-C',
+        '--disable-health-check',
+        dest='check_worker_health',
+        action='store_false',
+        default=None,
+        help='do not restart workers that died',
     )
 
     scheduling = parser.add_argument_group('scheduler')
     scheduling.add_argument(
         '-n',
         '--no-periodic',
-        action='store_true',
+        dest='periodic',
+        action='store_false',
+        default=None,
         help='do not enqueue periodic tasks on this consumer',
     )
     scheduling.add_argument(
         '-s',
         '--scheduler-interval',
-        type=_interval,
-        default=1,
+        type=int,
         metavar='SECONDS',
         help='seconds between moves of due scheduled tasks to the queue; '
-        'must divide 60 (default: 1)',
+        f'must divide 60 (default: {_DEFAULTS.scheduler_interval})',
     )
 
-    delivery = parser.add_argument_group('delivery, locks and shutdown')
-    delivery.add_argument(
-        '--lease-timeout',
-        type=_number(float, 0, False),
-        default=None,
-        metavar='SECONDS',
-        help="override the Huey instance's lease_timeout: how long a "
-        "crashed worker's message stays invisible before it is "
-        'delivered again (heartbeat every third of it)',
-    )
-    delivery.add_argument(
-        '--max-deliveries',
-        type=_number(int, 1),
-        default=None,
-        metavar='N',
-        help="override the Huey instance's max_deliveries: a message "
-        'delivered more often goes to the dead letters',
-    )
-    delivery.add_argument(
+    shutdown = parser.add_argument_group('locks and shutdown')
+    shutdown.add_argument(
         '-f',
         '--flush-locks',
         action='store_true',
+        default=None,
         help='release every task lock at start-up (left by a crash)',
     )
-    delivery.add_argument(
+    shutdown.add_argument(
         '-L',
         '--extra-locks',
-        type=_lock_names,
-        default=None,
         metavar='NAMES',
         help='comma-separated lock names to release at start-up too',
     )
-    delivery.add_argument(
+    shutdown.add_argument(
+        '-t',
         '--shutdown-timeout',
-        type=_number(float, 0),
-        default=None,
+        type=float,
         metavar='SECONDS',
-        help='on SIGTERM, wait up to SECONDS for tasks in flight before '
-        'interrupting them (default: interrupt at once)',
+        help='on a graceful shutdown, wait at most SECONDS for the tasks in '
+        'flight before interrupting them (default: wait as long as they run)',
+    )
+    shutdown.add_argument(
+        '-g',
+        '--graceful-signal',
+        choices=GRACEFUL_SIGNALS,
+        help='signal that stops gracefully, INT or TERM (default: '
+        f'{_DEFAULTS.graceful_signal}); the other one interrupts the tasks in flight',
     )
 
     logs = parser.add_argument_group('logging')
     logs.add_argument(
-        '-l',
-        '--logfile',
-        default=None,
-        metavar='FILE',
-        help='write logs to this file instead of stderr',
+        '-l', '--logfile', metavar='FILE', help='write logs to this file instead of stderr'
     )
     verbosity = logs.add_mutually_exclusive_group()
-    verbosity.add_argument('-v', '--verbose', action='store_true', help='log debug messages')
     verbosity.add_argument(
-        '-q', '--quiet', action='store_true', help='log only warnings and errors'
+        '-v', '--verbose', action='store_true', default=None, help='log debug messages'
+    )
+    verbosity.add_argument(
+        '-q',
+        '--quiet',
+        dest='verbose',
+        action='store_false',
+        default=None,
+        help='log only warnings and errors',
     )
     logs.add_argument(
-        '-S', '--simple', action='store_true', help='simple log format: time and message only'
+        '-S',
+        '--simple',
+        dest='simple_log',
+        action='store_true',
+        default=None,
+        help='simple log format: time and message only',
     )
     return parser
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse the command line (exits with status 2 and a message on bad options)."""
+def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """Parse the command line: ``(options, [huey import path])``; exits with
+    status 2 and a message on malformed options."""
     return build_parser().parse_args(argv)
 
 
-def consumer_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments for ``Consumer`` from parsed options."""
-    return {
-        'workers': args.workers,
-        'worker_type': args.worker_type,
-        'periodic': not args.no_periodic,
-        'initial_delay': args.delay,
-        'max_delay': args.max_delay,
-        'backoff': args.backoff,
-        'scheduler_interval': args.scheduler_interval,
-        'check_worker_health': not args.disable_health_check,
-        'health_check_interval': args.health_check_interval,
-        'flush_locks': args.flush_locks,
-        'extra_locks': args.extra_locks,
-        'max_tasks_per_worker': args.max_tasks,
-        'shutdown_timeout': args.shutdown_timeout,
-        'lease_timeout': args.lease_timeout,
-        'max_deliveries': args.max_deliveries,
-    }
+class OptionParserHandler:
+    """huey's entry point to the command-line parser."""
+
+    def get_option_parser(self) -> ConsumerOptionParser:
+        return build_parser()

@@ -9,47 +9,63 @@ scheduled for a given moment starts within about a tenth of a second of it,
 whatever the tick interval.
 
 Periodic tasks are evaluated once per minute, at the first tick whose minute
-is later than the last minute evaluated (the consumer also evaluates the
-minute it starts in). A scheduler that stalls (process suspended, machine
-asleep, a long GC pause) and wakes up in a later minute evaluates only the
-minute it wakes up in, once: the minutes it slept through are not replayed, so
-a missed minute fires at most once and a per-minute task is not enqueued
-sixty times after an hour-long suspension. A clock that moves backwards never
-re-fires a minute already evaluated. (Several consumers never double-fire a
-minute either: ``Huey.enqueue_periodic`` deduplicates per minute in storage.)
+is later than the last minute evaluated and not before the next minute was
+due by the monotonic clock (``_next_periodic``; after a failed enqueue, the
+next tick). A scheduler that stalls (process suspended, machine asleep, a
+long GC pause) evaluates each minute at most once and never replays the
+minutes it slept through, so a per-minute task is not enqueued sixty times
+after an hour-long suspension. A clock that moves backwards never re-fires a
+minute already evaluated. (Several consumers never double-fire a minute
+either: ``Huey.enqueue_periodic`` deduplicates per minute in storage.)
+
+``loop(now)`` is one iteration (a tick, then the wait for the next one);
+``now`` may be a naive datetime in huey's time zone setting (tests).
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import logging
 import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from .backoff import Backoff
+from .config import check_scheduler_interval
+from .environments import StopFlag
 from .worker import ERROR_BACKOFF
 
-__all__ = ['Scheduler', 'SystemClock', 'TickReport', 'VALID_INTERVALS']
+if TYPE_CHECKING:
+    from huey_api import Huey
 
-logger = logging.getLogger(__name__)
+__all__ = ['Scheduler', 'SystemClock', 'TickReport']
 
-#: scheduler intervals that divide a minute, so a tick falls on every minute.
-VALID_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+logger = logging.getLogger('huey.consumer.scheduler')
+
+#: A tick's time: epoch seconds, or a naive datetime in huey's time zone setting.
+When = Union[float, datetime.datetime]
+#: Seconds before the next minute at which periodic tasks may be evaluated
+#: again (the minute check decides; this only keeps clock jitter harmless).
+_PERIODIC_MARGIN = 0.5
 
 
 class SystemClock:
-    """The real clock. Tests inject an object with the same two methods."""
+    """The real clock. Tests inject an object with the same three methods."""
 
     def time(self) -> float:
         """Seconds since the epoch."""
         return time.time()
 
-    def wait(self, event: threading.Event, seconds: float) -> bool:
-        """Wait ``seconds`` or until ``event`` is set; True if it was set."""
-        return event.wait(seconds)
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (``time.monotonic``)."""
+        return time.monotonic()
+
+    def wait(self, flag: StopFlag, seconds: float) -> bool:
+        """Wait ``seconds`` or until ``flag`` is set; True if it was set."""
+        return flag.wait(seconds)
 
 
 @dataclass
@@ -60,45 +76,49 @@ class TickReport:
     enqueued_due: int = 0
     periodic_minute: datetime.datetime | None = None
     periodic_enqueued: list = field(default_factory=list)
+    periodic_failed: bool = False
     requeued_leases: int = 0
     errors: int = 0
 
 
 class Scheduler:
     """Tick loop around ``Huey.enqueue_due``, ``enqueue_periodic`` and
-    ``requeue_expired_leases``; see the module docstring for the timing rules.
+    ``requeue_expired_leases``, until ``stop_flag`` is set; see the module
+    docstring for the timing rules. ``interval`` is one of
+    ``SCHEDULER_INTERVALS`` (checked as ``ConsumerConfig.validate`` does).
     """
 
     def __init__(
         self,
-        huey: Any,
+        huey: Huey,
+        stop_flag: StopFlag | None = None,
         interval: int = 1,
         periodic: bool = True,
+        *,
         clock: Any = None,
         lease_check_interval: float | None = None,
         due_poll_interval: float | None = 0.1,
     ) -> None:
-        if interval not in VALID_INTERVALS:
-            raise ValueError(
-                f'scheduler_interval={interval!r}: must be a number of seconds '
-                'that divides a minute: one of '
-                f'{", ".join(map(str, VALID_INTERVALS))}'
-            )
+        check_scheduler_interval(interval)
         self.huey = huey
+        self.stop_flag = threading.Event() if stop_flag is None else stop_flag
         self.interval = interval
         self.periodic = periodic
         self.clock = clock or SystemClock()
-        self.at_least_once = getattr(huey, 'delivery', 'at-least-once') != 'at-most-once'
+        self.at_least_once = huey.delivery != 'at-most-once'
         if lease_check_interval is None:
-            lease_check_interval = max(1.0, float(getattr(huey, 'lease_timeout', 30.0)) / 4.0)
+            lease_check_interval = max(1.0, huey.lease_timeout / 4.0)
         self.lease_check_interval = lease_check_interval
         #: seconds between the cheap due-task polls made between ticks (None: off)
         self.due_poll_interval = due_poll_interval
         #: Held during a tick; a process pool holds it while forking, so a child
         #: never inherits a storage lock taken by this thread.
         self.lock = threading.Lock()
-        self.stopping = threading.Event()
         self.last_minute: int | None = None
+        #: ``clock.monotonic()`` before which ``loop()`` does not evaluate
+        #: periodic tasks (the next minute, or a retry after an error).
+        self._next_periodic = self.clock.monotonic()
+        self._poll_due = True
         self._next_lease_check: float | None = None
         self._errors = Backoff(*ERROR_BACKOFF)
 
@@ -120,17 +140,19 @@ class Scheduler:
     def minute_datetime(self, minute: int) -> datetime.datetime:
         """Naive datetime of ``minute`` in huey's time zone setting (utc or local)."""
         ts = minute * 60
-        if getattr(self.huey, 'utc', True):
+        if self.huey.utc:
             return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).replace(tzinfo=None)
         return datetime.datetime.fromtimestamp(ts)
 
     # -- one tick ---------------------------------------------------------
 
-    def tick(self, now: float | None = None) -> TickReport:
-        """Do everything due at ``now`` (defaults to the clock's time)."""
+    def tick(self, now: When | None = None, periodic: bool = True) -> TickReport:
+        """Do everything due at ``now`` (defaults to the clock's time); periodic
+        tasks only if ``periodic`` too."""
         if now is None:
             now = self.clock.time()
-        report = TickReport(now)
+        ts = now.timestamp() if isinstance(now, datetime.datetime) else now
+        report = TickReport(ts)
         with self.lock:
             try:
                 report.enqueued_due = self.huey.enqueue_due(now)
@@ -142,10 +164,10 @@ class Scheduler:
             except Exception as exc:
                 report.errors += 1
                 self._log_error('moving due scheduled tasks to the queue', exc)
-            if self.periodic:
+            if self.periodic and periodic:
                 self._fire_periodic(now, report)
             if self.at_least_once:
-                self._requeue_expired(now, report)
+                self._requeue_expired(ts, report)
         if not report.errors and self._errors.attempts:
             logger.warning(
                 'scheduler: storage is working again after %d failed ticks', self._errors.attempts
@@ -153,15 +175,22 @@ class Scheduler:
             self._errors.reset()
         return report
 
-    def _fire_periodic(self, now: float, report: TickReport) -> None:
-        minute = self.minute_to_fire(now)
-        if minute is None:
-            return
-        when = self.minute_datetime(minute)
+    def _fire_periodic(self, now: When, report: TickReport) -> None:
+        if isinstance(now, datetime.datetime):  # already in huey's time zone
+            when = now.replace(second=0, microsecond=0)
+            minute = calendar.timegm(when.timetuple()) // 60
+            if self.last_minute is not None and minute <= self.last_minute:
+                return
+        else:
+            found = self.minute_to_fire(now)
+            if found is None:
+                return
+            minute, when = found, self.minute_datetime(found)
         try:
             tasks = self.huey.enqueue_periodic(when)
         except Exception as exc:
             report.errors += 1
+            report.periodic_failed = True
             self._log_error(f'enqueueing periodic tasks for {when}', exc)
             return  # last_minute unchanged: the next tick tries again
         if self.last_minute is not None and minute > self.last_minute + 1:
@@ -207,22 +236,47 @@ class Scheduler:
 
     # -- the loop ---------------------------------------------------------
 
+    def loop(self, now: When | None = None) -> TickReport:
+        """One iteration: tick, then wait for the next tick (moving due tasks
+        meanwhile); after a storage error, wait longer instead."""
+        report = self.tick(now, periodic=self.clock.monotonic() >= self._next_periodic)
+        if report.periodic_minute is not None:
+            until_next_minute = 60.0 - report.now % 60.0
+            self._next_periodic = (
+                self.clock.monotonic()
+                + until_next_minute
+                - min(_PERIODIC_MARGIN, until_next_minute)
+            )
+        delay = self.next_delay(self.clock.time())
+        # while the storage fails: wait longer, without polling it meanwhile
+        self._poll_due = not report.errors
+        if report.errors:
+            delay = max(delay, self._errors.next())
+            if report.periodic_failed:
+                self._next_periodic = self.clock.monotonic() + delay
+        self.sleep_for_interval(self.clock.monotonic(), delay)
+        return report
+
+    def sleep_for_interval(self, start: float, seconds: float) -> None:
+        """Wait until ``seconds`` after ``start`` (``clock.monotonic()``) or a
+        stop, moving due tasks every ``due_poll_interval`` meanwhile."""
+        remaining = seconds - (self.clock.monotonic() - start)
+        if remaining <= 0:
+            return
+        if self._poll_due:
+            self._wait_polling_due(self.clock.time() + remaining)
+        else:
+            self.clock.wait(self.stop_flag, remaining)
+
     def run(self) -> None:
-        """Tick until ``stop()``; slows down with a growing delay while the storage fails."""
+        """Loop until the stop flag is set; never ends on storage errors."""
         logger.debug(
             'scheduler started: interval %ss, periodic %s',
             self.interval,
             'enabled' if self.periodic else 'disabled',
         )
-        while not self.stopping.is_set():
-            report = self.tick()
-            delay = self.next_delay(self.clock.time())
-            if report.errors:
-                delay = max(delay, self._errors.next())
-                if self.clock.wait(self.stopping, delay):
-                    break
-            elif self._wait_polling_due(self.clock.time() + delay):
-                break
+        while not self.stop_flag.is_set():
+            self.loop()
         logger.debug('scheduler stopped')
 
     def _wait_polling_due(self, next_tick: float) -> bool:
@@ -236,8 +290,8 @@ class Scheduler:
             if remaining <= 0:
                 return False
             if step is None or remaining <= step:
-                return self.clock.wait(self.stopping, remaining)
-            if self.clock.wait(self.stopping, step):
+                return self.clock.wait(self.stop_flag, remaining)
+            if self.clock.wait(self.stop_flag, step):
                 return True
             with self.lock:
                 try:
@@ -249,4 +303,4 @@ class Scheduler:
                 logger.info('scheduler: %d scheduled tasks are due, moved to the queue', moved)
 
     def stop(self) -> None:
-        self.stopping.set()
+        self.stop_flag.set()

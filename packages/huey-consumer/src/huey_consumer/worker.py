@@ -8,74 +8,83 @@ retried with a growing delay.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import random
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .backoff import Backoff
+from .config import ConsumerConfig
+from .environments import StopFlag, sleep_for_interval
+
+if TYPE_CHECKING:
+    from huey_api import Huey
+    from huey_api.execution import Delivery
 
 __all__ = ['ERROR_BACKOFF', 'Worker']
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger('huey.consumer.worker')
 
 #: (initial, factor, maximum) seconds between retries while the storage fails.
 ERROR_BACKOFF = (0.5, 2.0, 15.0)
 
 
 class Worker:
-    """Run deliveries from ``huey`` until ``stop()`` or ``max_tasks`` is reached.
+    """Run deliveries from ``huey`` until ``stop_flag`` is set or ``max_tasks``
+    is reached.
 
-    ``current()`` is the delivery being executed (for the lease keeper), and
-    ``take_over()`` lets a prompt shutdown grab it to release it to the queue.
+    Every worker of a consumer (and its scheduler) watches the consumer's one
+    ``stop_flag``. ``current()`` is the delivery being executed (for the lease
+    keeper), and ``take_over()`` lets a prompt shutdown grab it to release it
+    to the queue.
     """
 
     def __init__(
         self,
-        huey: Any,
+        huey: Huey,
+        stop_flag: StopFlag | None = None,
+        config: ConsumerConfig | None = None,
         name: str = 'Worker',
-        *,
-        initial_delay: float = 0.1,
-        backoff: float = 1.15,
-        max_delay: float = 10.0,
-        max_tasks: int | None = None,
         error_backoff: tuple[float, float, float] = ERROR_BACKOFF,
     ) -> None:
+        config = config or ConsumerConfig()
         self.huey = huey
+        self.stop_flag = threading.Event() if stop_flag is None else stop_flag
         self.name = name
-        self.max_tasks = max_tasks
-        self.idle_backoff = Backoff(initial_delay, backoff, max_delay)
+        self.max_tasks = config.max_tasks
+        self.idle_backoff = Backoff(config.initial_delay, config.backoff, config.max_delay)
         self.error_backoff = Backoff(*error_backoff)
-        self.stopping = threading.Event()
         #: Held while reserving, so a prompt shutdown never misses a delivery
         #: that is between ``reserve()`` and being recorded as current.
         self.reserve_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._current = None
+        self._current: Delivery | None = None
         #: a delivery taken along with the last acknowledgement, run next
-        self._next = None
-        #: Plain flag a signal handler may set (taking no lock); see ``stop()``.
+        self._next: Delivery | None = None
+        #: Plain flag a signal handler may set (taking no lock): stop after
+        #: the task in flight, whatever the shared flag says.
         self.stop_requested = False
         self.tasks_done = 0
         self.recycled = False  # stopped because max_tasks was reached
         self.abandoned = False  # its delivery was taken over by a prompt shutdown
         self.finished = False
-        self._blocking = bool(getattr(getattr(huey, 'storage', None), 'blocking', False))
+        self._blocking = bool(huey.storage.blocking)
 
     def __repr__(self) -> str:
         return f'<Worker {self.name}>'
 
     # -- control (any thread) ---------------------------------------------
 
-    def current(self):
+    def current(self) -> Delivery | None:
         """The delivery being executed now, or None."""
         return self._current
 
-    def stop(self) -> None:
-        """Stop taking new work; the task in flight (if any) finishes."""
-        self.stopping.set()
+    def stopping(self) -> bool:
+        """True once the worker must not take new work."""
+        return self.stop_requested or self.stop_flag.is_set()
 
-    def take_over(self, timeout: float = 5.0):
+    def take_over(self, timeout: float = 5.0) -> Delivery | None:
         """Stop the worker and take its in-flight delivery away from it.
 
         Waits up to ``timeout`` seconds for a ``reserve()`` in progress, so the
@@ -83,7 +92,7 @@ class Worker:
         releases it to the queue; the worker is then ``abandoned`` and skips
         its shutdown hooks) or None when the worker was idle (it ends normally).
         """
-        self.stopping.set()
+        self.stop_requested = True
         acquired = self.reserve_lock.acquire(timeout=timeout)
         try:
             with self._state_lock:
@@ -97,22 +106,31 @@ class Worker:
 
     # -- the loop (the worker's own thread/process/greenlet) -----------------
 
+    def sleep(self) -> None:
+        """Wait after an empty read of a non-blocking storage: the idle delay,
+        growing by ``backoff`` up to ``max_delay`` until work arrives."""
+        self.pause(self.idle_backoff.next())
+
+    def sleep_for_interval(self, start: float, seconds: float) -> None:
+        """Wait until ``seconds`` after ``start`` (monotonic), or a stop."""
+        sleep_for_interval(self.stop_flag, start, seconds)
+
     def pause(self, seconds: float) -> None:
-        """Wait about ``seconds`` (cut short by ``stop()``) before reading again.
+        """Wait about ``seconds`` (cut short by the stop flag) before reading again.
 
         The wait is jittered (x0.5 to x1.5, the same on average) so the workers
         of a consumer polling an idle non-blocking storage drift apart instead
         of polling in lockstep: a new message then waits for the next poll of
         any worker, not of all of them at once.
         """
-        self.stopping.wait(seconds * random.uniform(0.5, 1.5))
+        self.stop_flag.wait(seconds * random.uniform(0.5, 1.5))
 
     def run(self) -> None:
         """Run start-up hooks, the work loop, then shutdown hooks."""
         logger.debug('%s starting', self.name)
         self.huey.run_startup_hooks()
         try:
-            while self.step():
+            while self.loop():
                 pass
         finally:
             try:
@@ -122,9 +140,13 @@ class Worker:
                 self.finished = True
             logger.debug('%s stopped after %d tasks', self.name, self.tasks_done)
 
-    def step(self) -> bool:
-        """Reserve and run at most one delivery; False when the loop must end."""
-        if self.stop_requested or self.stopping.is_set():
+    def loop(self, now: datetime.datetime | float | None = None) -> bool:
+        """Reserve and run at most one delivery; False when the loop must end.
+
+        ``now`` (tests) is the time the task's schedule, expiry and
+        revocation are judged at, instead of the clock's.
+        """
+        if self.stopping():
             return False
         if self.max_tasks is not None and self.tasks_done >= self.max_tasks:
             self.recycled = True
@@ -136,10 +158,10 @@ class Worker:
             return False
         if self._next is not None:  # already leased and recorded as current
             delivery, self._next = self._next, None
-            self._execute(delivery)
+            self._execute(delivery, now)
             return True
         with self.reserve_lock:
-            if self.stop_requested or self.stopping.is_set():
+            if self.stopping():
                 return False
             try:
                 delivery = self.huey.reserve()
@@ -156,23 +178,27 @@ class Worker:
         self._storage_recovered()
         if delivery is None:
             if not self._blocking:
-                self.pause(self.idle_backoff.next())
+                self.sleep()
             return True
         self.idle_backoff.reset()
-        self._execute(delivery)
+        self._execute(delivery, now)
         return True
 
     def _may_take_next(self) -> bool:
         """Whether finishing a task may also lease the next one (see step())."""
-        if self.stop_requested or self.stopping.is_set():
+        if self.stopping():
             return False
         return self.max_tasks is None or self.tasks_done + 1 < self.max_tasks
 
-    def _execute(self, delivery) -> None:
+    def _execute(self, delivery: Delivery, now: datetime.datetime | float | None = None) -> None:
         failure = None
         taken = None
+        # ``now`` only when given, so the hot path needs nothing new from huey-api
+        at = {} if now is None else {'now': now}
         try:
-            taken = self.huey.execute_delivery(delivery, reserve_next=self._may_take_next())
+            taken = self.huey.execute_delivery(
+                delivery, reserve_next=self._may_take_next() and now is None, **at
+            )
         except Exception as exc:
             failure = exc
         except SystemExit as exc:
@@ -186,7 +212,7 @@ class Worker:
             with self._state_lock:
                 if self._current is delivery:
                     self._current = None
-                if taken is not None and not (self.stop_requested or self.stopping.is_set()):
+                if taken is not None and not self.stopping():
                     self._current = self._next = taken
                     taken = None
             self.tasks_done += 1

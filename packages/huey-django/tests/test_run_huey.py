@@ -8,8 +8,8 @@ import re
 
 import pytest
 from conftest import wait_for
-from huey_django.config import load_settings
-from huey_django.consumer import consumer_options
+from huey_django.config import HueySettingError, load_settings
+from huey_django.consumer import consumer_settings
 from reports.models import Report
 from shop.models import Order, Tick
 
@@ -42,8 +42,8 @@ def test_run_huey_on_redis_runs_tasks_of_every_app_and_periodic_tasks(project, h
     output = project.stop(consumer)
     assert consumer.returncode == 0, output
     # the consumer logged through the project's LOGGING settings
-    assert re.search(r'^django-logging INFO huey_consumer\S*: consumer started', output, re.M)
-    assert 'django-logging INFO huey_consumer.tasks: executing' in output
+    assert re.search(r'^django-logging INFO huey\.consumer\S*: consumer started', output, re.M)
+    assert 'django-logging INFO huey.consumer.tasks: executing' in output
 
 
 @pytest.mark.django_db(transaction=True)
@@ -79,7 +79,8 @@ def test_a_bad_flag_stops_run_huey_in_one_line(project):
     done = project.command('run_huey', '-s', '7')
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        'CommandError: run_huey: scheduler_interval=7: must divide a minute: '
+        'CommandError: run_huey: scheduler_interval=7: must be a number of seconds that divides '
+        'a minute: '
         'one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60'
     ]
 
@@ -95,15 +96,18 @@ def test_flags_override_the_consumer_settings():
     settings = load_settings(
         {'connection': REDIS, 'consumer': {'workers': 4, 'periodic': True, 'backoff': 1.5}}
     )
-    none = dict.fromkeys(['workers', 'no_periodic', 'delay', 'disable_health_check'])
-    assert consumer_options(settings, none) == {'workers': 4, 'periodic': True, 'backoff': 1.5}
-    given = {**none, 'workers': 1, 'no_periodic': True, 'delay': 0.5}
-    assert consumer_options(settings, given) == {
-        'workers': 1,
-        'periodic': False,
-        'backoff': 1.5,
-        'initial_delay': 0.5,
-    }
+    none = dict.fromkeys(['workers', 'periodic', 'initial_delay', 'check_worker_health'])
+    assert consumer_settings(settings, none) == settings.consumer
+    given = {**none, 'workers': 1, 'periodic': False, 'initial_delay': 0.5}
+    config = consumer_settings(settings, given)
+    assert (config.workers, config.periodic, config.backoff, config.initial_delay) == (
+        1,
+        False,
+        1.5,
+        0.5,
+    )
+    with pytest.raises(HueySettingError, match=r'run_huey: workers=0'):
+        consumer_settings(settings, {**none, 'workers': 0})
 
 
 def test_disable_autoload_leaves_tasks_unknown_and_they_go_to_the_dead_letters(project, huey):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from huey import MemoryHuey, RedisHuey, SqliteHuey
+from huey_consumer import ConsumerConfig
 from huey_django.config import HueySettingError, load_settings
 
 REDIS = {'host': '127.0.0.1', 'port': 6379, 'db': 7}
@@ -15,7 +18,7 @@ def test_a_huey_instance_is_used_as_it_is():
     loaded = load_settings(app, debug=True)
     assert loaded.huey is app
     assert loaded.huey.immediate is False  # DEBUG only decides for the dict form
-    assert dict(loaded.consumer) == {}
+    assert loaded.consumer == ConsumerConfig()
 
 
 def test_the_dict_huey_documents_builds_a_redis_huey_named_after_the_database():
@@ -44,8 +47,8 @@ def test_the_dict_huey_documents_builds_a_redis_huey_named_after_the_database():
     assert loaded.huey.name == 'shopdb'
     assert loaded.huey.immediate is False
     assert loaded.huey.storage.read_timeout == 1
-    assert loaded.consumer['workers'] == 4
-    assert loaded.huey.create_consumer(**loaded.consumer).workers == 4
+    assert loaded.consumer.workers == 4
+    assert loaded.huey.create_consumer(**loaded.consumer.values).workers == 4
 
 
 def test_immediate_defaults_to_debug_and_runs_tasks_without_a_consumer():
@@ -84,7 +87,7 @@ def test_connection_options_go_to_the_storage(tmp_path):
     assert loaded.huey.results is False
     assert loaded.huey.storage.filename == str(tmp_path / 'huey.db')
     assert loaded.imports == ('shop.jobs',)
-    assert 'imports' not in loaded.consumer
+    assert (loaded.consumer.workers, loaded.consumer.worker_type) == (2, 'process')
 
 
 def test_consumer_logging_options_are_kept_for_run_huey():
@@ -94,12 +97,10 @@ def test_consumer_logging_options_are_kept_for_run_huey():
             'consumer': {'verbose': True, 'logfile': 'huey.log', 'simple_log': True},
         }
     )
-    assert dict(loaded.logging) == {
-        'verbose': True,
-        'quiet': False,
-        'logfile': 'huey.log',
-        'simple': True,
-    }
+    consumer = loaded.consumer
+    assert (consumer.verbose, consumer.logfile, consumer.simple_log) == (True, 'huey.log', True)
+    quiet = load_settings({'connection': REDIS, 'consumer': {'quiet': True}}).consumer
+    assert quiet.verbose is False and quiet.loglevel == logging.WARNING
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,10 @@ def test_consumer_logging_options_are_kept_for_run_huey():
         ),
         ({'consumer': {'workers': 0}}, "settings.HUEY['consumer']: workers=0"),
         ({'consumer': {'worker_type': 'fork'}}, "worker_type='fork': must be one of"),
-        ({'consumer': {'scheduler_interval': 7}}, 'scheduler_interval=7: must divide a minute'),
+        (
+            {'consumer': {'scheduler_interval': 7}},
+            'scheduler_interval=7: must be a number of seconds that divides a minute',
+        ),
         ({'consumer': {'imports': [3]}}, "settings.HUEY['consumer']['imports']=[3]"),
         (
             'redis://localhost',

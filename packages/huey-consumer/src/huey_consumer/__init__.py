@@ -30,6 +30,7 @@ __all__ = [
     'WORKER_TO_ENVIRONMENT',
     'WORKER_TYPES',
     'Worker',
+    'add_consumer_options',
     'configure_logging',
     'load_huey',
 ]
@@ -56,6 +57,7 @@ _LOCATIONS = {
     'WORKER_TO_ENVIRONMENT': 'environments',
     'WORKER_TYPES': 'config',
     'Worker': 'worker',
+    'add_consumer_options': 'options',
     'configure_logging': 'logs',
     'load_huey': 'loading',
 }

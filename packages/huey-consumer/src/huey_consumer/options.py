@@ -12,7 +12,13 @@ from typing import Sequence
 
 from .config import GRACEFUL_SIGNALS, WORKER_TYPES, ConsumerConfig
 
-__all__ = ['ConsumerOptionParser', 'OptionParserHandler', 'build_parser', 'parse_args']
+__all__ = [
+    'ConsumerOptionParser',
+    'OptionParserHandler',
+    'add_consumer_options',
+    'build_parser',
+    'parse_args',
+]
 
 DESCRIPTION = """\
 Run the huey consumer: execute the tasks of the Huey instance at HUEY (an
@@ -52,7 +58,17 @@ def build_parser() -> ConsumerOptionParser:
     parser.add_argument(
         'huey', metavar='HUEY', nargs='?', help='import path of the Huey instance, e.g. myapp.huey'
     )
+    add_consumer_options(parser)
+    return parser
 
+
+def add_consumer_options(
+    parser: argparse.ArgumentParser, verbose_flags: Sequence[str] = ('-v', '--verbose')
+) -> None:
+    """Add every consumer option to ``parser``, each stored under its
+    ``ConsumerConfig`` field name and None when not given. A program whose own
+    ``-v`` means something else (Django's ``--verbosity``) passes other
+    ``verbose_flags``."""
     workers = parser.add_argument_group('workers')
     workers.add_argument(
         '-w',
@@ -170,7 +186,7 @@ def build_parser() -> ConsumerOptionParser:
     )
     verbosity = logs.add_mutually_exclusive_group()
     verbosity.add_argument(
-        '-v', '--verbose', action='store_true', default=None, help='log debug messages'
+        *verbose_flags, dest='verbose', action='store_true', default=None, help='log debug messages'
     )
     verbosity.add_argument(
         '-q',
@@ -188,7 +204,6 @@ def build_parser() -> ConsumerOptionParser:
         default=None,
         help='simple log format: time and message only',
     )
-    return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, list[str]]:

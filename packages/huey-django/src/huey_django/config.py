@@ -15,7 +15,8 @@ from typing import Any, Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
-from huey_api import Huey, MemoryHuey
+from huey_api import Huey
+from huey_consumer import ConsumerConfig
 
 __all__ = [
     'CONSUMER_OPTIONS',
@@ -23,35 +24,19 @@ __all__ = [
     'RUN_HUEY_OPTIONS',
     'HueySettingError',
     'HueySettings',
+    'consumer_config',
     'default_name',
     'load_settings',
-    'validate_consumer_options',
 ]
 
 DEFAULT_HUEY_CLASS = 'huey.RedisHuey'
 
-#: ``settings.HUEY['consumer']`` keys passed to ``huey.create_consumer()``.
-CONSUMER_OPTIONS = (
-    'workers',
-    'worker_type',
-    'initial_delay',
-    'backoff',
-    'max_delay',
-    'scheduler_interval',
-    'periodic',
-    'check_worker_health',
-    'health_check_interval',
-    'flush_locks',
-    'extra_locks',
-    'max_tasks_per_worker',
-    'shutdown_timeout',
-    'lease_timeout',
-    'max_deliveries',
-    'utc',
-)
+#: ``settings.HUEY['consumer']`` keys: the consumer's own settings (``ConsumerConfig``).
+CONSUMER_OPTIONS = tuple(field.name for field in dataclasses.fields(ConsumerConfig))
 
-#: ``settings.HUEY['consumer']`` keys used by ``manage.py run_huey`` itself.
-RUN_HUEY_OPTIONS = ('imports', 'logfile', 'verbose', 'quiet', 'simple_log')
+#: ``settings.HUEY['consumer']`` keys of ``manage.py run_huey`` itself (``quiet``
+#: is huey's spelling of ``verbose: False``).
+RUN_HUEY_OPTIONS = ('imports', 'quiet')
 
 _OWN_KEYS = ('huey_class', 'name', 'connection', 'consumer')
 _BOOLEAN_KEYS = (
@@ -76,12 +61,10 @@ class HueySettings:
     """The validated setting: the application and how ``run_huey`` runs it."""
 
     huey: Huey
-    #: keyword arguments for ``huey.create_consumer()``
-    consumer: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: the consumer's settings, logging included (``run_huey`` flags override them)
+    consumer: ConsumerConfig = ConsumerConfig()
     #: extra modules ``run_huey`` imports besides every app's ``tasks.py``
     imports: tuple[str, ...] = ()
-    #: ``run_huey`` logging: verbose, quiet, logfile, simple
-    logging: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def default_name(databases: Mapping[str, Any] | None) -> str:
@@ -131,8 +114,8 @@ def load_settings(value: Any, *, debug: bool = False, databases: Any = None) -> 
             'keep one of them'
         )
     huey = _build(huey_class, name, {**options, **connection})
-    consumer_options, imports, logging = _consumer_settings(consumer)
-    return HueySettings(huey=huey, consumer=consumer_options, imports=imports, logging=logging)
+    consumer_settings, imports = _consumer_settings(consumer)
+    return HueySettings(huey=huey, consumer=consumer_settings, imports=imports)
 
 
 def _huey_class(path: Any) -> type[Huey]:
@@ -216,36 +199,32 @@ def _build(huey_class: type[Huey], name: str, kwargs: dict) -> Huey:
         ) from exc
 
 
-def _consumer_settings(consumer: dict) -> tuple[dict, tuple[str, ...], dict]:
+def _consumer_settings(consumer: dict) -> tuple[ConsumerConfig, tuple[str, ...]]:
+    where = "settings.HUEY['consumer']"
     unknown = sorted(set(consumer) - set(CONSUMER_OPTIONS) - set(RUN_HUEY_OPTIONS))
     if unknown:
         raise HueySettingError(
-            f"settings.HUEY['consumer'][{unknown[0]!r}] is not a consumer option: use one of "
+            f'{where}[{unknown[0]!r}] is not a consumer option: use one of '
             f'{", ".join(CONSUMER_OPTIONS + RUN_HUEY_OPTIONS)}'
         )
-    imports = consumer.get('imports', ())
+    options = dict(consumer)
+    imports = options.pop('imports', ())
     if isinstance(imports, str):
         imports = (imports,)
     if not all(isinstance(module, str) and module for module in imports):
-        raise HueySettingError(
-            f"settings.HUEY['consumer']['imports']={imports!r}: must be a list of module paths"
-        )
-    options = {key: consumer[key] for key in CONSUMER_OPTIONS if key in consumer}
-    validate_consumer_options(options, "settings.HUEY['consumer']")
-    logging = {
-        'verbose': bool(consumer.get('verbose', False)),
-        'quiet': bool(consumer.get('quiet', False)),
-        'logfile': consumer.get('logfile'),
-        'simple': bool(consumer.get('simple_log', False)),
-    }
-    return options, tuple(imports), logging
+        raise HueySettingError(f"{where}['imports']={imports!r}: must be a list of module paths")
+    if options.pop('quiet', False):
+        if options.get('verbose'):
+            raise HueySettingError(f"{where}: 'verbose' and 'quiet' are both set: keep one")
+        options['verbose'] = False
+    return consumer_config(options, where), tuple(imports)
 
 
-def validate_consumer_options(options: Mapping[str, Any], where: str) -> None:
-    """Let the consumer check ``options`` now, against a throwaway application,
-    so a bad value fails at start-up rather than when ``run_huey`` starts."""
+def consumer_config(options: Mapping[str, Any], where: str) -> ConsumerConfig:
+    """The consumer's validated settings from ``options``; a bad value raises
+    ``HueySettingError`` naming ``where``, at start-up rather than in a worker."""
     try:
-        MemoryHuey('huey-django-check').create_consumer(**options)
+        return ConsumerConfig.from_kwargs(options).validate()
     except (TypeError, ValueError) as exc:
         raise HueySettingError(f'{where}: {_one_line(exc)}') from exc
 

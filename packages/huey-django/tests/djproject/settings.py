@@ -92,7 +92,7 @@ LOGGING = {
     'formatters': {'plain': {'format': 'django-logging %(levelname)s %(name)s: %(message)s'}},
     'handlers': {'console': {'class': 'logging.StreamHandler', 'formatter': 'plain'}},
     'loggers': {
-        'huey_consumer': {'handlers': ['console'], 'level': 'INFO'},
+        'huey': {'handlers': ['console'], 'level': 'INFO'},
         'huey_api': {'handlers': ['console'], 'level': 'INFO'},
         'huey_django': {'handlers': ['console'], 'level': 'INFO'},
     },

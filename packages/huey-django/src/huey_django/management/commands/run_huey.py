@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from huey_django.config import HueySettingError
-from huey_django.consumer import FLAGS, configure_logging, consumer_options, import_task_modules
+from huey_django.consumer import configure_logging, consumer_settings, import_task_modules
 
 logger = logging.getLogger('huey_django')
 
@@ -26,26 +26,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group('huey consumer (defaults: settings.HUEY["consumer"])')
-        for flag in FLAGS:
-            if flag.type is None:
-                group.add_argument(
-                    *flag.names,
-                    dest=flag.dest,
-                    action='store_const',
-                    const=True,
-                    default=None,
-                    help=flag.help,
-                )
-            else:
-                group.add_argument(
-                    *flag.names,
-                    dest=flag.dest,
-                    type=flag.type,
-                    choices=flag.choices,
-                    default=None,
-                    help=flag.help,
-                )
+        from huey_consumer import add_consumer_options
+
+        # the huey_consumer script's options; -v is Django's --verbosity, so -V
+        add_consumer_options(parser, verbose_flags=('-V', '--huey-verbose'))
+        parser.add_argument(
+            '-A',
+            '--disable-autoload',
+            action='store_true',
+            help="do not import every installed app's tasks.py",
+        )
 
     def handle(self, *args: Any, **flags: Any) -> None:
         from huey_consumer import TaskEventLogger
@@ -53,10 +43,10 @@ class Command(BaseCommand):
         from huey_django import HUEY, SETTINGS
 
         try:
-            options = consumer_options(SETTINGS, flags)
+            config = consumer_settings(SETTINGS, flags)
             import_task_modules(SETTINGS, autoload=not flags.get('disable_autoload'))
-            configure_logging(SETTINGS, flags)
-            consumer = HUEY.create_consumer(**options)
+            configure_logging(config)
+            consumer = HUEY.create_consumer(**config.values)
         except (HueySettingError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         # worker processes are forked: they must not share the parent's database sockets

@@ -25,10 +25,9 @@ class RedisExpireStorage(RedisStorage):
     """``RedisStorage`` whose task results expire ``expire_time`` seconds after
     being stored (``SET ... PX``), so unread results never pile up.
 
-    Only results expire (``put_data(..., is_result=True)`` and ``ack`` with a
-    result); revocations, locks and counters keep their own rules. An expired
-    result is gone from ``peek_data``, ``result_items`` and
-    ``result_store_size`` at once; its index entry is pruned on later writes.
+    Results (``put_data(..., is_result=True)`` and ``ack`` with a result) and
+    counters created without a ttl expire; revocations and locks keep their
+    own rules. An expired result is gone from every read at once.
     """
 
     def __init__(self, name: str = 'huey', expire_time: float = 86400, **kwargs) -> None:
@@ -36,6 +35,7 @@ class RedisExpireStorage(RedisStorage):
         super().__init__(name, **kwargs)
         self.expire_time = expire_time
         self._result_ttl_ms = result_ttl_ms
+        self._counter_ttl_ms = result_ttl_ms  # counters expire too, as in huey
 
 
 class PriorityRedisExpireStorage(RedisExpireStorage):

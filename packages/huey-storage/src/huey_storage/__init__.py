@@ -2,6 +2,7 @@
 
 from huey_storage.base import (
     BaseStorage,
+    ConfigurationError,
     DeadLetter,
     EmptyData,
     EmptyDataType,
@@ -18,6 +19,7 @@ from huey_storage.memory import MemoryStorage
 __all__ = [
     'BaseStorage',
     'BlackHoleStorage',
+    'ConfigurationError',
     'DeadLetter',
     'EmptyData',
     'EmptyDataType',

@@ -34,6 +34,7 @@ from typing import Iterable, Sequence, Union
 
 __all__ = [
     'BaseStorage',
+    'ConfigurationError',
     'DeadLetter',
     'EmptyData',
     'EmptyDataType',
@@ -47,6 +48,11 @@ __all__ = [
 
 #: A schedule time: epoch seconds, or a ``datetime`` (naive means local time).
 Timestamp = Union[float, int, datetime.datetime]
+
+
+class ConfigurationError(Exception):
+    """A storage was given options that contradict each other (``huey``'s
+    ``ConfigurationError`` is a subclass, so either name catches it)."""
 
 
 class EmptyDataType:

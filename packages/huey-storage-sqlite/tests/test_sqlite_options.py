@@ -103,7 +103,7 @@ def test_strict_fifo_never_reuses_ids(make_storage):
     'priority, error',
     [
         ('5', TypeError),
-        (1.5, TypeError),
+        (float('nan'), ValueError),
         (True, TypeError),
         (2**63, ValueError),
     ],

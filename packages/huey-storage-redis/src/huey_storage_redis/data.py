@@ -222,7 +222,7 @@ class DataMethods:
             chunk = names[start : start + BATCH_SIZE]
             for name, value in zip(chunk, self.client.mget(chunk)):
                 if value is not None:  # expired since the scan
-                    items[name[prefix:].decode('utf-8')] = value
+                    items[name.decode('utf-8')[prefix:]] = value
         return items
 
     def result_store_size(self) -> int:

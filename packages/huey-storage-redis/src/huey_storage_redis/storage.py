@@ -195,7 +195,8 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
 
     def _priority(self, priority: int | None) -> int:
         """A checked priority; always 0 when this storage ignores priorities."""
-        return check_priority(priority) if self.priority else 0
+        priority = check_priority(priority)
+        return priority if self.priority else 0
 
     def _run(self, script: str, keys: list, args: list):
         """Run a Lua script through this thread's direct connection (one round

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from huey_storage.base import EmptyDataType
-
 from huey_storage_redis.data import ttl_ms
 from huey_storage_redis.storage import RedisStorage
 
@@ -30,9 +28,6 @@ class RedisExpireStorage(RedisStorage):
     Results (``put_data(..., is_result=True)`` and ``ack`` with a result) and
     counters created without a ttl expire; revocations and locks keep their
     own rules. An expired result is gone from every read at once.
-
-    Reading never deletes here (as in huey): ``pop_data`` is ``peek_data``, so
-    a result can be read again until it expires; ``delete_data`` deletes.
     """
 
     def __init__(self, name: str = 'huey', expire_time: float = 86400, **kwargs) -> None:
@@ -41,9 +36,6 @@ class RedisExpireStorage(RedisStorage):
         self.expire_time = expire_time
         self._result_ttl_ms = result_ttl_ms
         self._counter_ttl_ms = result_ttl_ms  # counters expire too, as in huey
-
-    def pop_data(self, key: str) -> bytes | EmptyDataType:
-        return self.peek_data(key)
 
 
 class PriorityRedisExpireStorage(RedisExpireStorage):

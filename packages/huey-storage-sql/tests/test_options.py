@@ -146,8 +146,12 @@ def make_database(request):
 
 def test_create_tables_false_names_the_fix(make_database):
     storage = SqlStorage('late', database=make_database(), create_tables=False)
-    with pytest.raises(RuntimeError, match=r'create_schema\(database'):
+    with pytest.raises(peewee.OperationalError, match=r'create_schema\(database'):
         storage.enqueue(b'x')
+    storage.initialize_schema()  # or create_schema(database) ahead of time
+    storage.enqueue(b'x')
+    assert storage.dequeue() == b'x'
+    storage.drop_tables()
     storage.close()
 
 

@@ -177,14 +177,15 @@ class ExecutionMixin:
 
         ``now`` is a naive datetime in UTC (``utc=True``) or local time;
         default: the current minute. Each (task, minute) fires once across
-        every consumer (``put_if_empty`` with a TTL of two minutes).
+        every consumer: the first ``incr`` of its counter (a TTL of two
+        minutes) wins; counters are bookkeeping, never counted as results.
         """
         now = (now or self.now()).replace(second=0, microsecond=0)
         minute = now.strftime('%Y%m%d%H%M')
         enqueued = []
         for task in self.read_periodic(now):
             key = f'{_PERIODIC_PREFIX}{task.name}:{minute}'
-            if self.storage.put_if_empty(key, b'1', _PERIODIC_TTL):
+            if self.storage.incr(key, 1, _PERIODIC_TTL) == 1:
                 self.enqueue(task)
                 enqueued.append(task)
         return enqueued

@@ -184,6 +184,10 @@ class BaseStorage(abc.ABC):
     #: else raises ``TypeError``/``ValueError``); otherwise it is ignored and
     #: the queue is strictly FIFO.
     priority: bool = False
+    #: True when ``pop_data`` (and ``wait_data(pop=True)``) delete what they
+    #: return. False only where values expire on their own and may be read
+    #: again until then (``RedisExpireStorage``, as in huey).
+    destructive_reads: bool = True
 
     def __init__(self, name: str = 'huey', **kwargs) -> None:
         if kwargs:
@@ -373,7 +377,8 @@ class BaseStorage(abc.ABC):
     def pop_data(self, key: str) -> bytes | _EmptyDataType:
         """Atomically remove and return the value at ``key``, or ``EmptyData``.
 
-        Two concurrent pops of one key never both get the value.
+        Two concurrent pops of one key never both get the value. A storage
+        with ``destructive_reads = False`` returns the value and keeps it.
         """
 
     def wait_data(

@@ -30,6 +30,7 @@ from huey_storage_sql.schema import (
     DatabaseLike,
     backend_class,
     check_table_prefix,
+    default_table_prefix,
     resolve_database,
     run_schema_statements,
     tables_exist,
@@ -69,7 +70,8 @@ class SqlStorage(BaseStorage):
     * ``listen`` (True): on PostgreSQL, wait for messages with LISTEN/NOTIFY,
       making ``lease()``/``dequeue()`` block up to ``read_timeout``.
     * ``read_timeout`` (1.0): longest wait of a blocking read, in seconds.
-    * ``table_prefix`` ('huey_'): tables are ``<prefix>queue``,
+    * ``table_prefix`` ('huey_'; 'huey_sql_' on SQLite, whose ``huey_*`` tables
+      are huey-storage-sqlite's): tables are ``<prefix>queue``,
       ``<prefix>schedule``, ``<prefix>kv`` and ``<prefix>dead_letter``.
     * ``skip_locked`` (None = ask the server): MySQL/MariaDB only; force
       ``FOR UPDATE SKIP LOCKED`` (True) or plain ``FOR UPDATE`` (False).
@@ -86,7 +88,7 @@ class SqlStorage(BaseStorage):
         listen: bool = True,
         *,
         read_timeout: float = 1.0,
-        table_prefix: str = 'huey_',
+        table_prefix: str | None = None,
         skip_locked: bool | None = None,
         connect_params: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -104,6 +106,8 @@ class SqlStorage(BaseStorage):
         if not read_timeout or read_timeout <= 0:
             raise ValueError(f'read_timeout={read_timeout!r}: use a number of seconds > 0')
         self.database = resolve_database(database, connect_params)
+        if table_prefix is None:
+            table_prefix = default_table_prefix(self.database)
         self.table_prefix = check_table_prefix(table_prefix)
         self.create_tables = create_tables
         self.read_timeout = float(read_timeout)

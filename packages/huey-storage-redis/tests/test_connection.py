@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 import redis
-from huey_storage import ConfigurationError
 from conftest import REDIS_DB, wait_for
+from huey_storage import ConfigurationError
 from huey_storage_redis import PriorityRedisStorage, RedisStorage
 
 pytestmark = pytest.mark.redis

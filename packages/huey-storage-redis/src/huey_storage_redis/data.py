@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Sequence
 from huey_storage.base import EmptyData, check_ttl
 
 from huey_storage_redis.keys import as_str
-
 from huey_storage_redis.scripts import BATCH_SIZE
 
 if TYPE_CHECKING:

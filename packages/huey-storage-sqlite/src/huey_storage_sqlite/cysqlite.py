@@ -19,5 +19,7 @@ class CySqliteStorage(SqliteStorage):
 
     def __init__(self, *args, **kwargs) -> None:
         if importlib.util.find_spec('cysqlite') is None:
-            raise ImportError('CySqliteStorage needs the cysqlite distribution: pip install cysqlite')
+            raise ImportError(
+                'CySqliteStorage needs the cysqlite distribution: pip install cysqlite'
+            )
         super().__init__(*args, **kwargs)

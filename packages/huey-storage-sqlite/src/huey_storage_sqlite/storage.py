@@ -623,7 +623,6 @@ class SqliteStorage(BaseStorage):
             )
         )
 
-
     # -- dead letters -----------------------------------------------------
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:
@@ -707,7 +706,13 @@ class SqliteStorage(BaseStorage):
 
     def flush_all(self) -> None:
         def delete_everything(conn: sqlite3.Connection) -> None:
-            for table in ('huey_queue', 'huey_schedule', 'huey_kv', 'huey_counters', 'huey_dead_letters'):
+            for table in (
+                'huey_queue',
+                'huey_schedule',
+                'huey_kv',
+                'huey_counters',
+                'huey_dead_letters',
+            ):
                 conn.execute(f'DELETE FROM {table} WHERE name = ?', (self.name,))
 
         self._transaction(delete_everything)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Iterable, Sequence
 
-from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease, EmptyDataType
+from huey_storage.base import BaseStorage, DeadLetter, EmptyData, EmptyDataType, Lease
 
 __all__ = ['BlackHoleStorage']
 

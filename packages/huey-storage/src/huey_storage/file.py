@@ -90,9 +90,13 @@ class FileStorage(BaseStorage):
     priority = True
 
     def __init__(
-        self, name: str = 'huey', path: str = 'huey-data', levels: int = 2,
-        use_thread_lock: bool = False, **kwargs
-    ) -> None:  # fmt: skip
+        self,
+        name: str = 'huey',
+        path: str = 'huey-data',
+        levels: int = 2,
+        use_thread_lock: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(name, **kwargs)
         if os.path.exists(path) and not os.path.isdir(path):
             raise ValueError(f'FileStorage path={path!r} is a file: give a directory')

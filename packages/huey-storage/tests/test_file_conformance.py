@@ -83,3 +83,8 @@ def test_a_file_as_path_is_refused(tmp_path):
     path.write_bytes(b'')
     with pytest.raises(ValueError, match='is a file'):
         FileStorage('test', path=str(path))
+
+
+def test_a_path_is_required():
+    with pytest.raises(TypeError, match='path='):
+        FileStorage('test')

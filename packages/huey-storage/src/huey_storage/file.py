@@ -92,12 +92,15 @@ class FileStorage(BaseStorage):
     def __init__(
         self,
         name: str = 'huey',
-        path: str = 'huey-data',
+        path: str | os.PathLike | None = None,
         levels: int = 2,
         use_thread_lock: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(name, **kwargs)
+        if path is None:
+            raise TypeError('FileStorage needs path=, the directory to keep everything in')
+        path = os.fspath(path)
         if os.path.exists(path) and not os.path.isdir(path):
             raise ValueError(f'FileStorage path={path!r} is a file: give a directory')
         if not isinstance(levels, int) or not 0 <= levels <= 4:

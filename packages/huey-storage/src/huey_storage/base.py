@@ -78,9 +78,6 @@ class EmptyDataType:
 #: Returned by data reads when the key holds nothing. Compare with ``is``.
 EmptyData = EmptyDataType()
 
-#: Former private name, kept so older imports keep working.
-_EmptyDataType = EmptyDataType
-
 
 def as_timestamp(ts: Timestamp) -> float:
     """``ts`` as epoch seconds: storages take ``time.time()`` floats and, as
@@ -366,7 +363,7 @@ class BaseStorage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def peek_data(self, key: str) -> bytes | _EmptyDataType:
+    def peek_data(self, key: str) -> bytes | EmptyDataType:
         """The value at ``key``, or ``EmptyData``; the value stays stored."""
 
     def peek_data_many(self, keys: Sequence[str]) -> list[bytes | EmptyDataType]:
@@ -374,7 +371,7 @@ class BaseStorage(abc.ABC):
         return [self.peek_data(key) for key in keys]
 
     @abc.abstractmethod
-    def pop_data(self, key: str) -> bytes | _EmptyDataType:
+    def pop_data(self, key: str) -> bytes | EmptyDataType:
         """Atomically remove and return the value at ``key``, or ``EmptyData``.
 
         Two concurrent pops of one key never both get the value. A storage
@@ -383,7 +380,7 @@ class BaseStorage(abc.ABC):
 
     def wait_data(
         self, key: str, timeout: float | None = None, pop: bool = True
-    ) -> bytes | _EmptyDataType:
+    ) -> bytes | EmptyDataType:
         """Wait until ``key`` holds a value, then pop (or peek) and return it.
 
         Returns ``EmptyData`` if ``timeout`` seconds pass first (``None``

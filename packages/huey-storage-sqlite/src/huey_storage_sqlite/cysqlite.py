@@ -15,7 +15,8 @@ __all__ = ['CySqliteStorage']
 
 
 class CySqliteStorage(SqliteStorage):
-    """``SqliteStorage`` that requires the ``cysqlite`` distribution, as huey's does."""
+    """``SqliteStorage`` (``pragmas=`` included) that requires the ``cysqlite``
+    distribution, as huey's does."""
 
     def __init__(self, *args, **kwargs) -> None:
         if importlib.util.find_spec('cysqlite') is None:

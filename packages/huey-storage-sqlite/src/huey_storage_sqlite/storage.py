@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import time
 from typing import Callable, Iterable, Sequence, TypeVar
@@ -53,7 +54,10 @@ _OPTIONS = (
     'timeout',
     'strict_fifo',
     'create_tables',
+    'pragmas',
 )
+_PRAGMA_NAME = re.compile(r'[A-Za-z_]+\Z')
+_PRAGMA_WORD = re.compile(r'[A-Za-z0-9_]+\Z')
 _CHUNK = 400  # bound parameters per statement, well under old SQLite's 999 limit
 _SWEEP_INTERVAL = 60.0  # seconds between deletions of expired keys
 
@@ -114,6 +118,27 @@ def _expiry(ttl: float | None, now: float) -> float | None:
     return None if ttl is None else now + ttl
 
 
+def _check_pragmas(pragmas: dict | None) -> dict:
+    """Extra PRAGMAs for every connection, checked (they are spliced into SQL)."""
+    checked = {}
+    for key, value in (pragmas or {}).items():
+        if not isinstance(key, str) or not _PRAGMA_NAME.match(key):
+            raise ValueError(f'SqliteStorage(pragmas={{{key!r}: ...}}): not a PRAGMA name')
+        if key.lower() == 'journal_mode':
+            raise ValueError(
+                'SqliteStorage(pragmas={"journal_mode": ...}): use journal_mode= instead'
+            )
+        if isinstance(value, bool) or not (
+            isinstance(value, (int, float))
+            or (isinstance(value, str) and _PRAGMA_WORD.match(value))
+        ):
+            raise ValueError(
+                f'SqliteStorage(pragmas={{{key!r}: {value!r}}}): give a number or a word'
+            )
+        checked[key] = value
+    return checked
+
+
 def _receipt_id(receipt: str) -> int | None:
     """The queue row id a receipt (``'<id>.<token>'``) names, or None if malformed."""
     head, dot, _ = str(receipt).partition('.')
@@ -151,6 +176,10 @@ class SqliteStorage(BaseStorage):
     * ``timeout``: seconds to wait for a lock before retrying, then failing.
     * ``strict_fifo``: create the queue table with ``AUTOINCREMENT``, so
       message ids, which order the queue within a priority, are never reused.
+    * ``create_tables``: create missing tables on first use; with False,
+      call ``initialize_schema()`` first.
+    * ``pragmas``: extra ``{name: value}`` PRAGMAs run on every connection
+      (``mmap_size``...), after the storage's own.
     """
 
     blocking = False
@@ -166,6 +195,7 @@ class SqliteStorage(BaseStorage):
         timeout: float = 5.0,
         strict_fifo: bool = False,
         create_tables: bool = True,
+        pragmas: dict | None = None,
         **kwargs,
     ) -> None:
         if kwargs:
@@ -207,12 +237,14 @@ class SqliteStorage(BaseStorage):
         self.timeout = float(timeout)
         self.strict_fifo = bool(strict_fifo)
         self.create_tables = bool(create_tables)
+        self.pragmas = _check_pragmas(pragmas)
         self._returning = HAS_RETURNING
         self._next_sweep = 0.0
         pragmas = [
             f'PRAGMA synchronous = {"FULL" if self.fsync else "NORMAL"}',
             f'PRAGMA cache_size = {-int(cache_mb * 1024)}',
             'PRAGMA temp_store = MEMORY',
+            *(f'PRAGMA {key} = {value}' for key, value in self.pragmas.items()),
         ]
         self._pool = ConnectionPool(
             self.filename, self.timeout, pragmas, journal_mode, self._prepare
@@ -731,6 +763,7 @@ class SqliteStorage(BaseStorage):
             'timeout': self.timeout,
             'strict_fifo': self.strict_fifo,
             'create_tables': self.create_tables,
+            'pragmas': self.pragmas,
         }
 
     def __setstate__(self, state: dict) -> None:

@@ -37,3 +37,11 @@ def test_create_tables_false_issues_no_ddl_until_asked(pg_target):
 def test_dsn_must_name_a_postgresql_server(dsn):
     with pytest.raises((TypeError, ValueError), match='dsn'):
         PostgresStorage('x', dsn=dsn)
+
+
+def test_a_missing_driver_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, 'psycopg2', None)  # as if not installed
+    with pytest.raises(ImportError, match=r'pip install huey-storage-sql\[postgres\]'):
+        PostgresStorage('x', dsn='postgresql://postgres@127.0.0.1:5432/test')

@@ -7,6 +7,7 @@ and runs our SQL storage, so code written for huey's class keeps working.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import peewee
@@ -35,6 +36,10 @@ class PostgresStorage(SqlStorage):
         create_tables: bool = True,
         **connection_params: Any,
     ) -> None:
+        if importlib.util.find_spec('psycopg2') is None:
+            raise ImportError(
+                'PostgresStorage needs the psycopg2 driver: pip install huey-storage-sql[postgres]'
+            )
         if dsn is None:
             raise TypeError(
                 "PostgresStorage needs dsn=, e.g. 'postgresql://postgres@127.0.0.1:5432/test'"

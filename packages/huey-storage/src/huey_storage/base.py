@@ -30,7 +30,7 @@ import datetime
 import math
 import time
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence, TypeVar, Union
 
 __all__ = [
     'BaseStorage',
@@ -46,13 +46,17 @@ __all__ = [
     'wait_until',
 ]
 
+T = TypeVar('T')
+
 #: A schedule time: epoch seconds, or a ``datetime`` (naive means local time).
 Timestamp = Union[float, int, datetime.datetime]
 
 
 class ConfigurationError(Exception):
-    """A storage was given options that contradict each other (``huey``'s
-    ``ConfigurationError`` is a subclass, so either name catches it)."""
+    """A storage was given options that contradict each other.
+
+    ``Huey(...)`` re-raises it as huey's own ``ConfigurationError``.
+    """
 
 
 class EmptyDataType:
@@ -121,7 +125,9 @@ def check_ttl(ttl: object, what: str = 'ttl') -> float | None:
     return float(ttl)
 
 
-def wait_until(probe, timeout: float | None, max_delay: float = 0.1):
+def wait_until(
+    probe: Callable[[], T], timeout: float | None, max_delay: float = 0.1
+) -> T | EmptyDataType:
     """Call ``probe()`` until it returns something other than ``EmptyData``.
 
     Polls with a delay doubling from 1 ms up to ``max_delay``; returns the
@@ -177,9 +183,8 @@ class BaseStorage(abc.ABC):
     #: True when ``dequeue()``/``lease()`` wait (up to a read timeout) for a
     #: message to arrive, so a consumer need not sleep between empty reads.
     blocking: bool = False
-    #: True when ``enqueue(priority=...)`` is honoured (an ``int``; anything
-    #: else raises ``TypeError``/``ValueError``); otherwise it is ignored and
-    #: the queue is strictly FIFO.
+    #: True when ``enqueue(priority=...)`` is honoured; otherwise it is still
+    #: checked (``check_priority``) but ignored, and the queue is strictly FIFO.
     priority: bool = False
     #: True when ``pop_data`` (and ``wait_data(pop=True)``) delete what they
     #: return. False only where values expire on their own and may be read

@@ -75,7 +75,7 @@ def test_seed_examples_run_by_the_consumer(make_app, start_consumer, worker_type
     # flaky task retried twice, then 'OK'
     r = tasks.flaky('flaky-attempts')
     assert final_value(r) == 'OK'
-    assert huey.storage.peek_data('flaky-attempts') == b'3'
+    assert _count(huey, 'flaky-attempts') == 3
 
 
 @pytest.mark.parametrize('worker_type', WORKER_TYPES)
@@ -218,23 +218,30 @@ def test_periodic_task_runs_once_per_minute_across_two_consumers(make_app, start
     huey = app.huey
     start_consumer(app, '-k', worker_type, *FAST, name='first')
     start_consumer(app, '-k', worker_type, *FAST, name='second')
-    runs = lambda: int(huey.storage.peek_data('periodic-runs') or 0)  # noqa: E731
+    runs = lambda: _count(huey, 'periodic-runs')  # noqa: E731
     wait_until(
         lambda: runs() >= 2, timeout=75, message='two minutes of periodic runs', interval=0.5
     )
-    minutes = [key for key in _data_keys(huey) if key.startswith('periodic-minute:')]
+    minutes = _minute_counters(huey)
     assert len(minutes) == runs()
-    assert all(huey.storage.peek_data(key) == b'1' for key in minutes)
+    assert all(count == 1 for count in minutes.values())
 
 
-def _data_keys(huey) -> list[str]:
-    keys = []
+def _count(huey, key: str) -> int:
+    """The counter ``key`` the tasks ``incr`` (0 when it was never counted)."""
+    return huey.storage.incr(key, 0)
+
+
+def _minute_counters(huey) -> dict[str, int]:
+    """The periodic task's per-minute run counters around now, those that ran."""
+    counts = {}
     now = datetime.datetime.now()
     for offset in range(-5, 5):
-        minute = (now + datetime.timedelta(minutes=offset)).strftime('%Y%m%d%H%M')
-        if huey.storage.has_data_for_key('periodic-minute:' + minute):
-            keys.append('periodic-minute:' + minute)
-    return keys
+        key = 'periodic-minute:' + (now + datetime.timedelta(minutes=offset)).strftime('%Y%m%d%H%M')
+        count = _count(huey, key)
+        if count:
+            counts[key] = count
+    return counts
 
 
 def test_script_runs_through_python_dash_m(tmp_path):
@@ -327,4 +334,4 @@ def test_group_and_chord_run_by_the_consumer(make_app, start_consumer, worker_ty
         lambda: not huey.storage.enqueued_items() and not huey.storage.leased_count(),
         message='the queue to drain',
     )
-    assert huey.storage.peek_data('total-runs') == b'1'
+    assert _count(huey, 'total-runs') == 1

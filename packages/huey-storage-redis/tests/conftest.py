@@ -44,6 +44,7 @@ def make_storage(redis_params, redis_client) -> Callable[..., RedisStorage]:
     def make(cls=RedisStorage, name: str | None = None, **options) -> RedisStorage:
         if 'url' not in options and 'connection_pool' not in options:
             options = {**redis_params, **options}
+        options.setdefault('clean_name', False)  # the suite checks names are kept
         storage = cls(name or 'test-' + uuid.uuid4().hex[:12], **options)
         created.append(storage)
         return storage

@@ -9,6 +9,7 @@ import uuid
 import pytest
 import redis
 from conftest import REDIS_DB, free_port, start_redis, stop_redis
+from huey_storage import ConfigurationError
 from huey_storage_redis import PriorityRedisStorage, RedisStorage
 
 pytestmark = pytest.mark.redis
@@ -43,9 +44,9 @@ def test_connection_pool_option_is_shared_and_left_open(make_storage, redis_para
 
 def test_connection_pool_with_other_options_is_refused(redis_params):
     pool = redis.ConnectionPool(**redis_params)
-    with pytest.raises(TypeError, match='host'):
+    with pytest.raises(ConfigurationError, match='connection options'):
         RedisStorage('x', connection_pool=pool, host='127.0.0.1')
-    with pytest.raises(TypeError, match='url'):
+    with pytest.raises(ConfigurationError, match='url'):
         RedisStorage('x', connection_pool=pool, url='redis://127.0.0.1')
 
 

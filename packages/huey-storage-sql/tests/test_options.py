@@ -146,8 +146,12 @@ def make_database(request):
 
 def test_create_tables_false_names_the_fix(make_database):
     storage = SqlStorage('late', database=make_database(), create_tables=False)
-    with pytest.raises(RuntimeError, match=r'create_schema\(database'):
+    with pytest.raises(peewee.OperationalError, match=r'create_schema\(database'):
         storage.enqueue(b'x')
+    storage.initialize_schema()  # or create_schema(database) ahead of time
+    storage.enqueue(b'x')
+    assert storage.dequeue() == b'x'
+    storage.drop_tables()
     storage.close()
 
 
@@ -195,6 +199,7 @@ def test_expired_keys_are_swept(make_database):
     time.sleep(0.05)  # past every ttl above (a fixed past point, not a race)
     storage._purge_after = 0.0  # the next TTL write sweeps now instead of within a minute
     assert storage.incr('counter', ttl=60) == 1
-    rows = storage.database.execute_sql('SELECT COUNT(*) FROM huey_kv').fetchone()[0]
+    kv = storage.table_prefix + 'kv'
+    rows = storage.database.execute_sql(f'SELECT COUNT(*) FROM {kv}').fetchone()[0]
     assert rows == 2  # 'kept' and 'counter'
     storage.close()

@@ -103,7 +103,7 @@ def test_strict_fifo_never_reuses_ids(make_storage):
     'priority, error',
     [
         ('5', TypeError),
-        (1.5, TypeError),
+        (float('nan'), ValueError),
         (True, TypeError),
         (2**63, ValueError),
     ],
@@ -133,3 +133,23 @@ def test_ttl_must_be_positive(make_storage, ttl):
         storage.incr('counter', ttl=ttl)
     assert storage.has_data_for_key('lock') is False
     assert storage.has_data_for_key('counter') is False
+
+
+def test_pragmas_run_on_every_connection(make_storage):
+    storage = make_storage(pragmas={'mmap_size': 1 << 20, 'synchronous': 'FULL'})
+    assert storage.conn.execute('PRAGMA mmap_size').fetchone() == (1 << 20,)
+    assert storage.conn.execute('PRAGMA synchronous').fetchone() == (2,)
+    assert storage.conn.execute('PRAGMA busy_timeout').fetchone() == (int(storage.timeout * 1000),)
+
+
+@pytest.mark.parametrize(
+    'pragmas, match',
+    [
+        ({'mmap size': 1}, 'not a PRAGMA name'),
+        ({'journal_mode': 'wal'}, 'use journal_mode='),
+        ({'synchronous': '1; DROP TABLE huey_kv'}, 'a number or a word'),
+    ],
+)
+def test_bad_pragmas_are_refused(make_storage, pragmas, match):
+    with pytest.raises(ValueError, match=match):
+        make_storage(pragmas=pragmas)

@@ -40,7 +40,7 @@ def test_everything_persists_across_reopen(make_storage):
     assert second.leased_count() == 1
     assert second.ack(lease.receipt) is True  # receipts survive a restart
     assert second.scheduled_items() == [b'later']
-    assert second.result_items() == {'result': b'r'}
+    assert second.result_items() == {'result': b'r', 'lock': b'1'}
     assert second.has_data_for_key('lock') is True
     assert second.incr('counter') == 6
     assert [letter.id for letter in second.dead_letters()] == [dead_id]
@@ -147,12 +147,13 @@ def test_expired_keys_are_absent_then_swept(make_storage):
     assert conn.execute('SELECT key FROM huey_kv').fetchall() == [('other',)]
 
 
-def test_incr_refuses_a_non_integer_value(make_storage):
+def test_counters_have_a_table_of_their_own(make_storage):
     storage = make_storage()
     storage.put_data('text', b'abc')
-    with pytest.raises(ValueError, match="incr\\('text'\\)"):
-        storage.incr('text')
+    assert storage.incr('text') == 1  # the data key is another thing
     assert storage.peek_data('text') == b'abc'
+    rows = storage.conn.execute('SELECT key, value FROM huey_counters').fetchall()
+    assert rows == [('text', 1)]
 
 
 def test_waits_for_a_lock_held_longer_than_the_busy_timeout(make_storage, db_path):
@@ -194,10 +195,16 @@ def test_a_lock_held_forever_fails_after_a_bounded_wait(make_storage, db_path):
 
 def test_failed_transaction_leaves_nothing_behind(make_storage):
     storage = make_storage()
-    storage.put_data('text', b'abc')
+    storage.enqueue(b'first')
+
+    def fail_half_way(conn):
+        conn.execute('DELETE FROM huey_queue')
+        raise ValueError('half way')
+
     with pytest.raises(ValueError):
-        storage.incr('text')
+        storage._transaction(fail_half_way)
     assert storage._pool.get().in_transaction is False
+    assert storage.dequeue() == b'first'  # the delete was rolled back
     storage.enqueue(b'next')
     assert storage.dequeue() == b'next'
 

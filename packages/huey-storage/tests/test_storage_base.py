@@ -6,12 +6,11 @@ import copy
 import pickle
 
 import pytest
-from huey_storage import BaseStorage, DeadLetter, EmptyData, Lease, MemoryStorage
-from huey_storage.base import _EmptyDataType
+from huey_storage import BaseStorage, DeadLetter, EmptyData, EmptyDataType, Lease, MemoryStorage
 
 
 def test_empty_data_is_a_singleton():
-    assert _EmptyDataType() is EmptyData
+    assert EmptyDataType() is EmptyData
     assert copy.copy(EmptyData) is EmptyData
     assert copy.deepcopy(EmptyData) is EmptyData
 

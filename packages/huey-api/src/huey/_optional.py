@@ -25,7 +25,10 @@ STORAGES = {
         'huey-storage-redis',
     ),
     'SqliteStorage': ('huey_storage_sqlite', 'SqliteStorage', 'huey-storage-sqlite'),
+    'CySqliteStorage': ('huey_storage_sqlite', 'CySqliteStorage', 'huey-storage-sqlite'),
     'SqlStorage': ('huey_storage_sql', 'SqlStorage', 'huey-storage-sql'),
+    'PostgresStorage': ('huey_storage_sql', 'PostgresStorage', 'huey-storage-sql'),
+    'FileStorage': ('huey_storage', 'FileStorage', 'huey-storage'),
 }
 
 #: Huey subclass name -> storage name in STORAGES
@@ -35,7 +38,10 @@ HUEY_CLASSES = {
     'RedisExpireHuey': 'RedisExpireStorage',
     'PriorityRedisExpireHuey': 'PriorityRedisExpireStorage',
     'SqliteHuey': 'SqliteStorage',
+    'CySqliteHuey': 'CySqliteStorage',
     'SqlHuey': 'SqlStorage',
+    'PostgresHuey': 'PostgresStorage',
+    'FileHuey': 'FileStorage',
 }
 
 _cache: dict[str, Any] = {}

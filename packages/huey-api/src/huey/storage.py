@@ -1,23 +1,31 @@
 """``huey.storage``: the storage contract and backends (optional ones lazily)."""
 
-from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
+from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, FileStorage, MemoryStorage
 
 from huey import _optional
+
+try:  # huey exposes the optional driver module, or None when it is missing
+    import cysqlite
+except ImportError:
+    cysqlite = None
+
+_OPTIONAL = [
+    'RedisStorage',
+    'PriorityRedisStorage',
+    'RedisExpireStorage',
+    'PriorityRedisExpireStorage',
+    'SqliteStorage',
+    'CySqliteStorage',
+    'PostgresStorage',
+]
 
 __all__ = [
     'BaseStorage',
     'BlackHoleStorage',
     'EmptyData',
+    'FileStorage',
     'MemoryStorage',
-    *_optional.available(
-        [
-            'RedisStorage',
-            'PriorityRedisStorage',
-            'RedisExpireStorage',
-            'PriorityRedisExpireStorage',
-            'SqliteStorage',
-        ]
-    ),
+    *_optional.available(_OPTIONAL),
 ]
 
 

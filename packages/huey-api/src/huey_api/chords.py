@@ -87,12 +87,12 @@ class ChordMixin:
         self._fire_chord_callback(chord_id, callback, values, now)
         for key in keys:
             storage.delete_data(key)
-        storage.delete_data(count_key)
+        storage.delete_counter(count_key)
 
     def _chord_drop_late(self, slot_key: str, count_key: str) -> None:
         logger.info('%s: its chord already fired; dropping this late value', slot_key)
         self.storage.delete_data(slot_key)
-        self.storage.delete_data(count_key)
+        self.storage.delete_counter(count_key)
 
     def _chord_slot_value(self, chord_id: str, index: int, data: bytes) -> Any:
         try:

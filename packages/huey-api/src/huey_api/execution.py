@@ -181,7 +181,8 @@ class ExecutionMixin:
 
         ``now`` is a naive datetime in UTC (``utc=True``) or local time;
         default: the current minute. Each (task, minute) fires once across
-        every consumer (``put_if_empty`` with a TTL of two minutes).
+        every consumer: the first ``incr`` of its counter (a TTL of two
+        minutes) wins; counters are bookkeeping, never counted as results.
         """
         now = (now or self.now()).replace(second=0, microsecond=0)
         minute = now.strftime('%Y%m%d%H%M')
@@ -192,13 +193,13 @@ class ExecutionMixin:
         enqueued = []
         for task in self.read_periodic(now):
             key = f'{_PERIODIC_PREFIX}{task.name}:{minute}'
-            if ttl > 0 and not self.storage.put_if_empty(key, b'1', ttl):
+            if ttl > 0 and self.storage.incr(key, 1, ttl) != 1:
                 continue
             try:
                 self.enqueue(task)
             except Exception:
                 if ttl > 0:  # not enqueued: let a retry of this minute claim it again
-                    self.storage.delete_data(key)
+                    self.storage.delete_counter(key)
                 raise
             enqueued.append(task)
         return enqueued

@@ -10,6 +10,7 @@ import warnings
 from typing import Any, Callable, Iterable
 
 from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
+from huey_storage import ConfigurationError as StorageConfigurationError
 
 from huey_api import signals as S
 from huey_api.chords import ChordMixin
@@ -122,7 +123,10 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
 
     def create_storage(self) -> BaseStorage:
         """A new storage of ``storage_class`` for this application."""
-        return self._storage_class(self.name, **self.storage_kwargs)
+        try:
+            return self._storage_class(self.name, **self.storage_kwargs)
+        except StorageConfigurationError as exc:  # one exception type for huey's callers
+            raise ConfigurationError(str(exc)) from exc
 
     def _memory_storage(self) -> BaseStorage:
         return MemoryStorage(self.name)

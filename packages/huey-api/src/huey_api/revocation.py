@@ -91,7 +91,7 @@ class RevocationMixin:
             until, once = _decode_revocation(value)
             if until is not None and until <= now:
                 continue
-            if once and consume and self.storage.pop_data(key) is EmptyData:
+            if once and consume and not self.storage.delete_data(key):
                 continue  # another worker used up this revoke-once
             return True
         return False

@@ -7,19 +7,11 @@ keeps its priority and counts its expired leases (see ``queue_lib.lua``).
 
 from __future__ import annotations
 
-__all__ = ['check_priority', 'make_envelope', 'open_envelope']
+import re
 
+__all__ = ['make_envelope', 'open_envelope']
 
-def check_priority(priority: int | None) -> int:
-    if priority is None:
-        return 0
-    try:
-        value = int(priority)
-    except (TypeError, ValueError):
-        value = None
-    if value is None or value != priority:
-        raise ValueError(f'priority must be an integer or None, got {priority!r}')
-    return value
+_HEADER = re.compile(rb'\d+:-?\d+')
 
 
 def make_envelope(data: bytes, priority: int) -> bytes:
@@ -28,5 +20,7 @@ def make_envelope(data: bytes, priority: int) -> bytes:
 
 def open_envelope(envelope: bytes) -> tuple[int, bytes]:
     """``(expired lease count, message)`` of an envelope."""
-    header, _, data = envelope.partition(b'|')
+    header, bar, data = envelope.partition(b'|')
+    if not bar or not _HEADER.fullmatch(header):
+        return 0, envelope  # pushed without an envelope (another client): a first delivery
     return int(header.partition(b':')[0]), data

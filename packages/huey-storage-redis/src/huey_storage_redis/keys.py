@@ -8,7 +8,7 @@ prefix of another storage's name (``a`` vs ``a.kv``).
 
 from __future__ import annotations
 
-__all__ = ['KeyLayout']
+__all__ = ['KeyLayout', 'as_str']
 
 _GLOB_SPECIAL = '\\*?[]'
 
@@ -43,16 +43,18 @@ class KeyLayout:
         #: sorted set (timestamp) of sequence-prefixed envelopes
         self.schedule = self.prefix + 'schedule'
         self.schedule_seq = self.prefix + 'schedule.seq'
-        #: sorted set key -> expiry in ms (server clock) or +inf, for result keys
-        self.results = self.prefix + 'results'
         #: hash id -> record, sorted set id -> id (age order), id counter
         self.dead_letters = self.prefix + 'dead_letters'
         self.dead_letter_order = self.prefix + 'dead_letters.order'
         self.dead_letter_seq = self.prefix + 'dead_letters.seq'
-        #: every data value (results, locks, counters...) is a string key here
+        #: every data value (results, revocations, locks...) is a string key here
         self.data_prefix = self.prefix + 'kv.'
+        #: counters (incr) are string keys of their own, apart from data keys
+        self.counter_prefix = self.prefix + 'counter.'
         #: pub/sub channels announcing a write to one data key (wait_data)
         self.channel_prefix = self.prefix + 'notify.'
+        #: lists announcing a stored result (notify_result=True, as huey)
+        self.notify_prefix = self.prefix + 'result_ready.'
         #: the five keys every queue script receives first (see queue_lib.lua)
         self.queue_keys = [
             self.queue,
@@ -62,18 +64,26 @@ class KeyLayout:
             self.lease_deadlines,
         ]
 
-    def data(self, key: str) -> str:
+    def data(self, key: str | bytes) -> str:
         """The Redis key holding data ``key``."""
-        return self.data_prefix + key
+        return self.data_prefix + as_str(key)
+
+    def counter(self, key: str | bytes) -> str:
+        """The Redis key holding counter ``key``."""
+        return self.counter_prefix + as_str(key)
 
     def claim(self, owner: str) -> str:
         """The claim list of one blocking client (a thread of one process):
         ``BLMOVE`` hands it a message that ``claim.lua`` then leases."""
         return self.prefix + 'claim.' + owner
 
-    def channel(self, key: str) -> str:
+    def channel(self, key: str | bytes) -> str:
         """The pub/sub channel announcing writes to data ``key``."""
-        return self.channel_prefix + key
+        return self.channel_prefix + as_str(key)
+
+    def notification(self, key: str | bytes) -> str:
+        """The list a stored result pushes a token on (``notify_result=True``)."""
+        return self.notify_prefix + as_str(key)
 
     def pattern(self, suffix: str = '*') -> str:
         """A SCAN MATCH pattern for this storage's keys (``suffix`` is a glob)."""
@@ -82,3 +92,12 @@ class KeyLayout:
     def data_pattern(self) -> str:
         """A SCAN MATCH pattern for every data key."""
         return _escape_glob(self.data_prefix) + '*'
+
+    def counter_pattern(self) -> str:
+        """A SCAN MATCH pattern for every counter."""
+        return _escape_glob(self.counter_prefix) + '*'
+
+
+def as_str(key: str | bytes) -> str:
+    """A data key as ``str`` (huey's callers also pass UTF-8 ``bytes``)."""
+    return key.decode('utf-8') if isinstance(key, bytes) else key

@@ -39,7 +39,6 @@ SCRIPTS = QUEUE_SCRIPTS + (
     'pop_data',
     'put_if_empty',
     'incr',
-    'results',
 )
 
 

@@ -41,19 +41,28 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import re
 import threading
 import time
 import uuid
 from typing import Iterable, Sequence
 
 import redis
-from huey_storage.base import BaseStorage, EmptyData, Lease
+from huey_storage.base import (
+    BaseStorage,
+    ConfigurationError,
+    EmptyData,
+    Lease,
+    Timestamp,
+    as_timestamp,
+    check_priority,
+)
 from redis.exceptions import NoScriptError
 
 from huey_storage_redis.data import DataMethods
 from huey_storage_redis.dead_letters import DeadLetterMethods
 from huey_storage_redis.direct import DirectConnections
-from huey_storage_redis.envelope import check_priority, make_envelope, open_envelope
+from huey_storage_redis.envelope import make_envelope, open_envelope
 from huey_storage_redis.keys import KeyLayout
 from huey_storage_redis.scripts import BATCH_SIZE, load_commands, script_sha
 
@@ -73,6 +82,23 @@ def _make_client(
     client_name: str | None,
     connection_params: dict,
 ) -> redis.Redis:
+    # host/port/db set to None mean "the default", as in huey
+    for option in ('host', 'port', 'db'):
+        if option in connection_params and connection_params[option] is None:
+            del connection_params[option]
+    given = [
+        what
+        for what, value in (
+            ('url', url),
+            ('connection_pool', connection_pool),
+            ('connection options (host, port...)', connection_params),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise ConfigurationError(
+            f'RedisStorage got {" and ".join(given)}: give only one way to connect'
+        )
     if connection_pool is not None:
         extra = sorted(connection_params) + [
             name
@@ -134,15 +160,24 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         connection_pool: redis.ConnectionPool | None = None,
         url: str | None = None,
         client_name: str | None = None,
+        notify_result: bool = False,
+        notify_result_ttl: float = 60,
+        clean_name: bool = True,
         **connection_params,
     ) -> None:
+        if clean_name:  # as huey: 'app-v1' and 'appv1' share their keys
+            name = re.sub('[^A-Za-z0-9_]', '', name)
         super().__init__(name)
         if read_timeout is None or not read_timeout >= 0:
             raise ValueError(f'read_timeout must be a number of seconds >= 0, got {read_timeout!r}')
         self.blocking = bool(blocking)
         self.read_timeout = float(read_timeout)
-        self.client = _make_client(connection_pool, url, client_name, connection_params)
+        self.conn = _make_client(connection_pool, url, client_name, connection_params)
+        self.notify_result = bool(notify_result)
+        self.notify_result_ttl = notify_result_ttl
         self.keys = KeyLayout(name)
+        self.queue_key = self.keys.queue
+        self.notify_prefix = self.keys.notify_prefix
         self._direct = DirectConnections(self.client.connection_pool)
         self._flag = '1' if self.priority else '0'
         self._result_ttl_ms = 0
@@ -153,9 +188,15 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             None if not socket_timeout else max(socket_timeout - 1.0, socket_timeout / 2)
         )
 
+    @property
+    def client(self) -> redis.Redis:
+        """The redis-py client (``conn``, huey's name, can be replaced)."""
+        return self.conn
+
     def _priority(self, priority: int | None) -> int:
         """A checked priority; always 0 when this storage ignores priorities."""
-        return check_priority(priority) if self.priority else 0
+        priority = check_priority(priority)
+        return priority if self.priority else 0
 
     def _evalsha(self, script: str, keys: list, args: list) -> tuple:
         """The ``EVALSHA`` command running ``script`` (for ``_send``)."""
@@ -358,6 +399,8 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
                 self._evalsha('take', take_keys, [self._flag, next_receipt, time.time() + timeout]),
             ]
         )
+        if result is not None and self.notify_result:
+            self._notify(result[0])
         if taken is None:
             return bool(acked), None, EmptyData
         envelope, value = taken
@@ -375,7 +418,10 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         return self._store_call(receipt, result[0], result[1], True)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
-        return bool(self._run('store', *self._ack_call(receipt, result)))
+        acked = bool(self._run('store', *self._ack_call(receipt, result)))
+        if result is not None and self.notify_result:
+            self._notify(result[0])
+        return acked
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         if not receipts:
@@ -414,14 +460,15 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
 
     # -- schedule ---------------------------------------------------------
 
-    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
+    def add_to_schedule(self, data: bytes, ts: Timestamp, priority: int | None = None) -> None:
         self._run(
             'schedule_add',
             [self.keys.schedule, self.keys.schedule_seq],
-            [ts, make_envelope(data, self._priority(priority))],
+            [as_timestamp(ts), make_envelope(data, self._priority(priority))],
         )
 
-    def _schedule_pop(self, ts: float, mode: str) -> list:
+    def _schedule_pop(self, ts: Timestamp, mode: str) -> list:
+        ts = as_timestamp(ts)
         batches = []
         while True:
             batch = self._run(
@@ -433,14 +480,14 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             if (len(batch) if mode == 'read' else batch) < BATCH_SIZE:
                 return batches
 
-    def read_schedule(self, ts: float) -> list[bytes]:
+    def read_schedule(self, ts: Timestamp) -> list[bytes]:
         return [
             open_envelope(member[16:])[1]
             for batch in self._schedule_pop(ts, 'read')
             for member in batch
         ]
 
-    def enqueue_due(self, ts: float) -> int:
+    def enqueue_due(self, ts: Timestamp) -> int:
         return sum(self._schedule_pop(ts, 'enqueue'))
 
     def schedule_size(self) -> int:

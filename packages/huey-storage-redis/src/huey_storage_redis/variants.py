@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from huey_storage.base import EmptyDataType
+
 from huey_storage_redis.data import ttl_ms
 from huey_storage_redis.storage import RedisStorage
 
@@ -25,17 +27,25 @@ class RedisExpireStorage(RedisStorage):
     """``RedisStorage`` whose task results expire ``expire_time`` seconds after
     being stored (``SET ... PX``), so unread results never pile up.
 
-    Only results expire (``put_data(..., is_result=True)`` and ``ack`` with a
-    result); revocations, locks and counters keep their own rules. An expired
-    result is gone from ``peek_data``, ``result_items`` and
-    ``result_store_size`` at once; its index entry is pruned on later writes.
+    Results (``put_data(..., is_result=True)`` and ``ack`` with a result) and
+    counters created without a ttl expire; revocations and locks keep their
+    own rules. An expired result is gone from every read at once.
+
+    Reads never delete here (``destructive_reads = False``, as in huey): a
+    result can be read again until it expires; ``delete_data`` deletes.
     """
+
+    destructive_reads = False
 
     def __init__(self, name: str = 'huey', expire_time: float = 86400, **kwargs) -> None:
         result_ttl_ms = ttl_ms(expire_time, f'{type(self).__name__} expire_time')
         super().__init__(name, **kwargs)
         self.expire_time = expire_time
         self._result_ttl_ms = result_ttl_ms
+        self._counter_ttl_ms = result_ttl_ms  # counters expire too, as in huey
+
+    def pop_data(self, key: str) -> bytes | EmptyDataType:
+        return self.peek_data(key)
 
 
 class PriorityRedisExpireStorage(RedisExpireStorage):

@@ -4,8 +4,9 @@
 tables; ``create_schema(database)`` creates them ahead of time.
 """
 
+from huey_storage_sql.postgres_storage import PostgresStorage
 from huey_storage_sql.schema import create_schema
 from huey_storage_sql.storage import SqlStorage
 
-__all__ = ['SqlStorage', 'create_schema']
+__all__ = ['PostgresStorage', 'SqlStorage', 'create_schema']
 __version__ = '0.1.0'

@@ -439,7 +439,7 @@ class Backend:
 
     def result_store_size(self) -> int:
         return self.scalar(
-            'SELECT COUNT(*) FROM {kv} WHERE name = %s AND is_result AND ' + NOT_EXPIRED,
+            'SELECT COUNT(*) FROM {kv} WHERE name = %s AND ' + NOT_EXPIRED,
             (self.name, time.time()),
         )
 
@@ -447,13 +447,10 @@ class Backend:
         return {
             self.to_str(key): self.to_bytes(value)
             for key, value in self.fetchall(
-                'SELECT {key}, value FROM {kv} WHERE name = %s AND is_result AND ' + NOT_EXPIRED,
+                'SELECT {key}, value FROM {kv} WHERE name = %s AND ' + NOT_EXPIRED,
                 (self.name, time.time()),
             )
         }
-
-    def flush_results(self) -> None:
-        self.execute('DELETE FROM {kv} WHERE name = %s AND is_result', (self.name,))
 
     def flush_data(self) -> None:
         self.execute('DELETE FROM {kv} WHERE name = %s', (self.name,))

@@ -18,6 +18,7 @@ __all__ = [
     'backend_class',
     'check_table_prefix',
     'create_schema',
+    'default_table_prefix',
     'resolve_database',
     'run_schema_statements',
     'tables_exist',
@@ -74,6 +75,25 @@ def backend_class(database: peewee.Database) -> type[Backend]:
     )
 
 
+def default_table_prefix(database: peewee.Database) -> str:
+    """``'huey_'``, or ``'huey_sql_'`` on SQLite: there the ``huey_*`` tables belong
+    to huey-storage-sqlite (other columns), so one file can hold both storages."""
+    return 'huey_sql_' if isinstance(database, peewee.SqliteDatabase) else 'huey_'
+
+
+def _check_sqlite_queue_table(database: peewee.Database, table_prefix: str) -> None:
+    """Refuse a SQLite queue table of another shape (another program's table)."""
+    table = table_prefix + 'queue'
+    columns = {row[1] for row in database.execute_sql(f'PRAGMA table_info("{table}")')}
+    if columns and columns != SqliteBackend.queue_columns:
+        raise ValueError(
+            f'the {table} table in {database.database!r} has columns {sorted(columns)}, '
+            f'not those of huey-storage-sql: it belongs to another program (e.g. '
+            'huey-storage-sqlite); use another table_prefix (the default on SQLite is '
+            f'{default_table_prefix(database)!r})'
+        )
+
+
 def check_table_prefix(table_prefix: str) -> str:
     if not isinstance(table_prefix, str) or not _PREFIX.match(table_prefix):
         raise ValueError(
@@ -83,7 +103,7 @@ def check_table_prefix(table_prefix: str) -> str:
     return table_prefix
 
 
-def create_schema(database: DatabaseLike, table_prefix: str = 'huey_') -> None:
+def create_schema(database: DatabaseLike, table_prefix: str | None = None) -> None:
     """Create the storage tables and indexes in ``database`` unless they exist.
 
     Idempotent and safe to run from several processes at once. Run it ahead of
@@ -91,6 +111,8 @@ def create_schema(database: DatabaseLike, table_prefix: str = 'huey_') -> None:
     ``SqlStorage`` when the application's database user may not create tables.
     """
     database = resolve_database(database)
+    if table_prefix is None:
+        table_prefix = default_table_prefix(database)
     if database.is_closed():
         with database.connection_context():  # closed again afterwards
             run_schema_statements(database, table_prefix)
@@ -106,6 +128,8 @@ def run_schema_statements(database: peewee.Database, table_prefix: str) -> None:
     with, other handles' work on it.
     """
     statements = backend_class(database).schema_statements(check_table_prefix(table_prefix))
+    if isinstance(database, peewee.SqliteDatabase):
+        _check_sqlite_queue_table(database, table_prefix)
     if tables_exist(database, table_prefix):
         return
     if isinstance(database, peewee.PostgresqlDatabase):

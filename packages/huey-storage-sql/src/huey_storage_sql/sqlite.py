@@ -17,6 +17,10 @@ class SqliteBackend(Backend):
     """SQLite >= 3.24 (upsert)."""
 
     param = '?'
+    #: the columns of the queue table (another program's table is refused)
+    queue_columns = frozenset(
+        {'id', 'name', 'priority', 'order_key', 'data', 'receipt', 'lease_deadline', 'deliveries'}
+    )
     put_data_sql = (
         'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
         'VALUES (%s, %s, %s, %s, NULL) ON CONFLICT (name, {key}) DO UPDATE '

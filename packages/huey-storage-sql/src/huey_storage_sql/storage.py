@@ -10,7 +10,17 @@ import time
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
-from huey_storage import BaseStorage, DeadLetter, EmptyData, Lease
+import peewee
+from huey_storage import (
+    BaseStorage,
+    DeadLetter,
+    EmptyData,
+    Lease,
+    as_timestamp,
+    check_priority,
+    check_ttl,
+)
+from huey_storage.base import Timestamp
 
 from huey_storage_sql.backend import retry_transient
 from huey_storage_sql.connections import guard_for
@@ -20,6 +30,7 @@ from huey_storage_sql.schema import (
     DatabaseLike,
     backend_class,
     check_table_prefix,
+    default_table_prefix,
     resolve_database,
     run_schema_statements,
     tables_exist,
@@ -31,6 +42,14 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between sweeps of expired keys (locks, counters) by one handle.
 PURGE_INTERVAL = 60.0
+
+#: Counters are rows of the kv table under the storage name plus this suffix,
+#: a character no storage name may contain, so they never meet data keys.
+COUNTER_NAME_SUFFIX = '\x1fcounters'
+
+
+class TablesMissing(peewee.OperationalError):
+    """The storage tables do not exist and ``create_tables`` is False."""
 
 
 #: Every storage of this process, to renew their locks in a forked child.
@@ -51,7 +70,8 @@ class SqlStorage(BaseStorage):
     * ``listen`` (True): on PostgreSQL, wait for messages with LISTEN/NOTIFY,
       making ``lease()``/``dequeue()`` block up to ``read_timeout``.
     * ``read_timeout`` (1.0): longest wait of a blocking read, in seconds.
-    * ``table_prefix`` ('huey_'): tables are ``<prefix>queue``,
+    * ``table_prefix`` ('huey_'; 'huey_sql_' on SQLite, whose ``huey_*`` tables
+      are huey-storage-sqlite's): tables are ``<prefix>queue``,
       ``<prefix>schedule``, ``<prefix>kv`` and ``<prefix>dead_letter``.
     * ``skip_locked`` (None = ask the server): MySQL/MariaDB only; force
       ``FOR UPDATE SKIP LOCKED`` (True) or plain ``FOR UPDATE`` (False).
@@ -68,14 +88,16 @@ class SqlStorage(BaseStorage):
         listen: bool = True,
         *,
         read_timeout: float = 1.0,
-        table_prefix: str = 'huey_',
+        table_prefix: str | None = None,
         skip_locked: bool | None = None,
         connect_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        if not isinstance(name, str) or not name:
-            raise ValueError(f'SqlStorage name={name!r}: use a non-empty string')
+        if not isinstance(name, str) or not name or '\x1f' in name:
+            raise ValueError(
+                f'SqlStorage name={name!r}: use a non-empty string without control characters'
+            )
         if database is None:
             raise TypeError(
                 'SqlStorage needs database=: a peewee Database or a URL such as '
@@ -84,14 +106,20 @@ class SqlStorage(BaseStorage):
         if not read_timeout or read_timeout <= 0:
             raise ValueError(f'read_timeout={read_timeout!r}: use a number of seconds > 0')
         self.database = resolve_database(database, connect_params)
+        if table_prefix is None:
+            table_prefix = default_table_prefix(self.database)
         self.table_prefix = check_table_prefix(table_prefix)
         self.create_tables = create_tables
         self.read_timeout = float(read_timeout)
         backend = backend_class(self.database)
         if backend is MySQLBackend:
             self._backend = MySQLBackend(self.database, name, table_prefix, skip_locked)
+            self._counters = MySQLBackend(
+                self.database, name + COUNTER_NAME_SUFFIX, table_prefix, skip_locked
+            )
         else:
             self._backend = backend(self.database, name, table_prefix)
+            self._counters = backend(self.database, name + COUNTER_NAME_SUFFIX, table_prefix)
         self.listen = bool(listen) and backend is PostgresBackend
         self.blocking = self.listen
         self._guard = guard_for(self.database)
@@ -115,14 +143,27 @@ class SqlStorage(BaseStorage):
                             self.database, run_schema_statements, self.database, self.table_prefix
                         )
                     elif not tables_exist(self.database, self.table_prefix):
-                        raise RuntimeError(
+                        raise TablesMissing(
                             f'SqlStorage {self.name!r}: the tables {self.table_prefix}queue, ... '
                             f'do not exist in {self.database.database!r}; create them with '
                             f'huey_storage_sql.create_schema(database, '
                             f'table_prefix={self.table_prefix!r}) or pass create_tables=True'
                         )
                     self._backend.prepare()
+                    self._counters.prepare()
                     self._prepared = True
+
+    def initialize_schema(self) -> None:
+        """Create the missing tables and indexes now (``create_schema`` for this storage)."""
+        self._guard.connection()
+        retry_transient(self.database, run_schema_statements, self.database, self.table_prefix)
+
+    def drop_tables(self) -> None:
+        """Drop this storage's tables, with every storage name's rows in them."""
+        self._guard.connection()
+        for table in ('queue', 'schedule', 'kv', 'dead_letter'):
+            self.database.execute_sql(f'DROP TABLE IF EXISTS {self.table_prefix}{table}')
+        self._prepared = False
 
     def _run(self, operation: Callable[..., Any], *args: Any) -> Any:
         self._ensure()
@@ -193,6 +234,7 @@ class SqlStorage(BaseStorage):
         if now >= self._purge_after:
             self._purge_after = now + PURGE_INTERVAL
             self._run(self._backend.purge_expired, now)
+            self._run(self._counters.purge_expired, now)
 
     @staticmethod
     def _dead_letter_id(id: Any) -> int | None:
@@ -205,10 +247,11 @@ class SqlStorage(BaseStorage):
     # -- queue --------------------------------------------------------------
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
-        self._run(self._backend.enqueue, data, priority)
+        self._run(self._backend.enqueue, data, check_priority(priority))
 
     def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
-        self._run(self._backend.enqueue_many, list(items))
+        items = [(data, check_priority(priority)) for data, priority in items]
+        self._run(self._backend.enqueue_many, items)
 
     def dequeue(self) -> bytes | None:
         return self._read(self._backend.dequeue)
@@ -247,14 +290,15 @@ class SqlStorage(BaseStorage):
 
     # -- schedule -----------------------------------------------------------
 
-    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
-        self._run(self._backend.add_to_schedule, data, ts, priority)
+    def add_to_schedule(self, data: bytes, ts: Timestamp, priority: int | None = None) -> None:
+        priority = check_priority(priority)
+        self._run(self._backend.add_to_schedule, data, as_timestamp(ts), priority)
 
-    def read_schedule(self, ts: float) -> list[bytes]:
-        return self._run(self._backend.read_schedule, ts)
+    def read_schedule(self, ts: Timestamp) -> list[bytes]:
+        return self._run(self._backend.read_schedule, as_timestamp(ts))
 
-    def enqueue_due(self, ts: float) -> int:
-        return self._run(self._backend.enqueue_due, ts)
+    def enqueue_due(self, ts: Timestamp) -> int:
+        return self._run(self._backend.enqueue_due, as_timestamp(ts))
 
     def schedule_size(self) -> int:
         return self._run(self._backend.schedule_size)
@@ -303,6 +347,7 @@ class SqlStorage(BaseStorage):
         return self._run(self._backend.has_data_for_key, key)
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        ttl = check_ttl(ttl)
         stored = self._run(self._backend.put_if_empty, key, value, ttl)
         if ttl is not None:
             self._purge_expired()
@@ -311,11 +356,20 @@ class SqlStorage(BaseStorage):
     def delete_data(self, key: str) -> bool:
         return self._run(self._backend.delete_data, key)
 
+    # -- counters ------------------------------------------------------------
+
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        value = self._run(self._backend.incr, key, int(amount), ttl)
+        ttl = check_ttl(ttl)
+        value = self._run(self._counters.incr, key, int(amount), ttl)
         if ttl is not None:
             self._purge_expired()
         return value
+
+    def delete_counter(self, key: str) -> None:
+        self._run(self._counters.delete_data, key)
+
+    def flush_counters(self) -> None:
+        self._run(self._counters.flush_data)
 
     # -- results ------------------------------------------------------------
 
@@ -324,9 +378,6 @@ class SqlStorage(BaseStorage):
 
     def result_items(self) -> dict[str, bytes]:
         return self._run(self._backend.result_items)
-
-    def flush_results(self) -> None:
-        self._run(self._backend.flush_results)
 
     def flush_data(self) -> None:
         self._run(self._backend.flush_data)
@@ -343,7 +394,7 @@ class SqlStorage(BaseStorage):
         return self._run(self._backend.dead_letters, limit)
 
     def requeue_dead_letter(self, id: str, priority: int | None = None) -> bool:
-        id_ = self._dead_letter_id(id)
+        id_, priority = self._dead_letter_id(id), check_priority(priority)
         return id_ is not None and self._run(self._backend.requeue_dead_letter, id_, priority)
 
     def delete_dead_letter(self, id: str) -> bool:

@@ -56,6 +56,13 @@ _STATEMENTS = (
     ) WITHOUT ROWID""",
     """CREATE INDEX IF NOT EXISTS huey_kv_expiry
         ON huey_kv (expires_at) WHERE expires_at IS NOT NULL""",
+    """CREATE TABLE IF NOT EXISTS huey_counters (
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        expires_at REAL,
+        PRIMARY KEY (name, key)
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS huey_dead_letters (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         name TEXT NOT NULL,
@@ -75,6 +82,7 @@ SCHEMA_OBJECTS = (
     'huey_schedule_due',
     'huey_kv',
     'huey_kv_expiry',
+    'huey_counters',
     'huey_dead_letters',
     'huey_dead_letters_name',
 )

@@ -13,11 +13,22 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import time
 from typing import Callable, Iterable, Sequence, TypeVar
 
-from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease, _EmptyDataType
+from huey_storage.base import (
+    BaseStorage,
+    DeadLetter,
+    EmptyData,
+    EmptyDataType,
+    Lease,
+    Timestamp,
+    as_timestamp,
+    check_priority,
+    check_ttl,
+)
 
 from huey_storage_sqlite.connection import ConnectionPool, is_busy
 from huey_storage_sqlite.schema import create_schema
@@ -34,7 +45,19 @@ HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 5)
 MIN_SQLITE_VERSION = (3, 24, 0)
 
 _JOURNAL_MODES = ('wal', 'delete', 'truncate', 'persist', 'memory', 'off')
-_OPTIONS = ('name', 'filename', 'cache_mb', 'fsync', 'journal_mode', 'timeout', 'strict_fifo')
+_OPTIONS = (
+    'name',
+    'filename',
+    'cache_mb',
+    'fsync',
+    'journal_mode',
+    'timeout',
+    'strict_fifo',
+    'create_tables',
+    'pragmas',
+)
+_PRAGMA_NAME = re.compile(r'[A-Za-z_]+\Z')
+_PRAGMA_WORD = re.compile(r'[A-Za-z0-9_]+\Z')
 _CHUNK = 400  # bound parameters per statement, well under old SQLite's 999 limit
 _SWEEP_INTERVAL = 60.0  # seconds between deletions of expired keys
 
@@ -86,23 +109,34 @@ _DELETE_DUE = 'DELETE FROM huey_schedule WHERE name = ? AND ts <= ?'
 
 
 def _priority(priority: int | None) -> int:
-    """The stored priority: None counts as 0; anything but a 64-bit int is refused."""
-    if priority is None:
-        return 0
-    if not isinstance(priority, int) or isinstance(priority, bool):
-        raise TypeError(f'priority={priority!r}: give an int (higher runs first) or None')
-    if not -(2**63) <= priority < 2**63:
-        raise ValueError(f'priority={priority}: must fit in 64 bits')
-    return priority
+    return check_priority(priority)
 
 
 def _expiry(ttl: float | None, now: float) -> float | None:
     """The expiry timestamp of a key stored now with ``ttl`` seconds to live."""
-    if ttl is None:
-        return None
-    if not ttl > 0:
-        raise ValueError(f'ttl={ttl!r}: give a positive number of seconds, or None')
-    return now + ttl
+    ttl = check_ttl(ttl)
+    return None if ttl is None else now + ttl
+
+
+def _check_pragmas(pragmas: dict | None) -> dict:
+    """Extra PRAGMAs for every connection, checked (they are spliced into SQL)."""
+    checked = {}
+    for key, value in (pragmas or {}).items():
+        if not isinstance(key, str) or not _PRAGMA_NAME.match(key):
+            raise ValueError(f'SqliteStorage(pragmas={{{key!r}: ...}}): not a PRAGMA name')
+        if key.lower() == 'journal_mode':
+            raise ValueError(
+                'SqliteStorage(pragmas={"journal_mode": ...}): use journal_mode= instead'
+            )
+        if isinstance(value, bool) or not (
+            isinstance(value, (int, float))
+            or (isinstance(value, str) and _PRAGMA_WORD.match(value))
+        ):
+            raise ValueError(
+                f'SqliteStorage(pragmas={{{key!r}: {value!r}}}): give a number or a word'
+            )
+        checked[key] = value
+    return checked
 
 
 def _receipt_id(receipt: str) -> int | None:
@@ -142,6 +176,10 @@ class SqliteStorage(BaseStorage):
     * ``timeout``: seconds to wait for a lock before retrying, then failing.
     * ``strict_fifo``: create the queue table with ``AUTOINCREMENT``, so
       message ids, which order the queue within a priority, are never reused.
+    * ``create_tables``: create missing tables on first use; with False,
+      call ``initialize_schema()`` first.
+    * ``pragmas``: extra ``{name: value}`` PRAGMAs run on every connection
+      (``mmap_size``...), after the storage's own.
     """
 
     blocking = False
@@ -156,6 +194,8 @@ class SqliteStorage(BaseStorage):
         journal_mode: str = 'wal',
         timeout: float = 5.0,
         strict_fifo: bool = False,
+        create_tables: bool = True,
+        pragmas: dict | None = None,
         **kwargs,
     ) -> None:
         if kwargs:
@@ -196,24 +236,41 @@ class SqliteStorage(BaseStorage):
         self.journal_mode = journal_mode
         self.timeout = float(timeout)
         self.strict_fifo = bool(strict_fifo)
+        self.create_tables = bool(create_tables)
+        self.pragmas = _check_pragmas(pragmas)
         self._returning = HAS_RETURNING
         self._next_sweep = 0.0
         pragmas = [
             f'PRAGMA synchronous = {"FULL" if self.fsync else "NORMAL"}',
             f'PRAGMA cache_size = {-int(cache_mb * 1024)}',
             'PRAGMA temp_store = MEMORY',
+            *(f'PRAGMA {key} = {value}' for key, value in self.pragmas.items()),
         ]
         self._pool = ConnectionPool(
             self.filename, self.timeout, pragmas, journal_mode, self._prepare
         )
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
-        if create_schema(conn, self.strict_fifo):
+        if self.create_tables and create_schema(conn, self.strict_fifo):
             logger.debug('created the huey schema in %s', self.filename)
 
     def create_schema(self) -> None:
-        """Create the tables and indexes now (they are otherwise created on first use)."""
-        self._pool.get()
+        """Create the missing tables and indexes now (with ``create_tables``
+        they are otherwise created on first use)."""
+        if create_schema(self._pool.get(), self.strict_fifo):
+            logger.debug('created the huey schema in %s', self.filename)
+
+    #: huey's name for ``create_schema``.
+    initialize_schema = create_schema
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use), for inspection."""
+        return self._pool.get()
+
+    @property
+    def _timeout(self) -> float:
+        return self.timeout
 
     # -- running statements -------------------------------------------------
 
@@ -419,14 +476,14 @@ class SqliteStorage(BaseStorage):
 
     # -- schedule ---------------------------------------------------------
 
-    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
+    def add_to_schedule(self, data: bytes, ts: Timestamp, priority: int | None = None) -> None:
         self._write(
             'INSERT INTO huey_schedule (name, ts, priority, data) VALUES (?, ?, ?, ?)',
-            (self.name, ts, _priority(priority), data),
+            (self.name, as_timestamp(ts), _priority(priority), data),
         )
 
-    def read_schedule(self, ts: float) -> list[bytes]:
-        params = (self.name, ts)
+    def read_schedule(self, ts: Timestamp) -> list[bytes]:
+        params = (self.name, as_timestamp(ts))
         if not self._fetchall(_ANY_DUE, params):
             return []
 
@@ -439,8 +496,8 @@ class SqliteStorage(BaseStorage):
 
         return self._transaction(take)
 
-    def enqueue_due(self, ts: float) -> int:
-        params = (self.name, ts)
+    def enqueue_due(self, ts: Timestamp) -> int:
+        params = (self.name, as_timestamp(ts))
         if not self._fetchall(_ANY_DUE, params):
             return 0
 
@@ -475,11 +532,11 @@ class SqliteStorage(BaseStorage):
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
         self._write(_PUT_DATA, (self.name, key, 1 if is_result else 0, value))
 
-    def peek_data(self, key: str) -> bytes | _EmptyDataType:
+    def peek_data(self, key: str) -> bytes | EmptyDataType:
         rows = self._fetchall(_PEEK, (self.name, key, time.time()))
         return rows[0][0] if rows else EmptyData
 
-    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | _EmptyDataType]:
+    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | EmptyDataType]:
         keys = list(keys)
         found: dict[str, bytes] = {}
         now = time.time()
@@ -489,7 +546,7 @@ class SqliteStorage(BaseStorage):
             found.update(self._fetchall(sql, [self.name, *chunk, now]))
         return [found.get(key, EmptyData) for key in keys]
 
-    def pop_data(self, key: str) -> bytes | _EmptyDataType:
+    def pop_data(self, key: str) -> bytes | EmptyDataType:
         # Read first: polling for a result that is not there yet (the usual
         # case) then never takes the write lock.
         if self.peek_data(key) is EmptyData:
@@ -501,7 +558,7 @@ class SqliteStorage(BaseStorage):
             value, expires_at = rows[0]
             return value if expires_at is None or expires_at > time.time() else EmptyData
 
-        def take(conn: sqlite3.Connection) -> bytes | _EmptyDataType:
+        def take(conn: sqlite3.Connection) -> bytes | EmptyDataType:
             row = conn.execute(_PEEK, (self.name, key, time.time())).fetchone()
             conn.execute('DELETE FROM huey_kv WHERE name = ? AND key = ?', (self.name, key))
             return EmptyData if row is None else row[0]
@@ -533,40 +590,44 @@ class SqliteStorage(BaseStorage):
             == 1
         )
 
+    def flush_data(self) -> None:
+        self._write('DELETE FROM huey_kv WHERE name = ?', (self.name,))
+
+    # -- counters -----------------------------------------------------------
+
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         now = time.time()
         expires_at = _expiry(ttl, now)
+        amount = int(amount)
 
         def add(conn: sqlite3.Connection) -> int:
             row = conn.execute(
-                'SELECT value FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE,
+                'SELECT value FROM huey_counters WHERE name = ? AND key = ? AND ' + _LIVE,
                 (self.name, key, now),
             ).fetchone()
             if row is None:
-                total = amount
                 conn.execute(
-                    'INSERT OR REPLACE INTO huey_kv (name, key, is_result, '
-                    'expires_at, value) VALUES (?, ?, 0, ?, ?)',
-                    (self.name, key, expires_at, str(total).encode('ascii')),
+                    'INSERT OR REPLACE INTO huey_counters (name, key, value, expires_at) '
+                    'VALUES (?, ?, ?, ?)',
+                    (self.name, key, amount, expires_at),
                 )
-                return total
-            try:
-                total = int(row[0]) + amount
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f'incr({key!r}): the key holds {row[0][:50]!r}, not an integer '
-                    'counter; delete it first or use another key'
-                ) from None
+                return amount
             conn.execute(
-                'UPDATE huey_kv SET value = ?, is_result = 0 WHERE name = ? AND key = ?',
-                (str(total).encode('ascii'), self.name, key),
+                'UPDATE huey_counters SET value = ? WHERE name = ? AND key = ?',
+                (row[0] + amount, self.name, key),
             )
-            return total
+            return row[0] + amount
 
         total = self._transaction(add)
         if ttl is not None:
             self._sweep_expired(now)
         return total
+
+    def delete_counter(self, key: str) -> None:
+        self._write('DELETE FROM huey_counters WHERE name = ? AND key = ?', (self.name, key))
+
+    def flush_counters(self) -> None:
+        self._write('DELETE FROM huey_counters WHERE name = ?', (self.name,))
 
     def _sweep_expired(self, now: float) -> None:
         """Delete expired keys (of every name) at most once a minute per storage."""
@@ -574,30 +635,25 @@ class SqliteStorage(BaseStorage):
             return
         self._next_sweep = now + _SWEEP_INTERVAL
         swept = self._write('DELETE FROM huey_kv WHERE expires_at <= ?', (now,))
+        swept += self._write('DELETE FROM huey_counters WHERE expires_at <= ?', (now,))
         if swept:
             logger.debug('%s: deleted %d expired keys', self.filename, swept)
-
-    def flush_data(self) -> None:
-        self._write('DELETE FROM huey_kv WHERE name = ?', (self.name,))
 
     # -- results ----------------------------------------------------------
 
     def result_store_size(self) -> int:
         return self._scalar(
-            'SELECT COUNT(*) FROM huey_kv WHERE name = ? AND is_result = 1 AND ' + _LIVE,
+            'SELECT COUNT(*) FROM huey_kv WHERE name = ? AND ' + _LIVE,
             (self.name, time.time()),
         )
 
     def result_items(self) -> dict[str, bytes]:
         return dict(
             self._fetchall(
-                'SELECT key, value FROM huey_kv WHERE name = ? AND is_result = 1 AND ' + _LIVE,
+                'SELECT key, value FROM huey_kv WHERE name = ? AND ' + _LIVE,
                 (self.name, time.time()),
             )
         )
-
-    def flush_results(self) -> None:
-        self._write('DELETE FROM huey_kv WHERE name = ? AND is_result = 1', (self.name,))
 
     # -- dead letters -----------------------------------------------------
 
@@ -682,7 +738,13 @@ class SqliteStorage(BaseStorage):
 
     def flush_all(self) -> None:
         def delete_everything(conn: sqlite3.Connection) -> None:
-            for table in ('huey_queue', 'huey_schedule', 'huey_kv', 'huey_dead_letters'):
+            for table in (
+                'huey_queue',
+                'huey_schedule',
+                'huey_kv',
+                'huey_counters',
+                'huey_dead_letters',
+            ):
                 conn.execute(f'DELETE FROM {table} WHERE name = ?', (self.name,))
 
         self._transaction(delete_everything)
@@ -700,6 +762,8 @@ class SqliteStorage(BaseStorage):
             'journal_mode': self.journal_mode,
             'timeout': self.timeout,
             'strict_fifo': self.strict_fifo,
+            'create_tables': self.create_tables,
+            'pragmas': self.pragmas,
         }
 
     def __setstate__(self, state: dict) -> None:

@@ -5,7 +5,8 @@ A storage holds five things for one named huey application:
 * the **queue** of messages waiting to run (optionally prioritised),
 * the **leases** of messages handed to a worker but not yet acknowledged,
 * the **schedule** of messages that become due at a timestamp,
-* **data**: a key/value store holding results, revocations, locks and counters,
+* **data**: a key/value store holding results, revocations and locks,
+* **counters**: integers (``incr``) in a namespace of their own,
 * **dead letters**: messages that could not be run, with the reason.
 
 Messages and values are opaque ``bytes``; keys are ``str``. Timestamps are
@@ -25,14 +26,40 @@ lease deadline passes and ``requeue_expired_leases()`` hands it out again.
 from __future__ import annotations
 
 import abc
+import datetime
+import math
 import time
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar, Union
 
-__all__ = ['BaseStorage', 'DeadLetter', 'EmptyData', 'Lease']
+__all__ = [
+    'BaseStorage',
+    'ConfigurationError',
+    'DeadLetter',
+    'EmptyData',
+    'EmptyDataType',
+    'Lease',
+    'Timestamp',
+    'as_timestamp',
+    'check_priority',
+    'check_ttl',
+    'wait_until',
+]
+
+T = TypeVar('T')
+
+#: A schedule time: epoch seconds, or a ``datetime`` (naive means local time).
+Timestamp = Union[float, int, datetime.datetime]
 
 
-class _EmptyDataType:
+class ConfigurationError(Exception):
+    """A storage was given options that contradict each other.
+
+    ``Huey(...)`` re-raises it as huey's own ``ConfigurationError``.
+    """
+
+
+class EmptyDataType:
     """Type of the ``EmptyData`` sentinel: "no value stored" (unlike ``None``)."""
 
     _instance = None
@@ -49,11 +76,77 @@ class _EmptyDataType:
         return False
 
     def __reduce__(self):
-        return (_EmptyDataType, ())
+        return (EmptyDataType, ())
 
 
 #: Returned by data reads when the key holds nothing. Compare with ``is``.
-EmptyData = _EmptyDataType()
+EmptyData = EmptyDataType()
+
+
+def as_timestamp(ts: Timestamp) -> float:
+    """``ts`` as epoch seconds: storages take ``time.time()`` floats and, as
+    huey's own storages do, ``datetime`` objects (naive ones are local time)."""
+    if isinstance(ts, datetime.datetime):
+        return ts.timestamp()
+    if isinstance(ts, bool) or not isinstance(ts, (int, float)):
+        raise TypeError(f'timestamp {ts!r}: give epoch seconds (time.time()) or a datetime')
+    return float(ts)
+
+
+def check_priority(priority: object) -> int:
+    """The priority a storage keeps for ``priority``: an ``int`` (``None`` is 0).
+
+    A finite float is truncated toward zero (``1.5`` -> 1), as huey does;
+    anything else raises ``TypeError``, NaN and infinities ``ValueError``, and
+    so does a value that does not fit in 64 bits. Every storage validates
+    through this, so they all accept and refuse the same values.
+    """
+    if priority is None:
+        return 0
+    if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+        raise TypeError(f'priority={priority!r}: give an int (higher runs first) or None')
+    if isinstance(priority, float):
+        if not math.isfinite(priority):
+            raise ValueError(f'priority={priority!r}: give a finite number')
+        priority = int(priority)
+    if not -(2**63) <= priority < 2**63:
+        raise ValueError(f'priority={priority}: must fit in 64 bits')
+    return priority
+
+
+def check_ttl(ttl: object, what: str = 'ttl') -> float | None:
+    """``ttl`` checked: ``None`` (never expires) or a positive number of seconds."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError(f'{what}={ttl!r}: give a positive number of seconds, or None')
+    if not ttl > 0 or not math.isfinite(ttl):
+        raise ValueError(f'{what}={ttl!r}: give a positive number of seconds, or None')
+    return float(ttl)
+
+
+def wait_until(
+    probe: Callable[[], T], timeout: float | None, max_delay: float = 0.1
+) -> T | EmptyDataType:
+    """Call ``probe()`` until it returns something other than ``EmptyData``.
+
+    Polls with a delay doubling from 1 ms up to ``max_delay``; returns the
+    probe's value, or ``EmptyData`` once ``timeout`` seconds passed (``None``
+    waits forever). The fallback for storages that cannot be notified.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        value = probe()
+        if value is not EmptyData:
+            return value
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return EmptyData
+            delay = min(delay, remaining)
+        time.sleep(delay)
+        delay = min(delay * 2, max_delay)
 
 
 @dataclass(frozen=True)
@@ -90,10 +183,13 @@ class BaseStorage(abc.ABC):
     #: True when ``dequeue()``/``lease()`` wait (up to a read timeout) for a
     #: message to arrive, so a consumer need not sleep between empty reads.
     blocking: bool = False
-    #: True when ``enqueue(priority=...)`` is honoured (an ``int``; anything
-    #: else raises ``TypeError``/``ValueError``); otherwise it is ignored and
-    #: the queue is strictly FIFO.
+    #: True when ``enqueue(priority=...)`` is honoured; otherwise it is still
+    #: checked (``check_priority``) but ignored, and the queue is strictly FIFO.
     priority: bool = False
+    #: True when ``pop_data`` (and ``wait_data(pop=True)``) delete what they
+    #: return. False only where values expire on their own and may be read
+    #: again until then (``RedisExpireStorage``, as in huey).
+    destructive_reads: bool = True
 
     def __init__(self, name: str = 'huey', **kwargs) -> None:
         if kwargs:
@@ -108,7 +204,8 @@ class BaseStorage(abc.ABC):
         """Append ``data`` to the queue; durable once this returns.
 
         With ``priority`` support, higher numbers are dequeued first and equal
-        priorities (``None`` counts as 0) stay FIFO.
+        priorities (``None`` counts as 0) stay FIFO. Every storage checks
+        ``priority`` with ``check_priority`` (so a bad one raises alike).
         """
 
     def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
@@ -153,7 +250,7 @@ class BaseStorage(abc.ABC):
 
     def lease_with_data(
         self, timeout: float, key: str
-    ) -> tuple[Lease | None, bytes | _EmptyDataType]:
+    ) -> tuple[Lease | None, bytes | EmptyDataType]:
         """``lease(timeout)`` and, when it got a message, ``peek_data(key)``.
 
         Returns ``(lease, value)``; ``value`` is ``EmptyData`` when there was
@@ -179,7 +276,7 @@ class BaseStorage(abc.ABC):
         result: tuple[str, bytes] | None,
         timeout: float,
         key: str,
-    ) -> tuple[bool, Lease | None, bytes | _EmptyDataType]:
+    ) -> tuple[bool, Lease | None, bytes | EmptyDataType]:
         """``ack(receipt, result)``, then take the next message if one is waiting.
 
         Returns ``(acked, lease, value)`` where ``lease``/``value`` are as from
@@ -227,16 +324,20 @@ class BaseStorage(abc.ABC):
     # -- schedule ---------------------------------------------------------
 
     @abc.abstractmethod
-    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
+    def add_to_schedule(self, data: bytes, ts: Timestamp, priority: int | None = None) -> None:
         """Store ``data`` until timestamp ``ts``; ``priority`` is kept for the
-        moment it is moved to the queue by ``enqueue_due()``."""
+        moment it is moved to the queue by ``enqueue_due()``.
+
+        Every ``ts`` of the schedule methods is epoch seconds or a ``datetime``
+        (see ``as_timestamp``).
+        """
 
     @abc.abstractmethod
-    def read_schedule(self, ts: float) -> list[bytes]:
+    def read_schedule(self, ts: Timestamp) -> list[bytes]:
         """Remove and return every item due at or before ``ts``, oldest first."""
 
     @abc.abstractmethod
-    def enqueue_due(self, ts: float) -> int:
+    def enqueue_due(self, ts: Timestamp) -> int:
         """Move every item due at or before ``ts`` to the queue, oldest first.
 
         Atomic per item and safe with concurrent callers (several consumers'
@@ -262,28 +363,29 @@ class BaseStorage(abc.ABC):
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
         """Store ``value`` at ``key``, replacing any value (and any TTL).
 
-        ``is_result`` marks task results, which ``result_store_size()``,
-        ``result_items()`` and ``flush_results()`` count, list and delete.
+        ``is_result`` marks a task result: a storage may expire results
+        (``RedisExpireStorage``) or wake ``wait_result`` callers on them.
         """
 
     @abc.abstractmethod
-    def peek_data(self, key: str) -> bytes | _EmptyDataType:
+    def peek_data(self, key: str) -> bytes | EmptyDataType:
         """The value at ``key``, or ``EmptyData``; the value stays stored."""
 
-    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | _EmptyDataType]:
+    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | EmptyDataType]:
         """``peek_data`` for several keys, in order. Override for one round trip."""
         return [self.peek_data(key) for key in keys]
 
     @abc.abstractmethod
-    def pop_data(self, key: str) -> bytes | _EmptyDataType:
+    def pop_data(self, key: str) -> bytes | EmptyDataType:
         """Atomically remove and return the value at ``key``, or ``EmptyData``.
 
-        Two concurrent pops of one key never both get the value.
+        Two concurrent pops of one key never both get the value. A storage
+        with ``destructive_reads = False`` returns the value and keeps it.
         """
 
     def wait_data(
         self, key: str, timeout: float | None = None, pop: bool = True
-    ) -> bytes | _EmptyDataType:
+    ) -> bytes | EmptyDataType:
         """Wait until ``key`` holds a value, then pop (or peek) and return it.
 
         Returns ``EmptyData`` if ``timeout`` seconds pass first (``None``
@@ -291,19 +393,21 @@ class BaseStorage(abc.ABC):
         can be notified should override it.
         """
         read = self.pop_data if pop else self.peek_data
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.001
-        while True:
-            value = read(key)
-            if value is not EmptyData:
-                return value
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return EmptyData
-                delay = min(delay, remaining)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
+        return wait_until(lambda: read(key), timeout)
+
+    def wait_result(self, key: str, timeout: float | None = None) -> bool:
+        """Wait until ``key`` holds a value, leaving it stored; True if it does.
+
+        huey's name for ``wait_data(key, timeout, pop=False)``.
+        """
+        return self.wait_data(key, timeout, pop=False) is not EmptyData
+
+    def peek_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """``{key: value}`` for the ``keys`` holding a value (huey's API;
+        one round trip where ``peek_data_many`` is one)."""
+        keys = list(keys)
+        values = self.peek_data_many(keys)
+        return {key: value for key, value in zip(keys, values) if value is not EmptyData}
 
     @abc.abstractmethod
     def has_data_for_key(self, key: str) -> bool:
@@ -315,36 +419,46 @@ class BaseStorage(abc.ABC):
 
         Returns True if stored. With ``ttl`` the key disappears after ``ttl``
         seconds (locks that outlive a crashed holder); a ``ttl`` that is not
-        positive raises ``ValueError``. Never a result.
+        positive raises ``ValueError``.
         """
 
     @abc.abstractmethod
     def delete_data(self, key: str) -> bool:
         """Delete ``key``; True if it held a value."""
 
+    # -- counters ---------------------------------------------------------
+
     @abc.abstractmethod
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        """Atomically add ``amount`` to the integer counter at ``key``.
+        """Atomically add ``amount`` to the integer counter ``key``; the new value.
 
-        A missing key counts as 0, a value stored as decimal digits (``b'41'``)
-        counts as that number; the new value is returned. ``peek_data`` on a
-        counter returns its decimal ASCII bytes (``b'3'``). With ``ttl``, a key
-        created by this call disappears after ``ttl`` seconds.
+        A missing counter counts as 0. Counters live apart from data keys (as
+        in huey): ``incr('k')`` neither reads nor writes the data key ``k``.
+        With ``ttl``, a counter created by this call disappears after ``ttl``
+        seconds (a ``ttl`` that is not positive raises ``ValueError``).
         """
+
+    @abc.abstractmethod
+    def delete_counter(self, key: str) -> None:
+        """Delete the counter ``key`` (nothing happens if it is missing)."""
+
+    @abc.abstractmethod
+    def flush_counters(self) -> None:
+        """Delete every counter."""
 
     # -- results ----------------------------------------------------------
 
     @abc.abstractmethod
     def result_store_size(self) -> int:
-        """Number of keys stored with ``is_result=True`` (or via ``ack``)."""
+        """Number of data keys (results, revocations, locks...; not counters)."""
 
     @abc.abstractmethod
     def result_items(self) -> dict[str, bytes]:
-        """All results as ``{key: value}``."""
+        """Every data key and its value, ``{key: value}`` (as huey lists them)."""
 
-    @abc.abstractmethod
     def flush_results(self) -> None:
-        """Delete all results (other data keys stay)."""
+        """Delete every data key (counters stay): ``flush_data()``."""
+        self.flush_data()
 
     # -- dead letters -----------------------------------------------------
 
@@ -381,12 +495,12 @@ class BaseStorage(abc.ABC):
     # -- lifecycle --------------------------------------------------------
 
     def flush_all(self) -> None:
-        """Delete everything this storage holds under its name (locks and
-        counters included)."""
+        """Delete everything this storage holds under its name (data, locks,
+        counters, dead letters included)."""
         self.flush_queue()
         self.flush_schedule()
-        self.flush_results()
         self.flush_data()
+        self.flush_counters()
         self.flush_dead_letters()
 
     @abc.abstractmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Iterable, Sequence
 
-from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease, _EmptyDataType
+from huey_storage.base import BaseStorage, DeadLetter, EmptyData, EmptyDataType, Lease
 
 __all__ = ['BlackHoleStorage']
 
@@ -77,18 +77,18 @@ class BlackHoleStorage(BaseStorage):
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
         pass
 
-    def peek_data(self, key: str) -> bytes | _EmptyDataType:
+    def peek_data(self, key: str) -> bytes | EmptyDataType:
         return EmptyData
 
-    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | _EmptyDataType]:
+    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | EmptyDataType]:
         return [EmptyData] * len(keys)
 
-    def pop_data(self, key: str) -> bytes | _EmptyDataType:
+    def pop_data(self, key: str) -> bytes | EmptyDataType:
         return EmptyData
 
     def wait_data(
         self, key: str, timeout: float | None = None, pop: bool = True
-    ) -> bytes | _EmptyDataType:
+    ) -> bytes | EmptyDataType:
         """Nothing ever arrives, so return ``EmptyData`` at once.
 
         Waiting ``timeout`` seconds (or forever) would only stall the caller.
@@ -106,6 +106,12 @@ class BlackHoleStorage(BaseStorage):
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         return amount
+
+    def delete_counter(self, key: str) -> None:
+        pass
+
+    def flush_counters(self) -> None:
+        pass
 
     def flush_data(self) -> None:
         pass

@@ -17,7 +17,17 @@ import uuid
 import weakref
 from typing import Iterable, NamedTuple, Sequence
 
-from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease, _EmptyDataType
+from huey_storage.base import (
+    BaseStorage,
+    DeadLetter,
+    EmptyData,
+    EmptyDataType,
+    Lease,
+    Timestamp,
+    as_timestamp,
+    check_priority,
+    check_ttl,
+)
 
 __all__ = ['MemoryStorage']
 
@@ -59,7 +69,9 @@ class MemoryStorage(BaseStorage):
         # key -> (value, expires_at or None); expiry heap entries (expires_at, key)
         self._data: dict[str, tuple[bytes, float | None]] = {}
         self._expiries: list[tuple[float, str]] = []
-        self._results: set[str] = set()
+        # counter key -> value; counters with a TTL also have an expiry here
+        self._counters: dict[str, int] = {}
+        self._counter_expiries: dict[str, float] = {}
         self._dead: dict[str, DeadLetter] = {}
         _instances.add(self)
 
@@ -69,15 +81,16 @@ class MemoryStorage(BaseStorage):
 
     # -- queue ------------------------------------------------------------
 
-    def _push_tail(self, data: bytes, priority: int | None, deliveries: int = 1) -> None:
-        heapq.heappush(self._queue, (-(priority or 0), next(self._tail_seq), data, deliveries))
+    def _push_tail(self, data: bytes, priority: int, deliveries: int = 1) -> None:
+        heapq.heappush(self._queue, (-priority, next(self._tail_seq), data, deliveries))
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        priority = check_priority(priority)
         with self._lock:
             self._push_tail(data, priority)
 
     def enqueue_many(self, items: Iterable[tuple[bytes, int | None]]) -> None:
-        items = list(items)
+        items = [(data, check_priority(priority)) for data, priority in items]
         with self._lock:
             for data, priority in items:
                 self._push_tail(data, priority)
@@ -122,7 +135,7 @@ class MemoryStorage(BaseStorage):
         with self._lock:
             if result is not None:
                 key, value = result
-                self._store(key, value, None, is_result=True)
+                self._store(key, value, None)
             return self._leases.pop(receipt, None) is not None
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
@@ -167,9 +180,10 @@ class MemoryStorage(BaseStorage):
 
     # -- schedule ---------------------------------------------------------
 
-    def add_to_schedule(self, data: bytes, ts: float, priority: int | None = None) -> None:
+    def add_to_schedule(self, data: bytes, ts: Timestamp, priority: int | None = None) -> None:
+        ts, priority = as_timestamp(ts), check_priority(priority)
         with self._lock:
-            heapq.heappush(self._schedule, (ts, next(self._schedule_seq), data, priority or 0))
+            heapq.heappush(self._schedule, (ts, next(self._schedule_seq), data, priority))
 
     def _pop_due(self, ts: float) -> list[tuple[float, int, bytes, int]]:
         due = []
@@ -177,11 +191,13 @@ class MemoryStorage(BaseStorage):
             due.append(heapq.heappop(self._schedule))
         return due
 
-    def read_schedule(self, ts: float) -> list[bytes]:
+    def read_schedule(self, ts: Timestamp) -> list[bytes]:
+        ts = as_timestamp(ts)
         with self._lock:
             return [entry[2] for entry in self._pop_due(ts)]
 
-    def enqueue_due(self, ts: float) -> int:
+    def enqueue_due(self, ts: Timestamp) -> int:
+        ts = as_timestamp(ts)
         with self._lock:
             due = self._pop_due(ts)
             for _, _, data, priority in due:
@@ -214,7 +230,7 @@ class MemoryStorage(BaseStorage):
             if entry is not None and entry[1] == expires_at:
                 del self._data[key]
 
-    def _get(self, key: str) -> bytes | _EmptyDataType:
+    def _get(self, key: str) -> bytes | EmptyDataType:
         entry = self._data.get(key)
         if entry is None:
             return EmptyData
@@ -224,7 +240,7 @@ class MemoryStorage(BaseStorage):
             return EmptyData
         return value
 
-    def _store(self, key: str, value: bytes, ttl: float | None, is_result: bool) -> None:
+    def _store(self, key: str, value: bytes, ttl: float | None) -> None:
         now = time.time()
         self._purge_expired(now)
         expires_at = None
@@ -232,38 +248,33 @@ class MemoryStorage(BaseStorage):
             expires_at = now + ttl
             heapq.heappush(self._expiries, (expires_at, key))
         self._data[key] = (value, expires_at)
-        if is_result:
-            self._results.add(key)
-        else:
-            self._results.discard(key)
         self._changed.notify_all()
 
-    def _remove(self, key: str) -> bytes | _EmptyDataType:
+    def _remove(self, key: str) -> bytes | EmptyDataType:
         value = self._get(key)
         if value is not EmptyData:
             del self._data[key]
-            self._results.discard(key)
         return value
 
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
         with self._lock:
-            self._store(key, value, None, is_result)
+            self._store(key, value, None)
 
-    def peek_data(self, key: str) -> bytes | _EmptyDataType:
+    def peek_data(self, key: str) -> bytes | EmptyDataType:
         with self._lock:
             return self._get(key)
 
-    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | _EmptyDataType]:
+    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | EmptyDataType]:
         with self._lock:
             return [self._get(key) for key in keys]
 
-    def pop_data(self, key: str) -> bytes | _EmptyDataType:
+    def pop_data(self, key: str) -> bytes | EmptyDataType:
         with self._lock:
             return self._remove(key)
 
     def wait_data(
         self, key: str, timeout: float | None = None, pop: bool = True
-    ) -> bytes | _EmptyDataType:
+    ) -> bytes | EmptyDataType:
         """Wait until ``key`` holds a value; woken at once by any write."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
@@ -284,62 +295,66 @@ class MemoryStorage(BaseStorage):
             return self._get(key) is not EmptyData
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        ttl = check_ttl(ttl)
         with self._lock:
             if self._get(key) is not EmptyData:
                 return False
-            self._store(key, value, ttl, is_result=False)
+            self._store(key, value, ttl)
             return True
 
     def delete_data(self, key: str) -> bool:
         with self._lock:
             return self._remove(key) is not EmptyData
 
-    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        with self._lock:
-            current = self._get(key)
-            if current is EmptyData:
-                value = amount
-                self._store(key, str(value).encode('ascii'), ttl, is_result=False)
-                return value
-            try:
-                value = int(current) + amount
-            except ValueError:
-                raise ValueError(
-                    f'incr({key!r}): the key holds {current[:50]!r}, not an '
-                    'integer counter; delete it first or use another key'
-                ) from None
-            # keep the TTL the key was created with
-            self._data[key] = (str(value).encode('ascii'), self._data[key][1])
-            self._results.discard(key)
-            self._changed.notify_all()
-            return value
-
     def flush_data(self) -> None:
         with self._lock:
             self._data.clear()
             self._expiries.clear()
-            self._results.clear()
+
+    # -- counters -----------------------------------------------------------
+
+    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        ttl = check_ttl(ttl)
+        with self._lock:
+            expires_at = self._counter_expiries.get(key)
+            if expires_at is not None and expires_at <= time.time():
+                self._drop_counter(key)
+            if key not in self._counters and ttl is not None:
+                self._counter_expiries[key] = time.time() + ttl
+            value = self._counters[key] = self._counters.get(key, 0) + int(amount)
+            return value
+
+    def _drop_counter(self, key: str) -> None:
+        self._counters.pop(key, None)
+        self._counter_expiries.pop(key, None)
+
+    def delete_counter(self, key: str) -> None:
+        with self._lock:
+            self._drop_counter(key)
+
+    def flush_counters(self) -> None:
+        with self._lock:
+            self._counters.clear()
+            self._counter_expiries.clear()
 
     # -- results ----------------------------------------------------------
 
+    def _live_items(self) -> dict[str, bytes]:
+        now = time.time()
+        self._purge_expired(now)
+        return {
+            key: value
+            for key, (value, expires_at) in self._data.items()
+            if expires_at is None or expires_at > now
+        }
+
     def result_store_size(self) -> int:
         with self._lock:
-            return sum(1 for key in self._results if self._get(key) is not EmptyData)
+            return len(self._live_items())
 
     def result_items(self) -> dict[str, bytes]:
         with self._lock:
-            items = {}
-            for key in self._results:
-                value = self._get(key)
-                if value is not EmptyData:
-                    items[key] = value
-            return items
-
-    def flush_results(self) -> None:
-        with self._lock:
-            for key in self._results:
-                self._data.pop(key, None)
-            self._results.clear()
+            return self._live_items()
 
     # -- dead letters -----------------------------------------------------
 
@@ -369,7 +384,7 @@ class MemoryStorage(BaseStorage):
             letter = self._dead.pop(id, None)
             if letter is None:
                 return False
-            self._push_tail(letter.data, priority)
+            self._push_tail(letter.data, check_priority(priority))
             return True
 
     def delete_dead_letter(self, id: str) -> bool:

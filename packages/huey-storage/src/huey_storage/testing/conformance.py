@@ -54,6 +54,7 @@ from huey_storage.testing.suite_priority import PriorityContract
 from huey_storage.testing.suite_processes import ProcessContract
 from huey_storage.testing.suite_queue import QueueContract
 from huey_storage.testing.suite_schedule import ScheduleContract
+from huey_storage.testing.suite_validation import ValidationContract
 
 __all__ = [
     'MultiProcessConformance',
@@ -79,6 +80,7 @@ class StorageConformance(
     ScheduleContract,
     DataContract,
     EdgeCaseContract,
+    ValidationContract,
     ConcurrencyContract,
 ):
     """Base class of a storage's conformance tests: the single-handle contract.

@@ -22,6 +22,9 @@ class DataContract:
         assert storage.peek_data('k') == b'v'  # peeking keeps it
         assert storage.has_data_for_key('k') is True
         assert storage.pop_data('k') == b'v'
+        if not storage.destructive_reads:  # read again until it expires or is deleted
+            assert storage.pop_data('k') == b'v'
+            assert storage.delete_data('k') is True
         assert storage.pop_data('k') is EmptyData
         assert storage.peek_data('k') is EmptyData
         assert storage.has_data_for_key('k') is False
@@ -56,7 +59,7 @@ class DataContract:
         assert storage.put_if_empty('lock', b'first') is True
         assert storage.put_if_empty('lock', b'second') is False
         assert storage.peek_data('lock') == b'first'
-        assert storage.result_store_size() == 0  # never a result
+        assert storage.result_items() == {'lock': b'first'}  # every data key is listed
         assert storage.delete_data('lock') is True
         assert storage.put_if_empty('lock', b'third') is True
         assert storage.peek_data('lock') == b'third'
@@ -93,25 +96,54 @@ class DataContract:
     def test_incr(self, storage):
         assert storage.incr('counter') == 1
         assert storage.incr('counter', 2) == 3
-        assert storage.peek_data('counter') == b'3'
         assert storage.incr('counter', -5) == -2
-        assert storage.peek_data('counter') == b'-2'
+        assert storage.incr('counter', 0) == -2
         assert storage.incr('fresh', 7) == 7
         assert storage.incr('fresh', 0) == 7
-        assert storage.result_store_size() == 0  # counters are never results
+        assert storage.result_store_size() == 0  # counters are not data keys
 
-    def test_incr_on_a_value_put_as_digits(self, storage):
-        storage.put_data('n', b'41')
-        assert storage.incr('n') == 42
-        assert storage.peek_data('n') == b'42'
+    def test_counters_live_apart_from_data(self, storage):
+        assert storage.incr('k') == 1
+        assert storage.has_data_for_key('k') is False
+        assert storage.peek_data('k') is EmptyData
+        storage.put_data('k', b'value')
+        assert storage.incr('k') == 2
+        assert storage.pop_data('k') == b'value'
+        assert storage.incr('k') == 3
+        storage.delete_data('k')  # a data delete leaves the counter
+        assert storage.incr('k') == 4
+
+    def test_delete_counter_and_flush_counters(self, storage):
+        storage.incr('a', 5)
+        storage.incr('b', 5)
+        storage.delete_counter('a')
+        storage.delete_counter('missing')  # nothing to delete: no error
+        assert storage.incr('a') == 1
+        assert storage.incr('b') == 6
+        storage.put_data('kept', b'v')
+        storage.flush_counters()
+        assert storage.incr('a') == 1 and storage.incr('b') == 1
+        assert storage.peek_data('kept') == b'v'
 
     def test_incr_ttl_expires(self, storage):
         assert storage.incr('counter', ttl=SHORT_TTL) == 1
         wait_until(
-            lambda: storage.peek_data('counter') is EmptyData,
-            message=f'an incr key with ttl={SHORT_TTL} expiring',
+            lambda: storage.incr('counter', 0) == 0,
+            message=f'a counter with ttl={SHORT_TTL} expiring',
         )
         assert storage.incr('counter') == 1
+
+    def test_peek_many_returns_the_keys_holding_values(self, storage):
+        storage.put_data('a', b'1')
+        storage.put_data('c', b'3')
+        assert storage.peek_many(['a', 'b', 'c']) == {'a': b'1', 'c': b'3'}
+        assert storage.peek_many(['b']) == {}
+
+    def test_wait_result(self, storage):
+        assert storage.wait_result('answer', timeout=0.1) is False
+        storage.put_data('answer', b'42', is_result=True)
+        assert storage.wait_result('answer', timeout=5) is True
+        assert storage.peek_data('answer') == b'42'  # still there
 
     def test_wait_data_returns_a_value_put_by_another_thread(self, storage):
         def put_later():
@@ -124,7 +156,8 @@ class DataContract:
             assert storage.wait_data('answer', timeout=10) == b'42'
         finally:
             writer.join()
-        assert storage.peek_data('answer') is EmptyData  # popped
+        popped = storage.peek_data('answer') is EmptyData
+        assert popped is storage.destructive_reads
 
     def test_wait_data_without_pop_keeps_the_value(self, storage):
         writer = threading.Thread(target=storage.put_data, args=('answer', b'42'))
@@ -138,7 +171,7 @@ class DataContract:
     def test_wait_data_on_a_present_key(self, storage):
         storage.put_data('here', b'v')
         assert storage.wait_data('here', timeout=0) == b'v'
-        assert storage.has_data_for_key('here') is False
+        assert storage.has_data_for_key('here') is not storage.destructive_reads
 
     def test_wait_data_times_out(self, storage):
         start = time.monotonic()
@@ -146,27 +179,33 @@ class DataContract:
         assert time.monotonic() - start >= 0.09
         assert storage.wait_data('never', timeout=0) is EmptyData
 
-    def test_results_are_tracked_apart_from_plain_data(self, storage):
+    def test_result_items_list_every_data_key(self, storage):
         storage.put_data('r1', b'one', is_result=True)
-        storage.put_data('r2', b'two', is_result=True)
         storage.put_data('plain', b'p')
-        assert storage.result_store_size() == 2
-        assert storage.result_items() == {'r1': b'one', 'r2': b'two'}
+        storage.put_if_empty('lock', b'1', ttl=60)
+        storage.incr('counter')
+        assert storage.result_store_size() == 3
+        assert storage.result_items() == {'r1': b'one', 'plain': b'p', 'lock': b'1'}
         storage.flush_results()
         assert storage.result_store_size() == 0
         assert storage.result_items() == {}
-        assert storage.peek_data('r1') is EmptyData
-        assert storage.peek_data('plain') == b'p'
+        assert storage.incr('counter') == 2  # counters stay
 
-    def test_flush_data_removes_results_and_plain_data(self, storage):
+    def test_flush_data_removes_every_data_key_but_not_counters(self, storage):
         storage.put_data('r', b'one', is_result=True)
         storage.put_data('plain', b'p')
         storage.put_if_empty('lock', b'1', ttl=60)
         storage.incr('counter')
         storage.flush_data()
         assert storage.result_store_size() == 0
-        for key in ('r', 'plain', 'lock', 'counter'):
+        for key in ('r', 'plain', 'lock'):
             assert storage.peek_data(key) is EmptyData
+        assert storage.incr('counter') == 2
+
+    def test_flush_all_removes_counters_too(self, storage):
+        storage.incr('counter')
+        storage.flush_all()
+        assert storage.incr('counter') == 1
 
     def test_popping_or_deleting_a_result_untracks_it(self, storage):
         storage.put_data('popped', b'1', is_result=True)
@@ -174,8 +213,9 @@ class DataContract:
         storage.put_data('kept', b'3', is_result=True)
         assert storage.pop_data('popped') == b'1'
         assert storage.delete_data('deleted') is True
-        assert storage.result_store_size() == 1
-        assert storage.result_items() == {'kept': b'3'}
+        kept = {'kept': b'3'} if storage.destructive_reads else {'kept': b'3', 'popped': b'1'}
+        assert storage.result_items() == kept
+        assert storage.result_store_size() == len(kept)
 
     def test_replacing_a_result_keeps_one_entry(self, storage):
         storage.put_data('r', b'old', is_result=True)

@@ -43,7 +43,7 @@ _FULL = {
     'leased': 1,
     'schedule': 1,
     'plain': b'p',
-    'results': {'result': b'r'},
+    'results': {'plain': b'p', 'result': b'r'},
     'dead': 1,
 }
 _EMPTIED = {'queue': 0, 'leased': 0, 'schedule': 0, 'plain': EmptyData, 'results': {}, 'dead': 0}
@@ -150,7 +150,7 @@ class QueueContract:
         [
             ('flush_queue', ('queue', 'leased')),
             ('flush_schedule', ('schedule',)),
-            ('flush_results', ('results',)),
+            ('flush_results', ('plain', 'results')),
             ('flush_data', ('plain', 'results')),
             ('flush_dead_letters', ('dead',)),
             ('flush_all', tuple(_FULL)),

@@ -117,6 +117,7 @@ class WorkerProcess:
         self.deadline = deadline
         self._log = open(log_path, 'wb')
         self.started = time.time()
+        self.stopped = ''  # after stop(): 'exited N' or 'killed after the deadline'
         self.proc = subprocess.Popen(
             command,
             cwd=cwd,
@@ -148,6 +149,8 @@ class WorkerProcess:
                 self.proc.wait(timeout=self.deadline)
             except subprocess.TimeoutExpired:
                 pass
+        exited = self.proc.poll()
+        self.stopped = f'exited {exited}' if exited is not None else 'killed after the deadline'
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -170,9 +173,12 @@ class WorkerProcess:
         self.stop()
 
 
-def _exit_on_sigterm(signum, frame) -> None:
-    # run.py sends SIGTERM on its timeout: unwind so every ``finally``
-    # (worker stop, db flush) runs instead of orphaning the worker.
+def _exit_on_signal(signum, frame) -> None:
+    # run.py sends SIGTERM on its timeout, Ctrl-C sends SIGINT: unwind so
+    # every ``finally`` (worker stop, db flush) runs instead of orphaning the
+    # worker, and ignore further signals so nothing cuts that cleanup short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
@@ -182,7 +188,8 @@ def run_scenario(scenarios: dict[str, Callable[[dict], dict]], argv: list[str] |
     if not argv or argv[0] not in scenarios:
         print(f"usage: {sys.argv[0]} {{{','.join(scenarios)}}} 'JSON params'", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     params = json.loads(argv[1]) if len(argv) > 1 else {}
     figures = scenarios[argv[0]](params)
     print(RESULT_PREFIX + json.dumps(figures), flush=True)

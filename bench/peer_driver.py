@@ -61,7 +61,7 @@ class Bench:
             cwd=str(PEERS),
             env=env,
             log_path=os.path.join(self.tmpdir, 'worker.log'),
-            deadline=float(self.params.get('stop_deadline', 15)),
+            deadline=float(self.params.get('stop_deadline', 10)),
         )
 
     async def send(self, function, *args) -> None:
@@ -163,6 +163,7 @@ async def _drain_scenario(params: dict) -> dict:
             'rate': drained / seconds,
             'startup': first_time - worker.started,
             'fill_seconds': fill_seconds,
+            'stopped': worker.stopped,
         }
     finally:
         bench.cleanup()
@@ -227,6 +228,7 @@ async def _latency_scenario(params: dict) -> dict:
             'send_rate': count / (sent[-1] - origin) if count > 1 else 0.0,
             'worker_rss': worker_rss,
             'startup': startup,
+            'stopped': worker.stopped,
         }
     finally:
         bench.cleanup()

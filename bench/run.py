@@ -9,6 +9,8 @@ two interpreters: ``ours`` (the repository's ``.venv``) and ``ref`` (``bench/.ve
 created on first use with ``huey==3.5.4`` from the package index). Runs are
 interleaved per round (ours, ref, ours, ref, ...) and the medians are
 compared. The table goes to stdout and to ``bench/results/latest.md``.
+``--peers`` / ``--peers-only`` add or run alone the peers table: the same
+workload on Celery, Dramatiq, RQ, taskiq and arq (``bench/versus.py``).
 Benchmarks are not tests: nothing here fails a build.
 """
 

@@ -16,42 +16,31 @@ with the figures (seconds, tasks/s, MiB).
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import random
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness import (
+    REDIS_DB,
+    WorkerProcess,
+    percentile,
+    redis_client,
+    rss_mib,
+    run_scenario,
+    tree_rss_mib,
+)
+
 __all__ = ['main']
 
 APPS = Path(__file__).resolve().parent / 'apps'
-RESULT_PREFIX = 'BENCH_RESULT '
-REDIS_HOST = os.environ.get('BENCH_REDIS_HOST', '127.0.0.1')
-REDIS_PORT = int(os.environ.get('BENCH_REDIS_PORT', '6379'))
-REDIS_DB = int(os.environ.get('BENCH_REDIS_DB', '5'))
 
 
 # -- helpers ---------------------------------------------------------------
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (``fraction`` in 0..1) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
-
-
-def _redis_client():
-    import redis
-
-    return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
 
 
 def _server_reads(storage: Storage) -> int | None:
@@ -59,7 +48,7 @@ def _server_reads(storage: Storage) -> int | None:
     the difference over a measurement, per task, is its round trips."""
     if storage.kind != 'redis':
         return None
-    return int(_redis_client().info('stats')['total_reads_processed'])
+    return int(redis_client().info('stats')['total_reads_processed'])
 
 
 def _per_task(before: int | None, after: int | None, count: int) -> dict:
@@ -83,7 +72,7 @@ class Storage:
             {k: self.env[k] for k in ('BENCH_STORAGE', 'BENCH_REDIS_DB', 'BENCH_SQLITE_FILE')}
         )
         if kind == 'redis':
-            client = _redis_client()
+            client = redis_client()
             client.flushdb()
             client.script_flush()  # every measurement starts on an empty script cache
 
@@ -98,7 +87,7 @@ class Storage:
     def cleanup(self) -> None:
         if self.kind == 'redis':
             try:
-                _redis_client().flushdb()
+                redis_client().flushdb()
             except Exception:  # noqa: BLE001 - best effort cleanup
                 pass
         shutil.rmtree(self.tmpdir, ignore_errors=True)
@@ -135,65 +124,23 @@ def _wants_greenlets(args: list[str]) -> bool:
     return False
 
 
-class Consumer:
+class Consumer(WorkerProcess):
     """A real consumer subprocess: ``python huey_consumer.py bench_app.huey ARGS``."""
 
     def __init__(self, storage: Storage, args: list[str]):
         self.args = args
-        self.log_path = os.path.join(storage.tmpdir, 'consumer.log')
-        self._log = open(self.log_path, 'wb')
-        self.started = time.time()
         command = [sys.executable, consumer_script(), 'bench_app.huey', *args]
         if _wants_greenlets(args):
             # The reference consumer only warns when gevent's monkey-patch is
             # missing, so greenlet workers would run tasks one at a time.
             # Patch first, then run the unchanged console script.
             command[1:1] = ['-c', _GEVENT_BOOT]
-        self.proc = subprocess.Popen(
+        super().__init__(
             command,
             cwd=str(APPS),
             env=storage.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            log_path=os.path.join(storage.tmpdir, 'consumer.log'),
         )
-
-    def check(self) -> None:
-        """Raise with the log tail if the consumer died."""
-        if self.proc.poll() is not None:
-            raise RuntimeError(
-                f'consumer {self.args} exited with {self.proc.returncode}:\n{self.log_tail()}'
-            )
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        with open(self.log_path, 'rb') as handle:
-            return b'\n'.join(handle.read().splitlines()[-lines:]).decode('utf-8', 'replace')
-
-    def stop(self) -> None:
-        """Immediate stop (SIGTERM; every result is in by now), then kill the group."""
-        if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGTERM)
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        self._log.close()
-
-    def __enter__(self) -> Consumer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def _get_or_none(result, timeout: float):
@@ -254,44 +201,6 @@ def _wait_all_results(
     return time.time(), 'walk'
 
 
-def _rss_mib(pid: int) -> float:
-    with open(f'/proc/{pid}/status') as handle:
-        for line in handle:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f'/proc/{entry}/stat') as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(')', 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def _tree_rss_mib(pid: int) -> float:
-    total = 0.0
-    for member in _descendants(pid):
-        try:
-            total += _rss_mib(member)
-        except OSError:
-            pass
-    return total
-
-
 def _idle_consumer(storage: Storage, app, args: list[str], idle: float = 0.5) -> Consumer:
     """Start a consumer, wait until it has run one task, then let it go idle."""
     consumer = Consumer(storage, args)
@@ -326,7 +235,7 @@ def scenario_enqueue(params: dict) -> dict:
         return {
             'seconds': elapsed,
             'rate': count / elapsed,
-            'producer_rss': _rss_mib(os.getpid()),
+            'producer_rss': rss_mib(os.getpid()),
             **trips,
         }
     finally:
@@ -388,7 +297,7 @@ def scenario_latency(params: dict) -> dict:
         rate = float(params['rate'])
         with _idle_consumer(storage, app, params['consumer_args']) as consumer:
             # Resident memory of the idle consumer (whole process tree).
-            consumer_rss = _tree_rss_mib(consumer.proc.pid)
+            consumer_rss = tree_rss_mib(consumer.proc.pid)
             sent = []
             stamp = app.stamp
             origin = time.time()
@@ -402,8 +311,8 @@ def scenario_latency(params: dict) -> dict:
                 _wait_result(handle, consumer, timeout=60) - before for before, handle in sent
             ]
         return {
-            'p50': _percentile(latencies, 0.50),
-            'p99': _percentile(latencies, 0.99),
+            'p50': percentile(latencies, 0.50),
+            'p99': percentile(latencies, 0.99),
             'max': max(latencies),
             'send_rate': count / (sent[-1][0] - origin) if count > 1 else 0.0,
             'consumer_rss': consumer_rss,
@@ -427,8 +336,8 @@ def scenario_schedule(params: dict) -> dict:
                 sent.append((before + delay, app.stamp.schedule(delay=delay)))
             lateness = [_wait_result(handle, consumer, timeout=60) - due for due, handle in sent]
         return {
-            'p50': _percentile(lateness, 0.50),
-            'p99': _percentile(lateness, 0.99),
+            'p50': percentile(lateness, 0.50),
+            'p99': percentile(lateness, 0.99),
             'min': min(lateness),
         }
     finally:
@@ -441,7 +350,7 @@ def scenario_msgsize(params: dict) -> dict:
     try:
         app = storage.app()
         app.noop()
-        client = _redis_client()
+        client = redis_client()
         sizes = []
         for key in client.scan_iter():
             if client.type(key) == b'list':
@@ -456,7 +365,7 @@ def scenario_floor(params: dict) -> dict:
     count = int(params['count'])
     payload = os.urandom(int(params['size']))
     figures = {}
-    client = _redis_client()
+    client = redis_client()
     client.flushdb()
     try:
         started = time.perf_counter()
@@ -535,14 +444,7 @@ SCENARIOS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in SCENARIOS:
-        print(f"usage: driver.py {{{','.join(SCENARIOS)}}} 'JSON params'", file=sys.stderr)
-        return 2
-    params = json.loads(argv[1]) if len(argv) > 1 else {}
-    figures = SCENARIOS[argv[0]](params)
-    print(RESULT_PREFIX + json.dumps(figures), flush=True)
-    return 0
+    return run_scenario(SCENARIOS, argv)
 
 
 if __name__ == '__main__':

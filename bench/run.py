@@ -5,10 +5,12 @@ Run with our interpreter from the repo root::
     .venv/bin/python bench/run.py [--quick | --full] [--scenario NAME ...] [--rounds N]
 
 Every measurement is a fresh subprocess of ``bench/driver.py`` under one of
-two interpreters: ``ours`` (``/work/main/.venv``) and ``ref`` (``bench/.venv-ref``,
+two interpreters: ``ours`` (the repository's ``.venv``) and ``ref`` (``bench/.venv-ref``,
 created on first use with ``huey==3.5.4`` from the package index). Runs are
 interleaved per round (ours, ref, ours, ref, ...) and the medians are
 compared. The table goes to stdout and to ``bench/results/latest.md``.
+``--peers`` / ``--peers-only`` add or run alone the peers table: the same
+workload on Celery, Dramatiq, RQ, taskiq and arq (``bench/versus.py``).
 Benchmarks are not tests: nothing here fails a build.
 """
 
@@ -16,23 +18,22 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from server import private_redis
+from sides import ensure_venv, our_pins, run_driver
+from versus import measure_peers
 
 __all__ = ['main']
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-DRIVER = BENCH / 'driver.py'
 RESULTS = BENCH / 'results'
 REF_VENV = BENCH / '.venv-ref'
 REF_HUEY = 'huey==3.5.4'
@@ -40,7 +41,6 @@ REF_HUEY = 'huey==3.5.4'
 # only difference between the two sides is the huey implementation.
 REF_EXTRAS = ('redis', 'hiredis', 'gevent')
 SCENARIOS = ('enqueue', 'e2e', 'latency', 'schedule', 'io', 'memory')
-RESULT_PREFIX = 'BENCH_RESULT '
 
 
 @dataclass(frozen=True)
@@ -194,50 +194,9 @@ def build_cases(mode: str, selected: set[str]) -> list[Case]:
 # -- running ---------------------------------------------------------------
 
 
-def run_driver(python: str, scenario: str, params: dict, timeout: float) -> dict:
-    """Run one driver measurement; return its figures or raise RuntimeError."""
-    env = dict(os.environ)
-    env.pop('PYTHONPATH', None)
-    try:
-        proc = subprocess.run(
-            [python, str(DRIVER), scenario, json.dumps(params)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=str(BENCH),
-            env=env,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(f'{scenario} timed out after {timeout:.0f}s') from exc
-    except OSError as exc:
-        raise RuntimeError(f'cannot run {python}: {exc}') from exc
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX) :])
-    tail = '\n'.join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
-    raise RuntimeError(f'{scenario} exited {proc.returncode}:\n{tail}')
-
-
 def ensure_ref_venv(python_for_venv: str) -> str:
     """Create or reuse ``bench/.venv-ref`` with the reference huey; return its python."""
-    python = REF_VENV / 'bin' / 'python'
-    pins = []
-    for name in REF_EXTRAS:
-        try:
-            pins.append(f'{name}=={importlib.metadata.version(name)}')
-        except importlib.metadata.PackageNotFoundError:
-            pins.append(name)
-    wanted = [REF_HUEY, *pins]
-    marker = REF_VENV / '.bench-requirements'
-    if python.exists() and marker.exists() and marker.read_text().split() == wanted:
-        return str(python)
-    if not python.exists():
-        print(f'creating {REF_VENV} ...', file=sys.stderr)
-        subprocess.run([python_for_venv, '-m', 'venv', str(REF_VENV)], check=True)
-    print(f'installing {" ".join(wanted)} into {REF_VENV} ...', file=sys.stderr)
-    subprocess.run([str(python), '-m', 'pip', 'install', '-q', *wanted], check=True)
-    marker.write_text('\n'.join(wanted) + '\n')
-    return str(python)
+    return ensure_venv(REF_VENV, [REF_HUEY, *our_pins(REF_EXTRAS)], python_for_venv)
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -420,17 +379,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--timeout', type=float, default=600.0, help='seconds allowed for one driver run'
     )
-    parser.add_argument('--output', default=str(RESULTS / 'latest.md'), help='markdown table path')
+    parser.add_argument(
+        '--peers',
+        action='store_true',
+        help='also run the peers table (Celery, Dramatiq, RQ, taskiq, arq; bench/versus.py)',
+    )
+    parser.add_argument('--peers-only', action='store_true', help='run only the peers table')
+    parser.add_argument(
+        '--output',
+        default=str(RESULTS / 'latest.md'),
+        help='markdown table path (the peers table goes to peers.md beside it)',
+    )
     args = parser.parse_args(argv)
     args.mode = args.mode or 'quick'
     if args.rounds < 1:
         parser.error(f'--rounds {args.rounds}: need at least 1')
 
+    if args.peers_only and (args.scenario or args.self_test):
+        parser.error('--peers-only runs the peers table alone: drop --scenario / --self-test')
+
     if 'BENCH_REDIS_PORT' in os.environ:  # a server of the caller's choosing
-        return measure(args)
+        return run_tables(args)
     with private_redis() as port:
         os.environ['BENCH_REDIS_PORT'] = str(port)  # inherited by every driver
-        return measure(args)
+        return run_tables(args)
+
+
+def run_tables(args: argparse.Namespace) -> int:
+    """The main table, the peers table, or both (main first)."""
+    status = 0 if args.peers_only else measure(args)
+    if args.peers or args.peers_only:
+        ref_python = args.ref_python or ensure_ref_venv(sys.executable)
+        status = measure_peers(args, args.ours_python, ref_python) or status
+    return status
 
 
 def measure(args: argparse.Namespace) -> int:

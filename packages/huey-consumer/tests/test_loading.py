@@ -147,3 +147,41 @@ def test_cli_rejects_process_workers_with_memory_storage(project, restore_loggin
     prefix = project('PFX_app.py', APP)
     assert main([f'{prefix}_app.huey', '-k', 'process']) == 2
     assert "worker_type='process' cannot share a MemoryStorage" in capsys.readouterr().err
+
+
+CONFIGURATION = """from huey_api import MemoryHuey
+class Configuration:
+    huey = MemoryHuey('configured')
+    @classmethod
+    def huey_consumer_configuration(cls):
+        cls.huey.consumer_settings = {'workers': 3, 'periodic': False}
+        return cls.huey
+class Broken:
+    @classmethod
+    def huey_consumer_configuration(cls):
+        raise ValueError('Broken.QUEUE is None: set it')
+"""
+
+
+def test_a_configuration_class_gives_its_huey(project):
+    prefix = project('PFX_conf.py', CONFIGURATION)
+    huey = load_huey(f'{prefix}_conf.Configuration')
+    assert isinstance(huey, Huey) and huey.name == 'configured'
+    assert huey.consumer_settings == {'workers': 3, 'periodic': False}
+
+
+def test_a_failing_configuration_is_one_line(project):
+    prefix = project('PFX_conf.py', CONFIGURATION)
+    with pytest.raises(HueyImportError, match=r"configuration 'Broken' failed: ValueError: Broken"):
+        load_huey(f'{prefix}_conf.Broken')
+
+
+def test_configuration_settings_fill_in_what_the_command_line_left(restore_logging):
+    from huey_consumer.cli import _configured_options
+    from huey_consumer.options import consumer_options, parse_args
+
+    settings = {'workers': 3, 'periodic': False, 'max_delay': 2, 'loglevel': logging.DEBUG}
+    args = parse_args(['app.Configuration', '--max-delay', '5'])
+    options = _configured_options(settings, args, consumer_options(args))
+    assert (options['workers'], options['periodic'], options['max_delay']) == (3, False, 5)
+    assert logging.getLogger().level == logging.DEBUG

@@ -21,6 +21,28 @@ def wants_greenlet(argv: list[str]) -> bool:
     return False
 
 
+def _configured_options(settings: dict, args, options: dict) -> dict:
+    """Options from a configuration class (see ``loading.CONFIGURATION_HOOK``):
+    its settings fill in what the command line left at the default."""
+    import logging
+
+    from .logs import configure_logging
+    from .options import consumer_options, parse_args
+
+    defaults = consumer_options(parse_args([args.huey]))
+    settings = dict(settings)
+    logfile, level = settings.pop('logfile', None), settings.pop('loglevel', None)
+    if logfile and not args.logfile:
+        configure_logging(args.verbose, args.quiet, logfile, args.simple)
+    if level is not None and not (args.verbose or args.quiet):
+        logging.getLogger().setLevel(level)
+    merged = dict(options)
+    for name, value in settings.items():
+        if name in defaults and merged.get(name) == defaults[name]:
+            merged[name] = value
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a consumer from the command line; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -54,8 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     except HueyImportError as exc:
         sys.stderr.write(f'huey_consumer: error: {exc}\n')
         return 2
+    options = consumer_options(args)
+    if getattr(huey, 'consumer_settings', None):
+        options = _configured_options(huey.consumer_settings, args, options)
     try:
-        consumer = Consumer(huey, **consumer_options(args))
+        consumer = Consumer(huey, **options)
     except (TypeError, ValueError) as exc:
         sys.stderr.write(f'huey_consumer: error: {exc}\n')
         return 2

@@ -13,6 +13,10 @@ so a subscriber sees tasks live. Fields of every event:
 * ``execute_time``: when the task may run (epoch seconds), or null;
 * ``timestamp``: when the event happened (epoch seconds);
 * ``error`` (``error`` events only): ``"ExceptionType: message"``.
+
+The producer publishes ``enqueued``/``scheduled`` and the consumer the rest,
+each as it happens: a fast consumer's ``started`` can reach a subscriber
+before the producer's ``enqueued``.
 """
 
 from __future__ import annotations

@@ -75,8 +75,10 @@ def test_each_legacy_object_warns_once_naming_its_replacement(fresh_warnings, re
             queue_command(invoker)(len)
     messages = _deprecations(record)
     assert messages == [
-        "huey.backends.RedisBlockingQueue is deprecated (huey 0.x/1.x API): use RedisHuey('name')",
-        "huey.backends.RedisDataStore is deprecated (huey 0.x/1.x API): use RedisHuey('name')",
+        'huey.backends.redis_backend.RedisBlockingQueue is deprecated (huey 0.x/1.x API): '
+        "use RedisHuey('name')",
+        'huey.backends.redis_backend.RedisDataStore is deprecated (huey 0.x/1.x API): '
+        "use RedisHuey('name')",
         "huey.queue.Invoker is deprecated (huey 0.x/1.x API): use huey.RedisHuey('name')",
         'huey.decorators.queue_command is deprecated (huey 0.x/1.x API): use @huey.task()',
     ]
@@ -92,6 +94,14 @@ def test_the_1x_huey_and_configuration_warn(fresh_warnings, redis_db):
 
         class Configuration(huey_legacy.BaseConfiguration):
             QUEUE = queue
+
+
+def test_a_user_backend_warns_as_the_legacy_base_class(fresh_warnings):
+    class DictQueue(huey_legacy.BaseQueue):
+        pass
+
+    with pytest.warns(DeprecationWarning, match=r'^huey.backends.base.BaseQueue is deprecated'):
+        DictQueue('mine')
 
 
 @pytest.mark.parametrize(

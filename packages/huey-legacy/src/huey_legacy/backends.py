@@ -17,13 +17,28 @@ from huey_legacy.deprecation import deprecated
 __all__ = ['BaseDataStore', 'BaseEventEmitter', 'BaseQueue', 'BaseSchedule', 'EmptyData']
 
 
+#: huey_legacy module -> the legacy import path users know it by
+_LEGACY_MODULES = {
+    'huey_legacy.backends': 'huey.backends.base',
+    'huey_legacy.redis_backend': 'huey.backends.redis_backend',
+}
+
+
+def _legacy_name(cls: type) -> str:
+    """``huey.backends.base.BaseQueue`` for a user's subclass of it."""
+    for klass in cls.__mro__:
+        if klass.__module__ in _LEGACY_MODULES and not klass.__name__.startswith('_'):
+            return f'{_LEGACY_MODULES[klass.__module__]}.{klass.__name__}'
+    return cls.__qualname__
+
+
 class _Legacy:
-    """Keeps ``name`` and the connection keywords; warns once per class name."""
+    """Keeps ``name`` and the connection keywords; warns once per legacy class."""
 
     _replacement = 'a huey_storage.BaseStorage subclass'
 
     def __init__(self, name: str, **connection: Any) -> None:
-        deprecated(f'huey.backends.{type(self).__name__}', self._replacement, stacklevel=4)
+        deprecated(_legacy_name(type(self)), self._replacement, stacklevel=4)
         self.name = name
         self.connection = connection
 

@@ -12,8 +12,8 @@ from conftest import wait_for
 from huey.backends.base import BaseDataStore, BaseQueue, BaseSchedule, EmptyData
 from huey.bin.config import BaseConfiguration
 from huey.decorators import queue_command
-from huey.exceptions import DataStoreTimeout
-from huey.queue import Invoker
+from huey.exceptions import DataStoreTimeout, TaskException
+from huey.queue import AsyncData, Invoker
 from huey_consumer import Consumer
 from huey_consumer.loading import load_configuration
 
@@ -139,7 +139,14 @@ def test_a_failing_task_is_retried_through_the_user_queue(consumer_for):
 
     res = flaky()
     consumer_for(huey)
-    assert res.get(blocking=True, timeout=10) == 'done'
+
+    def succeeded():  # each failed attempt stores its error until the next one
+        try:
+            return AsyncData(huey, res.task_id).get() == 'done'
+        except TaskException:
+            return False
+
+    wait_for(succeeded, what='the third attempt succeeded')
     assert len(attempts) == 3
 
 
@@ -215,3 +222,43 @@ def test_without_result_store_or_schedule_memory_is_used():
     assert noop() is None
     assert noop.schedule(delay=60) is None
     assert huey.scheduled_count() == 1 and huey.pending_count() == 1
+
+
+def test_async_data_over_a_bare_result_store(consumer_for):
+    queue, store = DictQueue('bare-async'), DictDataStore('bare-async-results')
+    huey = Invoker(queue, result_store=store).huey
+
+    @huey.task()
+    def triple(n):
+        return n * 3
+
+    task_id = triple(5).task_id
+    consumer_for(huey)
+    assert AsyncData(store, task_id).get(blocking=True, timeout=10) == 15
+    with pytest.raises(DataStoreTimeout):
+        AsyncData(store, 'no-such-task').get(blocking=True, timeout=0.1)
+
+
+class NamelessQueue(BaseQueue):
+    """A backend that never called ``BaseQueue.__init__``."""
+
+    def __init__(self):
+        self._items = []
+
+    def write(self, data):
+        self._items.insert(0, data)
+
+    def read(self):
+        return self._items.pop() if self._items else None
+
+
+def test_a_backend_without_a_name_still_works():
+    huey = Invoker(NamelessQueue(), result_store=DictDataStore('nameless')).huey
+
+    @huey.task()
+    def one():
+        return 1
+
+    res = one()
+    huey.execute_delivery(huey.reserve())
+    assert res.get() == 1 and huey.name == 'huey'

@@ -18,11 +18,16 @@ import threading
 import time
 from typing import Any, Iterable, Sequence
 
-from huey_storage import EmptyData, Lease, MemoryStorage
+from huey_storage import BaseStorage, EmptyData, Lease, MemoryStorage
 
-__all__ = ['DataAdapter', 'QueueAdapter', 'ScheduleAdapter', 'StoreSchedule']
+__all__ = ['DataAdapter', 'QueueAdapter', 'ScheduleAdapter', 'StoreSchedule', 'legacy_name']
 
 _TTL_MARK = b'\x00huey-legacy-ttl:'
+
+
+def legacy_name(backend: Any) -> str:
+    """The backend's name (a user's backend may not have called ``__init__``)."""
+    return str(getattr(backend, 'name', None) or 'huey')
 
 
 def _length(backend: Any) -> int:
@@ -46,7 +51,7 @@ class QueueAdapter:
     def __init__(self, queue: Any) -> None:
         self.queue = queue
         self.blocking = bool(getattr(queue, 'blocking', False))
-        self._held = MemoryStorage(f'{queue.name}.held')
+        self._held = MemoryStorage(f'{legacy_name(queue)}.held')
 
     def _read(self) -> bytes | None:
         data = self.queue.read()
@@ -162,6 +167,9 @@ class DataAdapter:
     def pop_data(self, key: str) -> Any:
         with self._lock:
             return self._open(self.store.get(key))[0]
+
+    #: polls ``pop_data``/``peek_data`` with a growing delay, as the contract's default does
+    wait_data = BaseStorage.wait_data
 
     def has_data_for_key(self, key: str) -> bool:
         return self.peek_data(key) is not EmptyData

@@ -16,15 +16,16 @@ import functools
 from typing import Any, Callable
 
 from huey_api import Huey as ModernHuey
-from huey_api import Result, Task, TaskWrapper
+from huey_api import Result, Serializer, Task, TaskWrapper
 from huey_api.exceptions import ResultTimeout
 from huey_crontab import crontab
 from huey_storage import BaseStorage
 
+from huey_legacy.adapters import legacy_name
 from huey_legacy.deprecation import deprecated
 from huey_legacy.events import connect_events
 from huey_legacy.exceptions import DataStoreTimeout
-from huey_legacy.storage import LegacyStorage, storage_for
+from huey_legacy.storage import LegacyStorage, data_role_for, storage_for
 
 __all__ = ['AsyncData', 'Huey', 'LegacyTaskWrapper', 'app_for_queue', 'crontab']
 
@@ -38,6 +39,24 @@ def app_for_queue(queue: Any) -> Huey | None:
     return getattr(queue, _APP_ATTRIBUTE, None)
 
 
+class _ResultStoreView:
+    """Enough of a Huey for ``Result.get`` over a bare result store (the 0.x
+    ``AsyncData(result_store, task_id)``); values use the default serializer."""
+
+    def __init__(self, result_store: Any) -> None:
+        self.storage = data_role_for(result_store)
+        self.serializer = Serializer()
+
+
+def _owner(obj: Any) -> Any:
+    """The Huey behind an ``Invoker``, a Huey, or a view of a bare result store."""
+    if isinstance(obj, ModernHuey):
+        return obj
+    if isinstance(getattr(obj, 'huey', None), ModernHuey):
+        return obj.huey
+    return _ResultStoreView(obj)
+
+
 class AsyncData:
     """Deprecated: the pending result of a task call. Use ``huey.Result``
     (what today's ``@huey.task()`` calls return).
@@ -47,8 +66,10 @@ class AsyncData:
     """
 
     def __init__(self, huey: Any, task: Task | str) -> None:
+        """``huey``: the legacy ``Huey``, an ``Invoker`` or (0.x) its result store;
+        ``task``: the ``Task`` or its id."""
         deprecated('huey.api.AsyncData', 'huey.Result')
-        self.huey = getattr(huey, 'huey', huey)  # an Invoker holds its Huey
+        self.huey = _owner(huey)
         self._result = Result(self.huey, task)
 
     @property
@@ -211,7 +232,7 @@ class Huey(ModernHuey):
         #: settings for huey_consumer when a 0.x configuration class runs this app
         self.consumer_settings: dict[str, Any] = {}
         super().__init__(
-            queue.name,
+            legacy_name(queue),
             results=result_store is not None,
             store_none=store_none,
             utc=utc,

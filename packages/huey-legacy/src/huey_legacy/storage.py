@@ -16,9 +16,15 @@ from typing import Any, Iterable, Sequence
 
 from huey_storage import BaseStorage, EmptyData, Lease, MemoryStorage
 
-from huey_legacy.adapters import DataAdapter, QueueAdapter, ScheduleAdapter, StoreSchedule
+from huey_legacy.adapters import (
+    DataAdapter,
+    QueueAdapter,
+    ScheduleAdapter,
+    StoreSchedule,
+    legacy_name,
+)
 
-__all__ = ['LegacyStorage', 'storage_for']
+__all__ = ['LegacyStorage', 'data_role_for', 'storage_for']
 
 
 def _queue_role(queue: Any) -> Any:
@@ -26,7 +32,8 @@ def _queue_role(queue: Any) -> Any:
     return storage if isinstance(storage, BaseStorage) else QueueAdapter(queue)
 
 
-def _data_role(store: Any) -> Any:
+def data_role_for(store: Any) -> Any:
+    """Today's key/value storage behind a legacy data store."""
     storage = getattr(store, 'storage', None)
     return storage if isinstance(storage, BaseStorage) else DataAdapter(store)
 
@@ -46,23 +53,24 @@ def storage_for(
     schedule, scheduled tasks live with a Redis queue, else in ``task_store``,
     else in this process's memory.
     """
+    name = legacy_name(queue)
     queue_role = _queue_role(queue)
     native = isinstance(queue_role, BaseStorage)
     if result_store is not None:
-        data_role = _data_role(result_store)
+        data_role = data_role_for(result_store)
     else:
-        data_role = queue_role if native else MemoryStorage(f'{queue.name}.data')
+        data_role = queue_role if native else MemoryStorage(f'{name}.data')
     if schedule is not None:
         schedule_role = _schedule_role(schedule)
     elif native:
         schedule_role = queue_role
     elif task_store is not None:
-        schedule_role = StoreSchedule(_data_role(task_store))
+        schedule_role = StoreSchedule(data_role_for(task_store))
     else:
-        schedule_role = MemoryStorage(f'{queue.name}.schedule')
+        schedule_role = MemoryStorage(f'{name}.schedule')
     if queue_role is data_role is schedule_role:
         return queue_role
-    return LegacyStorage(queue.name, queue_role, data_role, schedule_role)
+    return LegacyStorage(name, queue_role, data_role, schedule_role)
 
 
 class LegacyStorage(BaseStorage):
@@ -177,9 +185,7 @@ class LegacyStorage(BaseStorage):
         return self.data_role.pop_data(key)
 
     def wait_data(self, key: str, timeout: float | None = None, pop: bool = True) -> Any:
-        if isinstance(self.data_role, BaseStorage):
-            return self.data_role.wait_data(key, timeout, pop)
-        return super().wait_data(key, timeout, pop)
+        return self.data_role.wait_data(key, timeout, pop)
 
     def has_data_for_key(self, key: str) -> bool:
         return self.data_role.has_data_for_key(key)

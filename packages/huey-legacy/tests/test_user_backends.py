@@ -262,3 +262,12 @@ def test_a_backend_without_a_name_still_works():
     res = one()
     huey.execute_delivery(huey.reserve())
     assert res.get() == 1 and huey.name == 'huey'
+
+
+def test_a_configuration_finds_the_app_of_an_equal_queue():
+    invoker = Invoker(DictQueue('shared-name', path='/q'))
+
+    class Configuration(BaseConfiguration):
+        QUEUE = DictQueue('shared-name', path='/q')  # built again, not the same object
+
+    assert load_configuration(Configuration) is invoker.huey

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import weakref
 from typing import Any, Callable
 
 from huey_api import Huey as ModernHuey
@@ -33,10 +34,26 @@ __all__ = ['AsyncData', 'Huey', 'LegacyTaskWrapper', 'app_for_queue', 'crontab']
 _APP_ATTRIBUTE = '_huey_legacy_app'
 
 
+#: every legacy application of this process, to find one by its queue
+_apps: weakref.WeakSet = weakref.WeakSet()
+
+
+def _same_queue(a: Any, b: Any) -> bool:
+    return (
+        type(a) is type(b)
+        and getattr(a, 'name', None) == getattr(b, 'name', None)
+        and getattr(a, 'connection', None) == getattr(b, 'connection', None)
+    )
+
+
 def app_for_queue(queue: Any) -> Huey | None:
-    """The legacy application last built on ``queue`` (what a 0.x configuration
-    class naming that queue runs), or None."""
-    return getattr(queue, _APP_ATTRIBUTE, None)
+    """The legacy application built on ``queue`` (what a 0.x configuration class
+    naming that queue runs), or on an equal queue (same class, name and
+    connection: a configuration module may build its own); None if none."""
+    app = getattr(queue, _APP_ATTRIBUTE, None)
+    if app is None:
+        app = next((app for app in list(_apps) if _same_queue(app.queue, queue)), None)
+    return app
 
 
 class _ResultStoreView:
@@ -241,6 +258,7 @@ class Huey(ModernHuey):
         if events is not None:
             connect_events(self, events)
         setattr(queue, _APP_ATTRIBUTE, self)
+        _apps.add(self)
 
     def create_storage(self) -> BaseStorage:
         return storage_for(self.queue, self.result_store, self.schedule, self.task_store)

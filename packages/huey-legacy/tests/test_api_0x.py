@@ -6,7 +6,7 @@ import datetime
 import textwrap
 
 import pytest
-from conftest import CONNECTION, wait_for
+from legacy_support import CONNECTION, wait_for
 
 pytestmark = pytest.mark.redis
 

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 import redis
-from conftest import CONNECTION, wait_for
+from legacy_support import CONNECTION, wait_for
 
 pytestmark = pytest.mark.redis
 
@@ -300,3 +300,11 @@ def test_a_string_first_argument_is_refused_with_the_fix():
 
     with pytest.raises(TypeError, match=r"huey.RedisHuey\('app'\)"):
         Huey('app')
+
+
+def test_todays_task_helpers_work_on_legacy_tasks(app):
+    _, app1x = app
+    huey = app1x.huey
+    results = huey.enqueue(app1x.count_some_beans.s(4))
+    huey.execute_delivery(huey.reserve())
+    assert results.get() == 'Counted 4 beans'

@@ -9,8 +9,8 @@ import warnings
 
 import huey_legacy
 import pytest
-from conftest import CONNECTION
 from huey_legacy import deprecation
+from legacy_support import CONNECTION
 
 LEGACY_PATHS = {
     'huey.queue': ['Invoker', 'AsyncData'],

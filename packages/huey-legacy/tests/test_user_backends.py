@@ -8,7 +8,6 @@ import datetime
 import threading
 
 import pytest
-from conftest import wait_for
 from huey.backends.base import BaseDataStore, BaseQueue, BaseSchedule, EmptyData
 from huey.bin.config import BaseConfiguration
 from huey.decorators import queue_command
@@ -16,6 +15,7 @@ from huey.exceptions import DataStoreTimeout, TaskException
 from huey.queue import AsyncData, Invoker
 from huey_consumer import Consumer
 from huey_consumer.loading import load_configuration
+from legacy_support import wait_for
 
 
 class DictQueue(BaseQueue):

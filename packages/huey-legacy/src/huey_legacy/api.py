@@ -198,6 +198,12 @@ class LegacyTaskWrapper:
     def call_local(self, *args: Any, **kwargs: Any) -> Any:
         return self.wrapper.call_local(*args, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:
+        """Today's helpers (``s()``, ``map()``, ``unregister()``...) of the wrapped task."""
+        if name == 'wrapper':
+            raise AttributeError(name)
+        return getattr(self.wrapper, name)
+
     def __repr__(self) -> str:
         return f'<LegacyTaskWrapper {self.name}>'
 

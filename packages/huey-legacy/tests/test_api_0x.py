@@ -236,3 +236,31 @@ def test_a_configuration_without_queue_fails_with_one_line(app_dir):
     )
     assert done.returncode == 2
     assert 'Configuration.QUEUE is None' in done.stderr
+
+
+def test_periodic_true_makes_the_consumer_run_periodic_commands(app):
+    import importlib
+    import threading
+
+    from huey_consumer import Consumer
+    from huey_consumer.loading import load_configuration
+
+    main = importlib.import_module('main')
+    huey = load_configuration(main.Configuration)
+    settings = dict(huey.consumer_settings)
+    assert settings.pop('logfile') is None and settings.pop('loglevel') == 20
+    consumer = Consumer(huey, **settings)
+    assert consumer.periodic and consumer.workers == 2
+    ran = []
+    huey.signal('complete')(lambda signal, task: ran.append(task.name))
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        assert consumer.ready.wait(10)
+        # a scheduler tick at 03:05 UTC (UTC = True: commands match UTC time)
+        five_past = datetime.datetime(2030, 1, 1, 3, 5, tzinfo=datetime.timezone.utc)
+        consumer.scheduler.tick(five_past.timestamp())
+        wait_for(lambda: 'commands.every_five_minutes' in ran, what='periodic command ran')
+    finally:
+        consumer.stop()
+        thread.join(10)

@@ -228,6 +228,9 @@ class Huey(ModernHuey):
     schedule of its own (see ``huey_legacy.storage``).
     """
 
+    #: False where the legacy object building this one already warned (``Invoker``)
+    _warns = True
+
     def __init__(
         self,
         queue: Any,
@@ -239,7 +242,7 @@ class Huey(ModernHuey):
         task_store: Any = None,
         utc: bool = True,
     ) -> None:
-        if type(self) is Huey:
+        if self._warns:
             deprecated('huey.api.Huey(queue, ...)', "huey.RedisHuey('name')")
         if isinstance(queue, str) or not callable(getattr(queue, 'write', None)):
             raise TypeError(

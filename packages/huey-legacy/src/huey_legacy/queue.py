@@ -13,6 +13,8 @@ __all__ = ['AsyncData', 'Invoker']
 class _InvokerHuey(Huey):
     """The application an ``Invoker`` drives (warns as ``Invoker``, not ``Huey``)."""
 
+    _warns = False
+
 
 class Invoker:
     """Deprecated: ties a 0.x queue, result store and task store together for

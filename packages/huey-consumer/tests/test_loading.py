@@ -147,3 +147,47 @@ def test_cli_rejects_process_workers_with_memory_storage(project, restore_loggin
     prefix = project('PFX_app.py', APP)
     assert main([f'{prefix}_app.huey', '-k', 'process']) == 2
     assert "worker_type='process' cannot share a MemoryStorage" in capsys.readouterr().err
+
+
+CONFIGURATION = """from huey_api import MemoryHuey
+class Configuration:
+    huey = MemoryHuey('configured')
+    @classmethod
+    def huey_consumer_configuration(cls):
+        cls.huey.consumer_settings = {'workers': 3, 'periodic': False}
+        return cls.huey
+class Broken:
+    @classmethod
+    def huey_consumer_configuration(cls):
+        raise ValueError('Broken.QUEUE is None: set it')
+"""
+
+
+def test_a_configuration_class_gives_its_huey(project):
+    prefix = project('PFX_conf.py', CONFIGURATION)
+    huey = load_huey(f'{prefix}_conf.Configuration')
+    assert isinstance(huey, Huey) and huey.name == 'configured'
+    assert huey.consumer_settings == {'workers': 3, 'periodic': False}
+
+
+def test_a_failing_configuration_is_one_line(project):
+    prefix = project('PFX_conf.py', CONFIGURATION)
+    with pytest.raises(HueyImportError, match=r"configuration 'Broken' failed: ValueError: Broken"):
+        load_huey(f'{prefix}_conf.Broken')
+
+
+def test_configuration_settings_fill_in_what_the_command_line_left():
+    from huey_consumer.cli import _with_class_settings
+    from huey_consumer.options import parse_args
+
+    settings = {'workers': 3, 'periodic': False, 'max_delay': 2, 'verbose': True}
+    options, _ = parse_args(['app.Configuration', '--max-delay', '5'])
+    config = _with_class_settings(options, settings)
+    assert (config.workers, config.periodic, config.max_delay, config.verbose) == (
+        3,
+        False,
+        5,
+        True,
+    )
+    with pytest.raises(ValueError, match='workers=0'):
+        _with_class_settings(options, {'workers': 0})

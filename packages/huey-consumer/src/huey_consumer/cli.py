@@ -24,6 +24,16 @@ def wants_greenlet(argv: list[str]) -> bool:
     return False
 
 
+def _with_class_settings(options, settings: dict):
+    """The consumer settings when the import path named a configuration class
+    (``loading.CONFIGURATION_HOOK``): its ``settings`` fill in what the
+    command line left unset."""
+    from .config import ConsumerConfig
+
+    given = {name: value for name, value in vars(options).items() if value is not None}
+    return ConsumerConfig.from_options({**settings, **given}).validate()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a consumer from the command line; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -65,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     except HueyImportError as exc:
         sys.stderr.write(f'huey_consumer: error: {exc}\n')
         return 2
+    settings = getattr(huey, 'consumer_settings', None)
+    if settings:
+        try:
+            config = _with_class_settings(options, settings)
+            config.setup_logger()
+        except (ValueError, OSError) as exc:
+            sys.stderr.write(f'huey_consumer: error: {exc}\n')
+            return 2
     consumer = Consumer(huey, config)
     task_logger = TaskEventLogger()
     task_logger.install(huey)

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ['HueyImportError', 'load_huey']
+__all__ = ['CONFIGURATION_HOOK', 'HueyImportError', 'load_configuration', 'load_huey']
 
 
 class HueyImportError(Exception):
@@ -55,6 +55,27 @@ def _no_module(module_name: str, path: str) -> HueyImportError:
     )
 
 
+#: Class method through which a configuration object (huey-legacy's 0.x
+#: ``BaseConfiguration``, run as ``huey_consumer.py main.Configuration``) gives
+#: the Huey to run; its ``consumer_settings`` dict holds Consumer options
+#: plus ``logfile`` and ``loglevel``, applied where the command line is silent.
+CONFIGURATION_HOOK = 'huey_consumer_configuration'
+
+
+def load_configuration(obj: Any) -> Any:
+    """The Huey a configuration object names through ``CONFIGURATION_HOOK``;
+    any other object is returned as it is."""
+    hook = getattr(obj, CONFIGURATION_HOOK, None)
+    if not callable(hook):
+        return obj
+    try:
+        return hook()
+    except Exception as exc:
+        raise HueyImportError(
+            f'configuration {getattr(obj, "__qualname__", obj)!r} failed: {_first_line(exc)}'
+        ) from exc
+
+
 def load_huey(path: str, add_cwd: bool = True) -> Any:
     """Return the Huey instance at ``path`` (``module.attr``, ``package.module.attr``
     or ``module:attr``); the current directory goes first on ``sys.path``.
@@ -99,6 +120,7 @@ def load_huey(path: str, add_cwd: bool = True) -> Any:
         except AttributeError:
             raise HueyImportError(f'{owner!r} has no attribute {name!r} (from {path!r})') from None
         owner = f'{owner}.{name}'
+    obj = load_configuration(obj)
     if not isinstance(obj, _huey_class()):
         raise HueyImportError(
             f'{path!r} is a {type(obj).__name__}, not a Huey instance: give '

@@ -1,0 +1,1 @@
+"""``huey.djhuey.decorators``: see ``huey.djhuey`` (importing it fails first)."""

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import os
 import time
 
 import pytest
 from huey import MemoryHuey
 
 _names = itertools.count()
+
+#: huey-api's Redis database (see docs/DESIGN.md); the integration env, which
+#: runs the optional-distribution tests again, gives them its own.
+REDIS_DB = int(os.environ.get('HUEY_API_TEST_REDIS_DB', '2'))
+#: Set where every distribution is installed (the integration env).
+_REQUIRE_ALL = os.environ.get('HUEY_TEST_REQUIRE_ALL') == '1'
+
+
+def requires(module: str, reason: str | None = None):
+    """Import ``module`` (an optional distribution or its client library) for a
+    test, or skip the test: huey-api's own env installs none of them. The
+    integration env sets ``HUEY_TEST_REQUIRE_ALL=1`` and runs these tests
+    again, and there a missing module fails instead of skipping."""
+    if _REQUIRE_ALL:
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=reason)
 
 
 @pytest.fixture

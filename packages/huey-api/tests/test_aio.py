@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from conftest import REDIS_DB, requires
 from huey import MemoryHuey, ResultTimeout, TaskException
 from huey.contrib.asyncio import aget_result, aget_result_group
 from huey_storage.testing.services import require_service
@@ -14,14 +15,14 @@ from huey_storage.testing.services import require_service
 
 @pytest.fixture
 def redis_huey():
-    pytest.importorskip('huey_storage_redis')
-    redis = pytest.importorskip('redis')
+    requires('huey_storage_redis')
+    redis = requires('redis')
     from huey import RedisHuey
 
     host, port = require_service('redis')
-    client = redis.Redis(host=host, port=port, db=2)
+    client = redis.Redis(host=host, port=port, db=REDIS_DB)
     client.flushdb()
-    yield RedisHuey('aio', host=host, port=port, db=2, read_timeout=0.1)
+    yield RedisHuey('aio', host=host, port=port, db=REDIS_DB, read_timeout=0.1)
     client.flushdb()
     client.close()
 

@@ -1,6 +1,7 @@
-"""Facade classes backed by optional distributions (skipped when not installed).
+"""Facade classes backed by optional distributions: skipped in huey-api's own
+env, run (and required) again in the integration env (see ``requires``).
 
-Redis tests use db 2 (huey-api's number) and flush it afterwards.
+Redis tests use huey-api's db (``REDIS_DB``) and flush it afterwards.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ import time
 import uuid
 
 import pytest
+from conftest import REDIS_DB, requires
 from huey_storage.testing.services import require_service
 
 
 @pytest.fixture
 def redis_db():
-    pytest.importorskip('huey_storage_redis')
-    redis = pytest.importorskip('redis')
+    requires('huey_storage_redis')
+    redis = requires('redis')
     host, port = require_service('redis')
-    client = redis.Redis(host=host, port=port, db=2)
+    client = redis.Redis(host=host, port=port, db=REDIS_DB)
     client.flushdb()
     yield {'host': host, 'port': port, 'db': 2, 'read_timeout': 0.1}
     client.flushdb()
@@ -120,7 +122,7 @@ def test_redis_huey_blocking_result_and_dead_letters(redis_db):
 
 
 def test_guide_immediate_session_on_redis_huey_needs_no_server():
-    pytest.importorskip('huey_storage_redis')
+    requires('huey_storage_redis')
     from huey import RedisHuey
 
     huey = RedisHuey(port=1)  # nothing listens there: never contacted
@@ -146,7 +148,7 @@ def test_guide_immediate_session_on_redis_huey_needs_no_server():
 
 
 def test_guide_demo_on_sqlite_huey(tmp_path, run_all):
-    pytest.importorskip('huey_storage_sqlite')
+    requires('huey_storage_sqlite')
     from huey import SqliteHuey, crontab
 
     huey = SqliteHuey(filename=str(tmp_path / 'demo.db'))
@@ -179,8 +181,8 @@ def test_guide_demo_on_sqlite_huey(tmp_path, run_all):
 
 @pytest.mark.postgres
 def test_sql_huey_on_postgres(run_all):
-    pytest.importorskip('huey_storage_sql')
-    psycopg2 = pytest.importorskip('psycopg2')
+    requires('huey_storage_sql')
+    psycopg2 = requires('psycopg2')
     host, port = require_service('postgres')
     from huey.contrib.sql_huey import SqlHuey
 
@@ -210,8 +212,8 @@ def test_sql_huey_on_postgres(run_all):
 
 
 def test_contrib_mini_and_consumer_modules_reexport():
-    pytest.importorskip('huey_mini')
-    pytest.importorskip('huey_consumer')
+    requires('huey_mini')
+    requires('huey_consumer')
     import huey_consumer
     import huey_mini
     from huey.consumer import Consumer
@@ -227,7 +229,7 @@ def test_star_import_gives_installed_classes():
 
 
 def test_create_consumer_builds_huey_consumer(huey):
-    pytest.importorskip('huey_consumer')
+    requires('huey_consumer')
     from huey.consumer import Consumer
 
     consumer = huey.create_consumer(workers=2)
@@ -238,7 +240,7 @@ def test_create_consumer_builds_huey_consumer(huey):
 
 
 def test_module_huey_consumer_gives_consumer_class():
-    pytest.importorskip('huey_consumer', reason='huey.consumer needs huey-consumer')
+    requires('huey_consumer', reason='huey.consumer needs huey-consumer')
     import huey_consumer
     from huey.consumer import Consumer
 
@@ -246,7 +248,7 @@ def test_module_huey_consumer_gives_consumer_class():
 
 
 def test_module_huey_contrib_mini_runs_a_task():
-    pytest.importorskip('huey_mini', reason='huey.contrib.mini needs huey-mini')
+    requires('huey_mini', reason='huey.contrib.mini needs huey-mini')
     from huey.contrib.mini import MiniHuey
 
     mini = MiniHuey('facade-mini')
@@ -263,7 +265,7 @@ def test_module_huey_contrib_mini_runs_a_task():
 
 
 def test_module_huey_contrib_sql_huey_reexports():
-    pytest.importorskip('huey_storage_sql', reason='huey.contrib.sql_huey needs huey-storage-sql')
+    requires('huey_storage_sql', reason='huey.contrib.sql_huey needs huey-storage-sql')
     import huey_storage_sql
     from huey.contrib.sql_huey import SqlHuey, SqlStorage
 
@@ -276,7 +278,7 @@ def test_module_huey_storage_gives_core_and_optional_storages():
     from huey_storage import MemoryStorage as Original
 
     assert MemoryStorage is Original and issubclass(BlackHoleStorage, BaseStorage)
-    pytest.importorskip('huey_storage_redis', reason='RedisStorage needs huey-storage-redis')
+    requires('huey_storage_redis', reason='RedisStorage needs huey-storage-redis')
     from huey.storage import RedisStorage
 
     assert issubclass(RedisStorage, BaseStorage)
@@ -305,7 +307,7 @@ def test_module_huey_serializer_and_utils_round_trip():
 
 
 def test_python_dash_m_huey_bin_huey_consumer_prints_help():
-    pytest.importorskip('huey_consumer', reason='huey.bin.huey_consumer needs huey-consumer')
+    requires('huey_consumer', reason='huey.bin.huey_consumer needs huey-consumer')
     import subprocess
     import sys
 

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from conftest import REDIS_DB, requires
 from huey import ConfigurationError, MemoryHuey, TaskLockedException
 from huey.contrib.helpers import RedisSemaphore, lock_task_semaphore
 from huey.signals import SIGNAL_LOCKED
@@ -17,14 +18,14 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture
 def redis_huey():
-    pytest.importorskip('huey_storage_redis')
-    redis = pytest.importorskip('redis')
+    requires('huey_storage_redis')
+    redis = requires('redis')
     from huey import RedisHuey
 
     host, port = require_service('redis')
-    client = redis.Redis(host=host, port=port, db=2)
+    client = redis.Redis(host=host, port=port, db=REDIS_DB)
     client.flushdb()
-    instance = RedisHuey('semaphores', host=host, port=port, db=2, read_timeout=0.1)
+    instance = RedisHuey('semaphores', host=host, port=port, db=REDIS_DB, read_timeout=0.1)
     yield instance
     client.flushdb()
     client.close()
@@ -155,6 +156,7 @@ def test_a_task_finding_every_slot_taken_is_retried(redis_huey, run_one):
 
 
 def test_a_non_redis_storage_fails_on_first_use():
+    requires('huey_storage_redis')
     semaphore = RedisSemaphore(MemoryHuey('memory-app'), 'api', 2)  # building it is fine
     with pytest.raises(ConfigurationError, match=r'needs a Redis storage.*uses MemoryStorage'):
         semaphore.acquire()

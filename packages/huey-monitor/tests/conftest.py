@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,6 +79,12 @@ def wait_until(condition, timeout: float = 20.0, message: str = '', interval: fl
         if time.monotonic() > deadline:
             pytest.fail(f'timed out after {timeout}s waiting for {message or condition}')
         time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 def script(name: str) -> Path:
@@ -230,10 +237,13 @@ def make_app(tmp_path, backend):
 class ConsumerProcess:
     """``huey_consumer`` running an App in a subprocess of its own session."""
 
-    def __init__(self, app: App, args: list[str], env: dict | None = None) -> None:
+    def __init__(
+        self, app: App, args: list[str], env: dict | None = None, launcher: list[str] | None = None
+    ) -> None:
         self.log_path = app.directory / f'consumer-{uuid.uuid4().hex[:6]}.log'
         self._log = open(self.log_path, 'wb')
-        self.command = [str(script('huey_consumer')), app.path, *FAST, *args]
+        launcher = launcher or [str(script('huey_consumer'))]
+        self.command = [*launcher, app.path, *FAST, *args]
         self.process = subprocess.Popen(
             self.command,
             cwd=app.directory,
@@ -283,11 +293,14 @@ class ConsumerProcess:
 
 @pytest.fixture
 def start_consumer():
-    """``start_consumer(app, *args, env=None)`` -> started ConsumerProcess; killed afterwards."""
+    """``start_consumer(app, *args, env=None, launcher=None)`` -> started ConsumerProcess;
+    killed afterwards. ``launcher`` replaces the ``huey_consumer`` command."""
     processes: list[ConsumerProcess] = []
 
-    def start(app: App, *args: str, env: dict | None = None) -> ConsumerProcess:
-        process = ConsumerProcess(app, list(args), env)
+    def start(
+        app: App, *args: str, env: dict | None = None, launcher: list[str] | None = None
+    ) -> ConsumerProcess:
+        process = ConsumerProcess(app, list(args), env, launcher)
         processes.append(process)
         return process.wait_started()
 

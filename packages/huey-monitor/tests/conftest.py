@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from huey_storage.testing.services import require_service
+from huey_storage.testing.services import in_ci, require_service
 
 REDIS_DB = 9
 
@@ -309,3 +309,83 @@ def start_consumer():
         process.kill()
         print(f'---- {" ".join(process.command)} (exit {process.process.returncode})')
         print(process.log_path.read_text(errors='replace'))
+
+
+class DashboardProcess:
+    """``huey_admin APP serve`` in a subprocess, on a free port."""
+
+    def __init__(self, app: App, *args: str) -> None:
+        self.port = free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.log_path = app.directory / f'dashboard-{uuid.uuid4().hex[:6]}.log'
+        self._log = open(self.log_path, 'wb')
+        self.process = subprocess.Popen(
+            [str(script('huey_admin')), app.path, 'serve', '--port', str(self.port), *args],
+            cwd=app.directory,
+            env=app.env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        def answers() -> bool:
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+
+        wait_until(answers, 30, 'the dashboard to listen')
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(10)
+        self._log.close()
+
+
+@pytest.fixture
+def start_dashboard():
+    """``start_dashboard(app, *args)`` -> DashboardProcess; stopped afterwards."""
+    running: list[DashboardProcess] = []
+
+    def start(app: App, *args: str) -> DashboardProcess:
+        dashboard = DashboardProcess(app, *args)
+        running.append(dashboard)
+        return dashboard
+
+    yield start
+    for dashboard in running:
+        dashboard.stop()
+        print(f'---- dashboard log\n{dashboard.log_path.read_text(errors="replace")}')
+
+
+def chromium_path() -> str:
+    """The system Chromium (Debian's ``chromium`` package), never a downloaded one."""
+    path = os.environ.get('HUEY_MONITOR_CHROMIUM', '/usr/bin/chromium')
+    if not os.path.exists(path):
+        message = f'{path} not found: apt-get install -y chromium (or set HUEY_MONITOR_CHROMIUM)'
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def page():
+    """A Playwright page in a headless system Chromium."""
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path, headless=True, args=['--no-sandbox', '--disable-gpu']
+        )
+        try:
+            context = browser.new_context(viewport={'width': 1280, 'height': 900})
+            yield context.new_page()
+        finally:
+            browser.close()

@@ -210,11 +210,12 @@ class MonitorReader:
 
     def status(self, minutes: int = 5) -> dict:
         """Queue sizes, live consumers and the throughput and error rate of
-        the last ``minutes`` (complete and error per minute, finished minutes)."""
+        the last ``minutes`` (complete and error per minute, the current minute
+        included so activity shows at once)."""
         storage = self.storage
-        series = self.series(minutes + 1)
-        done = sum(series['complete'][:-1])
-        errors = sum(series['error'][:-1])
+        series = self.series(minutes)
+        done = sum(series['complete'])
+        errors = sum(series['error'])
         consumers = self.consumers(include_gone=False)
         return {
             'name': self.huey.name,

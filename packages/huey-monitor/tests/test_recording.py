@@ -132,3 +132,27 @@ def test_old_events_age_out(make_app):
     app.monitor.flush()
     assert len(app.monitor.events()) == 1
     wait_until(lambda: not app.monitor.events(), 10, 'the event to age out')
+
+
+def test_process_workers_each_heartbeat(make_app, start_consumer):
+    app = make_app()
+    monitor, module = app.monitor, app.module
+    start_consumer(app, '-k', 'process', '-w', '2')
+    views = wait_until(
+        lambda: (
+            [v for v in monitor.consumers() if v.alive] if len(monitor.consumers()) == 2 else None
+        ),
+        30,
+        'a heartbeat from each worker process',
+    )
+    assert [v.record.workers for v in views] == [1, 1]
+    pids = {v.record.pid for v in views}
+    results = [module.add(i, 2) for i in range(6)]
+    assert [r.get(blocking=True, timeout=30) for r in results] == [i + 2 for i in range(6)]
+
+    def recorded():
+        done = [e for e in monitor.events() if e.signal == 'complete']
+        return done if len(done) == 6 else None
+
+    done = wait_until(recorded, 20, 'six complete events')
+    assert {int(e.consumer.rsplit(':', 1)[1]) for e in done} <= pids

@@ -96,6 +96,7 @@ class Recorder:
         self.huey.on_shutdown(name='huey_monitor')(self.worker_stopped)
         ref = weakref.ref(self)
         atexit.register(_flush_at_exit, ref)
+        os.register_at_fork(after_in_child=lambda: _reset_in_child(ref))
 
     def disconnect(self) -> None:
         """Stop recording: unhook, write what is buffered, end the writer thread."""
@@ -110,10 +111,15 @@ class Recorder:
         self.flush()
 
     def _check_process(self) -> None:
+        """Start afresh in a forked child (normally done by the at-fork hook)."""
         if os.getpid() != self._pid:
-            with self._lock:
-                if os.getpid() != self._pid:
-                    self._reset_process_state()
+            self._after_fork()
+
+    def _after_fork(self) -> None:
+        # the parent's lock may have been held by its writer thread at fork time
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._reset_process_state()
 
     def _ensure_writer(self) -> None:
         thread = self._thread
@@ -301,6 +307,12 @@ def _bucket(duration: float) -> float | str:
         if duration <= bound:
             return bound
     return 'inf'
+
+
+def _reset_in_child(ref: weakref.ref) -> None:
+    recorder = ref()
+    if recorder is not None and not recorder._closed:
+        recorder._after_fork()
 
 
 def _flush_at_exit(ref: weakref.ref) -> None:

@@ -100,9 +100,9 @@ def test_counts_requeue_button_and_live_refresh(
         shoot(page, 'consumers.png')
 
 
-def test_token_login_and_metrics(make_app, start_dashboard, page):
+def test_token_login_revoke_and_metrics(make_app, start_dashboard, page):
     app = make_app()
-    app.module.add(1, 2)
+    waiting = app.module.add(1, 2)
     dashboard = start_dashboard(app, '--token', 's3cret')
 
     page.goto(dashboard.url + '/queue')
@@ -114,6 +114,11 @@ def test_token_login_and_metrics(make_app, start_dashboard, page):
     page.click('button[type=submit]')
     page.wait_for_url('**/queue')
     assert app.module.add.name in page.inner_text('table.tasks')
+    page.goto(f'{dashboard.url}/results?id={waiting.id}')
+    page.get_by_role('button', name='Revoke this task').click()
+    page.wait_for_url('**/results?id=*&notice=*')
+    assert f'revoked task {waiting.id}' in page.inner_text('.notice')
+    assert app.huey.is_revoked(waiting.id)
 
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(dashboard.url + '/metrics', timeout=10)

@@ -180,7 +180,8 @@ def dashboard_app(huey: Any, token: str | None = None, title: str | None = None)
             ok = await run_in_threadpool(function, huey, target)
             notice = done.format(target) if ok else f'{verb}: nothing found for {target}'
         root = request.scope.get('root_path', '')
-        return RedirectResponse(f'{root}{back}?notice={quote(notice)}', status_code=303)
+        joiner = '&' if '?' in back else '?'
+        return RedirectResponse(f'{root}{back}{joiner}notice={quote(notice)}', status_code=303)
 
     def login_form(request: Request) -> Response:
         return page(request, 'login.html', next=request.query_params.get('next', '/'), error=None)

@@ -12,8 +12,10 @@ buffered events are dropped, tasks are never affected.
 from __future__ import annotations
 
 import atexit
+import bisect
 import collections
 import logging
+import operator
 import os
 import socket
 import threading
@@ -27,7 +29,6 @@ from .records import (
     CHART_OUTCOMES,
     DURATION_BUCKETS,
     ConsumerRecord,
-    Event,
     InFlight,
     Keys,
     encode_slot,
@@ -50,6 +51,14 @@ ATTEMPT_ENDING = frozenset(
     )
 )
 _MAX_ERROR_LENGTH = 500
+#: Events kept in memory at most while the storage cannot be written (the
+#: oldest are dropped first).
+_MAX_BUFFERED = 200_000
+_EXECUTING = S.SIGNAL_EXECUTING
+_ERROR = S.SIGNAL_ERROR
+_now = time.time
+_NAME = operator.itemgetter(3)
+_SIGNAL = operator.itemgetter(1)
 _NAMES_CHECK_INTERVAL = 60.0
 
 
@@ -74,11 +83,15 @@ class Recorder:
         self._pid = os.getpid()
         self._host = socket.gethostname()
         self._consumer_id = f'{self._host}:{self._pid}'
-        self._pending: list[Event] = []
-        self._in_flight: dict[str, InFlight] = {}
+        #: the id written into events: set while this process runs workers
+        self._consumer: str | None = None
+        # Raw event tuples (Event field order). deque.append/popleft are atomic,
+        # so signal receivers in many threads never take a lock.
+        self._pending: collections.deque[tuple] = collections.deque(maxlen=_MAX_BUFFERED)
+        self._in_flight: dict[str, tuple[str, float]] = {}
         self._thread: threading.Thread | None = None
         self._slot_seq: int | None = None
-        self._slot_events: list[Event] = []
+        self._slot_events: list[tuple] = []
         self._known_names: set[str] = set()
         self._names_checked = 0.0
         self._settings_stored = False
@@ -135,30 +148,27 @@ class Recorder:
     # -- signal and hook receivers (worker threads: must stay cheap) --------
 
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
-        self._check_process()
-        now = time.time()
+        # The hot path: runs in the worker for every signal. A dict update and
+        # a deque append; forks are handled by the at-fork hook.
+        now = _now()
         duration = error = None
-        consumer = self._consumer_id if self._workers else None
-        with self._lock:
-            if signal == S.SIGNAL_EXECUTING:
-                self._in_flight[task.id] = InFlight(task.id, task.name, now)
-            elif signal in ATTEMPT_ENDING:
-                started = self._in_flight.pop(task.id, None)
-                if started is not None:
-                    duration = round(now - started.started, 6)
-                    self._processed += 1
-            if signal == S.SIGNAL_ERROR and args:
-                error = repr(args[0])[:_MAX_ERROR_LENGTH]
-            self._pending.append(Event(now, signal, task.id, task.name, duration, error, consumer))
-            full = len(self._pending) >= self.settings.slot_size
-        if full:
-            self._wake.set()
-        self._ensure_writer()
+        if signal == _EXECUTING:
+            self._in_flight[task.id] = (task.name, now)
+        elif signal in ATTEMPT_ENDING:
+            started = self._in_flight.pop(task.id, None)
+            if started is not None:
+                duration = now - started[1]
+        if args and signal == _ERROR:
+            error = repr(args[0])[:_MAX_ERROR_LENGTH]
+        self._pending.append((now, signal, task.id, task.name, duration, error, self._consumer))
+        if self._thread is None:
+            self._ensure_writer()
 
     def worker_started(self) -> None:
         self._check_process()
         with self._lock:
             self._workers += 1
+            self._consumer = self._consumer_id
             if self._consumer_started == 0.0:
                 self._consumer_started = time.time()
         self._ensure_writer()
@@ -169,6 +179,8 @@ class Recorder:
         with self._lock:
             self._workers = max(0, self._workers - 1)
             last = self._workers == 0
+            if last:
+                self._consumer = None
         if last:
             self.flush()
             self._unregister_consumer()
@@ -192,8 +204,13 @@ class Recorder:
     def flush(self) -> int:
         """Write the buffered events now; returns how many were written."""
         self._check_process()
-        with self._lock:
-            events, self._pending = self._pending, []
+        pending = self._pending
+        events = []
+        try:
+            while True:
+                events.append(pending.popleft())
+        except IndexError:
+            pass
         if not events:
             return 0
         try:
@@ -203,7 +220,7 @@ class Recorder:
             return 0
         return len(events)
 
-    def _store(self, events: list[Event]) -> None:
+    def _store(self, events: list[tuple]) -> None:
         storage = self.huey.storage
         settings = self.settings
         if not self._settings_stored:
@@ -212,13 +229,17 @@ class Recorder:
             self._settings_stored = True
         self._store_events(storage, events)
         self._store_counters(storage, events)
-        self._store_names(storage, {event.name for event in events})
+        self._store_names(storage, {event[3] for event in events})
 
-    def _store_events(self, storage: Any, events: list[Event]) -> None:
+    def _store_events(self, storage: Any, events: list[tuple]) -> None:
         settings = self.settings
         slots = settings.slots
+        # Only the newest max_events can be read back: older ones of a busy
+        # second are counted (by _store_counters) but not written.
+        events = events[-settings.max_events :]
         if self._slot_seq is not None:
-            current = storage.incr(Keys.event_seq, 0)
+            stored = storage.peek_data(Keys.event_seq)
+            current = int(stored) if stored else 0
             if current - self._slot_seq >= slots - 1:  # about to be overwritten: move on
                 self._slot_seq = None
         while events:
@@ -233,19 +254,41 @@ class Recorder:
                 encode_slot(self._slot_seq, self._slot_events),
             )
 
-    def _store_counters(self, storage: Any, events: list[Event]) -> None:
-        counts: collections.Counter = collections.Counter()
+    def _store_counters(self, storage: Any, events: list[tuple]) -> None:
+        # Counted with C-level helpers (Counter over zip/map): this runs on
+        # every event of a busy second, in a thread sharing the GIL with workers.
+        names, signals = map(_NAME, events), map(_SIGNAL, events)
+        by_outcome = collections.Counter(zip(names, signals))
+        by_minute: collections.Counter = collections.Counter()
+        first, last = int(events[0][0] // 60), int(events[-1][0] // 60)
+        if first == last:  # the usual case: the whole flush is in one minute
+            for (_name, signal), count in by_outcome.items():
+                if signal in CHART_OUTCOMES:
+                    by_minute[first, signal] += count
+        else:
+            by_minute.update((int(e[0] // 60), e[1]) for e in events if e[1] in CHART_OUTCOMES)
+        timed = [(e[3], e[4]) for e in events if e[4] is not None]
+        increments: collections.Counter = collections.Counter()
+        for (name, signal), count in by_outcome.items():
+            if signal != _EXECUTING:
+                increments[Keys.total(name, signal), None] += count
         minute_ttl = max(2 * 3600.0, self.settings.max_age)
-        for event in events:
-            if event.signal == S.SIGNAL_EXECUTING:
-                continue
-            counts[Keys.total(event.name, event.signal), None] += 1
-            if event.signal in CHART_OUTCOMES:
-                counts[Keys.minute(int(event.ts // 60), event.signal), minute_ttl] += 1
-            if event.duration is not None:
-                counts[Keys.duration_sum(event.name), None] += round(event.duration * 1e6)
-                counts[Keys.duration_bucket(event.name, _bucket(event.duration)), None] += 1
-        for (key, ttl), amount in counts.items():
+        for (minute, signal), count in by_minute.items():
+            increments[Keys.minute(minute, signal), minute_ttl] += count
+        if timed:
+            self._processed += len(timed)
+            sums: collections.Counter = collections.Counter()
+            buckets = collections.Counter(
+                (name, bisect.bisect_left(DURATION_BUCKETS, duration)) for name, duration in timed
+            )
+            for name, duration in timed:
+                sums[name] += duration
+            for name, total in sums.items():
+                increments[Keys.duration_sum(name), None] += round(total * 1e6)
+            for (name, index), count in buckets.items():
+                bound = DURATION_BUCKETS[index] if index < len(DURATION_BUCKETS) else 'inf'
+                increments[Keys.duration_bucket(name, bound), None] += count
+        for (key, ttl), amount in increments.items():
             storage.incr(key, amount, ttl=ttl)
 
     def _store_names(self, storage: Any, names: set[str]) -> None:
@@ -283,7 +326,10 @@ class Recorder:
                 workers=self._workers,
                 started=self._consumer_started,
                 last_seen=now,
-                in_flight=tuple(self._in_flight.values()),
+                in_flight=tuple(
+                    InFlight(task_id, name, started)
+                    for task_id, (name, started) in list(self._in_flight.items())
+                ),
                 processed=self._processed,
             )
         storage.put_data(
@@ -300,13 +346,6 @@ class Recorder:
         except Exception:
             logger.exception('huey monitor: could not remove the consumer heartbeat')
         self._consumer_started = 0.0
-
-
-def _bucket(duration: float) -> float | str:
-    for bound in DURATION_BUCKETS:
-        if duration <= bound:
-            return bound
-    return 'inf'
 
 
 def _reset_in_child(ref: weakref.ref) -> None:

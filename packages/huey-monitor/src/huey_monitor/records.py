@@ -81,17 +81,6 @@ class Event:
     error: str | None = None
     consumer: str | None = None
 
-    def to_list(self) -> list:
-        return [
-            round(self.ts, 6),
-            self.signal,
-            self.task_id,
-            self.name,
-            self.duration,
-            self.error,
-            self.consumer,
-        ]
-
     @classmethod
     def from_list(cls, item: list) -> Event:
         return cls(*item[:7])
@@ -108,8 +97,9 @@ class Event:
         }
 
 
-def encode_slot(seq: int, events: list[Event]) -> bytes:
-    return json.dumps({'seq': seq, 'events': [e.to_list() for e in events]}).encode()
+def encode_slot(seq: int, events: list[tuple]) -> bytes:
+    """A slot's stored form; ``events`` are tuples in ``Event`` field order."""
+    return json.dumps({'seq': seq, 'events': events}, separators=(',', ':')).encode()
 
 
 def decode_slot(data: bytes) -> tuple[int, list[Event]]:

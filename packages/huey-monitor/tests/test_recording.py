@@ -156,3 +156,17 @@ def test_process_workers_each_heartbeat(make_app, start_consumer):
 
     done = wait_until(recorded, 20, 'six complete events')
     assert {int(e.consumer.rsplit(':', 1)[1]) for e in done} <= pids
+
+
+def test_a_killed_consumer_shows_as_gone(make_app, start_consumer):
+    app = make_app()
+    monitor = app.monitor
+    consumer = start_consumer(app, '-w', '1')
+    wait_until(lambda: [v for v in monitor.consumers() if v.alive], 30, 'the heartbeat')
+    consumer.kill()  # SIGKILL: no shutdown hook, the record stays behind
+    (view,) = wait_until(
+        lambda: [v for v in monitor.consumers() if not v.alive], 30, 'the consumer to go silent'
+    )
+    assert view.record.pid == consumer.pid
+    assert monitor.consumers(include_gone=False) == []
+    assert monitor.status()['consumers'] == 0

@@ -21,6 +21,9 @@ from .settings import MonitorSettings
 
 __all__ = ['ConsumerView', 'MonitorReader', 'TaskTiming']
 
+#: How long a consumer that vanished without unregistering stays listed.
+_GONE_SHOWN_FOR = 3600.0
+
 _TOTAL_OUTCOMES = (
     'enqueued',
     'scheduled',
@@ -134,7 +137,8 @@ class MonitorReader:
     # -- consumers --------------------------------------------------------
 
     def consumers(self, include_gone: bool = True) -> list[ConsumerView]:
-        """Every consumer with a recent heartbeat, oldest start first."""
+        """Consumers with a heartbeat, oldest start first; one that stopped
+        beating without unregistering (a crash) is shown as gone for an hour."""
         settings = self.settings()
         keys = [Keys.consumer(i, settings.max_consumers) for i in range(settings.max_consumers)]
         now = time.time()
@@ -143,7 +147,7 @@ class MonitorReader:
             if value is EmptyData:
                 continue
             record = ConsumerRecord.from_bytes(value)
-            if record is None or now - record.last_seen > settings.max_age:
+            if record is None or now - record.last_seen > min(settings.max_age, _GONE_SHOWN_FOR):
                 continue
             alive = now - record.last_seen <= settings.stale_after
             if alive or include_gone:

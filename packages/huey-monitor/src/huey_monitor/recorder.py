@@ -74,6 +74,7 @@ class Recorder:
         self.huey = huey
         self.settings = settings
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer at a time (thread, hooks, atexit)
         self._wake = threading.Event()
         self._closed = False
         self._reset_process_state()
@@ -129,8 +130,9 @@ class Recorder:
             self._after_fork()
 
     def _after_fork(self) -> None:
-        # the parent's lock may have been held by its writer thread at fork time
+        # the parent's locks may have been held by its writer thread at fork time
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._reset_process_state()
 
@@ -214,7 +216,8 @@ class Recorder:
         if not events:
             return 0
         try:
-            self._store(events)
+            with self._write_lock:
+                self._store(events)
         except Exception:
             logger.exception('huey monitor: %d events could not be stored, dropped', len(events))
             return 0

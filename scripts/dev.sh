@@ -11,7 +11,7 @@ for p in packages/*/; do editable+=(-e "$p"); done
 .venv/bin/python -m pip install -q "${editable[@]}" \
     'redis[hiredis]>=5' 'gevent>=23' 'peewee>=3.17' psycopg2-binary pymysql \
     'django>=4.2' django-tasks pytest-django 'psycopg[binary]' \
-    pytest hypothesis tox ruff build
+    pytest hypothesis tox ruff build playwright
 [ "${1:-}" = "--no-demo" ] && exit 0
 
 export HUEY_DEMO_DB=$(mktemp -d)/demo.db

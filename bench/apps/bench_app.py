@@ -6,7 +6,9 @@ variables set by ``bench/driver.py``:
 
 * ``BENCH_STORAGE``: ``redis`` (default), ``sqlite`` or ``memory``;
 * ``BENCH_REDIS_DB``: Redis database number (default 5, the bench db);
-* ``BENCH_SQLITE_FILE``: the SQLite file (required for ``sqlite``).
+* ``BENCH_SQLITE_FILE``: the SQLite file (required for ``sqlite``);
+* ``BENCH_MONITOR``: set to record with huey-monitor (compare an interpreter
+  wrapper that sets it against the same interpreter without it).
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def make_huey():
 
 
 huey = make_huey()
+
+if os.environ.get('BENCH_MONITOR'):  # measure huey-monitor's recording cost (ours only)
+    import huey_monitor
+
+    huey_monitor.enable(huey)
 
 
 @huey.task()

@@ -1,0 +1,363 @@
+"""Record task events and consumer heartbeats into the application's storage.
+
+Signals only append to an in-memory buffer (a task never waits on the
+monitor); a writer thread per process stores the buffer every
+``flush_interval`` seconds with a handful of data-method calls, whatever the
+number of tasks. Everything goes through the storage contract's data methods
+(``put_data``, ``peek_data_many``, ``incr``, ``delete_data``), so it works on
+every storage. Monitoring is best-effort: a failed write is logged and the
+buffered events are dropped, tasks are never affected.
+"""
+
+from __future__ import annotations
+
+import atexit
+import bisect
+import collections
+import logging
+import operator
+import os
+import socket
+import threading
+import time
+import weakref
+from typing import Any
+
+from huey_api import signals as S
+
+from .records import (
+    CHART_OUTCOMES,
+    DURATION_BUCKETS,
+    ConsumerRecord,
+    InFlight,
+    Keys,
+    encode_slot,
+)
+from .settings import MonitorSettings
+
+__all__ = ['ATTEMPT_ENDING', 'Recorder']
+
+logger = logging.getLogger(__name__)
+
+#: Signals that end the attempt EXECUTING started: they carry its duration.
+ATTEMPT_ENDING = frozenset(
+    (
+        S.SIGNAL_COMPLETE,
+        S.SIGNAL_ERROR,
+        S.SIGNAL_CANCELED,
+        S.SIGNAL_INTERRUPTED,
+        S.SIGNAL_LOCKED,
+        S.SIGNAL_RATE_LIMITED,
+    )
+)
+_MAX_ERROR_LENGTH = 500
+#: Events kept in memory at most while the storage cannot be written (the
+#: oldest are dropped first).
+_MAX_BUFFERED = 200_000
+_EXECUTING = S.SIGNAL_EXECUTING
+_ERROR = S.SIGNAL_ERROR
+_now = time.time
+_NAME = operator.itemgetter(3)
+_SIGNAL = operator.itemgetter(1)
+_NAMES_CHECK_INTERVAL = 60.0
+
+
+class Recorder:
+    """Buffers one Huey's signals in this process and writes them out.
+
+    A process whose workers ran the Huey's start-up hooks is a consumer: it
+    also writes a heartbeat (host, pid, workers, start time, tasks in flight)
+    until its last worker runs the shutdown hooks.
+    """
+
+    def __init__(self, huey: Any, settings: MonitorSettings) -> None:
+        self.huey = huey
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer at a time (thread, hooks, atexit)
+        self._wake = threading.Event()
+        self._closed = False
+        self._reset_process_state()
+
+    def _reset_process_state(self) -> None:
+        """Forget everything owned by another process (after ``os.fork()``)."""
+        self._pid = os.getpid()
+        self._host = socket.gethostname()
+        self._consumer_id = f'{self._host}:{self._pid}'
+        #: the id written into events: set while this process runs workers
+        self._consumer: str | None = None
+        # Raw event tuples (Event field order). deque.append/popleft are atomic,
+        # so signal receivers in many threads never take a lock.
+        self._pending: collections.deque[tuple] = collections.deque(maxlen=_MAX_BUFFERED)
+        self._in_flight: dict[str, tuple[str, float]] = {}
+        self._thread: threading.Thread | None = None
+        self._slot_seq: int | None = None
+        self._slot_events: list[tuple] = []
+        self._known_names: set[str] = set()
+        self._names_checked = 0.0
+        self._settings_stored = False
+        self._workers = 0
+        self._consumer_number: int | None = None
+        self._consumer_started = 0.0
+        self._last_heartbeat = 0.0
+        self._processed = 0
+
+    # -- wiring -----------------------------------------------------------
+
+    def connect(self) -> None:
+        self.huey.signal()(self.on_signal)
+        self.huey.on_startup(name='huey_monitor')(self.worker_started)
+        self.huey.on_shutdown(name='huey_monitor')(self.worker_stopped)
+        ref = weakref.ref(self)
+        atexit.register(_flush_at_exit, ref)
+        os.register_at_fork(after_in_child=lambda: _reset_in_child(ref))
+
+    def disconnect(self) -> None:
+        """Stop recording: unhook, write what is buffered, end the writer thread."""
+        self.huey.disconnect_signal(self.on_signal)
+        self.huey.unregister_on_startup('huey_monitor')
+        self.huey.unregister_on_shutdown('huey_monitor')
+        self._closed = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(5)
+        self.flush()
+
+    def _check_process(self) -> None:
+        """Start afresh in a forked child (normally done by the at-fork hook)."""
+        if os.getpid() != self._pid:
+            self._after_fork()
+
+    def _after_fork(self) -> None:
+        # the parent's locks may have been held by its writer thread at fork time
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._reset_process_state()
+
+    def _ensure_writer(self) -> None:
+        thread = self._thread
+        if thread is not None or self._closed:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name='huey-monitor-writer', daemon=True
+                )
+                self._thread.start()
+
+    # -- signal and hook receivers (worker threads: must stay cheap) --------
+
+    def on_signal(self, signal: str, task: Any, *args: Any) -> None:
+        # The hot path: runs in the worker for every signal. A dict update and
+        # a deque append; forks are handled by the at-fork hook.
+        now = _now()
+        duration = error = None
+        if signal == _EXECUTING:
+            self._in_flight[task.id] = (task.name, now)
+        elif signal in ATTEMPT_ENDING:
+            started = self._in_flight.pop(task.id, None)
+            if started is not None:
+                duration = now - started[1]
+        if args and signal == _ERROR:
+            error = repr(args[0])[:_MAX_ERROR_LENGTH]
+        self._pending.append((now, signal, task.id, task.name, duration, error, self._consumer))
+        if self._thread is None:
+            self._ensure_writer()
+
+    def worker_started(self) -> None:
+        self._check_process()
+        with self._lock:
+            self._workers += 1
+            self._consumer = self._consumer_id
+            if self._consumer_started == 0.0:
+                self._consumer_started = time.time()
+        self._ensure_writer()
+        self._wake.set()  # register the heartbeat now, not in a second
+
+    def worker_stopped(self) -> None:
+        self._check_process()
+        with self._lock:
+            self._workers = max(0, self._workers - 1)
+            last = self._workers == 0
+            if last:
+                self._consumer = None
+        if last:
+            self.flush()
+            self._unregister_consumer()
+
+    # -- writing ----------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._closed and os.getpid() == self._pid:
+            self._wake.wait(self.settings.flush_interval)
+            self._wake.clear()
+            try:
+                self.flush()
+                if self._workers and (
+                    time.time() - self._last_heartbeat >= self.settings.heartbeat_interval
+                    or self._consumer_number is None
+                ):
+                    self.heartbeat()
+            except Exception:  # never let the writer die: try again next time
+                logger.exception('huey monitor: writing events failed')
+
+    def flush(self) -> int:
+        """Write the buffered events now; returns how many were written."""
+        self._check_process()
+        pending = self._pending
+        events = []
+        try:
+            while True:
+                events.append(pending.popleft())
+        except IndexError:
+            pass
+        if not events:
+            return 0
+        try:
+            with self._write_lock:
+                self._store(events)
+        except Exception:
+            logger.exception('huey monitor: %d events could not be stored, dropped', len(events))
+            return 0
+        return len(events)
+
+    def _store(self, events: list[tuple]) -> None:
+        storage = self.huey.storage
+        settings = self.settings
+        if not self._settings_stored:
+            if storage.peek_data(Keys.settings) != settings.to_bytes():
+                storage.put_data(Keys.settings, settings.to_bytes())
+            self._settings_stored = True
+        self._store_events(storage, events)
+        self._store_counters(storage, events)
+        self._store_names(storage, {event[3] for event in events})
+
+    def _store_events(self, storage: Any, events: list[tuple]) -> None:
+        settings = self.settings
+        slots = settings.slots
+        # Only the newest max_events can be read back: older ones of a busy
+        # second are counted (by _store_counters) but not written.
+        events = events[-settings.max_events :]
+        if self._slot_seq is not None:
+            stored = storage.peek_data(Keys.event_seq)
+            current = int(stored) if stored else 0
+            if current - self._slot_seq >= slots - 1:  # about to be overwritten: move on
+                self._slot_seq = None
+        while events:
+            if self._slot_seq is None or len(self._slot_events) >= settings.slot_size:
+                self._slot_seq = storage.incr(Keys.event_seq)
+                self._slot_events = []
+            room = settings.slot_size - len(self._slot_events)
+            self._slot_events.extend(events[:room])
+            events = events[room:]
+            storage.put_data(
+                Keys.event_slot(self._slot_seq, slots),
+                encode_slot(self._slot_seq, self._slot_events),
+            )
+
+    def _store_counters(self, storage: Any, events: list[tuple]) -> None:
+        # Counted with C-level helpers (Counter over zip/map): this runs on
+        # every event of a busy second, in a thread sharing the GIL with workers.
+        names, signals = map(_NAME, events), map(_SIGNAL, events)
+        by_outcome = collections.Counter(zip(names, signals))
+        by_minute: collections.Counter = collections.Counter()
+        first, last = int(events[0][0] // 60), int(events[-1][0] // 60)
+        if first == last:  # the usual case: the whole flush is in one minute
+            for (_name, signal), count in by_outcome.items():
+                if signal in CHART_OUTCOMES:
+                    by_minute[first, signal] += count
+        else:
+            by_minute.update((int(e[0] // 60), e[1]) for e in events if e[1] in CHART_OUTCOMES)
+        timed = [(e[3], e[4]) for e in events if e[4] is not None]
+        increments: collections.Counter = collections.Counter()
+        for (name, signal), count in by_outcome.items():
+            if signal != _EXECUTING:
+                increments[Keys.total(name, signal), None] += count
+        minute_ttl = max(2 * 3600.0, self.settings.max_age)
+        for (minute, signal), count in by_minute.items():
+            increments[Keys.minute(minute, signal), minute_ttl] += count
+        if timed:
+            self._processed += len(timed)
+            sums: collections.Counter = collections.Counter()
+            buckets = collections.Counter(
+                (name, bisect.bisect_left(DURATION_BUCKETS, duration)) for name, duration in timed
+            )
+            for name, duration in timed:
+                sums[name] += duration
+            for name, total in sums.items():
+                increments[Keys.duration_sum(name), None] += round(total * 1e6)
+            for (name, index), count in buckets.items():
+                bound = DURATION_BUCKETS[index] if index < len(DURATION_BUCKETS) else 'inf'
+                increments[Keys.duration_bucket(name, bound), None] += count
+        for (key, ttl), amount in increments.items():
+            storage.incr(key, amount, ttl=ttl)
+
+    def _store_names(self, storage: Any, names: set[str]) -> None:
+        """Keep the stored set of task names a superset of the names seen here.
+
+        Two processes adding names at once may overwrite each other; each
+        re-checks now and then, so a lost name comes back.
+        """
+        now = time.monotonic()
+        if names <= self._known_names and now - self._names_checked < _NAMES_CHECK_INTERVAL:
+            return
+        self._known_names |= names
+        self._names_checked = now
+        stored = storage.peek_data(Keys.names)
+        current = set(stored.decode().split('\n')) - {''} if stored else set()
+        if not self._known_names <= current:
+            merged = '\n'.join(sorted(current | self._known_names))
+            storage.put_data(Keys.names, merged.encode())
+
+    # -- heartbeats -------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        """Write this consumer's record (registering it on the first call)."""
+        if not self._workers:
+            return
+        storage = self.huey.storage
+        if self._consumer_number is None:
+            self._consumer_number = storage.incr(Keys.consumer_seq)
+        now = time.time()
+        with self._lock:
+            record = ConsumerRecord(
+                id=self._consumer_id,
+                host=self._host,
+                pid=self._pid,
+                workers=self._workers,
+                started=self._consumer_started,
+                last_seen=now,
+                in_flight=tuple(
+                    InFlight(task_id, name, started)
+                    for task_id, (name, started) in list(self._in_flight.items())
+                ),
+                processed=self._processed,
+            )
+        storage.put_data(
+            Keys.consumer(self._consumer_number, self.settings.max_consumers), record.to_bytes()
+        )
+        self._last_heartbeat = now
+
+    def _unregister_consumer(self) -> None:
+        number, self._consumer_number = self._consumer_number, None
+        if number is None:
+            return
+        try:
+            self.huey.storage.delete_data(Keys.consumer(number, self.settings.max_consumers))
+        except Exception:
+            logger.exception('huey monitor: could not remove the consumer heartbeat')
+        self._consumer_started = 0.0
+
+
+def _reset_in_child(ref: weakref.ref) -> None:
+    recorder = ref()
+    if recorder is not None and not recorder._closed:
+        recorder._after_fork()
+
+
+def _flush_at_exit(ref: weakref.ref) -> None:
+    recorder = ref()
+    if recorder is not None and recorder._pid == os.getpid():
+        recorder.flush()

@@ -1,0 +1,172 @@
+"""Events, counters and heartbeats recorded through each real storage."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from conftest import wait_until
+from huey_monitor import MonitorSettings
+from huey_monitor.records import Keys
+
+
+def run_one(huey) -> None:
+    """Run the next waiting task here, as a consumer worker would."""
+    delivery = wait_until(huey.reserve, 10, 'a task to reserve')
+    huey.execute_delivery(delivery)
+
+
+def signals_of(events, task_id) -> list[str]:
+    return [e.signal for e in sorted(events, key=lambda e: e.ts) if e.task_id == task_id]
+
+
+@pytest.mark.parametrize(
+    'option, value',
+    [('max_events', 0), ('slot_size', 'many'), ('flush_interval', 0), ('max_age', -1)],
+)
+def test_settings_name_the_bad_value(option, value):
+    with pytest.raises(ValueError, match=f'{option}={value!r}'):
+        MonitorSettings(**{option: value})
+
+
+def test_task_events_counters_and_timings(make_app):
+    app = make_app()
+    huey, monitor, module = app.huey, app.monitor, app.module
+    ok = module.add(1, 2)
+    bad = module.fail('boom')
+    run_one(huey)
+    run_one(huey)
+    assert ok.get() == 3
+    monitor.flush()
+
+    events = monitor.events()
+    assert signals_of(events, ok.id) == ['enqueued', 'executing', 'complete']
+    assert signals_of(events, bad.id) == ['enqueued', 'executing', 'error']
+    error = next(e for e in events if e.signal == 'error')
+    assert error.error == "ValueError('boom')"
+    assert error.name == module.fail.name
+    complete = next(e for e in events if e.signal == 'complete')
+    assert complete.duration is not None and 0 <= complete.duration < 5
+
+    totals = monitor.totals()
+    assert totals[module.add.name]['complete'] == 1
+    assert totals[module.add.name]['enqueued'] == 1
+    assert totals[module.fail.name]['error'] == 1
+    series = monitor.series(minutes=2)
+    assert len(series['minute']) == 2
+    assert sum(series['complete']) == 1 and sum(series['error']) == 1
+    assert sum(series['enqueued']) == 2
+
+    timing = {t.name: t for t in monitor.timings()}
+    assert timing[module.add.name].count == 1
+    assert timing[module.add.name].p50 == complete.duration
+    histogram = monitor.durations()[module.add.name]
+    assert histogram['count'] == 1
+    assert histogram['buckets'][-1] == (float('inf'), 1)
+
+    status = monitor.status()
+    assert status['pending'] == 0 and status['dead_letters'] == 0
+    assert status['results'] == 1  # the error (ok.get() consumed the value)
+
+
+def test_consumer_heartbeat_in_flight_and_exit(make_app, start_consumer):
+    app = make_app()
+    monitor, module = app.monitor, app.module
+    consumer = start_consumer(app, '-w', '2')
+
+    def registered():
+        alive = [view for view in monitor.consumers() if view.alive]
+        return alive if alive and alive[0].record.pid == consumer.pid else None
+
+    view = wait_until(registered, 30, 'the consumer heartbeat')[0]
+    assert view.record.workers == 2
+    assert view.record.host == socket.gethostname()
+
+    running = module.slow(3)
+
+    def in_flight():
+        views = monitor.consumers()
+        return views and running.id in {item.task_id for item in views[0].record.in_flight}
+
+    wait_until(in_flight, 20, 'slow() to show as in flight')
+    results = [module.add(i, i) for i in range(5)]
+    assert [r.get(blocking=True, timeout=30) for r in results] == [0, 2, 4, 6, 8]
+    assert running.get(blocking=True, timeout=30) == 3
+
+    consumer_id = f'{socket.gethostname()}:{consumer.pid}'
+
+    def completions():
+        done = [e for e in monitor.events() if e.signal == 'complete']
+        return done if len(done) == 6 else None
+
+    done = wait_until(completions, 20, 'six complete events')
+    assert {e.consumer for e in done} == {consumer_id}
+    assert max(e.duration for e in done) >= 3
+    assert consumer.stop() == 0
+    assert monitor.consumers() == []  # unregistered on a clean stop
+
+
+def test_event_log_keeps_only_the_newest(make_app):
+    app = make_app('max_events=20, slot_size=5')
+    monitor, module = app.monitor, app.module
+    ids = []
+    for batch in range(9):
+        ids.extend(module.add(batch, i).id for i in range(7))
+        monitor.flush()
+    events = monitor.events()
+    assert [e.task_id for e in events] == ids[::-1][:20]
+    settings = monitor.settings()
+    assert settings.slots == 8
+    stored = 0
+    for value in app.huey.storage.peek_data_many(
+        [Keys.event_slot(i, settings.slots) for i in range(settings.slots)]
+    ):
+        stored += len(json.loads(value)['events']) if value else 0
+    assert 20 <= stored <= 2 * settings.max_events
+
+
+def test_old_events_age_out(make_app):
+    app = make_app('max_age=1')
+    app.module.add(1, 1)
+    app.monitor.flush()
+    assert len(app.monitor.events()) == 1
+    wait_until(lambda: not app.monitor.events(), 10, 'the event to age out')
+
+
+def test_process_workers_each_heartbeat(make_app, start_consumer):
+    app = make_app()
+    monitor, module = app.monitor, app.module
+    start_consumer(app, '-k', 'process', '-w', '2')
+    views = wait_until(
+        lambda: (
+            [v for v in monitor.consumers() if v.alive] if len(monitor.consumers()) == 2 else None
+        ),
+        30,
+        'a heartbeat from each worker process',
+    )
+    assert [v.record.workers for v in views] == [1, 1]
+    pids = {v.record.pid for v in views}
+    results = [module.add(i, 2) for i in range(6)]
+    assert [r.get(blocking=True, timeout=30) for r in results] == [i + 2 for i in range(6)]
+
+    def recorded():
+        done = [e for e in monitor.events() if e.signal == 'complete']
+        return done if len(done) == 6 else None
+
+    done = wait_until(recorded, 20, 'six complete events')
+    assert {int(e.consumer.rsplit(':', 1)[1]) for e in done} <= pids
+
+
+def test_a_killed_consumer_shows_as_gone(make_app, start_consumer):
+    app = make_app()
+    monitor = app.monitor
+    consumer = start_consumer(app, '-w', '1')
+    wait_until(lambda: [v for v in monitor.consumers() if v.alive], 30, 'the heartbeat')
+    consumer.kill()  # SIGKILL: no shutdown hook, the record stays behind
+    (view,) = wait_until(
+        lambda: [v for v in monitor.consumers() if not v.alive], 30, 'the consumer to go silent'
+    )
+    assert view.record.pid == consumer.pid
+    assert monitor.consumers(include_gone=False) == []
+    assert monitor.status()['consumers'] == 0

@@ -1,27 +1,13 @@
-"""Prometheus metrics served the way a consumer's ``--metrics-port`` will serve them."""
+"""Prometheus metrics: served by a consumer's ``--metrics-port`` and on their own."""
 
 from __future__ import annotations
 
-import sys
 import urllib.request
 
 import pytest
 from conftest import free_port, wait_until
 from huey_monitor.metrics import serve_metrics
 from prometheus_client.parser import text_string_to_metric_families
-
-# What huey_consumer's --metrics-port does (see the README): serve, then consume.
-CONSUMER_WITH_METRICS = """\
-import sys
-
-from huey_consumer.cli import main
-from huey_consumer.loading import load_huey
-from huey_monitor.metrics import serve_metrics
-
-port = int(sys.argv.pop(1))
-serve_metrics(load_huey(sys.argv[1]), port)
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 def scrape(port: int) -> dict:
@@ -44,11 +30,7 @@ def test_consumer_metrics_port(make_app, start_consumer):
     huey, module = app.huey, app.module
     queue = huey.name
     port = free_port()
-    launcher_path = app.directory / 'consumer_with_metrics.py'
-    launcher_path.write_text(CONSUMER_WITH_METRICS)
-    consumer = start_consumer(
-        app, '-w', '2', launcher=[sys.executable, str(launcher_path), str(port)]
-    )
+    consumer = start_consumer(app, '-w', '2', '--metrics-port', str(port))
 
     running = module.slow(2)
     consumer_id = wait_until(

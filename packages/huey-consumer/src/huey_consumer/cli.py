@@ -84,6 +84,20 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f'huey_consumer: error: {exc}\n')
             return 2
     consumer = Consumer(huey, config)
+    if options.metrics_port is not None:
+        try:
+            from huey_monitor.metrics import serve_metrics
+        except ImportError:
+            sys.stderr.write(
+                'huey_consumer: error: --metrics-port needs the huey-monitor distribution: '
+                'pip install huey-monitor\n'
+            )
+            return 2
+        try:
+            serve_metrics(huey, options.metrics_port, options.metrics_host)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f'huey_consumer: error: --metrics-port: {exc}\n')
+            return 2
     task_logger = TaskEventLogger()
     task_logger.install(huey)
     try:

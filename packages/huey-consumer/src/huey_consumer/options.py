@@ -59,6 +59,19 @@ def build_parser() -> ConsumerOptionParser:
         'huey', metavar='HUEY', nargs='?', help='import path of the Huey instance, e.g. myapp.huey'
     )
     add_consumer_options(parser)
+    metrics = parser.add_argument_group('metrics (huey-monitor)')
+    metrics.add_argument(
+        '--metrics-port',
+        type=int,
+        metavar='PORT',
+        help='serve Prometheus metrics on http://HOST:PORT/metrics (needs huey-monitor)',
+    )
+    metrics.add_argument(
+        '--metrics-host',
+        default='127.0.0.1',
+        metavar='HOST',
+        help='address the metrics server binds (default: 127.0.0.1)',
+    )
     return parser
 
 

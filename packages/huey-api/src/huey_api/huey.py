@@ -40,6 +40,8 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     ``immediate_use_memory=False``). ``signing_key`` signs every message
     and value with HMAC-SHA256. ``delivery``, ``lease_timeout`` and
     ``max_deliveries`` configure the execution API (see ``execution``).
+    ``store_intermediate_errors=False`` stores a failed task's error (and runs
+    its ``on_error``) only once its retries are used up.
     """
 
     storage_class: type[BaseStorage] | None = None
@@ -61,6 +63,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         delivery: str = 'at-least-once',
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
+        store_intermediate_errors: bool = True,
         **storage_kwargs: Any,
     ) -> None:
         if always_eager is not None:
@@ -88,6 +91,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self.name = name
         self.results = results
         self.store_none = store_none
+        self.store_intermediate_errors = store_intermediate_errors
         self.utc = utc
         self.serializer = serializer
         self.immediate_use_memory = immediate_use_memory
@@ -109,6 +113,9 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self._startup: dict[str, Callable] = {}
         self._shutdown: dict[str, Callable] = {}
         self._locks: set[str] = set()
+        #: set by a consumer: ``handler(seconds)`` returns a context manager
+        #: that interrupts a task running longer (raising TaskTimeout)
+        self._timeout_handler: Callable | None = None
         self._immediate = False
         self._live_storage: BaseStorage | None = None
         if immediate and immediate_use_memory:
@@ -162,15 +169,18 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self,
         retries: int = 0,
         retry_delay: float = 0,
+        retry_backoff: float = 0,
         priority: int | None = None,
         context: bool = False,
         name: str | None = None,
         expires=None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> Callable[[Callable], TaskWrapper]:
-        """Decorator: make a function a task. Extra keywords: ``retry_backoff``
-        (multiply ``retry_delay`` by it after each automatic retry) and any
-        attribute to set on the task class."""
+        """Decorator: make a function a task. ``retry_backoff`` multiplies
+        ``retry_delay`` after each automatic retry; ``timeout`` (seconds) is
+        enforced by the consumer's workers and by ``task.check_timeout()``;
+        extra keywords become attributes of the task class."""
 
         def decorator(func: Callable) -> TaskWrapper:
             return TaskWrapper(
@@ -178,10 +188,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                 func,
                 retries=retries,
                 retry_delay=retry_delay,
+                retry_backoff=retry_backoff,
                 priority=priority,
                 context=context,
                 name=name,
                 expires=expires,
+                timeout=timeout,
                 **kwargs,
             )
 
@@ -192,10 +204,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         validate_datetime: Callable,
         retries: int = 0,
         retry_delay: float = 0,
+        retry_backoff: float = 0,
         priority: int | None = None,
         context: bool = False,
         name: str | None = None,
         expires=None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> Callable[[Callable], TaskWrapper]:
         """Decorator: a task the consumer enqueues each minute ``validate_datetime``
@@ -212,10 +226,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                 func,
                 retries=retries,
                 retry_delay=retry_delay,
+                retry_backoff=retry_backoff,
                 priority=priority,
                 context=context,
                 name=name,
                 expires=expires,
+                timeout=timeout,
                 task_base=PeriodicTask,
                 validate_datetime=staticmethod(validate_datetime),
                 **kwargs,
@@ -254,9 +270,15 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self._locks.add(name)
         return TaskLock(self, name, ttl)
 
-    def rate_limit(self, name: str, limit: int, per: float) -> RateLimit:
-        """At most ``limit`` entries per ``per`` seconds; decorator or context manager."""
-        return RateLimit(self, name, limit, per)
+    def is_locked(self, name: str) -> bool:
+        """True while the lock ``name`` is held."""
+        return TaskLock(self, name).is_locked()
+
+    def rate_limit(self, name: str, limit: int, per: float, retry: bool = True) -> RateLimit:
+        """At most ``limit`` entries per ``per`` seconds; decorator or context
+        manager. A refused task is retried when the window resets if
+        ``retry`` (without using a retry), else only if it has retries left."""
+        return RateLimit(self, name, limit, per, retry)
 
     def _hook(self, registry: dict, name: str | None) -> Callable:
         def decorator(func: Callable) -> Callable:
@@ -333,9 +355,10 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         """Put ``task`` in the queue (or, with a future eta, the schedule).
 
         One storage call. Returns its ``Result`` (a ``ResultGroup`` for a
-        pipeline), or None when results are off. In immediate mode a due task
-        runs now. A ``group`` returns its ``ResultGroup``, a ``chord`` its
-        ``ChordResult``.
+        pipeline), or None when results are off. A task with a future eta
+        goes to the queue too: the worker that takes it puts it on the
+        schedule. In immediate mode the task runs (or is scheduled) now. A
+        ``group`` returns its ``ResultGroup``, a ``chord`` its ``ChordResult``.
         """
         if not isinstance(task, Task):
             enqueue_in = getattr(task, '_enqueue_in', None)
@@ -345,7 +368,9 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                     'add.s(1, 2), a group or a chord'
                 )
             return enqueue_in(self)
-        if task.eta_ts is None and not self._immediate:  # the hot path
+        if task.expires is not None:
+            task.resolve_expires()  # a relative expiry counts from enqueueing
+        if not self._immediate:  # the hot path
             self.storage.enqueue(self.serializer.serialize(task.to_message()), task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
@@ -365,38 +390,28 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         """Enqueue several tasks; due ones go to the storage in one batch."""
         tasks = list(tasks)
         now = time.time()
+        for task in tasks:
+            if task.expires is not None:
+                task.resolve_expires(now)
         if self._immediate:
             for task in tasks:
                 self._put(task, now)
         else:
-            batch, queued = [], []
-            for task in tasks:
-                if task.eta_ts is not None and task.eta_ts > now:
-                    self._put(task, now)
-                else:
-                    batch.append((self.serialize_task(task), task.priority))
-                    queued.append(task)
-            if batch:
-                self.storage.enqueue_many(batch)
+            if tasks:
+                self.storage.enqueue_many(
+                    [(self.serialize_task(task), task.priority) for task in tasks]
+                )
             if self._signals.active:
-                for task in queued:
+                for task in tasks:
                     self._signals.send(S.SIGNAL_ENQUEUED, task)
         if not self.results:
             return None
         return ResultGroup([Result(self, task) for task in tasks])
 
     def _put(self, task: Task, now: float, data: bytes | None = None) -> None:
-        """Schedule, run (immediate mode) or enqueue ``task``; ``data`` is its
+        """Enqueue ``task`` (run it, in immediate mode); ``data`` is its
         message when already serialized."""
-        eta = task.eta_ts
-        if eta is not None and eta > now:
-            if data is None:
-                data = self.serialize_task(task)
-            self.storage.add_to_schedule(data, eta, task.priority)
-            if self._signals.active:
-                self._signals.send(S.SIGNAL_ENQUEUED, task)
-                self._signals.send(S.SIGNAL_SCHEDULED, task)
-        elif self._immediate:
+        if self._immediate:
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
             self._execute(task, None, now)

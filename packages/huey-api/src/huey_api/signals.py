@@ -20,6 +20,7 @@ __all__ = [
     'SIGNAL_RETRYING',
     'SIGNAL_REVOKED',
     'SIGNAL_SCHEDULED',
+    'SIGNAL_TIMEOUT',
     'Signals',
 ]
 
@@ -38,6 +39,7 @@ SIGNAL_RATE_LIMITED = 'rate-limited'  # rate_limit refused to run the task now
 SIGNAL_RETRYING = 'retrying'  # the task failed and will run again
 SIGNAL_REVOKED = 'revoked'  # the task (or every task of its name) is revoked
 SIGNAL_SCHEDULED = 'scheduled'  # the task went to the schedule (future eta)
+SIGNAL_TIMEOUT = 'timeout'  # the task ran past its timeout
 
 SIGNALS = (
     SIGNAL_CANCELED,
@@ -53,6 +55,7 @@ SIGNALS = (
     SIGNAL_RETRYING,
     SIGNAL_REVOKED,
     SIGNAL_SCHEDULED,
+    SIGNAL_TIMEOUT,
 )
 
 

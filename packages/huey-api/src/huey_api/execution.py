@@ -42,7 +42,8 @@ from huey_api.utils import frame_timestamp, seconds, to_timestamp
 
 __all__ = ['Delivery', 'ExecutionMixin']
 
-logger = logging.getLogger(__name__)
+# Under 'huey', the logger applications configure for the facade they import.
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 _PERIODIC_PREFIX = 'periodic:'
 _PERIODIC_TTL = 120.0
@@ -398,6 +399,10 @@ class ExecutionMixin:
             and not isinstance(task, PeriodicTask)
         ):
             result = (task.id, self._serialize_result(task, value))
+        if result is not None and (self._post_execute or signals.active):
+            # hooks and receivers may read the result (one more round trip)
+            storage.put_data(result[0], result[1], is_result=True)
+            result = None
         if self._post_execute:
             self._post_hooks(task, value, None)
         if signals.active:

@@ -9,7 +9,7 @@ carries ``(chord_id, index, size, callback_message)``. A finished member
 stores its value in slot ``chord:<id>:<index>`` and increments
 ``chord:<id>:count``; the member that sees every slot filled and wins
 ``put_if_empty('chord:<id>:fired')`` enqueues the callback with the list of
-values prepended to its arguments, before the member is acknowledged.
+values appended to its arguments, before the member is acknowledged.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from huey_api.result import ChordResult, Result, ResultGroup
-from huey_api.task import Task, TaskWrapper
+from huey_api.task import Task, TaskWrapper, signature
 from huey_api.utils import make_id
 
 __all__ = ['chord', 'group']
@@ -43,14 +43,10 @@ def _signatures(where: str, tasks, more: tuple) -> list[Task]:
 
 
 def _signature(where: str, task, args: tuple, kwargs: dict) -> Task:
-    """A Task from a Task or a TaskWrapper plus arguments."""
-    if isinstance(task, TaskWrapper):
-        return task.s(*args, **kwargs)
-    if not isinstance(task, Task):
+    """A Task from a task function plus arguments, or a signature they extend."""
+    if not isinstance(task, (Task, TaskWrapper)):
         raise TypeError(f'{where}({task!r}): pass a task function or a signature made with .s(...)')
-    if args or kwargs:
-        raise TypeError(f'{where}({task!r}, ...): pass arguments only with a task function')
-    return task
+    return signature(task, args, kwargs)
 
 
 def _check_huey(where: str, huey, tasks: list[Task]) -> None:
@@ -95,7 +91,7 @@ class group:  # noqa: N801 - lower case like the reference API
 
 class chord:  # noqa: N801 - lower case like the reference API
     """Run ``callback`` once every task has finished, with the list of their
-    return values (in task order) prepended to its arguments::
+    return values (in task order) appended to its arguments::
 
         huey.enqueue(chord([add.s(1, 2), add.s(3, 4)], tot.s(extra=100)))
         # -> tot([3, 7], extra=100)
@@ -125,17 +121,18 @@ class chord:  # noqa: N801 - lower case like the reference API
         _check_huey('enqueue(chord)', huey, [*self.tasks, self.callback])
         callback = self.callback
         if not self.tasks:
-            huey.enqueue(callback.copy(id=callback.id, args=([],) + callback.args))
+            huey.enqueue(callback.copy(id=callback.id, args=callback.args + ([],)))
         else:
             chord_id, size, message = make_id(), len(self.tasks), callback.to_message()
             for index, task in enumerate(self.tasks):
                 task.chord = (chord_id, index, size, message)
             huey.enqueue_many(self.tasks)
-        steps = callback.chain()
+        pipeline = [Result(huey, step) for step in callback.chain()]
         return ChordResult(
-            ResultGroup([Result(huey, task) for task in self.tasks]),
-            Result(huey, callback),
-            ResultGroup([Result(huey, step) for step in steps]) if len(steps) > 1 else None,
+            # a pipeline member's value is its last step's
+            ResultGroup([Result(huey, task.chain()[-1]) for task in self.tasks]),
+            pipeline[0],  # one handle: reading either reads both
+            ResultGroup(pipeline) if len(pipeline) > 1 else None,
         )
 
     def __repr__(self) -> str:

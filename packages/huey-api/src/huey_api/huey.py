@@ -26,7 +26,8 @@ from huey_api.task import PeriodicTask, Task, TaskWrapper
 
 __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
 
-logger = logging.getLogger(__name__)
+# Under 'huey', the logger applications configure for the facade they import.
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 
 class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
@@ -100,12 +101,6 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self.max_deliveries = max_deliveries
         self.storage_kwargs = storage_kwargs
         self._storage_class = storage_class or self.storage_class
-        if self._storage_class is None:
-            raise ConfigurationError(
-                f'{type(self).__name__} has no storage: pass '
-                'storage_class=... or use MemoryHuey, SqliteHuey '
-                'or RedisHuey'
-            )
         self.registry = TaskRegistry()
         self._signals = S.Signals()
         self._pre_execute: dict[str, Callable] = {}
@@ -118,20 +113,30 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self._timeout_handler: Callable | None = None
         self._immediate = False
         self._live_storage: BaseStorage | None = None
-        if immediate and immediate_use_memory:
-            self.storage = self._memory_storage()  # live storage created when turned off
-            self._immediate = True
-        else:
-            self.storage = self.create_storage()
-            self._immediate = bool(immediate)
+        self._immediate = bool(immediate)
+        self.storage = self.create_storage()  # live storage created when turned off
 
     # -- storage and modes ----------------------------------------------
 
     def create_storage(self) -> BaseStorage:
-        """A new storage of ``storage_class`` for this application."""
-        return self._storage_class(self.name, **self.storage_kwargs)
+        """The storage for the current mode: in memory while immediate (unless
+        ``immediate_use_memory=False``), else ``get_storage()``."""
+        if self._immediate and self.immediate_use_memory:
+            return self.get_immediate_storage()
+        return self.get_storage(**self.storage_kwargs)
 
-    def _memory_storage(self) -> BaseStorage:
+    def get_storage(self, **storage_kwargs: Any) -> BaseStorage:
+        """A new live storage of ``storage_class``; override to build your own."""
+        if self._storage_class is None:
+            raise ConfigurationError(
+                f'{type(self).__name__} has no storage: pass '
+                'storage_class=... or use MemoryHuey, SqliteHuey '
+                'or RedisHuey'
+            )
+        return self._storage_class(self.name, **storage_kwargs)
+
+    def get_immediate_storage(self) -> BaseStorage:
+        """The storage used in immediate mode (a fresh in-memory one)."""
         return MemoryStorage(self.name)
 
     @property
@@ -145,15 +150,15 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         value = bool(value)
         if value == self._immediate:
             return
+        self._immediate = value
         if self.immediate_use_memory:
             if value:
                 self._live_storage = self.storage
-                self.storage = self._memory_storage()
+                self.storage = self.get_immediate_storage()
             else:
                 live = self._live_storage
                 self.storage = live if live is not None else self.create_storage()
                 self._live_storage = None
-        self._immediate = value
 
     @property
     def always_eager(self) -> bool:

@@ -89,19 +89,32 @@ class Result:
         return self._value
 
     def get_raw_result(
-        self, blocking: bool = False, timeout: float | None = None, preserve: bool = False
+        self,
+        blocking: bool = False,
+        timeout: float | None = None,
+        backoff: float = 1.15,
+        max_delay: float = 1.0,
+        revoke_on_timeout: bool = False,
+        preserve: bool = False,
     ) -> Any:
-        """The stored value (EmptyData if none), no caching, errors not raised."""
-        storage = self.huey.storage
-        if blocking:
-            data = storage.wait_data(self.id, timeout, pop=not preserve)
-        elif preserve:
-            data = storage.peek_data(self.id)
-        else:
-            data = storage.pop_data(self.id)
-        if data is EmptyData:
-            return EmptyData
-        return self.huey.serializer.deserialize(data)
+        """The stored value, kept on this handle, without raising a stored
+        ``Error``. Not ready: None, or with ``blocking`` a wait (up to
+        ``timeout`` seconds, then ``ResultTimeout``) through the storage's
+        ``wait_data``; ``backoff``/``max_delay`` are accepted for
+        compatibility, the storage picks how to wait. ``revoke_on_timeout``
+        revokes the task when the wait times out."""
+        value = self._get(preserve)
+        if value is not EmptyData:
+            return value
+        if not blocking:
+            return None
+        data = self.huey.storage.wait_data(self.id, timeout, pop=not preserve)
+        if data is not EmptyData:
+            self._value = self.huey.serializer.deserialize(data)
+            return self._value
+        if revoke_on_timeout:
+            self.revoke()
+        raise ResultTimeout(f'task {self.id} has no result after {timeout}s')
 
     def get(
         self,
@@ -114,22 +127,11 @@ class Result:
     ) -> Any:
         """The task's return value; None if not ready (non-blocking).
 
-        ``blocking`` waits (up to ``timeout`` seconds, then ``ResultTimeout``)
-        through the storage's ``wait_data``; ``backoff``/``max_delay`` are
-        accepted for compatibility, the storage picks how to wait. A failed
-        task raises ``TaskException``. ``revoke_on_timeout`` revokes the task
-        when the wait times out.
+        Waits like ``get_raw_result``; a failed task raises ``TaskException``.
         """
-        if self._value is EmptyData:
-            value = self.get_raw_result(blocking, timeout, preserve)
-            if value is EmptyData:
-                if blocking:
-                    if revoke_on_timeout:
-                        self.revoke()
-                    raise ResultTimeout(f'task {self.id} has no result after {timeout}s')
-                return None
-            self._value = value
-        return self._unwrap(self._value)
+        return self._unwrap(
+            self.get_raw_result(blocking, timeout, backoff, max_delay, revoke_on_timeout, preserve)
+        )
 
     def is_ready(self) -> bool:
         """True once the task stored its value; reads it into this handle,
@@ -216,8 +218,9 @@ class ResultGroup:
         for result in self._results:
             result.reset()
 
-    def __getitem__(self, index):
-        return self._results[index]
+    def __getitem__(self, index) -> Any:
+        """The value of the task at ``index``, waiting for it (like huey)."""
+        return self._results[index].get(blocking=True)
 
     def __iter__(self) -> Iterator[Result]:
         return iter(self._results)

@@ -24,7 +24,8 @@ __all__ = [
     'Signals',
 ]
 
-logger = logging.getLogger(__name__)
+# Under 'huey', the logger applications configure for the facade they import.
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 SIGNAL_CANCELED = 'canceled'  # a pre_execute hook or the task raised CancelExecution
 SIGNAL_COMPLETE = 'complete'  # the task ran and returned

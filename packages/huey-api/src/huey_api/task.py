@@ -88,7 +88,7 @@ class Task:
         timeout: float | None = None,
     ) -> None:
         self.id = id or make_id()
-        self.args = args if type(args) is tuple else (tuple(args) if args else ())
+        self.args = args if type(args) is tuple else _as_args(args)
         self.kwargs = dict(kwargs) if kwargs else {}
         self.eta_ts = None if eta is None else to_timestamp(eta)
         self.retries = self.default_retries if retries is None else retries
@@ -305,6 +305,17 @@ class Task:
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+
+def _as_args(args) -> tuple:
+    if args is None:
+        return ()
+    if isinstance(args, (str, bytes, dict)):
+        return (args,)
+    try:
+        return tuple(args)
+    except TypeError:  # one argument given bare: schedule(3, delay=60)
+        return (args,)
 
 
 def signature(task, args: tuple = (), kwargs: dict | None = None) -> Task:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from huey import MemoryHuey, TaskException, crontab
-from huey.signals import SIGNAL_DEAD_LETTERED, SIGNAL_INTERRUPTED
+from huey.signals import SIGNAL_DEAD_LETTERED, SIGNAL_INTERRUPTED, SIGNAL_SCHEDULED
 from huey_api import Delivery
 
 
@@ -155,8 +155,13 @@ def test_task_errors_never_propagate_from_execute_delivery(huey):
     assert metadata['task_id'] == result.id and metadata['retries'] == 0
 
 
-def test_enqueue_due_moves_scheduled_tasks_to_queue(huey, add):
-    add.schedule((1, 2), delay=30)
+def test_enqueue_due_moves_scheduled_tasks_to_queue(huey, add, run_one):
+    signals = []
+    huey.signal(SIGNAL_SCHEDULED)(lambda signal, task: signals.append(task.id))
+    result = add.schedule((1, 2), delay=30)
+    assert len(huey) == 1 and huey.scheduled_count() == 0  # queued until a worker takes it
+    run_one(huey)  # not due: the worker puts it on the schedule
+    assert len(huey) == 0 and huey.scheduled_count() == 1 and signals == [result.id]
     assert huey.enqueue_due() == 0
     assert huey.enqueue_due(time.time() + 31) == 1
     assert len(huey) == 1 and huey.scheduled_count() == 0
@@ -255,7 +260,7 @@ def test_expired_task_is_skipped(huey):
     task = huey.dequeue()
     assert huey.execute(task, timestamp=time.time() + 61) is None
     assert runs == [] and signals == [task.id]
-    result = slow.schedule(expires=datetime.datetime.now() + datetime.timedelta(hours=1))
+    result = slow(expires=datetime.datetime.now() + datetime.timedelta(hours=1))
     huey.execute_delivery(huey.reserve())
     assert runs == [1] and result() is None
 

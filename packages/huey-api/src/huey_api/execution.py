@@ -116,7 +116,9 @@ class ExecutionMixin:
             return None
         return Delivery(task, receipt, deliveries, check_revoked)
 
-    def execute_delivery(self, delivery: Delivery, reserve_next: bool = False) -> Delivery | None:
+    def execute_delivery(
+        self, delivery: Delivery, reserve_next: bool = False, now: float | None = None
+    ) -> Delivery | None:
         """Run a reserved task with every semantic, then acknowledge it.
 
         Task errors are handled (stored, retried, signalled); only storage
@@ -124,13 +126,16 @@ class ExecutionMixin:
         acknowledgement may also take the next waiting message in the same
         round trip (``storage.ack_and_lease``): that ``Delivery`` is returned,
         already leased, and the caller must run or release it. Returns None
-        when nothing was taken (then call ``reserve()`` as usual).
+        when nothing was taken (then call ``reserve()`` as usual). ``now``
+        (epoch seconds, default the current time) is the time the task's eta,
+        expiry and revocations are judged by; a task not yet due goes to the
+        schedule.
         """
         taken: list | None = [] if reserve_next and delivery.receipt is not None else None
         self._execute(
             delivery.task,
             delivery.receipt,
-            time.time(),
+            time.time() if now is None else now,
             delivery.check_revoked,
             taken,
             delivery.deliveries,

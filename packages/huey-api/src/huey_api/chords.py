@@ -33,6 +33,7 @@ from huey_storage import EmptyData
 from huey_api.exceptions import HueyException
 from huey_api.result import Error
 from huey_api.task import Task
+from huey_api.utils import delete_counter
 
 __all__ = ['ChordMixin']
 
@@ -88,12 +89,12 @@ class ChordMixin:
         self._fire_chord_callback(chord_id, callback, values, now)
         for key in keys:
             storage.delete_data(key)
-        storage.delete_data(count_key)
+        delete_counter(storage, count_key)
 
     def _chord_drop_late(self, slot_key: str, count_key: str) -> None:
         logger.info('%s: its chord already fired; dropping this late value', slot_key)
         self.storage.delete_data(slot_key)
-        self.storage.delete_data(count_key)
+        delete_counter(self.storage, count_key)
 
     def _chord_slot_value(self, chord_id: str, index: int, data: bytes) -> Any:
         try:

@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 _PERIODIC_PREFIX = 'periodic:'
 _PERIODIC_TTL = 120.0
+#: times closer than this are equal: a datetime (microseconds) read back from
+#: an epoch float may land a fraction of a microsecond early
+_RESOLUTION = 1e-6
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,7 @@ class ExecutionMixin:
     def ready_to_run(self, task: Task, timestamp=None) -> bool:
         """True if ``task`` has no eta or its eta is at or before ``timestamp``."""
         ts = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
-        return task.eta_ts is None or task.eta_ts <= ts
+        return task.eta_ts is None or task.eta_ts - ts <= _RESOLUTION
 
     def build_error_result(self, task: Task, exception: BaseException) -> dict:
         """The metadata stored (as an ``Error``) for a failed task: ``error``,
@@ -372,7 +375,7 @@ class ExecutionMixin:
         write an outcome needs is made before the message is acknowledged.
         """
         storage = self.storage
-        if task.eta_ts is not None and task.eta_ts > now:
+        if task.eta_ts is not None and task.eta_ts - now > _RESOLUTION:
             self.add_schedule(task)
             self._finish(receipt, None)
             return None
@@ -380,7 +383,7 @@ class ExecutionMixin:
             logger.info('task %s is revoked, not run', task.id)
             self._emit(S.SIGNAL_REVOKED, task)
             return self._skip(task, receipt, deliveries, now)
-        if task.expires_ts is not None and task.expires_ts < now:
+        if task.expires_ts is not None and now - task.expires_ts > _RESOLUTION:
             logger.info('task %s expired at %s, not run', task.id, task.expires_resolved)
             self._emit(S.SIGNAL_EXPIRED, task)
             return self._skip(task, receipt, deliveries, now)

@@ -23,8 +23,9 @@ from huey_api.utils import make_id
 __all__ = ['chord', 'group']
 
 
-def _signatures(where: str, tasks, more: tuple) -> list[Task]:
-    """``tasks`` as a list of signatures, checked to share one ``Huey``."""
+def _signatures(where: str, tasks, more: tuple, nested: bool = False) -> list:
+    """``tasks`` as a list of signatures (and chords, when ``nested``),
+    checked to share one ``Huey``."""
     if more or isinstance(tasks, (Task, TaskWrapper)):
         items = [tasks, *more]
     else:
@@ -33,12 +34,18 @@ def _signatures(where: str, tasks, more: tuple) -> list[Task]:
         except TypeError:
             items = [tasks]
     for task in items:
-        if not isinstance(task, Task):
+        if isinstance(task, group):
+            raise TypeError(
+                f'{where}({task!r}): a group cannot be a member; make it a chord '
+                'with .then(callback) first'
+            )
+        if not isinstance(task, Task) and not (nested and isinstance(task, chord)):
             raise TypeError(
                 f'{where}({task!r}): pass task signatures made with .s(...), e.g. add.s(1, 2)'
             )
-    if items:
-        _check_huey(f'{where}()', items[0].huey, items)
+    heads = [item.callback if isinstance(item, chord) else item for item in items]
+    if heads:
+        _check_huey(f'{where}()', heads[0].huey, heads)
     return items
 
 
@@ -101,11 +108,11 @@ class chord:  # noqa: N801 - lower case like the reference API
     the callback.
     """
 
-    def __init__(self, tasks: Iterable[Task], callback) -> None:
-        self.tasks = _signatures('chord', tasks, ())
+    def __init__(self, tasks: Iterable, callback) -> None:
+        self.tasks = _signatures('chord', tasks, (), nested=True)
         self.callback = _signature('chord', callback, (), {})
         if self.tasks:
-            _check_huey('chord()', self.tasks[0].huey, [self.callback])
+            _check_huey('chord()', self._heads()[0].huey, [self.callback])
 
     def then(self, task, *args: Any, **kwargs: Any) -> chord:
         """Run ``task`` after the callback, with its return value (a pipeline)."""
@@ -118,22 +125,40 @@ class chord:  # noqa: N801 - lower case like the reference API
         return self
 
     def _enqueue_in(self, huey) -> ChordResult:
-        _check_huey('enqueue(chord)', huey, [*self.tasks, self.callback])
+        """Enqueue the members in order (plain ones in batches); a member that
+        is a chord itself counts through its callback's last step."""
+        _check_huey('enqueue(chord)', huey, [*self._heads(), self.callback])
         callback = self.callback
+        results = []
         if not self.tasks:
             huey.enqueue(callback.copy(id=callback.id, args=callback.args + ([],)))
         else:
             chord_id, size, message = make_id(), len(self.tasks), callback.to_message()
-            for index, task in enumerate(self.tasks):
-                task.chord = (chord_id, index, size, message)
-            huey.enqueue_many(self.tasks)
+            batch = []
+            for index, member in enumerate(self.tasks):
+                membership = (chord_id, index, size, message)
+                if isinstance(member, chord):
+                    if batch:
+                        huey.enqueue_many(batch)
+                        batch = []
+                    member.callback.chord = membership  # travels with the inner callback
+                    results.append(member._enqueue_in(huey).callback_tail)
+                else:
+                    member.chord = membership
+                    batch.append(member)
+                    results.append(Result(huey, member.chain()[-1]))
+            if batch:
+                huey.enqueue_many(batch)
         pipeline = [Result(huey, step) for step in callback.chain()]
         return ChordResult(
             # a pipeline member's value is its last step's
-            ResultGroup([Result(huey, task.chain()[-1]) for task in self.tasks]),
+            ResultGroup(results),
             pipeline[0],  # one handle: reading either reads both
             ResultGroup(pipeline) if len(pipeline) > 1 else None,
         )
+
+    def _heads(self) -> list[Task]:
+        return [member.callback if isinstance(member, chord) else member for member in self.tasks]
 
     def __repr__(self) -> str:
         return f'<chord of {len(self.tasks)} tasks -> {self.callback!r}>'

@@ -108,10 +108,17 @@ class Result:
             return value
         if not blocking:
             return None
-        data = self.huey.storage.wait_data(self.id, timeout, pop=not preserve)
-        if data is not EmptyData:
-            self._value = self.huey.serializer.deserialize(data)
-            return self._value
+        storage = self.huey.storage
+        wait_result = getattr(storage, 'wait_result', None)
+        if wait_result is None:
+            data = storage.wait_data(self.id, timeout, pop=not preserve)
+            if data is not EmptyData:
+                self._value = self.huey.serializer.deserialize(data)
+                return self._value
+        elif wait_result(self.id, timeout):  # huey's storage API: wait, then read
+            value = self._get(preserve)
+            if value is not EmptyData:
+                return value
         if revoke_on_timeout:
             self.revoke()
         raise ResultTimeout(f'task {self.id} has no result after {timeout}s')
@@ -247,6 +254,13 @@ class ChordResult:
         self.results = results
         self.callback = callback
         self.pipeline_results = pipeline_results
+
+    @property
+    def callback_tail(self) -> Result:
+        """The result of the callback's last pipeline step."""
+        if self.pipeline_results is None:
+            return self.callback
+        return list(self.pipeline_results)[-1]
 
     def get(self, *args, **kwargs) -> Any:
         """The callback's value (same arguments as ``Result.get``)."""

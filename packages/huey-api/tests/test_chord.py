@@ -525,3 +525,17 @@ def test_every_member_result_is_stored_before_the_callback_is_enqueued(fhuey, ru
     run_all(fhuey)
     assert stored_when_fired[0] == member_ids  # the callback was the first enqueue
     assert result.results[0] == 2
+
+
+def test_a_chord_member_may_be_a_chord(huey, run_all):
+    add, tot, _ = define(huey)
+
+    @huey.task()
+    def collect(values):
+        return values
+
+    inner = chord([add.s(1, 1), add.s(2, 2)], collect.s()).then(tot)
+    result = huey.enqueue(chord([add.s(0, 1), inner], collect.s()))
+    run_all(huey)
+    assert result.get() == [1, 6]
+    assert result.results() == [1, 6]

@@ -323,6 +323,8 @@ class ExecutionMixin:
             self.storage.put_data(result[0], result[1], is_result=True)
 
     def _enqueue_follow_up(self, task: Task, now: float) -> None:
+        if task.expires is not None:
+            task.resolve_expires()  # counts from this enqueue, as for a call
         try:
             data = self.serialize_task(task)
         except Exception:  # e.g. an unpicklable argument carried over

@@ -336,7 +336,8 @@ def test_revocation_is_used_up_or_lapses_when_execution_checks_it(huey):
     def work(n):
         return n
 
-    first, second = work(1), work(2)
+    first = work(1)
+    work(2)
     first.revoke()  # once, by default
     assert huey.is_revoked(first) and huey.is_revoked(first.task)
     assert huey.execute(huey.dequeue()) is None

@@ -50,7 +50,7 @@ def run_all():
             delivery = huey.reserve()
             if delivery is None:
                 return count
-            huey.execute_delivery(delivery)
+            huey.execute_delivery(delivery, now=now)
             count += 1
         raise AssertionError(f'queue still not empty after {limit} deliveries')
 
@@ -59,12 +59,13 @@ def run_all():
 
 @pytest.fixture
 def run_one():
-    """``run_one(huey)``: execute exactly one queued delivery (fail if none)."""
+    """``run_one(huey, now=None)``: execute exactly one queued delivery (fail
+    if none), judging its eta at ``now``."""
 
-    def run(huey):
+    def run(huey, now: float | None = None):
         delivery = huey.reserve()
         assert delivery is not None, 'expected a queued task'
-        huey.execute_delivery(delivery)
+        huey.execute_delivery(delivery, now=now)
         return delivery
 
     return run

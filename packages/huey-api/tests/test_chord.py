@@ -8,7 +8,7 @@ import time
 
 import pytest
 from huey import ChordResult, MemoryHuey, RetryTask, chord, group
-from huey_api.result import Error
+from huey_api.result import SKIPPED, Error
 from huey_storage import EmptyData, MemoryStorage
 
 
@@ -212,11 +212,11 @@ def test_member_failing_for_good_leaves_its_error_in_its_slot(huey, run_all):
     assert first == 3
     assert isinstance(error, Error)
     assert error.metadata['error'] == "ValueError('boom')"
-    assert error.metadata['task_id'] == result.results[1].id
+    assert error.metadata['task_id'] == list(result.results)[1].id
     assert error.metadata['retries'] == 0
 
 
-def test_revoked_expired_and_cancelled_members_leave_none(huey, run_all):
+def test_skipped_members_leave_skipped_and_a_cancelling_task_its_error(huey, run_all):
     from huey import CancelExecution
 
     calls = []
@@ -233,9 +233,18 @@ def test_revoked_expired_and_cancelled_members_leave_none(huey, run_all):
     expired = add.s(5, 5)
     expired.expires_ts = time.time() - 1
     result = huey.enqueue(chord([add.s(1, 2), add.s(2, 2), expired, cancels.s()], collect.s()))
-    result.results[1].revoke()
+    list(result.results)[1].revoke()
+
+    @huey.pre_execute()
+    def veto(task):
+        if task.args == (7, 7):
+            raise CancelExecution()
+
+    huey.enqueue(chord([add.s(7, 7)], collect.s()))
     run_all(huey)
-    assert calls == [[3, None, None, None]]
+    [values, vetoed] = sorted(calls, key=len, reverse=True)
+    assert values[:3] == [3, SKIPPED, SKIPPED] and vetoed == [SKIPPED]
+    assert isinstance(values[3], Error) and 'CancelExecution' in values[3].metadata['error']
 
 
 def test_member_pipeline_fills_its_slot_with_the_last_step(huey, run_all):
@@ -457,7 +466,7 @@ def test_immediate_mode_returns_the_callback_value():
     add, tot, double = define(huey, calls)
     assert huey.enqueue(chord([add.s(1, 2), add.s(3, 4)], tot.s(extra=1))).get() == 11
     result = huey.enqueue(group([add.s(1, 1)]).then(tot).then(double))
-    assert result.get() == 2 and result.pipeline_results[1].get() == 4
+    assert result.get() == 2 and result.pipeline_results[1] == 4
     assert huey.enqueue(chord([], tot.s())).get() == 0
 
 
@@ -518,4 +527,18 @@ def test_every_member_result_is_stored_before_the_callback_is_enqueued(fhuey, ru
     fhuey.storage.enqueue = watching_enqueue
     run_all(fhuey)
     assert stored_when_fired[0] == member_ids  # the callback was the first enqueue
-    assert result.results[0].get() == 2
+    assert result.results[0] == 2
+
+
+def test_a_chord_member_may_be_a_chord(huey, run_all):
+    add, tot, _ = define(huey)
+
+    @huey.task()
+    def collect(values):
+        return values
+
+    inner = chord([add.s(1, 1), add.s(2, 2)], collect.s()).then(tot)
+    result = huey.enqueue(chord([add.s(0, 1), inner], collect.s()))
+    run_all(huey)
+    assert result.get() == [1, 6]
+    assert result.results() == [1, 6]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from huey import MemoryHuey, TaskException, crontab
-from huey.signals import SIGNAL_DEAD_LETTERED, SIGNAL_INTERRUPTED
+from huey.signals import SIGNAL_DEAD_LETTERED, SIGNAL_INTERRUPTED, SIGNAL_SCHEDULED
 from huey_api import Delivery
 
 
@@ -155,8 +155,13 @@ def test_task_errors_never_propagate_from_execute_delivery(huey):
     assert metadata['task_id'] == result.id and metadata['retries'] == 0
 
 
-def test_enqueue_due_moves_scheduled_tasks_to_queue(huey, add):
-    add.schedule((1, 2), delay=30)
+def test_enqueue_due_moves_scheduled_tasks_to_queue(huey, add, run_one):
+    signals = []
+    huey.signal(SIGNAL_SCHEDULED)(lambda signal, task: signals.append(task.id))
+    result = add.schedule((1, 2), delay=30)
+    assert len(huey) == 1 and huey.scheduled_count() == 0  # queued until a worker takes it
+    run_one(huey)  # not due: the worker puts it on the schedule
+    assert len(huey) == 0 and huey.scheduled_count() == 1 and signals == [result.id]
     assert huey.enqueue_due() == 0
     assert huey.enqueue_due(time.time() + 31) == 1
     assert len(huey) == 1 and huey.scheduled_count() == 0
@@ -281,7 +286,7 @@ def test_expired_task_is_skipped(huey):
     task = huey.dequeue()
     assert huey.execute(task, timestamp=time.time() + 61) is None
     assert runs == [] and signals == [task.id]
-    result = slow.schedule(expires=datetime.datetime.now() + datetime.timedelta(hours=1))
+    result = slow(expires=datetime.datetime.now() + datetime.timedelta(hours=1))
     huey.execute_delivery(huey.reserve())
     assert runs == [1] and result() is None
 
@@ -334,3 +339,51 @@ def test_forked_child_never_reuses_parent_task_ids():
     child.join(10)
     parent_ids = [make_id() for _ in range(5)]
     assert not set(child_ids) & set(parent_ids)
+
+
+def test_dequeue_and_execute_drive_tasks_in_process(huey):
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    later = add.schedule((1, 2), delay=60)
+    now = add(3, 4)
+    task = huey.dequeue()  # a plain at-most-once pop
+    assert task.id == later.id and huey.execute(task) is None
+    assert huey.scheduled_count() == 1  # not due: put on the schedule
+    assert huey.execute(huey.dequeue()) == 7 and now() == 7
+    assert huey.dequeue() is None
+    [task] = huey.read_schedule(time.time() + 61)
+    assert huey.execute(task, timestamp=time.time() + 61) == 3 and later() == 3
+
+
+def test_revocation_is_used_up_or_lapses_when_execution_checks_it(huey):
+    @huey.task()
+    def work(n):
+        return n
+
+    first = work(1)
+    work(2)
+    first.revoke()  # once, by default
+    assert huey.is_revoked(first) and huey.is_revoked(first.task)
+    assert huey.execute(huey.dequeue()) is None
+    assert not huey.is_revoked(first)
+    work.revoke(revoke_until=datetime.datetime.now() + datetime.timedelta(seconds=30))
+    assert work.is_revoked() and not work.is_revoked(timestamp=time.time() + 31)
+    assert huey.execute(huey.dequeue(), timestamp=time.time() + 31) == 2
+    assert not work.is_revoked()  # the lapsed revocation was deleted
+
+
+def test_immediate_mode_can_use_the_real_storage():
+    storage_huey = MemoryHuey('immediate-real', immediate=True, immediate_use_memory=False)
+    real = storage_huey.storage
+
+    @storage_huey.task()
+    def add(a, b):
+        return a + b
+
+    assert add(1, 2)() == 3
+    storage_huey.immediate = False
+    assert storage_huey.storage is real
+    add(2, 2)
+    assert len(storage_huey) == 1

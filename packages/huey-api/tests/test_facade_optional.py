@@ -70,9 +70,9 @@ def test_priority_redis_huey_runs_high_priority_first(redis_db):
     def job(n):
         return n
 
-    job.schedule((1,), priority=1)
-    job.schedule((9,), priority=9)
-    job.schedule((5,), priority=5)
+    job(1, priority=1)
+    job(9, priority=9)
+    job(5, priority=5)
     order = []
     while (delivery := huey.reserve()) is not None:
         order.append(delivery.task.args[0])

@@ -70,8 +70,8 @@ def test_schedule_with_delay_runs_only_when_due(huey, run_all):
         return a + b
 
     r = add.schedule((3, 4), delay=10)
-    assert huey.scheduled_count() == 1 and huey.pending_count() == 0
     run_all(huey)
+    assert huey.scheduled_count() == 1 and huey.pending_count() == 0
     assert r() is None
     run_all(huey, now=time.time() + 11)
     assert r(blocking=True) == 7
@@ -84,7 +84,7 @@ def test_schedule_with_naive_local_eta_runs_in_ten_seconds(huey, run_all):
 
     eta = datetime.datetime.now() + datetime.timedelta(seconds=10)
     r = add.schedule((4, 5), eta=eta)
-    [task] = huey.scheduled()
+    [task] = huey.pending()
     assert task.eta_ts == pytest.approx(time.time() + 10, abs=2)
     run_all(huey, now=time.time() + 5)
     assert r() is None
@@ -152,10 +152,10 @@ def test_flaky_task_with_retry_delay_waits_between_attempts(huey, run_all, run_o
     assert len(attempts) == 1 and huey.scheduled_count() == 1
     assert huey.enqueue_due(time.time() + 5) == 0  # not due yet
     assert huey.enqueue_due(time.time() + 11) == 1
-    run_one(huey)
+    run_one(huey, now=time.time() + 11)
     assert len(attempts) == 2 and huey.scheduled_count() == 1
     assert huey.enqueue_due(time.time() + 11) == 1
-    run_one(huey)
+    run_one(huey, now=time.time() + 11)
     assert len(attempts) == 3 and huey.scheduled_count() == 0 and len(huey) == 0
 
 

@@ -110,7 +110,7 @@ def test_result_group_iteration_indexing_and_as_completed(huey, add, run_all):
     group = add.map([(1, 1), (2, 2), (3, 3)])
     assert isinstance(group, ResultGroup) and len(group) == 3
     run_all(huey)
-    assert group[0].id == list(group)[0].id
+    assert group[0] == 2 and [r.id for r in group] == [r.id for r in group._results]
     assert sorted(group.as_completed(timeout=5)) == [2, 4, 6]
     assert group() == [2, 4, 6]
 

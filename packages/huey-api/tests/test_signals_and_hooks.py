@@ -52,16 +52,20 @@ def test_error_signal_carries_exception(huey, run_all):
     assert [type(e) for e in seen] == [OSError]
 
 
-def test_scheduled_signal_on_future_eta(huey):
+def test_scheduled_signal_when_a_worker_schedules_a_future_eta(huey, run_one):
     seen = []
-    huey.signal(S.SIGNAL_SCHEDULED)(lambda signal, task: seen.append(task.id))
+    huey.signal(S.SIGNAL_ENQUEUED, S.SIGNAL_SCHEDULED)(
+        lambda signal, task: seen.append((signal, task.id))
+    )
 
     @huey.task()
     def later():
         pass
 
     result = later.schedule(delay=60)
-    assert seen == [result.id]
+    assert seen == [(S.SIGNAL_ENQUEUED, result.id)]
+    run_one(huey)
+    assert seen[1:] == [(S.SIGNAL_SCHEDULED, result.id)]
 
 
 def test_disconnect_signal(huey, run_all):

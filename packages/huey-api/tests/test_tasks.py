@@ -94,20 +94,36 @@ def test_schedule_accepts_all_options(huey):
         id='my-id',
     )
     assert result.id == 'my-id'
-    [task] = huey.scheduled()
+    [task] = huey.pending()  # a worker puts it on the schedule
     assert task.kwargs == {'y': 2} and task.priority == 5 and task.retries == 2
     assert task.retry_delay == 3 and task.expires_ts == pytest.approx(time.time() + 600, abs=5)
     with pytest.raises(ValueError, match='eta or delay'):
         work.schedule((1,), eta=datetime.datetime.now(), delay=1)
 
 
-def test_schedule_without_eta_enqueues_now(huey):
+def test_schedule_needs_eta_or_delay_and_takes_them_bare(huey):
     @huey.task()
     def work():
         pass
 
-    work.schedule()
-    assert len(huey) == 1
+    with pytest.raises(ValueError, match='eta=<datetime> or delay=<seconds>'):
+        work.schedule()
+    work.schedule(60)
+    work.schedule(datetime.datetime(2030, 1, 1))
+    first, second = huey.pending()
+    assert first.eta_ts == pytest.approx(time.time() + 60, abs=5)
+    assert second.eta_ts == datetime.datetime(2030, 1, 1).timestamp()
+
+
+def test_call_keywords_set_task_options_not_arguments(huey):
+    @huey.task(retries=1)
+    def work(x, priority='mine'):
+        return x
+
+    work(1, priority=7, retries=3, timeout=5, id='t1')
+    [task] = huey.pending()
+    assert (task.id, task.args, task.kwargs) == ('t1', (1,), {})
+    assert (task.priority, task.retries, task.timeout) == (7, 3, 5)
 
 
 def test_task_eta_is_utc_or_local_datetime(huey):
@@ -116,7 +132,7 @@ def test_task_eta_is_utc_or_local_datetime(huey):
         pass
 
     work.schedule(eta=datetime.datetime(2030, 1, 1, 12, 0))
-    [task] = huey.scheduled()
+    [task] = huey.pending()
     expected = datetime.datetime(2030, 1, 1, 12, 0).timestamp()
     assert task.eta_ts == expected
     utc = datetime.datetime.fromtimestamp(expected, datetime.timezone.utc).replace(tzinfo=None)
@@ -132,7 +148,7 @@ def test_aware_eta_is_converted(huey):
 
     eta = datetime.datetime(2030, 1, 1, 12, 0, tzinfo=datetime.timezone.utc)
     work.schedule(eta=eta)
-    [task] = huey.scheduled()
+    [task] = huey.pending()
     assert task.eta == datetime.datetime(2030, 1, 1, 12, 0)
 
 

@@ -14,6 +14,7 @@ from huey_api.signals import (
     SIGNAL_RETRYING,
     SIGNAL_REVOKED,
     SIGNAL_SCHEDULED,
+    SIGNAL_TIMEOUT,
     SIGNALS,
 )
 
@@ -32,4 +33,5 @@ __all__ = [
     'SIGNAL_RETRYING',
     'SIGNAL_REVOKED',
     'SIGNAL_SCHEDULED',
+    'SIGNAL_TIMEOUT',
 ]

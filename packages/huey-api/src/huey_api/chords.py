@@ -12,7 +12,7 @@ acknowledged:
    missing, the chord is not complete (a redelivery over-counted);
 4. ``put_if_empty('chord:<id>:fired', ttl=_FIRED_TTL)``: the winner - or a
    redelivered member (``deliveries > 1``), which may have won before
-   crashing - enqueues the callback with the values prepended to its args;
+   crashing - enqueues the callback with the values appended to its args;
 5. the slots and the counter are deleted. The fired flag is kept for
    ``_FIRED_TTL`` seconds: a member that counts after this (a duplicate, or
    a member outrun by an over-count) starts the counter again at 1, sees
@@ -36,7 +36,8 @@ from huey_api.task import Task
 
 __all__ = ['ChordMixin']
 
-logger = logging.getLogger(__name__)
+# Under 'huey', the logger applications configure for the facade they import.
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 #: seconds the fired flag blocks late duplicates of a finished chord's members
 _FIRED_TTL = 24 * 3600.0
@@ -109,7 +110,7 @@ class ChordMixin:
     def _fire_chord_callback(
         self, chord_id: str, callback: tuple, values: list, now: float
     ) -> None:
-        message = callback[:7] + ((values,) + tuple(callback[7]),) + callback[8:]
+        message = callback[:7] + (tuple(callback[7]) + (values,),) + callback[8:]
         try:
             task = self.registry.decode(message)
         except HueyException as exc:

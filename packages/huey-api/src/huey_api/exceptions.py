@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    'RETRYING_EXCEPTIONS',
     'CancelExecution',
     'ConfigurationError',
     'HueyException',
@@ -35,7 +36,21 @@ class TaskLockedException(HueyException):
 
 
 class RateLimitExceeded(TaskLockedException):
-    """``rate_limit`` refused the call: too many within the current window."""
+    """``rate_limit`` refused the call: too many within the current window.
+
+    ``key`` names the limit, ``delay`` is the number of seconds until its
+    window resets, ``retry`` says whether the task is retried after ``delay``
+    even when it has no retries left.
+    """
+
+    def __init__(self, key: str, delay: float = 0.0, retry: bool = True) -> None:
+        self.key, self.delay, self.retry = key, delay, retry
+        super().__init__(key, delay, retry)
+
+    def __str__(self) -> str:
+        if self.retry:
+            return f'Rate limit exceeded on "{self.key}", retry in {self.delay:0.1f}s'
+        return f'Rate limit exceeded on "{self.key}"'
 
 
 class ResultTimeout(HueyException):
@@ -53,9 +68,9 @@ class CancelExecution(Exception):
     ``retry=True`` always retries, ``retry=False`` never does.
     """
 
-    def __init__(self, retry: bool | None = None, *args) -> None:
+    def __init__(self, msg: str | None = None, retry: bool | None = None) -> None:
         self.retry = retry
-        super().__init__(*args)
+        super().__init__(*(() if msg is None else (msg,)))
 
 
 class RetryTask(Exception):
@@ -96,3 +111,8 @@ class SignatureError(SerializationError):
 
 class UnknownTaskError(HueyException):
     """A message names a task this process has not registered."""
+
+
+#: Exceptions that are not failures while the task will run again: no error
+#: is stored and no error handler runs until the last attempt.
+RETRYING_EXCEPTIONS = (RetryTask, TaskLockedException)

@@ -26,23 +26,31 @@ from huey_storage import EmptyData
 
 from huey_api import signals as S
 from huey_api.exceptions import (
+    RETRYING_EXCEPTIONS,
     CancelExecution,
     HueyException,
     RateLimitExceeded,
     RetryTask,
+    TaskException,
     TaskLockedException,
+    TaskTimeout,
 )
-from huey_api.result import Error
+from huey_api.locks import lock_key
+from huey_api.result import SKIPPED, Error
 from huey_api.revocation import REVOKE_PREFIX, REVOKED_FLAG
 from huey_api.task import PeriodicTask, Task
-from huey_api.utils import to_timestamp
+from huey_api.utils import frame_timestamp, seconds, to_timestamp
 
 __all__ = ['Delivery', 'ExecutionMixin']
 
-logger = logging.getLogger(__name__)
+# Under 'huey', the logger applications configure for the facade they import.
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 _PERIODIC_PREFIX = 'periodic:'
 _PERIODIC_TTL = 120.0
+#: times closer than this are equal: a datetime (microseconds) read back from
+#: an epoch float may land a fraction of a microsecond early
+_RESOLUTION = 1e-6
 
 
 @dataclass(frozen=True)
@@ -54,17 +62,6 @@ class Delivery:
     deliveries: int = 1
     #: False when the storage said nothing was ever revoked (skip the check)
     check_revoked: bool = True
-
-
-def _error_metadata(task: Task, exc: BaseException, retries: int) -> dict:
-    return {
-        'error': repr(exc),
-        'type': f'{type(exc).__module__}.{type(exc).__qualname__}',
-        'message': str(exc),
-        'traceback': ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        'task_id': task.id,
-        'retries': retries,
-    }
 
 
 class ExecutionMixin:
@@ -124,7 +121,10 @@ class ExecutionMixin:
         return Delivery(task, receipt, deliveries, check_revoked)
 
     def execute_delivery(
-        self, delivery: Delivery, reserve_next: bool = False, now=None
+        self,
+        delivery: Delivery,
+        reserve_next: bool = False,
+        now: datetime.datetime | float | None = None,
     ) -> Delivery | None:
         """Run a reserved task with every semantic, then acknowledge it.
 
@@ -134,7 +134,9 @@ class ExecutionMixin:
         round trip (``storage.ack_and_lease``): that ``Delivery`` is returned,
         already leased, and the caller must run or release it. Returns None
         when nothing was taken (then call ``reserve()`` as usual). ``now`` (a
-        datetime or epoch seconds; tests) replaces the clock's time.
+        datetime or epoch seconds, default the current time) is the time the
+        task's eta, expiry and revocations are judged by; a task not yet due
+        goes to the schedule.
         """
         taken: list | None = [] if reserve_next and delivery.receipt is not None else None
         self._execute(
@@ -223,8 +225,8 @@ class ExecutionMixin:
         """Release every lock declared with ``lock_task`` (and ``extra_names``);
         returns the names that were held. Consumers call it at start-up."""
         flushed = set()
-        for name in self._locks.union(extra_names):
-            if self.storage.delete_data(f'lock:{name}'):
+        for name in self._locks.union(name.strip() for name in extra_names):
+            if self.storage.delete_data(lock_key(self, name)):
                 flushed.add(name)
         return flushed
 
@@ -241,13 +243,20 @@ class ExecutionMixin:
     # -- classic huey API -------------------------------------------------
 
     def execute(self, task: Task, timestamp=None) -> Any:
-        """Run ``task`` now in this process with every semantic; returns its value
-        (None if it was skipped or failed)."""
-        now = time.time() if timestamp is None else to_timestamp(timestamp)
+        """Run ``task`` in this process with every semantic; returns its value.
+
+        ``timestamp`` (default now) is the time to judge the task by, a
+        datetime in huey's clock (see ``Task.eta``) or epoch seconds: a task
+        whose eta is later goes to the schedule instead. Returns None when the
+        task was scheduled, skipped (revoked, expired, canceled) or failed.
+        Goes through the same path as ``execute_delivery``.
+        """
+        now = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
         return self._execute(task, None, now)
 
     def dequeue(self) -> Task | None:
-        """Remove and return the next task (at-most-once), dead-lettering poison."""
+        """Remove and return the next task, or None: a plain at-most-once pop
+        (a consumer uses ``reserve()``); poison messages are dead-lettered."""
         while True:
             data = self.storage.dequeue()
             if data is None:
@@ -258,13 +267,15 @@ class ExecutionMixin:
                 self._bury(data, None, f'undecodable message: {exc}', None)
 
     def add_schedule(self, task: Task) -> None:
-        """Put ``task`` in the schedule at its eta (now if it has none)."""
+        """Put ``task`` in the schedule at its eta (now if it has none);
+        sends SIGNAL_SCHEDULED."""
         eta = task.eta_ts if task.eta_ts is not None else time.time()
         self.storage.add_to_schedule(self.serialize_task(task), eta, task.priority)
+        self._emit(S.SIGNAL_SCHEDULED, task)
 
     def read_schedule(self, timestamp=None) -> list[Task]:
         """Remove and return the tasks due at ``timestamp`` (default now)."""
-        ts = time.time() if timestamp is None else to_timestamp(timestamp)
+        ts = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
         tasks = []
         for data in self.storage.read_schedule(ts):
             try:
@@ -283,8 +294,27 @@ class ExecutionMixin:
 
     def ready_to_run(self, task: Task, timestamp=None) -> bool:
         """True if ``task`` has no eta or its eta is at or before ``timestamp``."""
-        ts = time.time() if timestamp is None else to_timestamp(timestamp)
-        return task.eta_ts is None or task.eta_ts <= ts
+        ts = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
+        return task.eta_ts is None or task.eta_ts - ts <= _RESOLUTION
+
+    def build_error_result(self, task: Task, exception: BaseException) -> dict:
+        """The metadata stored (as an ``Error``) for a failed task: ``error``,
+        ``retries``, ``traceback``, ``task_id``, ``type``, ``message``.
+        Override to add fields."""
+        if isinstance(exception, TaskException):  # a subtask's error, passed on
+            error = exception.metadata.get('error') or repr(exception)
+        else:
+            error = repr(exception)
+        return {
+            'error': error,
+            'type': f'{type(exception).__module__}.{type(exception).__qualname__}',
+            'message': str(exception),
+            'traceback': ''.join(
+                traceback.format_exception(type(exception), exception, exception.__traceback__)
+            ),
+            'task_id': task.id,
+            'retries': task.retries,
+        }
 
     # -- internals --------------------------------------------------------
 
@@ -308,6 +338,8 @@ class ExecutionMixin:
             self.storage.put_data(result[0], result[1], is_result=True)
 
     def _enqueue_follow_up(self, task: Task, now: float) -> None:
+        if task.expires is not None:
+            task.resolve_expires()  # counts from this enqueue, as for a call
         try:
             data = self.serialize_task(task)
         except Exception:  # e.g. an unpicklable argument carried over
@@ -316,6 +348,32 @@ class ExecutionMixin:
         # Storage errors propagate: the message is then not acknowledged and
         # comes back when its lease expires, so the retry or next step is not lost.
         self._put(task, now, data)
+
+    def _serialize_result(self, task: Task, value: Any) -> bytes:
+        try:
+            return self.serializer.serialize(value)
+        except Exception as exc:
+            logger.error('task %s returned a value that cannot be serialized: %r', task.id, exc)
+            return self.serializer.serialize(Error(self.build_error_result(task, exc)))
+
+    def _skip(self, task: Task, receipt: str | None, deliveries: int, now: float) -> None:
+        """A task that will not run: its chord gets SKIPPED in its slot."""
+        if task.chord is not None:
+            self._chord_member_done(task, SKIPPED, deliveries, now)
+        self._finish(receipt, None)
+
+    def _call(self, task: Task) -> Any:
+        """Run the task function, under the consumer's timeout handler if the
+        task has a ``timeout`` (``task.check_timeout()`` works either way)."""
+        timeout = task.timeout
+        if not timeout:
+            return task.execute()
+        task._deadline = time.monotonic() + timeout
+        handler = self._timeout_handler
+        if handler is None:
+            return task.execute()
+        with handler(timeout):
+            return task.execute()
 
     def _execute(
         self,
@@ -326,56 +384,54 @@ class ExecutionMixin:
         taken: list | None = None,
         deliveries: int = 1,
     ) -> Any:
-        # A message in the queue runs now: future etas went to the schedule at
-        # enqueue time and ``enqueue_due`` moved them here when due.
+        """The one execution path (``execute`` and ``execute_delivery``).
+
+        In order: a future eta goes to the schedule; a revoked or expired
+        task is skipped; SIGNAL_EXECUTING; pre-execute hooks (CancelExecution
+        skips); the task runs; then its outcome. With a ``receipt`` every
+        write an outcome needs is made before the message is acknowledged.
+        """
         storage = self.storage
-        if task.expires_ts is not None and task.expires_ts <= now:
-            logger.info('task %s expired at %s, not run', task.id, task.expires)
-            if task.chord is not None:
-                self._chord_member_done(task, None, deliveries, now)
+        if task.eta_ts is not None and task.eta_ts - now > _RESOLUTION:
+            self.add_schedule(task)
             self._finish(receipt, None)
-            self._emit(S.SIGNAL_EXPIRED, task)
             return None
         if check_revoked and self._task_revoked(task, now):
             logger.info('task %s is revoked, not run', task.id)
-            if task.chord is not None:
-                self._chord_member_done(task, None, deliveries, now)
-            self._finish(receipt, None)
             self._emit(S.SIGNAL_REVOKED, task)
-            return None
-        if self._pre_execute:
-            try:
-                for hook in list(self._pre_execute.values()):
-                    hook(task)
-            except CancelExecution:
-                if task.chord is not None:
-                    self._chord_member_done(task, None, deliveries, now)
-                self._finish(receipt, None)
-                self._emit(S.SIGNAL_CANCELED, task)
-                return None
+            return self._skip(task, receipt, deliveries, now)
+        if task.expires_ts is not None and now - task.expires_ts > _RESOLUTION:
+            logger.info('task %s expired at %s, not run', task.id, task.expires_resolved)
+            self._emit(S.SIGNAL_EXPIRED, task)
+            return self._skip(task, receipt, deliveries, now)
         signals = self._signals
         if signals.active:
             signals.send(S.SIGNAL_EXECUTING, task)
+        if self._pre_execute and not self._pre_hooks(task):
+            self._emit(S.SIGNAL_CANCELED, task)
+            return self._skip(task, receipt, deliveries, now)
         try:
-            value = task.execute()
+            value = self._call(task)
         except Exception as exc:
-            self._handle_failure(task, receipt, exc, now, deliveries)
-            self._post_hooks(task, None, exc)
+            self._clear_revocation(task, check_revoked)
+            self._handle_failure(task, receipt, exc, deliveries)
             return None
+        self._clear_revocation(task, check_revoked)
         result = None
         if (
             self.results
             and (value is not None or self.store_none)
             and not isinstance(task, PeriodicTask)
         ):
-            try:
-                result = (task.id, self.serializer.serialize(value))
-            except Exception as exc:
-                logger.error('task %s returned a value that cannot be serialized: %r', task.id, exc)
-                result = (
-                    task.id,
-                    self.serializer.serialize(Error(_error_metadata(task, exc, task.retries))),
-                )
+            result = (task.id, self._serialize_result(task, value))
+        if result is not None and (self._post_execute or signals.active):
+            # hooks and receivers may read the result (one more round trip)
+            storage.put_data(result[0], result[1], is_result=True)
+            result = None
+        if self._post_execute:
+            self._post_hooks(task, value, None)
+        if signals.active:
+            signals.send(S.SIGNAL_COMPLETE, task)
         follow = task.on_complete
         if task.chord is not None:
             if follow is not None:  # a pipeline member: its last step fills the slot
@@ -404,11 +460,12 @@ class ExecutionMixin:
                     taken[:] = (lease, flag)
         elif result is not None:
             storage.put_data(result[0], result[1], is_result=True)
-        if signals.active:
-            signals.send(S.SIGNAL_COMPLETE, task)
-        if self._post_execute:
-            self._post_hooks(task, value, None)
         return value
+
+    def _clear_revocation(self, task: Task, check_revoked: bool) -> None:
+        # A revocation of this instance made while it ran no longer applies.
+        if check_revoked and not isinstance(task, PeriodicTask):
+            self.storage.delete_data(REVOKE_PREFIX + task.id)
 
     def _task_revoked(self, task: Task, now: float) -> bool:
         keys = (REVOKE_PREFIX + task.id, REVOKE_PREFIX + task.name)
@@ -416,6 +473,18 @@ class ExecutionMixin:
         return (values[0] is not EmptyData or values[1] is not EmptyData) and self._revoked(
             keys, values, now, consume=True
         )
+
+    def _pre_hooks(self, task: Task) -> bool:
+        """Run pre-execute hooks; False when one raised CancelExecution."""
+        for name, hook in list(self._pre_execute.items()):
+            try:
+                hook(task)
+            except CancelExecution:
+                logger.warning('task %s canceled by pre-execute hook %r', task.id, name)
+                return False
+            except Exception:
+                logger.exception('pre_execute hook %r failed for %s', name, task)
+        return True
 
     def _post_hooks(self, task: Task, value: Any, exc: BaseException | None) -> None:
         for name, hook in list(self._post_execute.items()):
@@ -425,73 +494,93 @@ class ExecutionMixin:
                 logger.exception('post_execute hook %r failed for %s', name, task)
 
     def _handle_failure(
-        self, task: Task, receipt: str | None, exc: Exception, now: float, deliveries: int = 1
+        self, task: Task, receipt: str | None, exc: Exception, deliveries: int = 1
     ) -> None:
-        """Store the error, send signals, then retry or run the error handler."""
-        delay = task.retry_delay
-        eta = None
-        store_error = True
-        if isinstance(exc, RetryTask):
-            retry, consume, store_error = True, False, False
-            if exc.eta is not None:
-                eta = to_timestamp(exc.eta)
-            elif exc.delay is not None:
-                delay = exc.delay
-        elif isinstance(exc, CancelExecution):
-            store_error = False
-            retry = bool(task.retries) if exc.retry is None else exc.retry
-            consume = retry and task.retries > 0
-            self._emit(S.SIGNAL_CANCELED, task)
+        """Signal the failure, store the error, run the error handler, and
+        retry or (on the last attempt) report to the chord.
+
+        RetryTask, locks and rate limits are not failures while the task will
+        run again: their error is stored (and ``on_error`` run) only on the
+        last attempt; other errors on every attempt unless
+        ``store_intermediate_errors`` is off. Retry times count from the real
+        current time.
+        """
+        retry_eta = None
+        if isinstance(exc, TaskTimeout):
+            logger.warning('task %s timed out after %ss', task.id, task.timeout)
+            self._emit(S.SIGNAL_TIMEOUT, task)
+        elif isinstance(exc, RateLimitExceeded):
+            if exc.retry or task.retries:
+                retry_eta = time.time() + (task.retry_delay or exc.delay)
+                if exc.retry:  # a rate-limited retry costs no retry
+                    task.retries += 1
+            logger.info('task %s not run: %s', task.id, exc)
+            self._emit(S.SIGNAL_RATE_LIMITED, task)
         elif isinstance(exc, TaskLockedException):
             logger.warning('task %s not run: %s', task.id, exc)
-            retry = consume = task.retries > 0
-            self._emit(
-                S.SIGNAL_RATE_LIMITED if isinstance(exc, RateLimitExceeded) else S.SIGNAL_LOCKED,
-                task,
-            )
+            self._emit(S.SIGNAL_LOCKED, task)
+        elif isinstance(exc, RetryTask):
+            task.retries += 1  # RetryTask costs no retry
+            if exc.eta is not None:
+                retry_eta = to_timestamp(exc.eta)
+            elif exc.delay is not None:
+                retry_eta = time.time() + seconds(exc.delay)
+        elif isinstance(exc, CancelExecution):
+            if exc.retry or (exc.retry is None and task.retries):
+                task.retries = max(task.retries, 1)
+            else:
+                task.retries = 0
+            self._emit(S.SIGNAL_CANCELED, task)
         else:
             logger.exception('unhandled exception in task %s (%s)', task.id, task.name)
-            retry = consume = task.retries > 0
             self._emit(S.SIGNAL_ERROR, task, exc)
-        retries_left = task.retries - 1 if consume else task.retries
-        result = None
-        if store_error and self.results and not isinstance(task, PeriodicTask):
-            result = (
-                task.id,
-                self.serializer.serialize(Error(_error_metadata(task, exc, retries_left))),
-            )
-        if task.chord is not None and not retry:  # failed for good: fill its slot
-            if result is not None:  # the member's error is readable before the callback
-                self.storage.put_data(result[0], result[1], is_result=True)
-                result = None
-            self._chord_member_done(
-                task,
-                Error(_error_metadata(task, exc, retries_left)) if store_error else None,
-                deliveries,
-                now,
-            )
-        # The error result is written before the retry is enqueued, so a fast
-        # retry's success can never be overwritten by this attempt's error;
-        # with a lease, the message is acknowledged only once the retry (or
-        # error handler) is enqueued, so a crash in between loses nothing.
-        follows = retry or task.on_error is not None
-        if receipt is not None and follows:
-            if result is not None:
-                self.storage.put_data(result[0], result[1], is_result=True)
-        else:
-            self._finish(receipt, result)
-        if retry:
-            task.retries = retries_left
-            if consume and task.retry_backoff != 1.0:
-                task.retry_delay = delay * task.retry_backoff
-            if eta is None:
-                eta = now + delay if delay else None
-            task.eta_ts = eta
-            self._emit(S.SIGNAL_RETRYING, task)
-            self._enqueue_follow_up(task, now)
-        elif task.on_error is not None:
-            handler = task.on_error
+        final = not task.retries
+        surface = final or (
+            self.store_intermediate_errors and not isinstance(exc, RETRYING_EXCEPTIONS)
+        )
+        error = Error(self.build_error_result(task, exc)) if surface else None
+        writes = []
+        if error is not None and self.results and not isinstance(task, PeriodicTask):
+            data = self.serializer.serialize(error)
+            step = task
+            while step is not None:  # a failed pipeline fails its later steps too
+                writes.append((step.id, data))
+                step = step.on_complete if final else None
+        if self._post_execute:
+            self._post_hooks(task, None, exc)
+        handler = None
+        if error is not None and task.on_error is not None:
+            handler = task.on_error.copy(id=task.on_error.id)  # shared across retries
             handler.extend_data(exc)
+        chord = final and task.chord is not None
+        storage = self.storage
+        if receipt is not None and handler is None and not chord and final and len(writes) <= 1:
+            storage.ack(receipt, writes[0] if writes else None)
+            return
+        # Every write is made before the acknowledgement: a crash in between
+        # redelivers the message rather than losing the retry or handler.
+        for key, data in writes:
+            storage.put_data(key, data, is_result=True)
+        now = time.time()
+        if handler is not None:
             self._enqueue_follow_up(handler, now)
-        if receipt is not None and follows:
-            self.storage.ack(receipt)
+        if chord:
+            self._chord_member_done(task, error, deliveries, now)
+        elif not final:
+            self._emit(S.SIGNAL_RETRYING, task)
+            self._requeue(task, now, retry_eta)
+        if receipt is not None:
+            storage.ack(receipt)
+
+    def _requeue(self, task: Task, now: float, retry_eta: float | None) -> None:
+        task.retries -= 1
+        logger.info('retrying %s, %s retries left', task.id, task.retries)
+        if retry_eta is None and task.retry_delay:
+            retry_eta = now + task.retry_delay
+            if task.retry_backoff:
+                task.retry_delay *= task.retry_backoff
+        if retry_eta is not None:
+            task.eta_ts = retry_eta
+            self.add_schedule(task)
+        else:
+            self._enqueue_follow_up(task, now)

@@ -9,7 +9,7 @@ carries ``(chord_id, index, size, callback_message)``. A finished member
 stores its value in slot ``chord:<id>:<index>`` and increments
 ``chord:<id>:count``; the member that sees every slot filled and wins
 ``put_if_empty('chord:<id>:fired')`` enqueues the callback with the list of
-values prepended to its arguments, before the member is acknowledged.
+values appended to its arguments, before the member is acknowledged.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from huey_api.result import ChordResult, Result, ResultGroup
-from huey_api.task import Task, TaskWrapper
+from huey_api.task import Task, TaskWrapper, signature
 from huey_api.utils import make_id
 
 __all__ = ['chord', 'group']
 
 
-def _signatures(where: str, tasks, more: tuple) -> list[Task]:
-    """``tasks`` as a list of signatures, checked to share one ``Huey``."""
+def _signatures(where: str, tasks, more: tuple, nested: bool = False) -> list:
+    """``tasks`` as a list of signatures (and chords, when ``nested``),
+    checked to share one ``Huey``."""
     if more or isinstance(tasks, (Task, TaskWrapper)):
         items = [tasks, *more]
     else:
@@ -33,24 +34,26 @@ def _signatures(where: str, tasks, more: tuple) -> list[Task]:
         except TypeError:
             items = [tasks]
     for task in items:
-        if not isinstance(task, Task):
+        if isinstance(task, group):
+            raise TypeError(
+                f'{where}({task!r}): a group cannot be a member; make it a chord '
+                'with .then(callback) first'
+            )
+        if not isinstance(task, Task) and not (nested and isinstance(task, chord)):
             raise TypeError(
                 f'{where}({task!r}): pass task signatures made with .s(...), e.g. add.s(1, 2)'
             )
-    if items:
-        _check_huey(f'{where}()', items[0].huey, items)
+    heads = [item.callback if isinstance(item, chord) else item for item in items]
+    if heads:
+        _check_huey(f'{where}()', heads[0].huey, heads)
     return items
 
 
 def _signature(where: str, task, args: tuple, kwargs: dict) -> Task:
-    """A Task from a Task or a TaskWrapper plus arguments."""
-    if isinstance(task, TaskWrapper):
-        return task.s(*args, **kwargs)
-    if not isinstance(task, Task):
+    """A Task from a task function plus arguments, or a signature they extend."""
+    if not isinstance(task, (Task, TaskWrapper)):
         raise TypeError(f'{where}({task!r}): pass a task function or a signature made with .s(...)')
-    if args or kwargs:
-        raise TypeError(f'{where}({task!r}, ...): pass arguments only with a task function')
-    return task
+    return signature(task, args, kwargs)
 
 
 def _check_huey(where: str, huey, tasks: list[Task]) -> None:
@@ -95,7 +98,7 @@ class group:  # noqa: N801 - lower case like the reference API
 
 class chord:  # noqa: N801 - lower case like the reference API
     """Run ``callback`` once every task has finished, with the list of their
-    return values (in task order) prepended to its arguments::
+    return values (in task order) appended to its arguments::
 
         huey.enqueue(chord([add.s(1, 2), add.s(3, 4)], tot.s(extra=100)))
         # -> tot([3, 7], extra=100)
@@ -105,11 +108,11 @@ class chord:  # noqa: N801 - lower case like the reference API
     the callback.
     """
 
-    def __init__(self, tasks: Iterable[Task], callback) -> None:
-        self.tasks = _signatures('chord', tasks, ())
+    def __init__(self, tasks: Iterable, callback) -> None:
+        self.tasks = _signatures('chord', tasks, (), nested=True)
         self.callback = _signature('chord', callback, (), {})
         if self.tasks:
-            _check_huey('chord()', self.tasks[0].huey, [self.callback])
+            _check_huey('chord()', self._heads()[0].huey, [self.callback])
 
     def then(self, task, *args: Any, **kwargs: Any) -> chord:
         """Run ``task`` after the callback, with its return value (a pipeline)."""
@@ -122,21 +125,40 @@ class chord:  # noqa: N801 - lower case like the reference API
         return self
 
     def _enqueue_in(self, huey) -> ChordResult:
-        _check_huey('enqueue(chord)', huey, [*self.tasks, self.callback])
+        """Enqueue the members in order (plain ones in batches); a member that
+        is a chord itself counts through its callback's last step."""
+        _check_huey('enqueue(chord)', huey, [*self._heads(), self.callback])
         callback = self.callback
+        results = []
         if not self.tasks:
-            huey.enqueue(callback.copy(id=callback.id, args=([],) + callback.args))
+            huey.enqueue(callback.copy(id=callback.id, args=callback.args + ([],)))
         else:
             chord_id, size, message = make_id(), len(self.tasks), callback.to_message()
-            for index, task in enumerate(self.tasks):
-                task.chord = (chord_id, index, size, message)
-            huey.enqueue_many(self.tasks)
-        steps = callback.chain()
+            batch = []
+            for index, member in enumerate(self.tasks):
+                membership = (chord_id, index, size, message)
+                if isinstance(member, chord):
+                    if batch:
+                        huey.enqueue_many(batch)
+                        batch = []
+                    member.callback.chord = membership  # travels with the inner callback
+                    results.append(member._enqueue_in(huey).callback_tail)
+                else:
+                    member.chord = membership
+                    batch.append(member)
+                    results.append(Result(huey, member.chain()[-1]))
+            if batch:
+                huey.enqueue_many(batch)
+        pipeline = [Result(huey, step) for step in callback.chain()]
         return ChordResult(
-            ResultGroup([Result(huey, task) for task in self.tasks]),
-            Result(huey, callback),
-            ResultGroup([Result(huey, step) for step in steps]) if len(steps) > 1 else None,
+            # a pipeline member's value is its last step's
+            ResultGroup(results),
+            pipeline[0],  # one handle: reading either reads both
+            ResultGroup(pipeline) if len(pipeline) > 1 else None,
         )
+
+    def _heads(self) -> list[Task]:
+        return [member.callback if isinstance(member, chord) else member for member in self.tasks]
 
     def __repr__(self) -> str:
         return f'<chord of {len(self.tasks)} tasks -> {self.callback!r}>'

@@ -27,7 +27,8 @@ from huey_api.task import PeriodicTask, Task, TaskWrapper
 
 __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
 
-logger = logging.getLogger(__name__)
+# Under 'huey', the logger applications configure for the facade they import.
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 
 class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
@@ -41,6 +42,8 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     ``immediate_use_memory=False``). ``signing_key`` signs every message
     and value with HMAC-SHA256. ``delivery``, ``lease_timeout`` and
     ``max_deliveries`` configure the execution API (see ``execution``).
+    ``store_intermediate_errors=False`` stores a failed task's error (and runs
+    its ``on_error``) only once its retries are used up.
     """
 
     storage_class: type[BaseStorage] | None = None
@@ -62,6 +65,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         delivery: str = 'at-least-once',
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
+        store_intermediate_errors: bool = True,
         **storage_kwargs: Any,
     ) -> None:
         if always_eager is not None:
@@ -89,6 +93,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self.name = name
         self.results = results
         self.store_none = store_none
+        self.store_intermediate_errors = store_intermediate_errors
         self.utc = utc
         self.serializer = serializer
         self.immediate_use_memory = immediate_use_memory
@@ -97,12 +102,6 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self.max_deliveries = max_deliveries
         self.storage_kwargs = storage_kwargs
         self._storage_class = storage_class or self.storage_class
-        if self._storage_class is None:
-            raise ConfigurationError(
-                f'{type(self).__name__} has no storage: pass '
-                'storage_class=... or use MemoryHuey, SqliteHuey '
-                'or RedisHuey'
-            )
         self.registry = TaskRegistry()
         self._signals = S.Signals()
         self._pre_execute: dict[str, Callable] = {}
@@ -110,25 +109,38 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self._startup: dict[str, Callable] = {}
         self._shutdown: dict[str, Callable] = {}
         self._locks: set[str] = set()
+        #: set by a consumer: ``handler(seconds)`` returns a context manager
+        #: that interrupts a task running longer (raising TaskTimeout)
+        self._timeout_handler: Callable | None = None
         self._immediate = False
         self._live_storage: BaseStorage | None = None
-        if immediate and immediate_use_memory:
-            self.storage = self._memory_storage()  # live storage created when turned off
-            self._immediate = True
-        else:
-            self.storage = self.create_storage()
-            self._immediate = bool(immediate)
+        self._immediate = bool(immediate)
+        self.storage = self.create_storage()  # live storage created when turned off
 
     # -- storage and modes ----------------------------------------------
 
     def create_storage(self) -> BaseStorage:
-        """A new storage of ``storage_class`` for this application."""
+        """The storage for the current mode: in memory while immediate (unless
+        ``immediate_use_memory=False``), else ``get_storage()``."""
+        if self._immediate and self.immediate_use_memory:
+            return self.get_immediate_storage()
+        return self.get_storage(**self.storage_kwargs)
+
+    def get_storage(self, **storage_kwargs: Any) -> BaseStorage:
+        """A new live storage of ``storage_class``; override to build your own."""
+        if self._storage_class is None:
+            raise ConfigurationError(
+                f'{type(self).__name__} has no storage: pass '
+                'storage_class=... or use MemoryHuey, SqliteHuey '
+                'or RedisHuey'
+            )
         try:
-            return self._storage_class(self.name, **self.storage_kwargs)
+            return self._storage_class(self.name, **storage_kwargs)
         except StorageConfigurationError as exc:  # one exception type for huey's callers
             raise ConfigurationError(str(exc)) from exc
 
-    def _memory_storage(self) -> BaseStorage:
+    def get_immediate_storage(self) -> BaseStorage:
+        """The storage used in immediate mode (a fresh in-memory one)."""
         return MemoryStorage(self.name)
 
     @property
@@ -142,15 +154,15 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         value = bool(value)
         if value == self._immediate:
             return
+        self._immediate = value
         if self.immediate_use_memory:
             if value:
                 self._live_storage = self.storage
-                self.storage = self._memory_storage()
+                self.storage = self.get_immediate_storage()
             else:
                 live = self._live_storage
                 self.storage = live if live is not None else self.create_storage()
                 self._live_storage = None
-        self._immediate = value
 
     @property
     def always_eager(self) -> bool:
@@ -166,15 +178,18 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self,
         retries: int = 0,
         retry_delay: float = 0,
+        retry_backoff: float = 0,
         priority: int | None = None,
         context: bool = False,
         name: str | None = None,
         expires=None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> Callable[[Callable], TaskWrapper]:
-        """Decorator: make a function a task. Extra keywords: ``retry_backoff``
-        (multiply ``retry_delay`` by it after each automatic retry) and any
-        attribute to set on the task class."""
+        """Decorator: make a function a task. ``retry_backoff`` multiplies
+        ``retry_delay`` after each automatic retry; ``timeout`` (seconds) is
+        enforced by the consumer's workers and by ``task.check_timeout()``;
+        extra keywords become attributes of the task class."""
 
         def decorator(func: Callable) -> TaskWrapper:
             return TaskWrapper(
@@ -182,10 +197,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                 func,
                 retries=retries,
                 retry_delay=retry_delay,
+                retry_backoff=retry_backoff,
                 priority=priority,
                 context=context,
                 name=name,
                 expires=expires,
+                timeout=timeout,
                 **kwargs,
             )
 
@@ -196,10 +213,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         validate_datetime: Callable,
         retries: int = 0,
         retry_delay: float = 0,
+        retry_backoff: float = 0,
         priority: int | None = None,
         context: bool = False,
         name: str | None = None,
         expires=None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> Callable[[Callable], TaskWrapper]:
         """Decorator: a task the consumer enqueues each minute ``validate_datetime``
@@ -216,10 +235,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                 func,
                 retries=retries,
                 retry_delay=retry_delay,
+                retry_backoff=retry_backoff,
                 priority=priority,
                 context=context,
                 name=name,
                 expires=expires,
+                timeout=timeout,
                 task_base=PeriodicTask,
                 validate_datetime=staticmethod(validate_datetime),
                 **kwargs,
@@ -263,9 +284,15 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self._locks.add(name)
         return TaskLock(self, name, ttl)
 
-    def rate_limit(self, name: str, limit: int, per: float) -> RateLimit:
-        """At most ``limit`` entries per ``per`` seconds; decorator or context manager."""
-        return RateLimit(self, name, limit, per)
+    def is_locked(self, name: str) -> bool:
+        """True while the lock ``name`` is held."""
+        return TaskLock(self, name).is_locked()
+
+    def rate_limit(self, name: str, limit: int, per: float, retry: bool = True) -> RateLimit:
+        """At most ``limit`` entries per ``per`` seconds; decorator or context
+        manager. A refused task is retried when the window resets if
+        ``retry`` (without using a retry), else only if it has retries left."""
+        return RateLimit(self, name, limit, per, retry)
 
     def _hook(self, registry: dict, name: str | None) -> Callable:
         def decorator(func: Callable) -> Callable:
@@ -342,9 +369,10 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         """Put ``task`` in the queue (or, with a future eta, the schedule).
 
         One storage call. Returns its ``Result`` (a ``ResultGroup`` for a
-        pipeline), or None when results are off. In immediate mode a due task
-        runs now. A ``group`` returns its ``ResultGroup``, a ``chord`` its
-        ``ChordResult``.
+        pipeline), or None when results are off. A task with a future eta
+        goes to the queue too: the worker that takes it puts it on the
+        schedule. In immediate mode the task runs (or is scheduled) now. A
+        ``group`` returns its ``ResultGroup``, a ``chord`` its ``ChordResult``.
         """
         if not isinstance(task, Task):
             enqueue_in = getattr(task, '_enqueue_in', None)
@@ -354,7 +382,9 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                     'add.s(1, 2), a group or a chord'
                 )
             return enqueue_in(self)
-        if task.eta_ts is None and not self._immediate:  # the hot path
+        if task.expires is not None:
+            task.resolve_expires()  # a relative expiry counts from enqueueing
+        if not self._immediate:  # the hot path
             self.storage.enqueue(self.serializer.serialize(task.to_message()), task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
@@ -374,38 +404,28 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         """Enqueue several tasks; due ones go to the storage in one batch."""
         tasks = list(tasks)
         now = time.time()
+        for task in tasks:
+            if task.expires is not None:
+                task.resolve_expires(now)
         if self._immediate:
             for task in tasks:
                 self._put(task, now)
         else:
-            batch, queued = [], []
-            for task in tasks:
-                if task.eta_ts is not None and task.eta_ts > now:
-                    self._put(task, now)
-                else:
-                    batch.append((self.serialize_task(task), task.priority))
-                    queued.append(task)
-            if batch:
-                self.storage.enqueue_many(batch)
+            if tasks:
+                self.storage.enqueue_many(
+                    [(self.serialize_task(task), task.priority) for task in tasks]
+                )
             if self._signals.active:
-                for task in queued:
+                for task in tasks:
                     self._signals.send(S.SIGNAL_ENQUEUED, task)
         if not self.results:
             return None
         return ResultGroup([Result(self, task) for task in tasks])
 
     def _put(self, task: Task, now: float, data: bytes | None = None) -> None:
-        """Schedule, run (immediate mode) or enqueue ``task``; ``data`` is its
+        """Enqueue ``task`` (run it, in immediate mode); ``data`` is its
         message when already serialized."""
-        eta = task.eta_ts
-        if eta is not None and eta > now:
-            if data is None:
-                data = self.serialize_task(task)
-            self.storage.add_to_schedule(data, eta, task.priority)
-            if self._signals.active:
-                self._signals.send(S.SIGNAL_ENQUEUED, task)
-                self._signals.send(S.SIGNAL_SCHEDULED, task)
-        elif self._immediate:
+        if self._immediate:
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
             self._execute(task, None, now)

@@ -7,8 +7,14 @@ import time
 from typing import Callable
 
 from huey_api.exceptions import RateLimitExceeded, TaskLockedException
+from huey_api.utils import delete_counter
 
-__all__ = ['RateLimit', 'TaskLock']
+__all__ = ['RateLimit', 'TaskLock', 'lock_key']
+
+
+def lock_key(huey, name: str) -> str:
+    """The data key holding lock ``name`` (huey's layout, so tools agree)."""
+    return f'{huey.name}.lock.{name}'
 
 
 class TaskLock:
@@ -24,7 +30,7 @@ class TaskLock:
         self.huey = huey
         self.name = name
         self.ttl = ttl
-        self.key = f'lock:{name}'
+        self.key = lock_key(huey, name)
 
     def acquire(self) -> bool:
         return self.huey.storage.put_if_empty(self.key, b'1', self.ttl)
@@ -60,34 +66,47 @@ class TaskLock:
 class RateLimit:
     """At most ``limit`` entries per ``per`` seconds, counted in the storage.
 
-    A fixed window: the counter key is ``ratelimit:<name>:<window number>``,
-    incremented with ``storage.incr`` (atomic) and expiring after two
-    windows. Over the limit ``RateLimitExceeded`` is raised (a
-    ``TaskLockedException``: the task is retried if it has retries left).
-    Usable as a context manager or a decorator, like ``TaskLock``.
+    A fixed window: the counter key is ``<huey>.rl.<name>.<window number>``,
+    incremented with ``storage.incr`` (atomic across processes) and expiring
+    after two windows. Over the limit ``RateLimitExceeded`` is raised with
+    the seconds until the window resets; a task refused this way is retried
+    then (``retry=True``, without using a retry) or only if it has retries
+    left. Usable as a context manager or a decorator, like ``TaskLock``.
     """
 
-    def __init__(self, huey, name: str, limit: int, per: float) -> None:
-        if limit < 1 or per <= 0:
+    def __init__(self, huey, name: str, limit: int, per: float, retry: bool = True) -> None:
+        if limit < 0 or per <= 0:
             raise ValueError(
                 f'rate_limit({name!r}, limit={limit!r}, per={per!r}): limit '
-                'must be >= 1 and per > 0 seconds'
+                'must be >= 0 and per > 0 seconds'
             )
         self.huey = huey
         self.name = name
         self.limit = limit
         self.per = per
+        self.retry = retry
 
-    def acquire(self) -> bool:
-        window = int(time.time() // self.per)
-        key = f'ratelimit:{self.name}:{window}'
-        return self.huey.storage.incr(key, 1, ttl=self.per * 2) <= self.limit
+    def _window_key(self, now: float) -> str:
+        return f'{self.huey.name}.rl.{self.name}.{int(now // self.per)}'
+
+    def acquire(self) -> None:
+        """Count one entry; ``RateLimitExceeded`` when over the limit."""
+        now = time.time()
+        count = self.huey.storage.incr(self._window_key(now), 1, ttl=self.per * 2)
+        if count > self.limit:
+            reset_in = (int(now // self.per) + 1) * self.per - now
+            raise RateLimitExceeded(self.name, reset_in, retry=self.retry)
+
+    def current_usage(self) -> int:
+        """Entries counted in the current window."""
+        return self.huey.storage.incr(self._window_key(time.time()), 0, ttl=self.per * 2)
+
+    def reset(self) -> None:
+        """Start the current window again from zero."""
+        delete_counter(self.huey.storage, self._window_key(time.time()))
 
     def __enter__(self) -> RateLimit:
-        if not self.acquire():
-            raise RateLimitExceeded(
-                f'rate limit {self.name!r} exceeded: more than {self.limit} per {self.per}s'
-            )
+        self.acquire()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -9,8 +9,9 @@ from typing import Any, Iterator
 from huey_storage import EmptyData
 
 from huey_api.exceptions import ResultTimeout, TaskException
+from huey_api.utils import seconds, to_timestamp
 
-__all__ = ['ChordResult', 'Error', 'Result', 'ResultGroup']
+__all__ = ['SKIPPED', 'ChordResult', 'Error', 'Result', 'ResultGroup']
 
 
 class Error:
@@ -24,8 +25,30 @@ class Error:
     def __reduce__(self):
         return (Error, (self.metadata,))
 
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Error) and other.metadata == self.metadata
+
+    __hash__ = None
+
     def __repr__(self) -> str:
         return '<Error {}>'.format(self.metadata.get('error'))
+
+
+class _Skipped:
+    """Type of ``SKIPPED``: one instance, kept across pickling."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return 'SKIPPED'
+
+    def __reduce__(self) -> str:
+        return 'SKIPPED'  # pickled as a reference to the module global
+
+
+#: What a chord member that did not run (revoked, expired, canceled) gives
+#: the callback in its place.
+SKIPPED = _Skipped()
 
 
 class Result:
@@ -56,20 +79,49 @@ class Result:
             raise TaskException(value.metadata)
         return value
 
+    def _get(self, preserve: bool = False) -> Any:
+        """The value, read into this handle if stored (EmptyData if not yet)."""
+        if self._value is EmptyData:
+            storage = self.huey.storage
+            data = storage.peek_data(self.id) if preserve else storage.pop_data(self.id)
+            if data is not EmptyData:
+                self._value = self.huey.serializer.deserialize(data)
+        return self._value
+
     def get_raw_result(
-        self, blocking: bool = False, timeout: float | None = None, preserve: bool = False
+        self,
+        blocking: bool = False,
+        timeout: float | None = None,
+        backoff: float = 1.15,
+        max_delay: float = 1.0,
+        revoke_on_timeout: bool = False,
+        preserve: bool = False,
     ) -> Any:
-        """The stored value (EmptyData if none), no caching, errors not raised."""
+        """The stored value, kept on this handle, without raising a stored
+        ``Error``. Not ready: None, or with ``blocking`` a wait (up to
+        ``timeout`` seconds, then ``ResultTimeout``) through the storage's
+        ``wait_data``; ``backoff``/``max_delay`` are accepted for
+        compatibility, the storage picks how to wait. ``revoke_on_timeout``
+        revokes the task when the wait times out."""
+        value = self._get(preserve)
+        if value is not EmptyData:
+            return value
+        if not blocking:
+            return None
         storage = self.huey.storage
-        if blocking:
+        wait_result = getattr(storage, 'wait_result', None)
+        if wait_result is None:
             data = storage.wait_data(self.id, timeout, pop=not preserve)
-        elif preserve:
-            data = storage.peek_data(self.id)
-        else:
-            data = storage.pop_data(self.id)
-        if data is EmptyData:
-            return EmptyData
-        return self.huey.serializer.deserialize(data)
+            if data is not EmptyData:
+                self._value = self.huey.serializer.deserialize(data)
+                return self._value
+        elif wait_result(self.id, timeout):  # huey's storage API: wait, then read
+            value = self._get(preserve)
+            if value is not EmptyData:
+                return value
+        if revoke_on_timeout:
+            self.revoke()
+        raise ResultTimeout(f'task {self.id} has no result after {timeout}s')
 
     def get(
         self,
@@ -82,33 +134,24 @@ class Result:
     ) -> Any:
         """The task's return value; None if not ready (non-blocking).
 
-        ``blocking`` waits (up to ``timeout`` seconds, then ``ResultTimeout``)
-        through the storage's ``wait_data``; ``backoff``/``max_delay`` are
-        accepted for compatibility, the storage picks how to wait. A failed
-        task raises ``TaskException``. ``revoke_on_timeout`` revokes the task
-        when the wait times out.
+        Waits like ``get_raw_result``; a failed task raises ``TaskException``.
         """
-        if self._value is EmptyData:
-            value = self.get_raw_result(blocking, timeout, preserve)
-            if value is EmptyData:
-                if blocking:
-                    if revoke_on_timeout:
-                        self.revoke()
-                    raise ResultTimeout(f'task {self.id} has no result after {timeout}s')
-                return None
-            self._value = value
-        return self._unwrap(self._value)
+        return self._unwrap(
+            self.get_raw_result(blocking, timeout, backoff, max_delay, revoke_on_timeout, preserve)
+        )
 
     def is_ready(self) -> bool:
-        """True if the value is cached here or waiting in the result store."""
-        return self._value is not EmptyData or self.huey.storage.has_data_for_key(self.id)
+        """True once the task stored its value; reads it into this handle,
+        so a later ``get`` cannot miss it."""
+        return self._get() is not EmptyData
 
     def reset(self) -> None:
         """Forget the cached value so the next ``get`` reads the store again."""
         self._value = EmptyData
 
-    def revoke(self, revoke_until=None, revoke_once: bool = False) -> None:
-        """Skip this task (until ``revoke_until``); the task name stays enabled."""
+    def revoke(self, revoke_until=None, revoke_once: bool = True) -> None:
+        """Skip this task's next run (every run until ``revoke_until`` with
+        ``revoke_once=False``); the task name stays enabled."""
         self.huey.revoke_by_id(self.id, revoke_until, revoke_once)
 
     def restore(self) -> bool:
@@ -118,21 +161,35 @@ class Result:
         """True if this task, or every task of its name, is revoked."""
         return self.huey.is_revoked(self.task if self.task is not None else self.id)
 
-    def reschedule(self, eta=None, delay=None, expires=None) -> Result:
-        """Revoke this call and enqueue a copy (new id) at ``eta``/after ``delay``."""
+    def reschedule(
+        self,
+        eta=None,
+        delay=None,
+        expires=None,
+        priority: int | None = None,
+        preserve_pipeline: bool = True,
+    ) -> Result:
+        """Revoke this call and enqueue a copy (new id) at ``eta`` or after
+        ``delay`` (now without either), keeping its options unless given."""
         if self.task is None:
             raise ValueError(
                 f'result {self.id} was looked up by id: reschedule needs the Result '
                 'returned when the task was enqueued'
             )
         if delay is not None:
-            eta = time.time() + delay
+            eta = time.time() + seconds(delay)
         self.huey.revoke_by_id(self.id, revoke_once=True)
-        changes = {'eta': eta, 'on_complete': self.task.on_complete, 'on_error': self.task.on_error}
-        task = self.task.copy(**changes)
+        task = self.task
+        changes = {
+            'eta_ts': to_timestamp(eta),
+            'on_complete': task.on_complete if preserve_pipeline else None,
+            'on_error': task.on_error if preserve_pipeline else None,
+        }
+        if priority is not None:
+            changes['priority'] = priority
         if expires is not None:
-            task.expires = expires
-        return self.huey.enqueue(task)
+            changes['expires'] = expires
+        return self.huey.enqueue(task.copy(**changes))
 
 
 class ResultGroup:
@@ -168,8 +225,9 @@ class ResultGroup:
         for result in self._results:
             result.reset()
 
-    def __getitem__(self, index):
-        return self._results[index]
+    def __getitem__(self, index) -> Any:
+        """The value of the task at ``index``, waiting for it (like huey)."""
+        return self._results[index].get(blocking=True)
 
     def __iter__(self) -> Iterator[Result]:
         return iter(self._results)
@@ -196,6 +254,13 @@ class ChordResult:
         self.results = results
         self.callback = callback
         self.pipeline_results = pipeline_results
+
+    @property
+    def callback_tail(self) -> Result:
+        """The result of the callback's last pipeline step."""
+        if self.pipeline_results is None:
+            return self.callback
+        return list(self.pipeline_results)[-1]
 
     def get(self, *args, **kwargs) -> Any:
         """The callback's value (same arguments as ``Result.get``)."""

@@ -16,7 +16,7 @@ import time
 from huey_storage import EmptyData
 
 from huey_api.task import Task, TaskWrapper
-from huey_api.utils import to_timestamp
+from huey_api.utils import frame_timestamp, to_timestamp
 
 __all__ = ['REVOKED_FLAG', 'REVOKE_PREFIX', 'RevocationMixin']
 
@@ -38,6 +38,8 @@ class RevocationMixin:
     """Revocation methods of ``Huey``."""
 
     def _revoke_key(self, task_or_id) -> list[str]:
+        if hasattr(task_or_id, 'task') and hasattr(task_or_id, 'get'):  # a Result
+            task_or_id = task_or_id.task if task_or_id.task is not None else task_or_id.id
         if isinstance(task_or_id, str):
             return [REVOKE_PREFIX + task_or_id]
         if isinstance(task_or_id, Task):
@@ -76,11 +78,13 @@ class RevocationMixin:
     def is_revoked(self, task_or_id, timestamp=None, peek: bool = True) -> bool:
         """True if revoked at ``timestamp`` (default now).
 
-        A Task checks its id and its name, a task class or function its name,
-        a string an id. With ``peek=False`` a revoke-once is consumed.
+        A Task (or its Result) checks its id and its name, a task class or
+        function its name, a string an id. ``timestamp`` is in huey's clock
+        (see ``Task.eta``). With ``peek=False`` a revoke-once is used up and
+        a lapsed revocation deleted.
         """
         keys = self._revoke_key(task_or_id)
-        now = time.time() if timestamp is None else to_timestamp(timestamp)
+        now = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
         values = self.storage.peek_data_many(keys)
         return self._revoked(keys, values, now, consume=not peek)
 
@@ -89,9 +93,15 @@ class RevocationMixin:
             if value is EmptyData:
                 continue
             until, once = _decode_revocation(value)
+            if once:
+                # delete, not pop: on storages whose reads keep the value
+                # (destructive_reads False) a pop would not use it up
+                if consume and not self.storage.delete_data(key):
+                    continue  # another worker used up this revoke-once
+                return True
             if until is not None and until <= now:
+                if consume:
+                    self.storage.delete_data(key)  # lapsed
                 continue
-            if once and consume and not self.storage.delete_data(key):
-                continue  # another worker used up this revoke-once
             return True
         return False

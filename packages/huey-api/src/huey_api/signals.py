@@ -20,10 +20,12 @@ __all__ = [
     'SIGNAL_RETRYING',
     'SIGNAL_REVOKED',
     'SIGNAL_SCHEDULED',
+    'SIGNAL_TIMEOUT',
     'Signals',
 ]
 
-logger = logging.getLogger(__name__)
+# Under 'huey', the logger applications configure for the facade they import.
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 SIGNAL_CANCELED = 'canceled'  # a pre_execute hook or the task raised CancelExecution
 SIGNAL_COMPLETE = 'complete'  # the task ran and returned
@@ -38,6 +40,7 @@ SIGNAL_RATE_LIMITED = 'rate-limited'  # rate_limit refused to run the task now
 SIGNAL_RETRYING = 'retrying'  # the task failed and will run again
 SIGNAL_REVOKED = 'revoked'  # the task (or every task of its name) is revoked
 SIGNAL_SCHEDULED = 'scheduled'  # the task went to the schedule (future eta)
+SIGNAL_TIMEOUT = 'timeout'  # the task ran past its timeout
 
 SIGNALS = (
     SIGNAL_CANCELED,
@@ -53,6 +56,7 @@ SIGNALS = (
     SIGNAL_RETRYING,
     SIGNAL_REVOKED,
     SIGNAL_SCHEDULED,
+    SIGNAL_TIMEOUT,
 )
 
 

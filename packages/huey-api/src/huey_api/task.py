@@ -7,20 +7,48 @@ small and fast to pickle::
     (id, name, eta, retries, retry_delay, priority, expires, args, kwargs,
      on_complete, on_error)
 
-``eta`` and ``expires`` are epoch timestamps or None; ``on_complete`` and
-``on_error`` are nested message tuples or None. A chord member's message has
-a twelfth item, ``Task.chord``: ``(chord_id, index, size, callback_message)``.
+``eta`` is an epoch timestamp or None. ``retry_delay`` is a number, or
+``(retry_delay, retry_backoff, timeout)`` when either of those is set;
+``expires`` is None or ``(deadline timestamp, expires as given)``, so a
+relative expiry can be resolved again when the task is re-enqueued.
+``on_complete`` and ``on_error`` are nested message tuples or None. A chord
+member's message has a twelfth item, ``Task.chord``:
+``(chord_id, index, size, callback_message)``.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
+import inspect
 import time
 from typing import Any, Callable, Iterable
 
-from huey_api.utils import make_id, resolve_expires, seconds, to_datetime, to_timestamp
+from huey_api.exceptions import ConfigurationError, TaskTimeout
+from huey_api.utils import (
+    frame_timestamp,
+    make_id,
+    resolve_expires,
+    seconds,
+    to_datetime,
+    to_timestamp,
+)
 
-__all__ = ['PeriodicTask', 'Task', 'TaskWrapper']
+__all__ = ['TASK_OPTIONS', 'PeriodicTask', 'Task', 'TaskWrapper', 'signature']
+
+#: keywords that ``TaskWrapper.s()`` and calls take as options of the task,
+#: not as arguments of the function (as huey does)
+TASK_OPTIONS = (
+    'id',
+    'eta',
+    'delay',
+    'retries',
+    'retry_delay',
+    'retry_backoff',
+    'priority',
+    'expires',
+    'timeout',
+)
 
 
 class Task:
@@ -38,7 +66,8 @@ class Task:
     default_retry_delay = 0.0
     default_priority: int | None = None
     default_expires = None
-    retry_backoff = 1.0
+    default_retry_backoff = 0
+    default_timeout: float | None = None
     context = False
     #: ``(chord_id, index, size, callback_message)`` for a chord member, else None
     chord: tuple | None = None
@@ -55,32 +84,40 @@ class Task:
         expires=None,
         on_complete: Task | None = None,
         on_error: Task | None = None,
+        retry_backoff: float | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.id = id or make_id()
-        self.args = args if type(args) is tuple else (tuple(args) if args else ())
+        self.args = args if type(args) is tuple else _as_args(args)
         self.kwargs = dict(kwargs) if kwargs else {}
         self.eta_ts = None if eta is None else to_timestamp(eta)
         self.retries = self.default_retries if retries is None else retries
         self.retry_delay = self.default_retry_delay if retry_delay is None else seconds(retry_delay)
+        self.retry_backoff = self.default_retry_backoff if retry_backoff is None else retry_backoff
         self.priority = self.default_priority if priority is None else priority
-        if expires is None:
-            expires = self.default_expires
-        self.expires_ts = None if expires is None else resolve_expires(expires)
+        self.timeout = self.default_timeout if timeout is None else timeout
+        #: the expiry as given (seconds, timedelta or datetime); see ``expires_ts``
+        self.expires = self.default_expires if expires is None else expires
+        self.expires_ts = None if self.expires is None else resolve_expires(self.expires)
         self.on_complete = on_complete
         self.on_error = on_error
+        self._deadline: float | None = None
 
     # -- wire format ------------------------------------------------------
 
     def to_message(self) -> tuple:
         """This task as the plain tuple that gets serialized."""
+        retry = self.retry_delay
+        if self.retry_backoff or self.timeout is not None:
+            retry = (retry, self.retry_backoff, self.timeout)
         message = (
             self.id,
             self.name,
             self.eta_ts,
             self.retries,
-            self.retry_delay,
+            retry,
             self.priority,
-            self.expires_ts,
+            None if self.expires_ts is None else (self.expires_ts, self.expires),
             self.args,
             self.kwargs,
             self.on_complete.to_message() if self.on_complete is not None else None,
@@ -101,14 +138,23 @@ class Task:
             _name,
             task.eta_ts,
             task.retries,
-            task.retry_delay,
+            retry,
             task.priority,
-            task.expires_ts,
+            expires,
             task.args,
             task.kwargs,
         ) = message[:9]
+        if type(retry) is tuple:
+            task.retry_delay, task.retry_backoff, task.timeout = retry
+        else:
+            task.retry_delay, task.retry_backoff, task.timeout = retry, 0, None
+        if expires is None:
+            task.expires = task.expires_ts = None
+        else:
+            task.expires_ts, task.expires = expires
         task.on_complete = on_complete
         task.on_error = on_error
+        task._deadline = None
         return task
 
     # -- user-facing views --------------------------------------------------
@@ -118,26 +164,47 @@ class Task:
 
     @property
     def eta(self):
-        """When the task may run: a naive datetime (UTC if ``huey.utc``, else local)."""
+        """When the task may run: a naive datetime in huey's clock (UTC if
+        ``huey.utc``, else local time); setting a naive one reads it the same way."""
         return to_datetime(self.eta_ts, self._utc())
 
     @eta.setter
     def eta(self, value) -> None:
-        self.eta_ts = to_timestamp(value)
-
-    @property
-    def expires(self):
-        """Deadline after which the task is skipped, as a datetime like ``eta``."""
-        return to_datetime(self.expires_ts, self._utc())
-
-    @expires.setter
-    def expires(self, value) -> None:
-        self.expires_ts = resolve_expires(value)
+        self.eta_ts = frame_timestamp(value, self._utc())
 
     @property
     def expires_resolved(self):
-        """huey's name for the resolved deadline; ``expires`` already is one."""
-        return self.expires
+        """The deadline after which the task is skipped, a datetime like ``eta``."""
+        return to_datetime(self.expires_ts, self._utc())
+
+    def resolve_expires(self, now: float | None = None) -> float | None:
+        """Fix the deadline of a relative ``expires`` from ``now`` (the enqueue time)."""
+        if self.expires is not None:
+            self.expires_ts = resolve_expires(self.expires, now)
+        return self.expires_ts
+
+    @property
+    def revoke_id(self) -> str:
+        """The data key holding this instance's revocation."""
+        return 'r:' + self.id
+
+    # -- timeouts (cooperative: a context task calls check_timeout) ---------
+
+    @property
+    def time_remaining(self) -> float:
+        """Seconds left before this run's ``timeout`` (inf without one)."""
+        if self._deadline is None:
+            return float('inf')
+        return max(0.0, self._deadline - time.monotonic())
+
+    @property
+    def is_timed_out(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def check_timeout(self) -> None:
+        """Raise ``TaskTimeout`` once this run passed its ``timeout``."""
+        if self.is_timed_out:
+            raise TaskTimeout(f'timeout {self.timeout}s')
 
     @property
     def data(self) -> tuple:
@@ -158,34 +225,36 @@ class Task:
         A tuple extends ``args``, a dict updates ``kwargs`` (returned values
         win), None adds nothing, anything else is appended to ``args``.
         """
-        if value is None:
+        if value is None or value == ():
             return
         if isinstance(value, tuple):
             self.args = self.args + value
         elif isinstance(value, dict):
-            self.kwargs.update(value)
+            for key, item in value.items():  # arguments given by the caller win
+                self.kwargs.setdefault(key, item)
         else:
             self.args = self.args + (value,)
 
     # -- pipelines --------------------------------------------------------
 
     def then(self, task, *args, **kwargs) -> Task:
-        """Run ``task`` (a Task, or a TaskWrapper called with args) after this one."""
-        if isinstance(task, TaskWrapper):
-            task = task.s(*args, **kwargs)
-        elif args or kwargs:
-            raise TypeError(f'then({task!r}, ...): pass arguments only with a task function')
+        """Run ``task`` after this one (after the last step of a pipeline).
+
+        ``task`` is a task function (called with ``args``) or a signature,
+        whose arguments ``args`` and ``kwargs`` then extend."""
         last = self
         while last.on_complete is not None:
             last = last.on_complete
-        last.on_complete = task
+        last.on_complete = signature(task, args, kwargs)
         return self
 
     def error(self, task, *args, **kwargs) -> Task:
-        """Run ``task`` with the exception appended to its args if this one fails for good."""
-        if isinstance(task, TaskWrapper):
-            task = task.s(*args, **kwargs)
-        self.on_error = task
+        """Run ``task`` with the exception appended to its args when this one
+        fails (a second ``error`` handles the first handler's failure)."""
+        last = self
+        while last.on_error is not None:
+            last = last.on_error
+        last.on_error = signature(task, args, kwargs)
         return self
 
     def chain(self) -> list[Task]:
@@ -211,7 +280,9 @@ class Task:
         if self.eta_ts is not None:
             text += f' @{self.eta.replace(microsecond=0)}'
         if self.expires_ts is not None:
-            text += f' exp={self.expires.replace(microsecond=0)}'
+            text += f' exp={self.expires_resolved.replace(microsecond=0)}'
+        if self.priority:
+            text += f' p={self.priority}'
         if self.retries:
             text += f' {self.retries} retries'
         if self.chord is not None:
@@ -236,6 +307,31 @@ class Task:
         return hash(self.id)
 
 
+def _as_args(args) -> tuple:
+    if args is None:
+        return ()
+    if isinstance(args, (str, bytes, dict)):
+        return (args,)
+    try:
+        return tuple(args)
+    except TypeError:  # one argument given bare: schedule(3, delay=60)
+        return (args,)
+
+
+def signature(task, args: tuple = (), kwargs: dict | None = None) -> Task:
+    """A ``Task`` from a task function called with ``args``/``kwargs``, or a
+    signature extended with them."""
+    if isinstance(task, TaskWrapper):
+        return task.s(*args, **(kwargs or {}))
+    if not isinstance(task, Task):
+        raise TypeError(f'{task!r}: pass a task function or a signature made with .s(...)')
+    if args:
+        task.extend_data(tuple(args))
+    if kwargs:
+        task.extend_data(dict(kwargs))
+    return task
+
+
 class PeriodicTask(Task):
     """A task the consumer enqueues whenever ``validate_datetime(now)`` is true."""
 
@@ -257,15 +353,23 @@ class TaskWrapper:
         context: bool = False,
         name: str | None = None,
         expires=None,
-        retry_backoff: float = 1.0,
+        retry_backoff: float = 0,
+        timeout: float | None = None,
         task_base: type[Task] = Task,
         **settings,
     ) -> None:
+        if isinstance(func, TaskWrapper):
+            func = func.func
+        if inspect.iscoroutinefunction(func):
+            raise ConfigurationError(
+                f'{func.__qualname__} is an async function: tasks run in plain '
+                'worker threads; wrap it, e.g. def task(): return asyncio.run(coro())'
+            )
         if retries < 0:
             raise ValueError(f'retries={retries!r}: must be 0 or more')
-        if retry_backoff <= 0:
+        if retry_backoff < 0:
             raise ValueError(
-                f'retry_backoff={retry_backoff!r}: must be > 0 (1.0 means a fixed delay)'
+                f'retry_backoff={retry_backoff!r}: must be >= 0 (0 or 1 means a fixed delay)'
             )
         self.huey = huey
         self.func = func
@@ -280,7 +384,8 @@ class TaskWrapper:
             default_retry_delay=seconds(retry_delay),
             default_priority=priority,
             default_expires=expires,
-            retry_backoff=retry_backoff,
+            default_retry_backoff=retry_backoff,
+            default_timeout=timeout,
             context=context,
         )
         self.task_class: type[Task] = type(func.__name__, (task_base,), attrs)
@@ -290,13 +395,36 @@ class TaskWrapper:
         functools.update_wrapper(self, func)
         huey.registry.register(self.task_class)
 
+    @property
+    def retries(self) -> int:
+        """Default retries of this task's calls."""
+        return self.task_class.default_retries
+
+    @property
+    def retry_delay(self) -> float:
+        return self.task_class.default_retry_delay
+
     def __call__(self, *args, **kwargs):
-        """Enqueue a call; returns its ``Result`` (None when results are off)."""
+        """Enqueue a call; returns its ``Result`` (None when results are off).
+
+        Keywords named in ``TASK_OPTIONS`` set the call's options (see ``s``)."""
         return self.huey.enqueue(self.s(*args, **kwargs))
 
     def s(self, *args, **kwargs) -> Task:
-        """A ``Task`` for this call, not enqueued (for ``huey.enqueue`` and pipelines)."""
-        return self.task_class(args, kwargs)
+        """A ``Task`` for this call, not enqueued (for ``huey.enqueue`` and pipelines).
+
+        The keywords ``id``, ``eta``, ``delay``, ``retries``, ``retry_delay``,
+        ``retry_backoff``, ``priority``, ``expires`` and ``timeout`` are options
+        of the task, not arguments of the function."""
+        options = {name: kwargs.pop(name) for name in TASK_OPTIONS if name in kwargs}
+        if not options:
+            return self.task_class(args, kwargs)
+        delay = options.pop('delay', None)
+        if delay is not None:
+            if options.get('eta') is not None:
+                raise ValueError(f'{self.name}.s(): pass eta or delay, not both')
+            options['eta'] = time.time() + seconds(delay)
+        return self.task_class(args, kwargs, **options)
 
     def schedule(
         self,
@@ -307,13 +435,26 @@ class TaskWrapper:
         priority: int | None = None,
         retries: int | None = None,
         retry_delay: float | None = None,
+        retry_backoff: float | None = None,
         expires=None,
+        timeout: float | None = None,
         id: str | None = None,
     ):
-        """Enqueue a call to run at ``eta`` (datetime, naive = local) or after ``delay``."""
+        """Enqueue a call to run at ``eta`` (datetime, naive = local) or after
+        ``delay`` (seconds or timedelta); ``schedule(60)`` or
+        ``schedule(some_datetime)`` without arguments works too."""
+        if eta is None and delay is None:
+            if isinstance(args, (int, float, datetime.timedelta)):
+                args, delay = None, args
+            elif isinstance(args, datetime.datetime):
+                args, eta = None, args
+            else:
+                raise ValueError(f'{self.name}.schedule(): pass eta=<datetime> or delay=<seconds>')
+        elif eta is not None and delay is not None:
+            raise ValueError(f'{self.name}.schedule(): pass eta or delay, not both')
+        if kwargs is not None and not isinstance(kwargs, dict):
+            raise ValueError(f'{self.name}.schedule(kwargs={kwargs!r}): kwargs must be a dict')
         if delay is not None:
-            if eta is not None:
-                raise ValueError('schedule(): pass eta or delay, not both')
             eta = time.time() + seconds(delay)
         task = self.task_class(
             args,
@@ -322,8 +463,10 @@ class TaskWrapper:
             eta=eta,
             retries=retries,
             retry_delay=retry_delay,
+            retry_backoff=retry_backoff,
             priority=priority,
             expires=expires,
+            timeout=timeout,
         )
         return self.huey.enqueue(task)
 
@@ -339,8 +482,8 @@ class TaskWrapper:
         """Skip every call of this task (until ``revoke_until``, or just the next one)."""
         self.huey.revoke_all(self.task_class, revoke_until, revoke_once)
 
-    def is_revoked(self, timestamp=None) -> bool:
-        return self.huey.is_revoked(self.task_class, timestamp)
+    def is_revoked(self, timestamp=None, peek: bool = True) -> bool:
+        return self.huey.is_revoked(self.task_class, timestamp, peek)
 
     def restore(self) -> bool:
         return self.huey.restore_all(self.task_class)

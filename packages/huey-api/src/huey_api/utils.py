@@ -11,7 +11,17 @@ import datetime
 import os
 import time
 
-__all__ = ['make_id', 'resolve_expires', 'to_datetime', 'to_timestamp']
+__all__ = [
+    'delete_counter',
+    'frame_timestamp',
+    'make_id',
+    'normalize_expire_time',
+    'normalize_time',
+    'resolve_expires',
+    'to_datetime',
+    'to_timestamp',
+    'utcnow',
+]
 
 _EPOCH = datetime.datetime(1970, 1, 1)
 
@@ -60,6 +70,14 @@ def to_timestamp(value) -> float | None:
     raise TypeError(f'{value!r} is not a datetime or an epoch timestamp')
 
 
+def frame_timestamp(value, utc: bool) -> float | None:
+    """Epoch seconds for a time in huey's clock: a naive datetime is UTC when
+    ``utc`` (what ``Task.eta`` and ``huey.now()`` return), else local time."""
+    if utc and isinstance(value, datetime.datetime) and value.tzinfo is None:
+        return (value - _EPOCH).total_seconds()
+    return to_timestamp(value)
+
+
 def to_datetime(ts: float | None, utc: bool = True) -> datetime.datetime | None:
     """Naive datetime for epoch ``ts``: in UTC when ``utc`` else local time."""
     if ts is None:
@@ -83,3 +101,52 @@ def resolve_expires(expires, now: float | None = None) -> float | None:
     if isinstance(expires, datetime.datetime):
         return expires.timestamp()
     return (time.time() if now is None else now) + seconds(expires)
+
+
+def delete_counter(storage, key: str) -> None:
+    """Delete the ``incr`` counter ``key``: with ``storage.delete_counter``
+    where counters live apart from data keys, else as the data key it is."""
+    delete = getattr(storage, 'delete_counter', None)
+    if delete is not None:
+        delete(key)
+    else:
+        storage.delete_data(key)
+
+
+def utcnow() -> datetime.datetime:
+    """The current time as a naive datetime in UTC."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def normalize_time(eta=None, delay=None, utc: bool = True) -> datetime.datetime:
+    """A naive datetime in huey's frame (UTC when ``utc``, else local time)
+    for exactly one of ``eta`` (datetime; naive means local) or ``delay``
+    (seconds or timedelta from now; 0 means now)."""
+    if (eta is None) == (delay is None):
+        raise ValueError(
+            f'normalize_time(eta={eta!r}, delay={delay!r}): give exactly one of '
+            'eta (a datetime) or delay (seconds)'
+        )
+    if delay is not None:
+        now = utcnow() if utc else datetime.datetime.now()
+        if not isinstance(delay, datetime.timedelta):
+            delay = datetime.timedelta(seconds=delay)
+        return now + delay
+    if not isinstance(eta, datetime.datetime):
+        raise ValueError(f'eta={eta!r}: pass a datetime, or use delay= for seconds')
+    if eta.utcoffset() is None:  # naive: local time
+        if not utc:
+            return eta
+        return datetime.datetime.fromtimestamp(eta.timestamp(), datetime.timezone.utc).replace(
+            tzinfo=None
+        )
+    if utc:
+        return eta.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.fromtimestamp(eta.timestamp())
+
+
+def normalize_expire_time(expires, utc: bool = True) -> datetime.datetime:
+    """Absolute expiry (like ``normalize_time``) for a datetime or a delay in seconds."""
+    if isinstance(expires, datetime.datetime):
+        return normalize_time(eta=expires, utc=utc)
+    return normalize_time(delay=expires, utc=utc)

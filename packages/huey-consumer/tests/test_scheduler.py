@@ -206,6 +206,9 @@ def test_with_a_real_huey_due_and_periodic_tasks_reach_the_queue():
         pass
 
     add.schedule((1, 2), eta=datetime.datetime.fromtimestamp(NOON + 30, datetime.timezone.utc))
+    # a worker takes it early and puts it on the schedule
+    huey.execute_delivery(huey.reserve(), now=NOON)
+    assert huey.scheduled_count() == 1
     scheduler = Scheduler(huey)
     first = scheduler.tick(NOON + 3)  # 12:00 matches */5, add not due
     assert [t.name for t in first.periodic_enqueued] == [every_five.name]

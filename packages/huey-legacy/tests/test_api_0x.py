@@ -6,7 +6,7 @@ import datetime
 import textwrap
 
 import pytest
-from legacy_support import CONNECTION, wait_for
+from legacy_support import CONNECTION, schedule_queued, wait_for
 
 pytestmark = pytest.mark.redis
 
@@ -136,6 +136,7 @@ def test_schedule_convert_utc_false_takes_a_utc_eta(app):
     count_some_beans.schedule(
         args=(1,), eta=utc_now + datetime.timedelta(hours=1), convert_utc=False
     )
+    schedule_queued(count_some_beans.huey, 1)
     (task,) = count_some_beans.huey.scheduled()
     expected = (utc_now + datetime.timedelta(hours=1)).replace(tzinfo=datetime.timezone.utc)
     assert abs(task.eta_ts - expected.timestamp()) < 1

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 import redis
-from legacy_support import CONNECTION, wait_for
+from legacy_support import CONNECTION, schedule_queued, wait_for
 
 pytestmark = pytest.mark.redis
 
@@ -22,7 +22,7 @@ def app_source(channel: str) -> str:
     return textwrap.dedent(f"""
         from huey.backends.redis_backend import RedisBlockingQueue, RedisDataStore,\\
             RedisSchedule, RedisEventEmitter
-        from huey_legacy.api import Huey, crontab
+        from huey.api import Huey, crontab  # the seed's import: builds huey-legacy's Huey
 
         queue = RedisBlockingQueue('my-app', **{CONNECTION!r})
         result_store = RedisDataStore('my-app', **{CONNECTION!r})
@@ -174,6 +174,7 @@ def test_schedule_eta_delay_and_async_data_revoke_restore(app, run_consumer):
     res = app1x.count_some_beans.schedule(args=(100000,), eta=in_an_hour)
     # another way of doing the same thing...
     other = app1x.count_some_beans.schedule(args=(100000,), delay=(60 * 60))
+    schedule_queued(app1x.huey, 2)
     assert app1x.huey.scheduled_count() == 2
     res.revoke()  # oh shoot, I changed my mind, do not run it after all
     assert res.is_revoked() and not other.is_revoked()
@@ -308,3 +309,16 @@ def test_todays_task_helpers_work_on_legacy_tasks(app):
     results = huey.enqueue(app1x.count_some_beans.s(4))
     huey.execute_delivery(huey.reserve())
     assert results.get() == 'Counted 4 beans'
+
+
+def test_huey_api_huey_with_a_queue_is_the_legacy_huey_and_a_name_the_modern_one(redis_db):
+    from huey.api import AsyncData, Huey
+    from huey.backends.redis_backend import RedisBlockingQueue, RedisDataStore
+    from huey.storage import MemoryStorage
+    from huey_legacy.api import AsyncData as LegacyAsyncData
+    from huey_legacy.api import Huey as LegacyHuey
+
+    legacy = Huey(RedisBlockingQueue('seed', **CONNECTION), RedisDataStore('seed', **CONNECTION))
+    assert type(legacy) is LegacyHuey and AsyncData is LegacyAsyncData
+    modern = Huey('seed-modern', storage_class=MemoryStorage)
+    assert type(modern) is Huey and not isinstance(modern, LegacyHuey)

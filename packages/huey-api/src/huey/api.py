@@ -28,4 +28,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _optional.HUEY_CLASSES:
         return _optional.huey_class(name)
+    if name == 'AsyncData':  # the 1.x result handle
+        return _optional.load('huey.api.AsyncData', 'huey_legacy.api', 'AsyncData', 'huey-legacy')
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -39,6 +39,8 @@ __all__ = ['ChordMixin']
 # Under 'huey', the logger applications configure for the facade they import.
 logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
+#: data keys of chord bookkeeping (slots, fired flags) start with this
+CHORD_PREFIX = 'chord:'
 #: seconds the fired flag blocks late duplicates of a finished chord's members
 _FIRED_TTL = 24 * 3600.0
 
@@ -51,7 +53,7 @@ class ChordMixin:
         the last one. Storage errors propagate (the member is not acknowledged)."""
         chord_id, index, size, callback = task.chord
         storage, serializer = self.storage, self.serializer
-        prefix = f'chord:{chord_id}:'
+        prefix = f'{CHORD_PREFIX}{chord_id}:'
         try:
             data = serializer.serialize(value)
         except Exception as exc:

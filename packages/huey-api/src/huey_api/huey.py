@@ -13,7 +13,7 @@ from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
 from huey_storage import ConfigurationError as StorageConfigurationError
 
 from huey_api import signals as S
-from huey_api.chords import ChordMixin
+from huey_api.chords import CHORD_PREFIX, ChordMixin
 from huey_api.constants import DELIVERY_MODES
 from huey_api.exceptions import ConfigurationError, HueyException
 from huey_api.execution import ExecutionMixin
@@ -21,7 +21,7 @@ from huey_api.group import chord, group
 from huey_api.locks import RateLimit, TaskLock
 from huey_api.registry import TaskRegistry
 from huey_api.result import ChordResult, Result, ResultGroup
-from huey_api.revocation import RevocationMixin
+from huey_api.revocation import REVOKED_FLAG, RevocationMixin
 from huey_api.serializer import Serializer
 from huey_api.task import PeriodicTask, Task, TaskWrapper
 
@@ -47,6 +47,20 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     """
 
     storage_class: type[BaseStorage] | None = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Huey:
+        # huey 1.x: Huey(queue, result_store, ...) with a queue object (not a
+        # name) builds huey-legacy's Huey; the modern path pays one isinstance
+        if cls is Huey and args and args[0] is not None and not isinstance(args[0], str):
+            try:
+                from huey_legacy.api import Huey as LegacyHuey
+            except ImportError:
+                raise ImportError(
+                    'Huey(queue, ...) (the 1.x API) needs the huey-legacy distribution: '
+                    'pip install huey-legacy'
+                ) from None
+            return super().__new__(LegacyHuey)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -490,8 +504,13 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         return self._decode_all(self.storage.scheduled_items(limit))
 
     def all_results(self) -> dict[str, bytes]:
-        """Every stored result, ``{key: serialized value}``."""
-        return self.storage.result_items()
+        """Every stored result, ``{key: serialized value}``: all data keys, as
+        huey lists them (revocations, locks...), less our own bookkeeping."""
+        return {
+            key: value
+            for key, value in self.storage.result_items().items()
+            if not _is_bookkeeping(key)
+        }
 
     def pending_count(self) -> int:
         return self.storage.queue_size()
@@ -500,7 +519,8 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         return self.storage.schedule_size()
 
     def result_count(self) -> int:
-        return self.storage.result_store_size()
+        """Number of data keys, as huey counts them, less our own bookkeeping."""
+        return len(self.all_results())
 
     def __len__(self) -> int:
         """Number of tasks waiting in the queue."""
@@ -552,3 +572,10 @@ class BlackHoleHuey(Huey):
     """Huey whose storage discards everything."""
 
     storage_class = BlackHoleStorage
+
+
+def _is_bookkeeping(key: str) -> bool:
+    """Data keys of machinery huey does not have (the something-was-revoked
+    flag that spares a read per task, chord slots and fired flags), kept out
+    of result listings and counts so that those read as huey's."""
+    return key == REVOKED_FLAG or key.startswith(CHORD_PREFIX)

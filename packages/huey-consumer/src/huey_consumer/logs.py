@@ -107,7 +107,7 @@ class TaskEventLogger:
             logger.warning(
                 '%s will be retried (%s retries left)%s',
                 task.id,
-                task.retries,
+                task.retries - 1,  # sent before this retry uses one up
                 f' at {task.eta}' if task.eta_ts is not None else '',
             )
         elif signal == 'revoked':

@@ -80,9 +80,6 @@ class BlackHoleStorage(BaseStorage):
     def peek_data(self, key: str) -> bytes | EmptyDataType:
         return EmptyData
 
-    def peek_data_many(self, keys: Sequence[str]) -> list[bytes | EmptyDataType]:
-        return [EmptyData] * len(keys)
-
     def pop_data(self, key: str) -> bytes | EmptyDataType:
         return EmptyData
 

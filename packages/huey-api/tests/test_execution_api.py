@@ -387,3 +387,17 @@ def test_immediate_mode_can_use_the_real_storage():
     assert storage_huey.storage is real
     add(2, 2)
     assert len(storage_huey) == 1
+
+
+def test_read_schedule_at_a_tasks_eta_includes_it(huey):
+    @huey.task()
+    def noop():
+        return None
+
+    # etas with digits below a microsecond, which Task.eta (a datetime) rounds
+    results = [noop.schedule(delay=60 + n * 1e-4 + 3.7e-7) for n in range(20)]
+    for _ in results:
+        huey.execute_delivery(huey.reserve())  # a worker puts each on the schedule
+    assert huey.scheduled_count() == 20
+    for result in results:
+        assert [task.id for task in huey.read_schedule(result.task.eta)] == [result.id]

@@ -274,8 +274,17 @@ class ExecutionMixin:
         self._emit(S.SIGNAL_SCHEDULED, task)
 
     def read_schedule(self, timestamp=None) -> list[Task]:
-        """Remove and return the tasks due at ``timestamp`` (default now)."""
-        ts = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
+        """Remove and return the tasks due at ``timestamp`` (default now).
+
+        A datetime covers its whole microsecond: ``task.eta`` is rounded to
+        one, so reading the schedule at it must include the task.
+        """
+        if timestamp is None:
+            ts = time.time()
+        else:
+            ts = frame_timestamp(timestamp, self.utc)
+            if isinstance(timestamp, datetime.datetime):
+                ts += 1e-6
         tasks = []
         for data in self.storage.read_schedule(ts):
             try:

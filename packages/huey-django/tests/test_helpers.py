@@ -50,10 +50,12 @@ def test_bound_helpers_act_on_the_settings_application(huey):
     assert huey_django.is_revoked(result.id)
     huey_django.restore_by_id(result.id)
     assert not huey_django.is_revoked(result.id)
-    scheduled = add.schedule((2, 3), delay=60)
-    assert [t.id for t in huey_django.scheduled()] == [scheduled.id]
     assert huey.execute(huey.dequeue()) == 3
     assert huey_django.result(result.id) == 3
+    scheduled = add.schedule((2, 3), delay=60)
+    assert [t.id for t in huey_django.pending()] == [scheduled.id]
+    huey.execute_delivery(huey.reserve())  # a worker takes it early: on the schedule
+    assert [t.id for t in huey_django.scheduled()] == [scheduled.id]
 
 
 @pytest.mark.django_db

@@ -140,3 +140,29 @@ def test_enqueued_signal_once_per_task_for_map_and_schedule(huey):
     later.eta = 9999999999.0
     huey.enqueue_many([later])
     assert seen == [r.id for r in group] + [later.id]
+
+
+def test_complete_receivers_read_the_result_unless_they_say_they_never_do(huey, run_all):
+    seen = {}
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    def reader(signal, task):
+        seen['reader'] = huey.result(task.id, preserve=True)
+
+    def logger(signal, task):
+        seen['logger'] = huey.result(task.id, preserve=True)
+
+    logger.reads_results = False  # stored with the acknowledgement instead
+    huey.signal('complete')(logger)
+    add(1, 2)
+    run_all(huey)
+    assert seen == {'logger': None}
+    assert huey._signals.complete_reads_result is False
+    huey.signal('complete')(reader)
+    assert huey._signals.complete_reads_result is True
+    result = add(2, 3)
+    run_all(huey)
+    assert seen == {'logger': 5, 'reader': 5} and result.get() == 5

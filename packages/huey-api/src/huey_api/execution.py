@@ -433,7 +433,7 @@ class ExecutionMixin:
             and not isinstance(task, PeriodicTask)
         ):
             result = (task.id, self._serialize_result(task, value))
-        if result is not None and (self._post_execute or signals.active):
+        if result is not None and (self._post_execute or signals.complete_reads_result):
             # hooks and receivers may read the result (one more round trip)
             storage.put_data(result[0], result[1], is_result=True)
             result = None

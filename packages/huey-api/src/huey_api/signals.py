@@ -67,6 +67,11 @@ class Signals:
         self._receivers: dict[str, list[Callable]] = {name: [] for name in SIGNALS}
         #: False while no receiver is connected, so senders can skip the work.
         self.active = False
+        #: Whether a SIGNAL_COMPLETE receiver may read the task's result: then
+        #: the result is stored before the signal (one more round trip), else
+        #: with the acknowledgement. A receiver that never reads results says
+        #: so with an attribute ``reads_results = False``.
+        self.complete_reads_result = False
 
     def connect(self, receiver: Callable, *signals: str) -> None:
         for name in signals or SIGNALS:
@@ -74,14 +79,21 @@ class Signals:
                 raise ValueError(f'unknown signal {name!r}: use one of huey.signals.SIGNAL_*')
             if receiver not in self._receivers[name]:
                 self._receivers[name].append(receiver)
-        self.active = True
+        self._update()
 
     def disconnect(self, receiver: Callable, *signals: str) -> None:
         for name in signals or SIGNALS:
             receivers = self._receivers.get(name, [])
             if receiver in receivers:
                 receivers.remove(receiver)
+        self._update()
+
+    def _update(self) -> None:
         self.active = any(self._receivers.values())
+        self.complete_reads_result = any(
+            getattr(receiver, 'reads_results', True)
+            for receiver in self._receivers[SIGNAL_COMPLETE]
+        )
 
     def send(self, signal: str, task, *args) -> None:
         for receiver in self._receivers[signal]:

@@ -59,6 +59,9 @@ class TaskEventLogger:
     Errors are logged on one line here: huey-api already logs the traceback.
     """
 
+    #: never reads a task's result: huey-api may store it with the acknowledgement
+    reads_results = False
+
     SIGNALS = (
         'executing',
         'complete',

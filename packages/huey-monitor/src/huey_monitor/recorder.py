@@ -166,6 +166,9 @@ class Recorder:
         if self._thread is None:
             self._ensure_writer()
 
+    # never reads a task's result, so huey-api may store it with the acknowledgement
+    on_signal.reads_results = False  # type: ignore[attr-defined]
+
     def worker_started(self) -> None:
         self._check_process()
         with self._lock:

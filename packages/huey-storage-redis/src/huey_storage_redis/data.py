@@ -224,4 +224,7 @@ class DataMethods:
         return items
 
     def result_store_size(self) -> int:
-        return len(self.result_items())
+        # key names only: the values are not needed to count them
+        return sum(
+            1 for _ in self.client.scan_iter(match=self.keys.data_pattern(), count=BATCH_SIZE)
+        )

@@ -58,6 +58,7 @@ def test_only_task_results_are_listed(make_app):
         assert rows[failed.id]['value'] is None and 'boom' in rows[failed.id]['error']
         assert rows['mine']['value'] == "{'kept': 1}"
         assert 'huey_monitor_gone_module' in rows['missing-code']['error']
+        assert [row['id'] for row in admin.results(huey, 2)] == sorted(rows)[:2]
         assert app.monitor.status()['results'] == 4
         assert results_gauge(huey) == 4
 

@@ -64,8 +64,7 @@ def scheduled(huey: Any, limit: int | None = None) -> list[dict]:
 def results(huey: Any, limit: int | None = None) -> list[dict]:
     """Stored task results by id (value or error), at most ``limit``; huey-api's
     and the monitor's bookkeeping keys are left out (``results.task_results``)."""
-    items = sorted(task_results(huey).items())[:limit]
-    return [{'id': key, **decoded} for key, decoded in items]
+    return [{'id': key, **decoded} for key, decoded in task_results(huey, limit).items()]
 
 
 def result(huey: Any, id: str) -> dict | None:

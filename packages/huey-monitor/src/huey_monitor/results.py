@@ -69,14 +69,17 @@ def decode_result(huey: Any, data: bytes) -> dict | None:
     return {'value': short_repr(value), 'error': None}
 
 
-def task_results(huey: Any) -> dict[str, dict]:
-    """``{key: decode_result(...)}`` of every stored task result.
+def task_results(huey: Any, limit: int | None = None) -> dict[str, dict]:
+    """``{key: decode_result(...)}`` of the stored task results, by key, at
+    most ``limit`` (decoding stops there).
 
     Reads every data key (one ``result_items()`` call); the monitor's own keys
     are skipped by name without decoding them.
     """
-    found = {}
-    for key, data in huey.all_results().items():
+    found: dict[str, dict] = {}
+    for key, data in sorted(huey.all_results().items()):
+        if limit is not None and len(found) >= limit:
+            break
         if is_monitor_key(key):
             continue
         decoded = decode_result(huey, data)

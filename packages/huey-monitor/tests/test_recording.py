@@ -8,6 +8,7 @@ import socket
 import pytest
 from conftest import wait_until
 from huey_monitor import MonitorSettings
+from huey_monitor.recorder import Recorder
 from huey_monitor.records import Keys
 
 
@@ -170,3 +171,24 @@ def test_a_killed_consumer_shows_as_gone(make_app, start_consumer):
     assert view.record.pid == consumer.pid
     assert monitor.consumers(include_gone=False) == []
     assert monitor.status()['consumers'] == 0
+
+
+def test_a_slot_another_process_reused_is_not_overwritten(make_app):
+    # Two recorders stand for two processes: A keeps a half-filled slot while B
+    # writes enough slots to come round to it; A must move on (it reads the
+    # slot counter with peek_counters), not overwrite B's newest events.
+    app = make_app('max_events=20, slot_size=5')
+    huey, module = app.huey, app.module
+    settings = app.monitor.settings()
+    first, second = Recorder(huey, settings), Recorder(huey, settings)
+    tasks = [module.add.s(i, 0) for i in range(42)]
+    first.on_signal('enqueued', tasks[0])
+    first.flush()
+    for start in range(1, 41, 5):  # 8 full slots: the ring of 8 comes round
+        for task in tasks[start : start + 5]:
+            second.on_signal('enqueued', task)
+        second.flush()
+    first.on_signal('enqueued', tasks[41])
+    first.flush()
+    shown = {event.task_id for event in app.monitor.events()}
+    assert {task.id for task in tasks[36:42]} <= shown

@@ -71,6 +71,8 @@ def test_hot_path_round_trips(make_storage, redis_params, cls):
     assert trips(storage.enqueue_due, 1) == (1, 1)
     assert trips(storage.put_if_empty, 'lock', b'1', 60) == (1, True)
     assert trips(storage.incr, 'n', 1, 60) == (1, 1)
+    assert trips(storage.peek_counters, ['n', 'missing', 'k']) == (1, [1, 0, 0])
+    assert trips(storage.peek_counters, []) == (0, [])
     pool.disconnect()
 
 

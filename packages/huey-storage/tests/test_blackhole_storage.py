@@ -39,6 +39,7 @@ def test_locks_and_counters_always_succeed():
     assert storage.put_if_empty('lock', b'1', ttl=5) is True
     assert storage.incr('n') == 1
     assert storage.incr('n', 5, ttl=1) == 5
+    assert storage.peek_counters(['n', 'm']) == [0, 0]  # nothing was kept
 
 
 def test_lease_operations_find_nothing():

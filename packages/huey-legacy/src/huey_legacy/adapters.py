@@ -196,6 +196,11 @@ class DataAdapter:
             self.store.put(key, self._wrap(str(total).encode(), deadline))
             return total
 
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        """Counters as ``incr`` keeps them: decimal values in the user's store."""
+        values = [self.peek_data(key) for key in keys]
+        return [0 if value is EmptyData else int(value) for value in values]
+
     def result_store_size(self) -> int:
         return _length(self.store)
 

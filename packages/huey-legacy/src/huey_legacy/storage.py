@@ -199,6 +199,9 @@ class LegacyStorage(BaseStorage):
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         return self.data_role.incr(key, amount, ttl)
 
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        return self.data_role.peek_counters(keys)
+
     def delete_counter(self, key: str) -> None:
         self.data_role.delete_counter(key)
 

@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 from huey_crontab import Crontab, next_run
-from huey_storage import EmptyData
+
+from .results import short_repr, stored_result, task_results
 
 __all__ = [
     'dead_letters',
@@ -29,13 +30,6 @@ __all__ = [
     'scheduled',
 ]
 
-_REPR_LIMIT = 200
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + '...'
-
 
 def iso_time(ts: float | None) -> str | None:
     """Epoch seconds as an ISO 8601 UTC string (None stays None)."""
@@ -49,8 +43,8 @@ def describe_task(task: Any) -> dict:
     return {
         'id': task.id,
         'name': task.name,
-        'args': _short(tuple(task.args)),
-        'kwargs': _short(dict(task.kwargs)),
+        'args': short_repr(tuple(task.args)),
+        'kwargs': short_repr(dict(task.kwargs)),
         'eta': iso_time(task.eta_ts),
         'retries': task.retries,
         'priority': task.priority,
@@ -67,28 +61,16 @@ def scheduled(huey: Any, limit: int | None = None) -> list[dict]:
     return [describe_task(task) for task in huey.scheduled(limit)]
 
 
-def _decode_value(huey: Any, data: bytes) -> dict:
-    try:
-        value = huey.serializer.deserialize(data)
-    except Exception as exc:  # a value this process cannot unpickle
-        return {'value': None, 'error': f'cannot decode: {exc!r}'}
-    if type(value).__name__ == 'Error' and hasattr(value, 'metadata'):
-        return {'value': None, 'error': _short(value.metadata.get('error'))}
-    return {'value': _short(value), 'error': None}
-
-
 def results(huey: Any, limit: int | None = None) -> list[dict]:
-    """Stored results (task id, value or error), at most ``limit``."""
-    items = sorted(huey.all_results().items())[:limit]
-    return [{'id': key, **_decode_value(huey, data)} for key, data in items]
+    """Stored task results by id (value or error), at most ``limit``; huey-api's
+    and the monitor's bookkeeping keys are left out (``results.task_results``)."""
+    return [{'id': key, **decoded} for key, decoded in task_results(huey, limit).items()]
 
 
 def result(huey: Any, id: str) -> dict | None:
     """The result stored for task ``id`` (left in place), or None."""
-    data = huey.storage.peek_data(id)
-    if data is EmptyData:
-        return None
-    return {'id': id, **_decode_value(huey, data)}
+    decoded = stored_result(huey, id)
+    return None if decoded is None else {'id': id, **decoded}
 
 
 def dead_letters(huey: Any, limit: int | None = None) -> list[dict]:
@@ -147,7 +129,9 @@ def periodic(huey: Any, now: dt.datetime | None = None) -> list[dict]:
     tasks = []
     for wrapper in huey.periodic_tasks():
         validator = wrapper.validate_datetime
-        schedule = validator.to_string() if isinstance(validator, Crontab) else _short(validator)
+        schedule = (
+            validator.to_string() if isinstance(validator, Crontab) else short_repr(validator)
+        )
         when = next_run(validator, now, dt.timedelta(days=366))
         tasks.append(
             {

@@ -21,6 +21,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from .monitor import monitor_for
+from .results import task_results
 
 __all__ = [
     'QueueCollector',
@@ -53,8 +54,8 @@ class QueueCollector(Collector):
             ('huey_queue_scheduled', 'Tasks waiting for their eta.', storage.schedule_size()),
             (
                 'huey_results_stored',
-                'Results stored and not yet read.',
-                storage.result_store_size(),
+                'Task results stored and not yet read.',
+                len(task_results(self.huey)),
             ),
             ('huey_dead_letters', 'Messages set aside as unrunnable.', len(storage.dead_letters())),
         ):

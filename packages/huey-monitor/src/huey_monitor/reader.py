@@ -17,6 +17,7 @@ from .records import (
     Keys,
     decode_slot,
 )
+from .results import task_results
 from .settings import MonitorSettings
 
 __all__ = ['ConsumerView', 'MonitorReader', 'TaskTiming']
@@ -166,11 +167,10 @@ class MonitorReader:
         current = int((time.time() if now is None else now) // 60)
         minute_numbers = list(range(current - minutes + 1, current + 1))
         keys = [Keys.minute(m, outcome) for outcome in CHART_OUTCOMES for m in minute_numbers]
-        values = self.storage.peek_data_many(keys)
+        counts = self.storage.peek_counters(keys)
         result: dict[str, list] = {'minute': [m * 60 for m in minute_numbers]}
         for index, outcome in enumerate(CHART_OUTCOMES):
-            chunk = values[index * minutes : (index + 1) * minutes]
-            result[outcome] = [_count(v) for v in chunk]
+            result[outcome] = counts[index * minutes : (index + 1) * minutes]
         return result
 
     def task_names(self) -> list[str]:
@@ -184,10 +184,8 @@ class MonitorReader:
         """Events counted since the monitor was enabled: ``{name: {outcome: n}}``."""
         names = self.task_names() if names is None else names
         keys = [Keys.total(name, outcome) for name in names for outcome in _TOTAL_OUTCOMES]
-        values = iter(self.storage.peek_data_many(keys))
-        return {
-            name: {outcome: _count(next(values)) for outcome in _TOTAL_OUTCOMES} for name in names
-        }
+        counts = iter(self.storage.peek_counters(keys))
+        return {name: {outcome: next(counts) for outcome in _TOTAL_OUTCOMES} for name in names}
 
     def durations(self, names: list[str] | None = None) -> dict[str, dict]:
         """Run time histograms: ``{name: {'buckets': [(bound, cumulative count)], 'count',
@@ -198,14 +196,14 @@ class MonitorReader:
         for name in names:
             keys.append(Keys.duration_sum(name))
             keys.extend(Keys.duration_bucket(name, bound) for bound in bounds)
-        values = iter(self.storage.peek_data_many(keys))
+        counts = iter(self.storage.peek_counters(keys))
         result = {}
         for name in names:
-            total_us = _count(next(values))
+            total_us = next(counts)
             cumulative = 0
             buckets = []
             for bound in bounds:
-                cumulative += _count(next(values))
+                cumulative += next(counts)
                 buckets.append((float(bound), cumulative))
             result[name] = {'buckets': buckets, 'count': cumulative, 'sum': total_us / 1e6}
         return result
@@ -213,9 +211,9 @@ class MonitorReader:
     # -- the whole picture ------------------------------------------------
 
     def status(self, minutes: int = 5) -> dict:
-        """Queue sizes, live consumers and the throughput and error rate of
-        the last ``minutes`` (complete and error per minute, the current minute
-        included so activity shows at once)."""
+        """Queue sizes, task results stored, live consumers and the throughput
+        and error rate of the last ``minutes`` (complete and error per minute,
+        the current minute included so activity shows at once)."""
         storage = self.storage
         series = self.series(minutes)
         done = sum(series['complete'])
@@ -226,7 +224,7 @@ class MonitorReader:
             'pending': storage.queue_size(),
             'running': storage.leased_count(),
             'scheduled': storage.schedule_size(),
-            'results': storage.result_store_size(),
+            'results': len(task_results(self.huey)),
             'dead_letters': len(storage.dead_letters()),
             'consumers': len(consumers),
             'workers': sum(view.record.workers for view in consumers),
@@ -236,12 +234,3 @@ class MonitorReader:
             'errors_per_minute': round(errors / minutes, 2),
             'error_rate': round(errors / (done + errors), 4) if done + errors else 0.0,
         }
-
-
-def _count(value: Any) -> int:
-    if value is EmptyData or value is None:
-        return 0
-    try:
-        return int(value)
-    except ValueError:
-        return 0

@@ -3,10 +3,11 @@
 Signals only append to an in-memory buffer (a task never waits on the
 monitor); a writer thread per process stores the buffer every
 ``flush_interval`` seconds with a handful of data-method calls, whatever the
-number of tasks. Everything goes through the storage contract's data methods
-(``put_data``, ``peek_data_many``, ``incr``, ``delete_data``), so it works on
-every storage. Monitoring is best-effort: a failed write is logged and the
-buffered events are dropped, tasks are never affected.
+number of tasks. Everything goes through the storage contract's data and
+counter methods (``put_data``, ``peek_data``, ``incr``, ``peek_counters``,
+``delete_data``), so it works on every storage. Monitoring is best-effort:
+a failed write is logged and the buffered events are dropped, tasks are
+never affected.
 """
 
 from __future__ import annotations
@@ -244,8 +245,7 @@ class Recorder:
         # second are counted (by _store_counters) but not written.
         events = events[-settings.max_events :]
         if self._slot_seq is not None:
-            stored = storage.peek_data(Keys.event_seq)
-            current = int(stored) if stored else 0
+            (current,) = storage.peek_counters([Keys.event_seq])
             if current - self._slot_seq >= slots - 1:  # about to be overwritten: move on
                 self._slot_seq = None
         while events:

@@ -31,7 +31,13 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 
 class Keys:
-    """Names of the monitor's data keys."""
+    """Names of the monitor's keys.
+
+    Data keys (``put_data``/``peek_data``): ``settings``, ``names``, event
+    slots, consumer heartbeats. Counters (``incr``, read back with
+    ``peek_counters``; the storage keeps them apart from data keys):
+    ``event_seq``, ``consumer_seq``, per-minute, total and duration counts.
+    """
 
     settings = PREFIX + 'settings'
     event_seq = PREFIX + 'event-seq'

@@ -2,9 +2,10 @@
 
 Every value is a plain string key ``huey.{name}.kv.<key>`` (results,
 revocations, locks alike), so ``peek_data`` is one ``GET`` and every write one
-script; counters are ``huey.{name}.counter.<key>``. ``result_items`` lists the
-data keys with SCAN. Every write publishes on ``huey.{name}.notify.<key>``,
-which ``wait_data`` subscribes to instead of polling.
+script; counters are ``huey.{name}.counter.<key>`` (read back with one
+``MGET``). ``result_items`` lists the data keys with SCAN. Every write
+publishes on ``huey.{name}.notify.<key>``, which ``wait_data`` subscribes to
+instead of polling.
 """
 
 from __future__ import annotations
@@ -199,6 +200,12 @@ class DataMethods:
     def counter_key(self, key: str | bytes) -> str:
         """The Redis key holding counter ``key``."""
         return self.keys.counter(key)
+
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        if not keys:
+            return []
+        values = self.client.mget([self.keys.counter(key) for key in keys])
+        return [0 if value is None else int(value) for value in values]
 
     def delete_counter(self, key: str) -> None:
         self.client.delete(self.keys.counter(key))

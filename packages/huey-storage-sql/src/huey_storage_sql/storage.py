@@ -365,6 +365,14 @@ class SqlStorage(BaseStorage):
             self._purge_expired()
         return value
 
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        # counters are rows of their own name in the kv table, values in decimal
+        keys = list(keys)
+        if not keys:
+            return []
+        values = self._run(self._counters.peek_data_many, keys)
+        return [0 if value is EmptyData else int(value) for value in values]
+
     def delete_counter(self, key: str) -> None:
         self._run(self._counters.delete_data, key)
 

@@ -623,6 +623,19 @@ class SqliteStorage(BaseStorage):
             self._sweep_expired(now)
         return total
 
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        keys = list(keys)
+        found: dict[str, int] = {}
+        now = time.time()
+        for chunk in _chunks(keys):
+            marks = ', '.join('?' * len(chunk))
+            sql = (
+                f'SELECT key, value FROM huey_counters WHERE name = ? AND key IN ({marks}) '
+                f'AND {_LIVE}'
+            )
+            found.update(self._fetchall(sql, [self.name, *chunk, now]))
+        return [found.get(key, 0) for key in keys]
+
     def delete_counter(self, key: str) -> None:
         self._write('DELETE FROM huey_counters WHERE name = ? AND key = ?', (self.name, key))
 

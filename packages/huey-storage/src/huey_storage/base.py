@@ -6,7 +6,8 @@ A storage holds five things for one named huey application:
 * the **leases** of messages handed to a worker but not yet acknowledged,
 * the **schedule** of messages that become due at a timestamp,
 * **data**: a key/value store holding results, revocations and locks,
-* **counters**: integers (``incr``) in a namespace of their own,
+* **counters**: integers (``incr``, read back with ``peek_counters``) in a
+  namespace of their own,
 * **dead letters**: messages that could not be run, with the reason.
 
 Messages and values are opaque ``bytes``; keys are ``str``. Timestamps are
@@ -436,6 +437,18 @@ class BaseStorage(abc.ABC):
         in huey): ``incr('k')`` neither reads nor writes the data key ``k``.
         With ``ttl``, a counter created by this call disappears after ``ttl``
         seconds (a ``ttl`` that is not positive raises ``ValueError``).
+        """
+
+    @abc.abstractmethod
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        """The current value of each counter in ``keys``, in order, read in one go.
+
+        A missing (or expired) counter reads as 0 and is not created; reading
+        never changes a counter or its TTL, and never looks at data keys (a
+        data key ``k`` does not make counter ``k`` non-zero). An empty ``keys``
+        returns ``[]``. One round trip where the backend allows it (Redis
+        ``MGET``, one ``SELECT``), so a reader of many counters (dashboards,
+        metrics) costs the same as a reader of one; it is not on the hot path.
         """
 
     @abc.abstractmethod

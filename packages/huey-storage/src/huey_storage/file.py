@@ -408,21 +408,38 @@ class FileStorage(BaseStorage):
     def _counter_file(self, key: str | bytes) -> str:
         return os.path.join(self.counter_path, hashlib.md5(_key_bytes(key)).hexdigest())
 
+    @staticmethod
+    def _read_counter(filename: str, now: float) -> tuple[int, str | None] | None:
+        """``(value, expiry)`` of a live counter file, None when missing or expired."""
+        raw = _read(filename)
+        if not raw:
+            return None
+        stored, _, stored_expiry = raw.decode('ascii').partition(' ')
+        if stored_expiry == '-':
+            return int(stored), None
+        if float(stored_expiry) > now:
+            return int(stored), stored_expiry
+        return None
+
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         ttl = check_ttl(ttl)
         filename = self._counter_file(key)
         with self.lock:
             now = time.time()
             value, expiry = 0, None if ttl is None else repr(now + ttl)
-            raw = _read(filename)
-            if raw:
-                stored, _, stored_expiry = raw.decode('ascii').partition(' ')
-                if stored_expiry == '-' or float(stored_expiry) > now:
-                    value, expiry = int(stored), None if stored_expiry == '-' else stored_expiry
+            live = self._read_counter(filename, now)
+            if live is not None:
+                value, expiry = live
             value += int(amount)
             os.makedirs(self.counter_path, exist_ok=True)
             _write_atomic(filename, f'{value} {expiry or "-"}'.encode('ascii'))
         return value
+
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        # no lock: counter files are replaced atomically, a reader sees one version
+        now = time.time()
+        counters = [self._read_counter(self._counter_file(key), now) for key in keys]
+        return [0 if live is None else live[0] for live in counters]
 
     def delete_counter(self, key: str) -> None:
         with self.lock:

@@ -324,6 +324,16 @@ class MemoryStorage(BaseStorage):
             value = self._counters[key] = self._counters.get(key, 0) + int(amount)
             return value
 
+    def peek_counters(self, keys: Sequence[str]) -> list[int]:
+        now = time.time()
+        with self._lock:
+            values = []
+            for key in keys:
+                expires_at = self._counter_expiries.get(key)
+                live = expires_at is None or expires_at > now
+                values.append(self._counters.get(key, 0) if live else 0)
+            return values
+
     def _drop_counter(self, key: str) -> None:
         self._counters.pop(key, None)
         self._counter_expiries.pop(key, None)

@@ -15,6 +15,7 @@ pytest.register_assert_rewrite(
             '_helpers',
             'conformance',
             'suite_concurrency',
+            'suite_counters',
             'suite_data',
             'suite_edges',
             'suite_leases',

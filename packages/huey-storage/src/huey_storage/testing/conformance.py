@@ -47,6 +47,7 @@ import pytest
 
 from huey_storage.base import BaseStorage
 from huey_storage.testing.suite_concurrency import ConcurrencyContract, SharedConcurrencyContract
+from huey_storage.testing.suite_counters import CounterReadContract, SharedCounterReadContract
 from huey_storage.testing.suite_data import DataContract
 from huey_storage.testing.suite_edges import EdgeCaseContract, HandleContract
 from huey_storage.testing.suite_leases import DeadLetterContract, LeaseContract
@@ -79,6 +80,7 @@ class StorageConformance(
     DeadLetterContract,
     ScheduleContract,
     DataContract,
+    CounterReadContract,
     EdgeCaseContract,
     ValidationContract,
     ConcurrencyContract,
@@ -111,7 +113,9 @@ class PriorityConformance(PriorityContract):
     """Mixin for storages with ``priority = True``."""
 
 
-class SharedStorageConformance(HandleContract, SharedConcurrencyContract):
+class SharedStorageConformance(
+    HandleContract, SharedConcurrencyContract, SharedCounterReadContract
+):
     """Mixin: several handles on one backing store (needs ``storage_factory`` and
     ``other_storage_factory``)."""
 

@@ -519,10 +519,8 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         return self.storage.schedule_size()
 
     def result_count(self) -> int:
-        """Number of data keys, as huey counts them, less the something-was-
-        revoked flag (chord bookkeeping counts while it lives: see chords)."""
-        size = self.storage.result_store_size()
-        return size - 1 if size and self.storage.has_data_for_key(REVOKED_FLAG) else size
+        """Number of data keys, as huey counts them, less our own bookkeeping."""
+        return sum(1 for key in self.storage.result_keys() if not _is_bookkeeping(key))
 
     def __len__(self) -> int:
         """Number of tasks waiting in the queue."""

@@ -230,8 +230,10 @@ class DataMethods:
                     items[name.decode('utf-8')[prefix:]] = value
         return items
 
+    def result_keys(self) -> list[str]:
+        prefix = len(self.keys.data_prefix)
+        names = self.client.scan_iter(match=self.keys.data_pattern(), count=BATCH_SIZE)
+        return [name.decode('utf-8')[prefix:] for name in names]
+
     def result_store_size(self) -> int:
-        # key names only: the values are not needed to count them
-        return sum(
-            1 for _ in self.client.scan_iter(match=self.keys.data_pattern(), count=BATCH_SIZE)
-        )
+        return len(self.result_keys())  # names only: counting needs no values

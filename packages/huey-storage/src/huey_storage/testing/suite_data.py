@@ -186,6 +186,7 @@ class DataContract:
         storage.incr('counter')
         assert storage.result_store_size() == 3
         assert storage.result_items() == {'r1': b'one', 'plain': b'p', 'lock': b'1'}
+        assert sorted(storage.result_keys()) == ['lock', 'plain', 'r1']
         storage.flush_results()
         assert storage.result_store_size() == 0
         assert storage.result_items() == {}

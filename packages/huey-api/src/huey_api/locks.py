@@ -7,7 +7,6 @@ import time
 from typing import Callable
 
 from huey_api.exceptions import RateLimitExceeded, TaskLockedException
-from huey_api.utils import delete_counter
 
 __all__ = ['RateLimit', 'TaskLock', 'lock_key']
 
@@ -103,7 +102,7 @@ class RateLimit:
 
     def reset(self) -> None:
         """Start the current window again from zero."""
-        delete_counter(self.huey.storage, self._window_key(time.time()))
+        self.huey.storage.delete_counter(self._window_key(time.time()))
 
     def __enter__(self) -> RateLimit:
         self.acquire()

@@ -108,14 +108,7 @@ class Result:
             return value
         if not blocking:
             return None
-        storage = self.huey.storage
-        wait_result = getattr(storage, 'wait_result', None)
-        if wait_result is None:
-            data = storage.wait_data(self.id, timeout, pop=not preserve)
-            if data is not EmptyData:
-                self._value = self.huey.serializer.deserialize(data)
-                return self._value
-        elif wait_result(self.id, timeout):  # huey's storage API: wait, then read
+        if self.huey.storage.wait_result(self.id, timeout):  # wait, then read
             value = self._get(preserve)
             if value is not EmptyData:
                 return value

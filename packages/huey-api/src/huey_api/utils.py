@@ -12,7 +12,6 @@ import os
 import time
 
 __all__ = [
-    'delete_counter',
     'frame_timestamp',
     'make_id',
     'normalize_expire_time',
@@ -101,16 +100,6 @@ def resolve_expires(expires, now: float | None = None) -> float | None:
     if isinstance(expires, datetime.datetime):
         return expires.timestamp()
     return (time.time() if now is None else now) + seconds(expires)
-
-
-def delete_counter(storage, key: str) -> None:
-    """Delete the ``incr`` counter ``key``: with ``storage.delete_counter``
-    where counters live apart from data keys, else as the data key it is."""
-    delete = getattr(storage, 'delete_counter', None)
-    if delete is not None:
-        delete(key)
-    else:
-        storage.delete_data(key)
 
 
 def utcnow() -> datetime.datetime:

@@ -1,34 +1,9 @@
 """``huey.exceptions``."""
 
-from huey_api.exceptions import (
-    CancelExecution,
-    ConfigurationError,
-    HueyException,
-    RateLimitExceeded,
-    ResultTimeout,
-    RetryTask,
-    SerializationError,
-    SignatureError,
-    TaskException,
-    TaskLockedException,
-    TaskTimeout,
-    UnknownTaskError,
-)
+from huey_api import exceptions as _exceptions
+from huey_api.exceptions import *  # noqa: F403  (the list lives in huey_api.exceptions)
 
-__all__ = [
-    'CancelExecution',
-    'ConfigurationError',
-    'HueyException',
-    'RateLimitExceeded',
-    'ResultTimeout',
-    'RetryTask',
-    'SerializationError',
-    'SignatureError',
-    'TaskException',
-    'TaskLockedException',
-    'TaskTimeout',
-    'UnknownTaskError',
-]
+__all__ = [name for name in _exceptions.__all__ if isinstance(getattr(_exceptions, name), type)]
 
 #: the 0.x/1.x exceptions, from huey-legacy (resolved on first use)
 _LEGACY = ('DataStoreTimeout', 'QueueException')

@@ -1,37 +1,6 @@
 """``huey.signals``: the SIGNAL_* names receivers compare against."""
 
-from huey_api.signals import (
-    SIGNAL_CANCELED,
-    SIGNAL_COMPLETE,
-    SIGNAL_DEAD_LETTERED,
-    SIGNAL_ENQUEUED,
-    SIGNAL_ERROR,
-    SIGNAL_EXECUTING,
-    SIGNAL_EXPIRED,
-    SIGNAL_INTERRUPTED,
-    SIGNAL_LOCKED,
-    SIGNAL_RATE_LIMITED,
-    SIGNAL_RETRYING,
-    SIGNAL_REVOKED,
-    SIGNAL_SCHEDULED,
-    SIGNAL_TIMEOUT,
-    SIGNALS,
-)
+from huey_api import signals as _signals
+from huey_api.signals import *  # noqa: F403  (the list lives in huey_api.signals)
 
-__all__ = [
-    'SIGNALS',
-    'SIGNAL_CANCELED',
-    'SIGNAL_COMPLETE',
-    'SIGNAL_DEAD_LETTERED',
-    'SIGNAL_ENQUEUED',
-    'SIGNAL_ERROR',
-    'SIGNAL_EXECUTING',
-    'SIGNAL_EXPIRED',
-    'SIGNAL_INTERRUPTED',
-    'SIGNAL_LOCKED',
-    'SIGNAL_RATE_LIMITED',
-    'SIGNAL_RETRYING',
-    'SIGNAL_REVOKED',
-    'SIGNAL_SCHEDULED',
-    'SIGNAL_TIMEOUT',
-]
+__all__ = [name for name in _signals.__all__ if name.startswith('SIGNAL')]

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import script, wait_until
+from conftest import script, take_early, wait_until
 
 
 def admin(app, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -29,8 +29,9 @@ def admin_json(app, *args: str):
 def test_status_pending_and_scheduled(make_app):
     app = make_app()
     module = app.module
-    waiting = [module.add(i, 1).id for i in range(3)]
     later = module.add.schedule((5, 5), delay=3600).id
+    take_early(app.huey)
+    waiting = [module.add(i, 1).id for i in range(3)]
 
     status = admin_json(app, 'status')
     assert status['pending'] == 3 and status['scheduled'] == 1

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import take_early, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.browser
@@ -34,9 +34,10 @@ def test_counts_requeue_button_and_live_refresh(
 ):
     app = make_app()
     huey, module = app.huey, app.module
+    module.add.schedule((1, 2), delay=3600)
+    take_early(huey)
     for i in range(3):
         module.add(i, i)
-    module.add.schedule((1, 2), delay=3600)
     buried = module.add.s(20, 22)
     letter_id = huey.storage.add_dead_letter(
         huey.serialize_task(buried), 'unknown task (deployed later)'

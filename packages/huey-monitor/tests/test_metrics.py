@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
-from conftest import free_port, wait_until
+from conftest import free_port, take_early, wait_until
 from huey_monitor.metrics import serve_metrics
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -92,9 +92,10 @@ def test_consumer_metrics_port(make_app, start_consumer):
 def test_queue_gauges_and_port_check(make_app):
     app = make_app()
     module = app.module
+    module.add.schedule((1, 1), delay=600)
+    take_early(app.huey)
     for i in range(4):
         module.add(i, i)
-    module.add.schedule((1, 1), delay=600)
     server, thread = serve_metrics(app.huey, 0)
     try:
         samples = scrape(server.server_port)

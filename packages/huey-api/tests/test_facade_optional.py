@@ -22,7 +22,7 @@ def redis_db():
     host, port = require_service('redis')
     client = redis.Redis(host=host, port=port, db=REDIS_DB)
     client.flushdb()
-    yield {'host': host, 'port': port, 'db': 2, 'read_timeout': 0.1}
+    yield {'host': host, 'port': port, 'db': REDIS_DB, 'read_timeout': 0.1}
     client.flushdb()
     client.close()
 

@@ -170,6 +170,7 @@ class DataAdapter:
 
     #: polls ``pop_data``/``peek_data`` with a growing delay, as the contract's default does
     wait_data = BaseStorage.wait_data
+    wait_result = BaseStorage.wait_result
 
     def has_data_for_key(self, key: str) -> bool:
         return self.peek_data(key) is not EmptyData
@@ -200,6 +201,13 @@ class DataAdapter:
         """Counters as ``incr`` keeps them: decimal values in the user's store."""
         values = [self.peek_data(key) for key in keys]
         return [0 if value is EmptyData else int(value) for value in values]
+
+    def delete_counter(self, key: str) -> None:
+        self.delete_data(key)  # a legacy store keeps counters among its values
+
+    def flush_counters(self) -> None:
+        """Nothing apart: a legacy store keeps counters among its values, and
+        ``flush_data`` removes them with the rest."""
 
     def result_store_size(self) -> int:
         return _length(self.store)

@@ -416,6 +416,8 @@ class TaskWrapper:
         The keywords ``id``, ``eta``, ``delay``, ``retries``, ``retry_delay``,
         ``retry_backoff``, ``priority``, ``expires`` and ``timeout`` are options
         of the task, not arguments of the function."""
+        if not kwargs:  # the common call: nothing to sort out
+            return self.task_class(args, kwargs)
         options = {name: kwargs.pop(name) for name in TASK_OPTIONS if name in kwargs}
         if not options:
             return self.task_class(args, kwargs)

@@ -3,11 +3,11 @@
     python scripts/measure_rates.py [--count 5000] [--rounds 5] [--fsync]
 
 To include the reference huey's SqliteStorage, run it from a separate venv
-that has ``huey`` from PyPI, with our two packages on the path (never install
+(``REF_VENV``) that has ``huey`` from PyPI, with our two packages on the path (never install
 the reference huey into the monorepo's .venv)::
 
     PYTHONPATH=packages/huey-storage/src:packages/huey-storage-sqlite/src \\
-        /tmp/refhuey-venv/bin/python packages/huey-storage-sqlite/scripts/measure_rates.py
+        REF_VENV/bin/python packages/huey-storage-sqlite/scripts/measure_rates.py
 
 Not a test and not the benchmark (that lives in bench/): a sanity check of
 operations per second on fresh files in a temporary directory. Every

@@ -3,7 +3,7 @@
 The reference wheel is fetched by pip (pinned by version and sha256) into a
 scratch directory outside the tree; only its ``huey/tests`` modules are
 extracted. ``plugin.py`` makes ``huey.tests`` resolve to that scratch copy and
-marks the departures listed in ``departures.txt`` as strict xfails. Nothing of
+marks the tests listed in ``departures.txt`` and ``gaps.txt`` as strict xfails. Nothing of
 huey's is ever written into the repository.
 
 Usage: ``python tests/compat/run.py [test_api.py[::Class::test] ...] [pytest args...]``

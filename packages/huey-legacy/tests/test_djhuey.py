@@ -44,18 +44,21 @@ def run_huey(tmp_path):
     """``manage.py run_huey`` started with the given flags; stopped (SIGINT) afterwards."""
     started: list[subprocess.Popen] = []
 
-    def start(*flags: str) -> tuple[subprocess.Popen, Path]:
+    def start(
+        *flags: str, config: str = '{}', watch: Path | None = None
+    ) -> tuple[subprocess.Popen, Path]:
         log = tmp_path / 'run_huey.log'
+        watched = watch or log
         process = subprocess.Popen(
             [sys.executable, 'manage.py', 'run_huey', *flags],
             cwd=SITE,
-            env=_env(),
+            env=_env(HUEY_LEGACY_BAD=config),
             stdout=log.open('wb'),
             stderr=subprocess.STDOUT,
         )
         started.append(process)
         wait_for(
-            lambda: 'consumer started' in read_text(log) or process.poll() is not None,
+            lambda: 'consumer started' in read_text(watched) or process.poll() is not None,
             timeout=30,
             what='run_huey start',
         )
@@ -88,9 +91,14 @@ def test_queue_command_runs_in_run_huey_and_its_result_comes_back(redis_db, run_
 
 
 @pytest.mark.redis
-def test_threads_and_periodic_come_from_huey_config(redis_db, run_huey):
-    _, log = run_huey()
-    assert '2 thread workers' in read_text(log)
+def test_consumer_settings_come_from_huey_config(redis_db, run_huey, tmp_path):
+    logfile = tmp_path / 'huey.log'
+    config = {'PERIODIC': True, 'LOGFILE': str(logfile), 'LOGLEVEL': logging.DEBUG}
+    run_huey(config=repr(config), watch=logfile)
+    text = read_text(logfile)
+    assert '2 thread workers, periodic tasks enabled' in text
+    assert 'periodic tasks: beans.commands.every_five_minutes' in text
+    assert ' DEBUG ' in text  # LOGLEVEL = logging.DEBUG
 
 
 @pytest.mark.redis

@@ -1,7 +1,7 @@
 """A 0.x-era project: ``huey.djhuey`` configured by ``HUEY_CONFIG`` (Redis db 8).
 
 ``HUEY_LEGACY_EAGER=1`` sets ``ALWAYS_EAGER``; ``HUEY_LEGACY_BAD`` (a Python
-literal dict) is merged into ``HUEY_CONFIG`` to make it wrong.
+literal dict) is merged into ``HUEY_CONFIG``: a test's variation, right or wrong.
 """
 
 import ast

@@ -52,7 +52,7 @@ def run_huey(tmp_path):
         process = subprocess.Popen(
             [sys.executable, 'manage.py', 'run_huey', *flags],
             cwd=SITE,
-            env=_env(HUEY_LEGACY_BAD=config),
+            env=_env(HUEY_LEGACY_CONFIG=config),
             stdout=log.open('wb'),
             stderr=subprocess.STDOUT,
         )
@@ -119,7 +119,7 @@ def test_always_eager_runs_in_band(redis_db):
     ],
 )
 def test_bad_huey_config_stops_the_project_with_one_line(bad, message):
-    done = _run('manage.py', 'check', HUEY_LEGACY_BAD=bad)
+    done = _run('manage.py', 'check', HUEY_LEGACY_CONFIG=bad)
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith('huey_legacy.djhuey.settings.HueyConfigError: ' + message), last

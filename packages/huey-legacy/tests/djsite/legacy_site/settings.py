@@ -1,6 +1,6 @@
 """A 0.x-era project: ``huey.djhuey`` configured by ``HUEY_CONFIG`` (Redis db 8).
 
-``HUEY_LEGACY_EAGER=1`` sets ``ALWAYS_EAGER``; ``HUEY_LEGACY_BAD`` (a Python
+``HUEY_LEGACY_EAGER=1`` sets ``ALWAYS_EAGER``; ``HUEY_LEGACY_CONFIG`` (a Python
 literal dict) is merged into ``HUEY_CONFIG``: a test's variation, right or wrong.
 """
 
@@ -23,5 +23,5 @@ HUEY_CONFIG = {
     'INITIAL_DELAY': 0.05,
     'MAX_DELAY': 0.2,
     'ALWAYS_EAGER': os.environ.get('HUEY_LEGACY_EAGER') == '1',
-    **ast.literal_eval(os.environ.get('HUEY_LEGACY_BAD', '{}')),
+    **ast.literal_eval(os.environ.get('HUEY_LEGACY_CONFIG', '{}')),
 }

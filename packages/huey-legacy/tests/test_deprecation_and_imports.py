@@ -47,8 +47,11 @@ def test_without_huey_legacy_the_error_names_it(module, monkeypatch):
         importlib.import_module(module)
 
 
-def test_django_0x_api_names_what_to_install():
-    sys.modules.pop('huey.djhuey', None)
+def test_django_0x_api_names_what_to_install(monkeypatch):
+    # None in sys.modules: huey_django is not installed, as far as imports can tell
+    monkeypatch.setitem(sys.modules, 'huey_django', None)
+    monkeypatch.delitem(sys.modules, 'huey.djhuey', raising=False)
+    monkeypatch.delitem(sys.modules, 'huey.djhuey.decorators', raising=False)
     with pytest.raises(ImportError, match='pip install huey-django huey-legacy'):
         importlib.import_module('huey.djhuey.decorators')
 

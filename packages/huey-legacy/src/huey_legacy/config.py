@@ -14,7 +14,7 @@ from typing import Any
 from huey_legacy.api import Huey, app_for_queue
 from huey_legacy.deprecation import deprecated
 
-__all__ = ['BaseConfiguration']
+__all__ = ['BaseConfiguration', 'consumer_settings']
 
 
 class BaseConfiguration:
@@ -51,16 +51,38 @@ class BaseConfiguration:
         if huey is None:
             huey = Huey(cls.QUEUE, cls.RESULT_STORE, task_store=cls.TASK_STORE)
         huey.utc = bool(cls.UTC)
-        huey.consumer_settings = {
-            'workers': cls.THREADS,
-            'periodic': bool(cls.PERIODIC),
-            'initial_delay': cls.INITIAL_DELAY,
-            'backoff': cls.BACKOFF,
-            'max_delay': cls.MAX_DELAY,
-            'logfile': cls.LOGFILE,
-            'verbose': _verbose(cls.LOGLEVEL),
-        }
+        huey.consumer_settings = consumer_settings(
+            cls.THREADS,
+            cls.PERIODIC,
+            cls.INITIAL_DELAY,
+            cls.BACKOFF,
+            cls.MAX_DELAY,
+            cls.LOGFILE,
+            cls.LOGLEVEL,
+        )
         return huey
+
+
+def consumer_settings(
+    threads: Any,
+    periodic: Any,
+    initial_delay: Any,
+    backoff: Any,
+    max_delay: Any,
+    logfile: Any,
+    loglevel: Any,
+) -> dict[str, Any]:
+    """The 0.x consumer settings under huey_consumer's ``ConsumerConfig`` names
+    (shared by configuration classes and Django's ``HUEY_CONFIG``)."""
+    return {
+        'workers': threads,
+        'periodic': bool(periodic),
+        'initial_delay': initial_delay,
+        'backoff': backoff,
+        'max_delay': max_delay,
+        'logfile': logfile,
+        'verbose': _verbose(loglevel),
+    }
 
 
 def _verbose(level: int | None) -> bool | None:

@@ -1,4 +1,5 @@
-"""``huey.djhuey``: the 0.x Django API; fails with one line naming what to install."""
+"""``huey.djhuey``: the 0.x Django app (``HUEY_CONFIG``); fails with one line
+naming what to install when huey-django is missing."""
 
 from huey._optional import load
 

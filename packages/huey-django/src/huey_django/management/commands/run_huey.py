@@ -40,19 +40,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **flags: Any) -> None:
         from huey_consumer import TaskEventLogger
 
-        from huey_django import HUEY, SETTINGS
-
         try:
-            config = consumer_settings(SETTINGS, flags)
-            import_task_modules(SETTINGS, autoload=not flags.get('disable_autoload'))
+            huey, config = self.application(flags)
             configure_logging(config)
-            consumer = HUEY.create_consumer(**config.values)
+            consumer = huey.create_consumer(**config.values)
         except (HueySettingError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         # worker processes are forked: they must not share the parent's database sockets
         connections.close_all()
         task_logger = TaskEventLogger()
-        task_logger.install(HUEY)
+        task_logger.install(huey)
         try:
             consumer.run()
         finally:
@@ -63,6 +60,15 @@ class Command(BaseCommand):
         if consumer.abandoned_tasks:
             # interrupted tasks still run in abandoned threads: do not wait for them
             self._flush_and(lambda: os._exit(0))
+
+    def application(self, flags: dict[str, Any]) -> tuple[Any, Any]:
+        """The Huey to run and its ``ConsumerConfig``, its task modules imported:
+        settings.HUEY's (a subclass may run another setting's application)."""
+        from huey_django import HUEY, SETTINGS
+
+        config = consumer_settings(SETTINGS, flags)
+        import_task_modules(SETTINGS, autoload=not flags.get('disable_autoload'))
+        return HUEY, config
 
     @staticmethod
     def _flush_and(action) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 from huey_storage import EmptyData
 
+from huey_api.constants import CHORD_PREFIX
 from huey_api.exceptions import HueyException
 from huey_api.result import Error
 from huey_api.task import Task
@@ -39,8 +40,6 @@ __all__ = ['ChordMixin']
 # Under 'huey', the logger applications configure for the facade they import.
 logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
-#: data keys of chord bookkeeping (slots, fired flags) start with this
-CHORD_PREFIX = 'chord:'
 #: seconds the fired flag blocks late duplicates of a finished chord's members
 _FIRED_TTL = 24 * 3600.0
 

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 from huey_storage import EmptyData
 
 from huey_api import signals as S
+from huey_api.constants import AT_LEAST_ONCE, PERIODIC_PREFIX, REVOKE_PREFIX, REVOKED_FLAG
 from huey_api.exceptions import (
     RETRYING_EXCEPTIONS,
     CancelExecution,
@@ -37,7 +38,6 @@ from huey_api.exceptions import (
 )
 from huey_api.locks import lock_key
 from huey_api.result import SKIPPED, Error
-from huey_api.revocation import REVOKE_PREFIX, REVOKED_FLAG
 from huey_api.task import PeriodicTask, Task
 from huey_api.utils import frame_timestamp, seconds, to_timestamp
 
@@ -46,7 +46,6 @@ __all__ = ['Delivery', 'ExecutionMixin']
 # Under 'huey', the logger applications configure for the facade they import.
 logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
-_PERIODIC_PREFIX = 'periodic:'
 _PERIODIC_TTL = 120.0
 #: times closer than this are equal: a datetime (microseconds) read back from
 #: an epoch float may land a fraction of a microsecond early
@@ -72,7 +71,7 @@ class ExecutionMixin:
     def reserve(self) -> Delivery | None:
         """Next runnable ``Delivery`` or None; poison messages are dead-lettered."""
         storage = self.storage
-        at_least_once = self.delivery == 'at-least-once'
+        at_least_once = self.delivery == AT_LEAST_ONCE
         while True:
             if at_least_once:
                 lease, flag = storage.lease_with_data(self.lease_timeout, REVOKED_FLAG)
@@ -194,7 +193,7 @@ class ExecutionMixin:
         ttl = start + _PERIODIC_TTL - time.time()
         enqueued = []
         for task in self.read_periodic(now):
-            key = f'{_PERIODIC_PREFIX}{task.name}:{minute}'
+            key = f'{PERIODIC_PREFIX}{task.name}:{minute}'
             if ttl > 0 and self.storage.incr(key, 1, ttl) != 1:
                 continue
             try:

@@ -13,15 +13,15 @@ from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
 from huey_storage import ConfigurationError as StorageConfigurationError
 
 from huey_api import signals as S
-from huey_api.chords import CHORD_PREFIX, ChordMixin
-from huey_api.constants import DELIVERY_MODES
+from huey_api.chords import ChordMixin
+from huey_api.constants import AT_LEAST_ONCE, CHORD_PREFIX, DELIVERY_MODES, REVOKED_FLAG
 from huey_api.exceptions import ConfigurationError, HueyException
 from huey_api.execution import ExecutionMixin
 from huey_api.group import chord, group
 from huey_api.locks import RateLimit, TaskLock
 from huey_api.registry import TaskRegistry
 from huey_api.result import ChordResult, Result, ResultGroup
-from huey_api.revocation import REVOKED_FLAG, RevocationMixin
+from huey_api.revocation import RevocationMixin
 from huey_api.serializer import Serializer
 from huey_api.task import PeriodicTask, Task, TaskWrapper
 
@@ -76,7 +76,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         always_eager: bool | None = None,
         storage_class: type[BaseStorage] | None = None,
         signing_key: bytes | str | None = None,
-        delivery: str = 'at-least-once',
+        delivery: str = AT_LEAST_ONCE,
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
         store_intermediate_errors: bool = True,
@@ -184,7 +184,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
 
     @property
     def at_least_once(self) -> bool:
-        return self.delivery == 'at-least-once'
+        return self.delivery == AT_LEAST_ONCE
 
     # -- decorators ------------------------------------------------------
 

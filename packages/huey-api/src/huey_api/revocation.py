@@ -15,14 +15,11 @@ import time
 
 from huey_storage import EmptyData
 
+from huey_api.constants import REVOKE_PREFIX, REVOKED_FLAG
 from huey_api.task import Task, TaskWrapper
 from huey_api.utils import frame_timestamp, to_timestamp
 
-__all__ = ['REVOKED_FLAG', 'REVOKE_PREFIX', 'RevocationMixin']
-
-REVOKE_PREFIX = 'r:'
-#: present once anything was revoked (until the storage is flushed)
-REVOKED_FLAG = 'huey:revocations'
+__all__ = ['RevocationMixin']
 
 
 def _encode_revocation(until: float | None, once: bool) -> bytes:

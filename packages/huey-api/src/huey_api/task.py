@@ -24,6 +24,7 @@ import inspect
 import time
 from typing import Any, Callable, Iterable
 
+from huey_api.constants import REVOKE_PREFIX
 from huey_api.exceptions import ConfigurationError, TaskTimeout
 from huey_api.utils import (
     frame_timestamp,
@@ -186,7 +187,7 @@ class Task:
     @property
     def revoke_id(self) -> str:
         """The data key holding this instance's revocation."""
-        return 'r:' + self.id
+        return REVOKE_PREFIX + self.id
 
     # -- timeouts (cooperative: a context task calls check_timeout) ---------
 

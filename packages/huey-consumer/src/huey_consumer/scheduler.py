@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
+from huey_api.constants import AT_LEAST_ONCE
+
 from .backoff import Backoff
 from .config import check_scheduler_interval
 from .environments import StopFlag
@@ -105,7 +107,7 @@ class Scheduler:
         self.interval = interval
         self.periodic = periodic
         self.clock = clock or SystemClock()
-        self.at_least_once = huey.delivery != 'at-most-once'
+        self.at_least_once = huey.delivery == AT_LEAST_ONCE
         if lease_check_interval is None:
             lease_check_interval = max(1.0, huey.lease_timeout / 4.0)
         self.lease_check_interval = lease_check_interval

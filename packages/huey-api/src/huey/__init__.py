@@ -6,65 +6,19 @@ imported on first use. ``crontab`` is the function from huey-crontab (there
 is deliberately no ``huey.crontab`` module, which would shadow it).
 """
 
-from huey_api import (
-    BlackHoleHuey,
-    CancelExecution,
-    ChordResult,
-    ConfigurationError,
-    Huey,
-    HueyException,
-    MemoryHuey,
-    PeriodicTask,
-    RateLimitExceeded,
-    Result,
-    ResultGroup,
-    ResultTimeout,
-    RetryTask,
-    SerializationError,
-    Serializer,
-    SignatureError,
-    SignedSerializer,
-    Task,
-    TaskException,
-    TaskLockedException,
-    TaskTimeout,
-    TaskWrapper,
-    UnknownTaskError,
-    chord,
-    group,
-)
+from huey_api import *  # noqa: F403  (the names are listed once, in huey_api.__all__)
+from huey_api import __all__ as _api_names
 from huey_crontab import crontab
 
 from huey import _optional
 
+#: huey_api names for the consumer's machinery, not part of huey's top-level API
+_NOT_EXPORTED = ('Delivery', 'RateLimit', 'TaskLock')
+
 __version__ = '0.1.0'
 __all__ = [
-    'BlackHoleHuey',
-    'CancelExecution',
-    'ChordResult',
-    'ConfigurationError',
-    'Huey',
-    'HueyException',
-    'MemoryHuey',
-    'PeriodicTask',
-    'RateLimitExceeded',
-    'Result',
-    'ResultGroup',
-    'ResultTimeout',
-    'RetryTask',
-    'SerializationError',
-    'Serializer',
-    'SignatureError',
-    'SignedSerializer',
-    'Task',
-    'TaskException',
-    'TaskLockedException',
-    'TaskTimeout',
-    'TaskWrapper',
-    'UnknownTaskError',
-    'chord',
+    *(name for name in _api_names if name not in _NOT_EXPORTED),
     'crontab',
-    'group',
     '__version__',
     # installed optional classes only, so `from huey import *` never fails
     *_optional.available(_optional.HUEY_CLASSES),

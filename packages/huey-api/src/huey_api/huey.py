@@ -242,25 +242,22 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                 f'periodic_task({validate_datetime!r}): pass a callable taking '
                 'a datetime, such as crontab(minute="*/5")'
             )
-
-        def decorator(func: Callable) -> TaskWrapper:
-            return TaskWrapper(
-                self,
-                func,
-                retries=retries,
-                retry_delay=retry_delay,
-                retry_backoff=retry_backoff,
-                priority=priority,
-                context=context,
-                name=name,
-                expires=expires,
-                timeout=timeout,
-                task_base=PeriodicTask,
-                validate_datetime=staticmethod(validate_datetime),
-                **kwargs,
-            )
-
-        return decorator
+        # Huey.task, not self.task: a subclass's own task() (huey-legacy's)
+        # wraps the result, which its periodic_task() does itself
+        return Huey.task(
+            self,
+            retries=retries,
+            retry_delay=retry_delay,
+            retry_backoff=retry_backoff,
+            priority=priority,
+            context=context,
+            name=name,
+            expires=expires,
+            timeout=timeout,
+            task_base=PeriodicTask,
+            validate_datetime=staticmethod(validate_datetime),
+            **kwargs,
+        )
 
     @property
     def _registry(self) -> TaskRegistry:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 
 import pytest
-from huey_consumer.logs import DEFAULT_FORMAT, SIMPLE_FORMAT, TaskEventLogger, configure_logging
+from huey_consumer.logs import (
+    DEFAULT_FORMAT,
+    SIMPLE_FORMAT,
+    BatchedFileHandler,
+    Formatter,
+    TaskEventLogger,
+    configure_logging,
+)
 
 
 @pytest.fixture
@@ -76,3 +85,104 @@ def test_task_events_are_logged_with_duration(huey, caplog):
     assert '.works: ' in messages[5]
     assert ' finished in ' in messages[6] and messages[6].endswith('s')
     assert not huey._signals.active  # uninstall disconnected the receiver
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, 'condition not met in time'
+        time.sleep(0.01)
+
+
+def test_lines_are_written_in_batches_and_warnings_at_once(tmp_path):
+    path = tmp_path / 'batched.log'
+    handler = BatchedFileHandler(str(path), interval=3600)  # the writer thread never fires here
+    handler.setFormatter(logging.Formatter('%(levelname)s %(message)s'))
+    log = logging.getLogger('huey_consumer.test.batched')
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        log.info('first')
+        log.info('second')
+        assert path.read_text() == ''  # buffered
+        log.warning('third')  # written at once, after what came before it
+        assert path.read_text() == 'INFO first\nINFO second\nWARNING third\n'
+        log.info('fourth')
+        handler.flush()
+        assert path.read_text().endswith('WARNING third\nINFO fourth\n')
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def test_the_writer_thread_writes_within_its_interval(tmp_path):
+    path = tmp_path / 'interval.log'
+    handler = BatchedFileHandler(str(path), interval=0.05)
+    log = logging.getLogger('huey_consumer.test.interval')
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        log.info('soon')
+        _wait_for(lambda: 'soon' in path.read_text())
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def test_a_rotated_log_file_is_reopened(tmp_path):
+    path = tmp_path / 'rotated.log'
+    handler = BatchedFileHandler(str(path), interval=3600)
+    log = logging.getLogger('huey_consumer.test.rotated')
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        log.warning('before')
+        os.rename(path, tmp_path / 'rotated.log.1')
+        log.warning('after')
+        assert 'before' in (tmp_path / 'rotated.log.1').read_text()
+        assert 'after' in path.read_text() and 'before' not in path.read_text()
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
+def test_a_forked_child_writes_its_own_lines_once(tmp_path):
+    path = tmp_path / 'fork.log'
+    handler = BatchedFileHandler(str(path), interval=0.05)
+    handler.setFormatter(logging.Formatter('%(process)d %(message)s'))
+    log = logging.getLogger('huey_consumer.test.fork')
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        log.info('parent pending')  # buffered in the parent at the fork
+        pid = os.fork()
+        if pid == 0:  # the child: its own writer thread writes its line
+            try:
+                log.info('child line')
+                deadline = time.monotonic() + 10
+                while 'child line' not in path.read_text() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        handler.flush()
+        lines = path.read_text().splitlines()
+        assert lines.count(f'{os.getpid()} parent pending') == 1
+        assert lines.count(f'{pid} child line') == 1
+        assert not any(line.startswith(f'{pid} parent') for line in lines)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+@pytest.mark.parametrize('datefmt', [None, '%H:%M:%S'])
+def test_cached_time_formats_as_logging_does(datefmt):
+    ours, stdlib = Formatter('%(asctime)s', datefmt), logging.Formatter('%(asctime)s', datefmt)
+    for created in (1_700_000_000.123, 1_700_000_000.987, 1_700_000_001.5, 1_700_000_000.001):
+        record = logging.makeLogRecord({'created': created, 'msecs': (created % 1) * 1000})
+        assert ours.format(record) == stdlib.format(record)

@@ -207,8 +207,7 @@ def test_startup_log_describes_the_configuration(make_app, start_consumer):
     assert 'delivery at-least-once (lease timeout 30.0s' in log
     assert f"periodic tasks: {app.module_name}.every_minute (crontab '* * * * *')" in log
     assert app.module.add(1, 2)(blocking=True, timeout=10) == 3
-    log = consumer.wait_for_log(' finished in ')
-    assert f'executing {app.module_name}.add: ' in log
+    consumer.wait_for_log(f'executing {app.module_name}.add: ')
 
 
 @pytest.mark.slow

@@ -70,7 +70,7 @@ def test_signed_consumer_dead_letters_unsigned_messages_without_unpickling():
     [letter] = huey.dead_letters()
     assert 'bad signature' in letter.reason
     huey.execute_delivery(delivery)
-    [value] = huey.storage.result_items().values()
+    value = huey.storage.peek_data(result.id)
     with pytest.raises(SignatureError):  # results are signed too
         SignedSerializer(b'other key').deserialize(value)
     assert result() == 3

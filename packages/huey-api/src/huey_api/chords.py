@@ -51,10 +51,11 @@ class ChordMixin:
         """Record ``value`` as ``task``'s chord slot; fire the callback if it was
         the last one. Storage errors propagate (the member is not acknowledged)."""
         chord_id, index, size, callback = task.chord
-        storage, serializer = self.storage, self.serializer
+        storage = self.storage
         prefix = f'{CHORD_PREFIX}{chord_id}:'
+        slot_key, count_key, fired_key = f'{prefix}{index}', prefix + 'count', prefix + 'fired'
         try:
-            data = serializer.serialize(value)
+            data = self.serialize_value(slot_key, value)
         except Exception as exc:
             logger.error(
                 'chord %s: member %s returned a value that cannot be serialized: '
@@ -63,10 +64,9 @@ class ChordMixin:
                 task.id,
                 exc,
             )
-            data = serializer.serialize(
-                Error({'error': repr(exc), 'task_id': task.id, 'retries': task.retries})
+            data = self.serialize_value(
+                slot_key, Error({'error': repr(exc), 'task_id': task.id, 'retries': task.retries})
             )
-        slot_key, count_key, fired_key = f'{prefix}{index}', prefix + 'count', prefix + 'fired'
         storage.put_data(slot_key, data)
         count = storage.incr(count_key)
         if count < size:
@@ -85,7 +85,10 @@ class ChordMixin:
         won = fired is EmptyData and storage.put_if_empty(fired_key, b'1', _FIRED_TTL)
         if not won and deliveries <= 1:
             return
-        values = [self._chord_slot_value(chord_id, i, item) for i, item in enumerate(found)]
+        values = [
+            self._chord_slot_value(chord_id, i, key, item)
+            for i, (key, item) in enumerate(zip(keys, found))
+        ]
         self._fire_chord_callback(chord_id, callback, values, now)
         for key in keys:
             storage.delete_data(key)
@@ -96,9 +99,9 @@ class ChordMixin:
         self.storage.delete_data(slot_key)
         self.storage.delete_counter(count_key)
 
-    def _chord_slot_value(self, chord_id: str, index: int, data: bytes) -> Any:
+    def _chord_slot_value(self, chord_id: str, index: int, key: str, data: bytes) -> Any:
         try:
-            return self.serializer.deserialize(data)
+            return self.deserialize_value(key, data)
         except HueyException as exc:
             logger.error(
                 'chord %s: slot %d cannot be read (%s); the callback gets an Error there',
@@ -116,7 +119,7 @@ class ChordMixin:
             task = self.registry.decode(message)
         except HueyException as exc:
             dead_id = self.storage.add_dead_letter(
-                self.serializer.serialize(message), f'chord {chord_id} callback: {exc}'
+                self.serialize_message(message), f'chord {chord_id} callback: {exc}'
             )
             logger.error(
                 'chord %s: callback not enqueued, moved to the dead letters (id %s): %s',

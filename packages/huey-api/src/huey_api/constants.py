@@ -13,6 +13,7 @@ __all__ = [
     'PERIODIC_PREFIX',
     'REVOKED_FLAG',
     'REVOKE_PREFIX',
+    'SEEN_PREFIX',
 ]
 
 AT_LEAST_ONCE = 'at-least-once'
@@ -28,3 +29,5 @@ REVOKED_FLAG = 'huey:revocations'
 CHORD_PREFIX = 'chord:'
 #: the per-minute claim of a periodic task (a counter)
 PERIODIC_PREFIX = 'periodic:'
+#: a signed message's claim (replay guard): SEEN_PREFIX + its signature in hex
+SEEN_PREFIX = 'huey:seen:'

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 from huey_storage import EmptyData
 
+from huey_api import replay
 from huey_api import signals as S
 from huey_api.constants import AT_LEAST_ONCE, PERIODIC_PREFIX, REVOKE_PREFIX, REVOKED_FLAG
 from huey_api.exceptions import (
@@ -61,6 +62,8 @@ class Delivery:
     deliveries: int = 1
     #: False when the storage said nothing was ever revoked (skip the check)
     check_revoked: bool = True
+    #: with a signing key, the replay claim given back by ``release``
+    claim: str | None = None
 
 
 class ExecutionMixin:
@@ -93,7 +96,7 @@ class ExecutionMixin:
     ) -> Delivery | None:
         """Decode a taken message; dead-letter it (and return None) if it is poison."""
         try:
-            task = self.registry.decode(self.serializer.deserialize(data))
+            task = self.deserialize_task(data)
         except HueyException as exc:
             self._bury(data, receipt, f'undecodable message: {exc}', None)
             return None
@@ -117,7 +120,13 @@ class ExecutionMixin:
                 )
             self._bury(data, receipt, reason, task)
             return None
-        return Delivery(task, receipt, deliveries, check_revoked)
+        claim = None
+        if self.signed:
+            claim, refused = replay.claim(self, data, task.eta_ts, deliveries)
+            if refused is not None:
+                self._bury(data, receipt, refused, task)
+                return None
+        return Delivery(task, receipt, deliveries, check_revoked, claim)
 
     def execute_delivery(
         self,
@@ -156,6 +165,8 @@ class ExecutionMixin:
 
         At-most-once deliveries are re-enqueued at the queue's tail.
         """
+        if delivery.claim is not None:
+            replay.unclaim(self, delivery.claim)
         if delivery.receipt is not None:
             self.storage.release(delivery.receipt)
         else:
@@ -359,10 +370,10 @@ class ExecutionMixin:
 
     def _serialize_result(self, task: Task, value: Any) -> bytes:
         try:
-            return self.serializer.serialize(value)
+            return self.serialize_value(task.id, value)
         except Exception as exc:
             logger.error('task %s returned a value that cannot be serialized: %r', task.id, exc)
-            return self.serializer.serialize(Error(self.build_error_result(task, exc)))
+            return self.serialize_value(task.id, Error(self.build_error_result(task, exc)))
 
     def _skip(self, task: Task, receipt: str | None, deliveries: int, now: float) -> None:
         """A task that will not run: its chord gets SKIPPED in its slot."""
@@ -549,10 +560,9 @@ class ExecutionMixin:
         error = Error(self.build_error_result(task, exc)) if surface else None
         writes = []
         if error is not None and self.results and not isinstance(task, PeriodicTask):
-            data = self.serializer.serialize(error)
             step = task
             while step is not None:  # a failed pipeline fails its later steps too
-                writes.append((step.id, data))
+                writes.append((step.id, self.serialize_value(step.id, error)))
                 step = step.on_complete if final else None
         if self._post_execute:
             self._post_hooks(task, None, exc)

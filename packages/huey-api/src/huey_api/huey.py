@@ -12,9 +12,16 @@ from typing import Any, Callable, Iterable
 from huey_storage import BaseStorage, BlackHoleStorage, EmptyData, MemoryStorage
 from huey_storage import ConfigurationError as StorageConfigurationError
 
+from huey_api import replay
 from huey_api import signals as S
 from huey_api.chords import ChordMixin
-from huey_api.constants import AT_LEAST_ONCE, CHORD_PREFIX, DELIVERY_MODES, REVOKED_FLAG
+from huey_api.constants import (
+    AT_LEAST_ONCE,
+    CHORD_PREFIX,
+    DELIVERY_MODES,
+    REVOKED_FLAG,
+    SEEN_PREFIX,
+)
 from huey_api.exceptions import ConfigurationError, HueyException
 from huey_api.execution import ExecutionMixin
 from huey_api.group import chord, group
@@ -22,7 +29,7 @@ from huey_api.locks import RateLimit, TaskLock
 from huey_api.registry import TaskRegistry
 from huey_api.result import ChordResult, Result, ResultGroup
 from huey_api.revocation import RevocationMixin
-from huey_api.serializer import Serializer
+from huey_api.serializer import Serializer, serializer_for
 from huey_api.task import PeriodicTask, Task, TaskWrapper
 
 __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
@@ -69,7 +76,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         store_none: bool = False,
         utc: bool = True,
         immediate: bool = False,
-        serializer: Serializer | None = None,
+        serializer: Serializer | str | None = None,
         compression: bool = False,
         use_zlib: bool = False,
         immediate_use_memory: bool = True,
@@ -80,6 +87,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         lease_timeout: float = 30.0,
         max_deliveries: int = 5,
         store_intermediate_errors: bool = True,
+        replay_window: float = 86400.0,
         **storage_kwargs: Any,
     ) -> None:
         if always_eager is not None:
@@ -95,10 +103,10 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
             raise ConfigurationError(f'lease_timeout={lease_timeout!r}: must be > 0 seconds')
         if max_deliveries < 1:
             raise ConfigurationError(f'max_deliveries={max_deliveries!r}: must be >= 1')
-        if serializer is None:
-            serializer = Serializer(
-                compression=compression, use_zlib=use_zlib, signing_key=signing_key
-            )
+        if not replay_window > 0:
+            raise ConfigurationError(f'replay_window={replay_window!r}: must be > 0 seconds')
+        if serializer is None or isinstance(serializer, str):
+            serializer = serializer_for(serializer, compression, use_zlib, signing_key)
         elif signing_key is not None:
             raise ConfigurationError(
                 'pass signing_key to your serializer (Serializer('
@@ -110,6 +118,10 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self.store_intermediate_errors = store_intermediate_errors
         self.utc = utc
         self.serializer = serializer
+        #: signed payloads name their queue or key; replays are refused
+        self.signed = isinstance(serializer, Serializer) and serializer.signing_key is not None
+        self._message_context = b'm\0' + name.encode('utf8')
+        self.replay_window = float(replay_window)
         self.immediate_use_memory = immediate_use_memory
         self.delivery = delivery
         self.lease_timeout = float(lease_timeout)
@@ -363,11 +375,31 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     # -- enqueueing -----------------------------------------------------
 
     def serialize_task(self, task: Task) -> bytes:
-        return self.serializer.serialize(task.to_message())
+        return self.serialize_message(task.to_message())
+
+    def serialize_message(self, message: tuple) -> bytes:
+        """A task message tuple as bytes (signed for this queue when signing)."""
+        if self.signed:
+            return self.serializer.serialize(message, self._message_context)
+        return self.serializer.serialize(message)
 
     def deserialize_task(self, data: bytes) -> Task:
         """Decode a message (``SerializationError``/``UnknownTaskError`` if poison)."""
+        if self.signed:
+            return self.registry.decode(self.serializer.deserialize(data, self._message_context))
         return self.registry.decode(self.serializer.deserialize(data))
+
+    def serialize_value(self, key: str, value: Any) -> bytes:
+        """``value`` as stored at data key ``key`` (signed for that key when signing)."""
+        if self.signed:
+            return self.serializer.serialize(value, b'd\0' + key.encode('utf8'))
+        return self.serializer.serialize(value)
+
+    def deserialize_value(self, key: str, data: bytes) -> Any:
+        """The value read at ``key``; ``SignatureError`` if it was signed for another key."""
+        if self.signed:
+            return self.serializer.deserialize(data, b'd\0' + key.encode('utf8'))
+        return self.serializer.deserialize(data)
 
     def _results_for(self, task: Task):
         if not self.results:
@@ -396,7 +428,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         if task.expires is not None:
             task.resolve_expires()  # a relative expiry counts from enqueueing
         if not self._immediate:  # the hot path
-            self.storage.enqueue(self.serializer.serialize(task.to_message()), task.priority)
+            self.storage.enqueue(self.serialize_task(task), task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
         else:
@@ -453,17 +485,17 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         """The value stored with ``put`` (None if absent); removed unless ``peek``."""
         storage = self.storage
         data = storage.peek_data(key) if peek else storage.pop_data(key)
-        return None if data is EmptyData else self.serializer.deserialize(data)
+        return None if data is EmptyData else self.deserialize_value(key, data)
 
     def put(self, key: str, value: Any) -> None:
         """Store any picklable ``value`` at ``key`` in the result store."""
-        self.storage.put_data(key, self.serializer.serialize(value), is_result=True)
+        self.storage.put_data(key, self.serialize_value(key, value), is_result=True)
 
     def put_result(self, key: str, value: Any) -> None:
         self.put(key, value)
 
     def put_if_empty(self, key: str, value: Any, ttl: float | None = None) -> bool:
-        return self.storage.put_if_empty(key, self.serializer.serialize(value), ttl)
+        return self.storage.put_if_empty(key, self.serialize_value(key, value), ttl)
 
     def delete(self, key: str) -> bool:
         return self.storage.delete_data(key)
@@ -537,7 +569,12 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         return self.storage.dead_letters(limit)
 
     def requeue_dead_letter(self, id: str) -> bool:
-        """Put a dead letter back in the queue (e.g. after deploying the missing task)."""
+        """Put a dead letter back in the queue (e.g. after deploying the missing task).
+
+        When signing, a letter with a valid signature is signed afresh, so the
+        replay guard takes it for the new message it is."""
+        if self.signed:
+            return replay.requeue_dead_letter(self, id)
         return self.storage.requeue_dead_letter(id)
 
     def delete_dead_letter(self, id: str) -> bool:
@@ -573,6 +610,6 @@ class BlackHoleHuey(Huey):
 
 def _is_bookkeeping(key: str) -> bool:
     """Data keys of machinery huey does not have (the something-was-revoked
-    flag that spares a read per task, chord slots and fired flags), kept out
-    of result listings and counts so that those read as huey's."""
-    return key == REVOKED_FLAG or key.startswith(CHORD_PREFIX)
+    flag that spares a read per task, chord slots and fired flags, replay
+    claims), kept out of result listings and counts so that those read as huey's."""
+    return key == REVOKED_FLAG or key.startswith((CHORD_PREFIX, SEEN_PREFIX))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import time
 from typing import Callable
 
@@ -23,6 +25,12 @@ class TaskLock:
     ``TaskLockedException`` when another holder has it. ``ttl`` (seconds)
     lets a lock expire if its holder crashed; by default it stays until
     released or ``huey.flush_locks()``.
+
+    The stored value is a random token of this acquisition, kept per thread
+    (one ``TaskLock`` decorates a task that many workers run), and
+    ``release`` deletes the lock only if it still holds that token
+    (``storage.delete_data_if``): a holder whose lock expired and was taken by
+    another never releases the other's. ``clear`` deletes whoever holds it.
     """
 
     def __init__(self, huey, name: str, ttl: float | None = None) -> None:
@@ -30,18 +38,29 @@ class TaskLock:
         self.name = name
         self.ttl = ttl
         self.key = lock_key(huey, name)
+        self._held = threading.local()
 
     def acquire(self) -> bool:
-        return self.huey.storage.put_if_empty(self.key, b'1', self.ttl)
+        token = os.urandom(16).hex().encode()
+        if not self.huey.storage.put_if_empty(self.key, token, self.ttl):
+            return False
+        self._held.token = token
+        return True
 
     def release(self) -> bool:
-        return self.huey.storage.delete_data(self.key)
+        """Release this holder's lock; False if it does not hold it (any more)."""
+        token = getattr(self._held, 'token', None)
+        if token is None:
+            return False
+        self._held.token = None
+        return self.huey.storage.delete_data_if(self.key, token)
 
     def is_locked(self) -> bool:
         return self.huey.storage.has_data_for_key(self.key)
 
     def clear(self) -> bool:
-        return self.release()
+        """Delete the lock whoever holds it (an operator's reset)."""
+        return self.huey.storage.delete_data(self.key)
 
     def __enter__(self) -> TaskLock:
         if not self.acquire():

@@ -85,7 +85,7 @@ class Result:
             storage = self.huey.storage
             data = storage.peek_data(self.id) if preserve else storage.pop_data(self.id)
             if data is not EmptyData:
-                self._value = self.huey.serializer.deserialize(data)
+                self._value = self.huey.deserialize_value(self.id, data)
         return self._value
 
     def get_raw_result(

@@ -1,7 +1,14 @@
 """Revoking tasks: one instance by id, or every task of a name.
 
 A revocation is a data key ``r:<task id>`` or ``r:<task name>`` holding
-``b'<until timestamp or empty>|<once 0/1>'`` (no pickle: nothing to trust).
+``b'<until timestamp or empty>|<once 0/1>'`` (no pickle), signed for its key
+when the application signs: a forged or copied revocation is ignored (and
+logged), so whoever writes the storage cannot cancel tasks with one.
+
+A revocation by id expires: an id that never runs (a typo, a task already
+done) must not stay forever. It lives ``revoke_id_ttl`` seconds (30 days;
+set the attribute on the ``Huey`` to change it), or until its
+``revoke_until`` if sooner. Revocations of a task name stay until restored.
 Executing a task reads both keys in one ``peek_data_many`` call, but only
 when the flag key ``REVOKED_FLAG`` exists: it is written before any
 revocation, and a consumer reads it together with each message
@@ -11,15 +18,19 @@ extra round trip per task.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from huey_storage import EmptyData
 
 from huey_api.constants import REVOKE_PREFIX, REVOKED_FLAG
+from huey_api.exceptions import SignatureError
 from huey_api.task import Task, TaskWrapper
 from huey_api.utils import frame_timestamp, to_timestamp
 
 __all__ = ['RevocationMixin']
+
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 
 def _encode_revocation(until: float | None, once: bool) -> bytes:
@@ -34,6 +45,9 @@ def _decode_revocation(value: bytes) -> tuple[float | None, bool]:
 class RevocationMixin:
     """Revocation methods of ``Huey``."""
 
+    #: seconds a revocation by id lives (a task id that never runs)
+    revoke_id_ttl: float = 30 * 86400.0
+
     def _revoke_key(self, task_or_id) -> list[str]:
         if hasattr(task_or_id, 'task') and hasattr(task_or_id, 'get'):  # a Result
             task_or_id = task_or_id.task if task_or_id.task is not None else task_or_id.id
@@ -47,10 +61,27 @@ class RevocationMixin:
             return [REVOKE_PREFIX + task_or_id.name]
         raise TypeError(f'{task_or_id!r} is not a task, task class, task function or task id')
 
-    def _put_revocation(self, key: str, revoke_until, revoke_once: bool) -> None:
-        value = _encode_revocation(to_timestamp(revoke_until), revoke_once)
-        self.storage.put_data(REVOKED_FLAG, b'1')  # before the revocation itself
-        self.storage.put_data(key, value)
+    def _put_revocation(self, key: str, revoke_until, revoke_once: bool, ttl=None) -> None:
+        until = to_timestamp(revoke_until)
+        value = _encode_revocation(until, revoke_once)
+        if self.signed:
+            value = self.serializer.sign(value, b'r\0' + key.encode('utf8'))
+        storage = self.storage
+        storage.put_data(REVOKED_FLAG, b'1')  # before the revocation itself
+        if ttl is None:
+            storage.put_data(key, value)
+            return
+        if until is not None:
+            ttl = min(ttl, until - time.time())
+            if ttl <= 0:  # lapsed already: nothing to revoke
+                storage.delete_data(key)
+                return
+        # put_data has no TTL: replace the key with an expiring one (the last
+        # of two concurrent revocations wins either way)
+        for _ in range(2):
+            storage.delete_data(key)
+            if storage.put_if_empty(key, value, ttl):
+                return
 
     def revoke_all(self, task_class, revoke_until=None, revoke_once: bool = False) -> None:
         """Revoke every task of this class/name (until a datetime, or just the next one)."""
@@ -60,8 +91,8 @@ class RevocationMixin:
         return self.storage.delete_data(self._revoke_key(task_class)[-1])
 
     def revoke_by_id(self, id: str, revoke_until=None, revoke_once: bool = False) -> None:
-        """Revoke one task instance by id."""
-        self._put_revocation(REVOKE_PREFIX + id, revoke_until, revoke_once)
+        """Revoke one task instance by id (for ``revoke_id_ttl`` seconds at most)."""
+        self._put_revocation(REVOKE_PREFIX + id, revoke_until, revoke_once, self.revoke_id_ttl)
 
     def restore_by_id(self, id: str) -> bool:
         return self.storage.delete_data(REVOKE_PREFIX + id)
@@ -89,7 +120,17 @@ class RevocationMixin:
         for key, value in zip(keys, values):
             if value is EmptyData:
                 continue
-            until, once = _decode_revocation(value)
+            if self.signed:
+                try:
+                    value = self.serializer.verify(value, b'r\0' + key.encode('utf8'))
+                except SignatureError:
+                    logger.warning('ignoring revocation %s: its signature does not match', key)
+                    continue
+            try:
+                until, once = _decode_revocation(value)
+            except (UnicodeDecodeError, ValueError):
+                logger.warning('ignoring revocation %s: unreadable value %r', key, value[:40])
+                continue
             if once:
                 # delete, not pop: on storages whose reads keep the value
                 # (destructive_reads False) a pop would not use it up

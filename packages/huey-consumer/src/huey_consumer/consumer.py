@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from huey_api.exceptions import ConfigurationError
+from huey_api.serializer import JSONSerializer
 
 from .config import ConsumerConfig
 from .environments import WORKER_TO_ENVIRONMENT, Environment
@@ -381,6 +382,15 @@ class Consumer:
         elif periodic:
             logger.info(
                 'periodic tasks registered but disabled on this consumer: %s', ', '.join(periodic)
+            )
+        if not getattr(huey, 'signed', False):
+            logger.warning(
+                'messages are not signed: anyone who can write to the %s storage %s; '
+                "set Huey(..., signing_key='a long random secret') in producers and consumers",
+                type(huey.storage).__name__,
+                'chooses which tasks run'
+                if isinstance(huey.serializer, JSONSerializer)
+                else 'can run any code in this consumer',
             )
 
 

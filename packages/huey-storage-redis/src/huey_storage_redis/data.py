@@ -178,6 +178,9 @@ class DataMethods:
     def delete_data(self, key: str) -> bool:
         return bool(self.client.delete(self.keys.data(key)))
 
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        return bool(self._run('delete_if', [self.keys.data(key)], [value]))
+
     def flush_data(self) -> None:
         self._unlink_matching(self.keys.data_pattern())
 

@@ -38,6 +38,7 @@ SCRIPTS = QUEUE_SCRIPTS + (
     'store',
     'pop_data',
     'put_if_empty',
+    'delete_if',
     'incr',
 )
 

@@ -84,7 +84,8 @@ class Backend:
     param = '%s'
     #: Appended to the SELECTs that pick rows to take (``FOR UPDATE ...``).
     lock_clause = ''
-    #: Statement storing a value, replacing any (params: name, key, value, is_result).
+    #: Statement storing a value, replacing any (params: name, key, value, is_result,
+    #: expires_at).
     put_data_sql = ''
     #: Statement inserting a kv row unless the key exists
     #: (params: name, key, value, is_result, expires_at).
@@ -94,9 +95,26 @@ class Backend:
         self.database = database
         self.name = name
         self.table_prefix = table_prefix
+        #: seconds a stored result lives (SqlStorage's ``expire_time``); None: until read
+        self.result_ttl: float | None = None
         self._statements: dict[str, str] = {}
 
     # -- plumbing -----------------------------------------------------------
+
+    @staticmethod
+    def setup_connection(conn: Any) -> None:
+        """Configure a connection the storage uses for the first time."""
+
+    @staticmethod
+    def check_key(key: str) -> None:
+        """Refuse a key the kv table cannot hold (nothing to refuse here)."""
+
+    def result_expiry(self) -> float | None:
+        """When a result stored now expires; None when results never do."""
+        return None if self.result_ttl is None else time.time() + self.result_ttl
+
+    def expiry_of(self, is_result: bool) -> float | None:
+        return self.result_expiry() if is_result else None
 
     @classmethod
     def schema_statements(cls, table_prefix: str) -> list[str]:
@@ -240,7 +258,7 @@ class Backend:
         key, value = result
         with self.transaction():
             acked = self.execute(delete, (self.name, receipt)).rowcount > 0
-            self.execute(self.put_data_sql, (self.name, key, value, True))
+            self.execute(self.put_data_sql, (self.name, key, value, True, self.result_expiry()))
         return acked
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
@@ -347,7 +365,9 @@ class Backend:
     # -- key/value data -------------------------------------------------------
 
     def put_data(self, key: str, value: bytes, is_result: bool) -> None:
-        self.execute(self.put_data_sql, (self.name, key, value, is_result))
+        self.execute(
+            self.put_data_sql, (self.name, key, value, is_result, self.expiry_of(is_result))
+        )
 
     def peek_data(self, key: str) -> bytes | type(EmptyData):
         row = self.fetchone(
@@ -421,6 +441,15 @@ class Backend:
             self.execute(
                 'DELETE FROM {kv} WHERE name = %s AND {key} = %s AND ' + NOT_EXPIRED,
                 (self.name, key, time.time()),
+            ).rowcount
+            > 0
+        )
+
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        return (
+            self.execute(
+                'DELETE FROM {kv} WHERE name = %s AND {key} = %s AND value = %s AND ' + NOT_EXPIRED,
+                (self.name, key, value, time.time()),
             ).rowcount
             > 0
         )

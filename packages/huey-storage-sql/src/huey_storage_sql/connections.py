@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import weakref
-from typing import Any
+from typing import Any, Callable
 
 import peewee
 
@@ -33,12 +33,17 @@ _guards: weakref.WeakKeyDictionary[peewee.Database, ConnectionGuard] = weakref.W
 _guards_lock = threading.Lock()
 
 
-def guard_for(database: peewee.Database) -> ConnectionGuard:
-    """The one guard of ``database`` (shared by every storage using it)."""
+def guard_for(
+    database: peewee.Database, setup: Callable[[Any], None] | None = None
+) -> ConnectionGuard:
+    """The one guard of ``database`` (shared by every storage using it);
+    ``setup(conn)`` runs on each connection the guard sees for the first time."""
     with _guards_lock:
         guard = _guards.get(database)
         if guard is None:
             guard = _guards[database] = ConnectionGuard(database)
+        if setup is not None:
+            guard.setup = setup
         return guard
 
 
@@ -95,6 +100,8 @@ class ConnectionGuard:
         self._open: list[tuple[threading.Thread | None, Any]] = []
         #: connections inherited through fork, detached and never closed
         self._inherited: list[Any] = []
+        #: run on each connection first seen (MySQL: the strict sql_mode)
+        self.setup: Callable[[Any], None] | None = None
 
     def connection(self) -> Any:
         """The calling thread's open connection, (re)connecting when needed."""
@@ -105,6 +112,7 @@ class ConnectionGuard:
         if not state.closed:
             conn = state.conn
             if getattr(self._local, 'conn', None) is not conn:
+                self._setup(conn)
                 self.register(conn)
                 return conn
             if not driver_closed(conn) or database.in_transaction():
@@ -115,8 +123,13 @@ class ConnectionGuard:
             close_quietly(conn)
         database.connect(reuse_if_open=True)
         conn = database._state.conn
+        self._setup(conn)
         self.register(conn)
         return conn
+
+    def _setup(self, conn: Any) -> None:
+        if self.setup is not None:
+            self.setup(conn)
 
     def register(self, conn: Any, calling_thread: bool = True) -> None:
         """Remember ``conn``: the calling thread's connection, or (False) one

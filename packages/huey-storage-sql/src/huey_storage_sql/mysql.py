@@ -7,8 +7,11 @@ then reads past the row it took, so it is just as safe, only serialized.
 There is no LISTEN/NOTIFY equivalent: readers never block (``blocking`` is
 False) and the consumer polls.
 
-Keys are stored as ``VARBINARY`` (UTF-8): exact comparisons, unlike MySQL's
-case- and trailing-space-insensitive text collations.
+Names and keys are stored as ``VARBINARY`` (UTF-8): exact comparisons,
+unlike MySQL's case- and trailing-space-insensitive (PAD SPACE) text
+collations, so names that differ only by trailing spaces are two queues.
+Too long a name or key is refused at the call, and every connection runs in
+a strict ``sql_mode``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ __all__ = ['MySQLBackend', 'supports_skip_locked']
 EXPIRED = 'expires_at IS NOT NULL AND expires_at <= %s'
 #: Longest key in bytes (UTF-8); the primary key (name, key) must fit InnoDB's 3072 bytes.
 MAX_KEY_BYTES = 2048
+#: Width of the name column in bytes (UTF-8), counters' suffix included.
+NAME_BYTES = 764
+#: Longest storage name in bytes: counters live under the name plus a 9-byte suffix.
+MAX_NAME_BYTES = NAME_BYTES - 9
+#: Added to the sql_mode of every connection the storage uses: a value that
+#: does not fit its column fails the statement instead of being truncated.
+STRICT_MODE = (
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')"
+)
 
 
 def supports_skip_locked(version: str) -> bool:
@@ -45,8 +57,8 @@ class MySQLBackend(Backend):
     lock_clause = ' FOR UPDATE'
     put_data_sql = (
         'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-        'VALUES (%s, %s, %s, %s, NULL) ON DUPLICATE KEY UPDATE '
-        'value = VALUES(value), is_result = VALUES(is_result), expires_at = NULL'
+        'VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE '
+        'value = VALUES(value), is_result = VALUES(is_result), expires_at = VALUES(expires_at)'
     )
     insert_ignore_sql = (
         'INSERT IGNORE INTO {kv} (name, {key}, value, is_result, expires_at) '
@@ -71,10 +83,33 @@ class MySQLBackend(Backend):
         self.lock_clause = ' FOR UPDATE SKIP LOCKED' if self.skip_locked else ' FOR UPDATE'
         self._statements.clear()
 
+    @staticmethod
+    def setup_connection(conn) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute(STRICT_MODE)
+
+    @staticmethod
+    def check_name(name: str) -> None:
+        size = len(name.encode('utf8'))
+        if size > MAX_NAME_BYTES:
+            raise ValueError(
+                f'SqlStorage name={name[:40]!r}... is {size} bytes in UTF-8: MySQL/MariaDB '
+                f'names hold at most {MAX_NAME_BYTES}; use a shorter name'
+            )
+
+    @staticmethod
+    def check_key(key: str) -> None:
+        size = len(key.encode('utf8'))
+        if size > MAX_KEY_BYTES:
+            raise ValueError(
+                f'key {key[:40]!r}... is {size} bytes in UTF-8: MySQL/MariaDB keys hold at '
+                f'most {MAX_KEY_BYTES}; use a shorter key (e.g. a hash of it)'
+            )
+
     @classmethod
     def schema_statements(cls, table_prefix: str) -> list[str]:
         p = table_prefix
-        name = 'name VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL'
+        name = f'name VARBINARY({NAME_BYTES}) NOT NULL'
         return [
             f'CREATE TABLE IF NOT EXISTS {p}queue ('
             ' id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,'

@@ -48,8 +48,8 @@ DUE_IDS = (
 )
 UPSERT_RESULT = (
     'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-    'VALUES (%s, %s, %s, %s, NULL) ON CONFLICT (name, {key}) DO UPDATE '
-    'SET value = EXCLUDED.value, is_result = EXCLUDED.is_result, expires_at = NULL'
+    'VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, {key}) DO UPDATE '
+    'SET value = EXCLUDED.value, is_result = EXCLUDED.is_result, expires_at = EXCLUDED.expires_at'
 )
 INSERT_MESSAGE = (
     'INSERT INTO {queue} (name, priority, order_key, deliveries, data) VALUES (%s, %s, 0, 1, %s)'
@@ -189,7 +189,16 @@ class PostgresBackend(Backend):
                 'WITH acked AS (DELETE FROM {queue} WHERE name = %s AND receipt = %s '
                 'RETURNING 1), stored AS (' + UPSERT_RESULT + ') '
                 "SELECT (SELECT COUNT(*) FROM acked), pg_notify(%s, '')",
-                (self.name, receipt, self.name, key, value, True, self.data_channel),
+                (
+                    self.name,
+                    receipt,
+                    self.name,
+                    key,
+                    value,
+                    True,
+                    self.result_expiry(),
+                    self.data_channel,
+                ),
             )
             > 0
         )
@@ -236,7 +245,7 @@ class PostgresBackend(Backend):
     def put_data(self, key: str, value: bytes, is_result: bool) -> None:
         self.execute(
             UPSERT_RESULT + "; SELECT pg_notify(%s, '')",
-            (self.name, key, value, is_result, self.data_channel),
+            (self.name, key, value, is_result, self.expiry_of(is_result), self.data_channel),
         )
 
     def pop_data(self, key: str) -> bytes | type(EmptyData):

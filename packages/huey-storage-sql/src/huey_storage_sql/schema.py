@@ -6,6 +6,7 @@ import re
 from typing import Any, Union
 
 import peewee
+from huey_storage import hide_password
 from playhouse import db_url
 
 from huey_storage_sql.backend import Backend
@@ -50,14 +51,16 @@ def resolve_database(
             )
         try:
             return db_url.connect(database, **params)
-        except RuntimeError as exc:  # unknown scheme
+        except Exception as exc:  # unknown scheme, bad port...: never echo the password
             raise ValueError(
-                f'cannot open database URL {database!r} ({exc}); use '
-                'postgresql://, mysql:// or sqlite:///'
+                hide_password(
+                    f'cannot open database URL {database!r} ({type(exc).__name__}: {exc}); '
+                    'use postgresql://, mysql:// or sqlite:///'
+                )
             ) from None
     raise TypeError(
         'database must be a peewee Database or a URL string such as '
-        f"'postgresql://postgres@127.0.0.1:5432/test', not {database!r}"
+        f"'postgresql://postgres@127.0.0.1:5432/test', not {type(database).__name__}"
     )
 
 

@@ -23,9 +23,9 @@ class SqliteBackend(Backend):
     )
     put_data_sql = (
         'INSERT INTO {kv} (name, {key}, value, is_result, expires_at) '
-        'VALUES (%s, %s, %s, %s, NULL) ON CONFLICT (name, {key}) DO UPDATE '
+        'VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, {key}) DO UPDATE '
         'SET value = excluded.value, is_result = excluded.is_result, '
-        'expires_at = NULL'
+        'expires_at = excluded.expires_at'
     )
     insert_ignore_sql = (
         'INSERT OR IGNORE INTO {kv} (name, {key}, value, is_result, expires_at) '

@@ -21,6 +21,7 @@ from huey_storage import (
     check_ttl,
 )
 from huey_storage.base import Timestamp
+from huey_storage.permissions import DEFAULT_FILE_MODE, check_file_mode, create_file
 
 from huey_storage_sql.backend import retry_transient
 from huey_storage_sql.connections import guard_for
@@ -76,6 +77,15 @@ class SqlStorage(BaseStorage):
     * ``skip_locked`` (None = ask the server): MySQL/MariaDB only; force
       ``FOR UPDATE SKIP LOCKED`` (True) or plain ``FOR UPDATE`` (False).
     * ``connect_params``: extra driver arguments when ``database`` is a URL.
+    * ``expire_time`` (None): seconds a task result lives after being stored
+      (as ``RedisExpireStorage``); None keeps results until read.
+    * ``mode`` (``0o600``): SQLite only, permissions of the database file when
+      this storage creates it; None leaves them to the umask.
+
+    On MySQL/MariaDB, the storage's connections run with ``STRICT_ALL_TABLES``
+    added to their ``sql_mode`` (a value that does not fit fails instead of
+    being truncated), and a ``name`` or key too long for its column is
+    refused at the call.
     """
 
     priority = True
@@ -91,6 +101,8 @@ class SqlStorage(BaseStorage):
         table_prefix: str | None = None,
         skip_locked: bool | None = None,
         connect_params: dict[str, Any] | None = None,
+        expire_time: float | None = None,
+        mode: int | None = DEFAULT_FILE_MODE,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
@@ -112,7 +124,10 @@ class SqlStorage(BaseStorage):
         self.create_tables = create_tables
         self.read_timeout = float(read_timeout)
         backend = backend_class(self.database)
+        self.expire_time = check_ttl(expire_time, 'SqlStorage expire_time')
+        self.mode = check_file_mode(mode, 'SqlStorage')
         if backend is MySQLBackend:
+            MySQLBackend.check_name(name)
             self._backend = MySQLBackend(self.database, name, table_prefix, skip_locked)
             self._counters = MySQLBackend(
                 self.database, name + COUNTER_NAME_SUFFIX, table_prefix, skip_locked
@@ -120,9 +135,11 @@ class SqlStorage(BaseStorage):
         else:
             self._backend = backend(self.database, name, table_prefix)
             self._counters = backend(self.database, name + COUNTER_NAME_SUFFIX, table_prefix)
+        self._backend.result_ttl = self.expire_time
+        self._check_key = self._backend.check_key
         self.listen = bool(listen) and backend is PostgresBackend
         self.blocking = self.listen
-        self._guard = guard_for(self.database)
+        self._guard = guard_for(self.database, backend.setup_connection)
         self._prepared = False
         self._prepare_lock = threading.Lock()
         self._listener: PostgresListener | None = None
@@ -134,6 +151,10 @@ class SqlStorage(BaseStorage):
 
     def _ensure(self) -> None:
         """Connect the calling thread (afresh after fork); create tables once."""
+        if not self._prepared and isinstance(self.database, peewee.SqliteDatabase):
+            filename = self.database.database
+            if filename and filename != ':memory:' and not filename.startswith('file:'):
+                create_file(filename, self.mode)
         self._guard.connection()
         if not self._prepared:
             with self._prepare_lock:
@@ -271,7 +292,12 @@ class SqlStorage(BaseStorage):
         return self._read(self._backend.lease, timeout)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
-        return self._run(self._backend.ack, receipt, result)
+        if result is not None:
+            self._check_key(result[0])
+        acked = self._run(self._backend.ack, receipt, result)
+        if result is not None and self.expire_time is not None:
+            self._purge_expired()
+        return acked
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         receipts = list(receipts)
@@ -312,7 +338,10 @@ class SqlStorage(BaseStorage):
     # -- key/value data -------------------------------------------------------
 
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
+        self._check_key(key)
         self._run(self._backend.put_data, key, value, bool(is_result))
+        if is_result and self.expire_time is not None:
+            self._purge_expired()
 
     def peek_data(self, key: str):
         return self._run(self._backend.peek_data, key)
@@ -348,6 +377,7 @@ class SqlStorage(BaseStorage):
 
     def put_if_empty(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         ttl = check_ttl(ttl)
+        self._check_key(key)
         stored = self._run(self._backend.put_if_empty, key, value, ttl)
         if ttl is not None:
             self._purge_expired()
@@ -356,10 +386,14 @@ class SqlStorage(BaseStorage):
     def delete_data(self, key: str) -> bool:
         return self._run(self._backend.delete_data, key)
 
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        return self._run(self._backend.delete_data_if, key, value)
+
     # -- counters ------------------------------------------------------------
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         ttl = check_ttl(ttl)
+        self._check_key(key)
         value = self._run(self._counters.incr, key, int(amount), ttl)
         if ttl is not None:
             self._purge_expired()

@@ -27,6 +27,8 @@ import time
 import weakref
 from typing import Callable, TypeVar
 
+from huey_storage import create_file
+
 __all__ = ['ConnectionPool', 'WriteLock', 'is_busy']
 
 logger = logging.getLogger(__name__)
@@ -102,7 +104,8 @@ class ConnectionPool:
     """Hands each thread of each process its own configured connection.
 
     ``pragmas`` run on every new connection; ``prepare(conn)`` runs once per
-    process on its first connection (schema creation).
+    process on its first connection (schema creation). A missing file is
+    created with permissions ``mode`` (None: SQLite's default, by the umask).
     """
 
     def __init__(
@@ -112,8 +115,10 @@ class ConnectionPool:
         pragmas: list[str],
         journal_mode: str,
         prepare: Callable[[sqlite3.Connection], object],
+        mode: int | None = None,
     ) -> None:
         self.filename = filename
+        self.mode = mode
         self.timeout = timeout
         self._pragmas = pragmas
         self._journal_mode = journal_mode
@@ -164,6 +169,7 @@ class ConnectionPool:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
+        create_file(self.filename, self.mode)  # before SQLite creates it with the umask's bits
         conn = sqlite3.connect(
             self.filename,
             timeout=self.timeout,

@@ -29,6 +29,7 @@ from huey_storage.base import (
     check_priority,
     check_ttl,
 )
+from huey_storage.permissions import DEFAULT_FILE_MODE, check_file_mode
 
 from huey_storage_sqlite.connection import ConnectionPool, is_busy
 from huey_storage_sqlite.schema import create_schema
@@ -55,6 +56,8 @@ _OPTIONS = (
     'strict_fifo',
     'create_tables',
     'pragmas',
+    'mode',
+    'expire_time',
 )
 _PRAGMA_NAME = re.compile(r'[A-Za-z_]+\Z')
 _PRAGMA_WORD = re.compile(r'[A-Za-z0-9_]+\Z')
@@ -94,7 +97,7 @@ _REQUEUE_EXPIRED = (
 )
 _PUT_DATA = (
     'INSERT OR REPLACE INTO huey_kv (name, key, is_result, expires_at, value) '
-    'VALUES (?, ?, ?, NULL, ?)'
+    'VALUES (?, ?, ?, ?, ?)'
 )
 _PEEK = 'SELECT value FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE
 _POP = 'DELETE FROM huey_kv WHERE name = ? AND key = ? RETURNING value, expires_at'
@@ -180,6 +183,11 @@ class SqliteStorage(BaseStorage):
       call ``initialize_schema()`` first.
     * ``pragmas``: extra ``{name: value}`` PRAGMAs run on every connection
       (``mmap_size``...), after the storage's own.
+    * ``mode``: permissions of the file when this storage creates it
+      (default ``0o600``, owner only: whoever can write it runs code in the
+      consumer); None leaves them to the umask. An existing file is unchanged.
+    * ``expire_time``: seconds a task result lives after being stored (as
+      ``RedisExpireStorage``); None (default) keeps results until read.
     """
 
     blocking = False
@@ -196,6 +204,8 @@ class SqliteStorage(BaseStorage):
         strict_fifo: bool = False,
         create_tables: bool = True,
         pragmas: dict | None = None,
+        mode: int | None = DEFAULT_FILE_MODE,
+        expire_time: float | None = None,
         **kwargs,
     ) -> None:
         if kwargs:
@@ -238,6 +248,8 @@ class SqliteStorage(BaseStorage):
         self.strict_fifo = bool(strict_fifo)
         self.create_tables = bool(create_tables)
         self.pragmas = _check_pragmas(pragmas)
+        self.mode = check_file_mode(mode, 'SqliteStorage')
+        self.expire_time = check_ttl(expire_time, 'SqliteStorage expire_time')
         self._returning = HAS_RETURNING
         self._next_sweep = 0.0
         pragmas = [
@@ -247,7 +259,7 @@ class SqliteStorage(BaseStorage):
             *(f'PRAGMA {key} = {value}' for key, value in self.pragmas.items()),
         ]
         self._pool = ConnectionPool(
-            self.filename, self.timeout, pragmas, journal_mode, self._prepare
+            self.filename, self.timeout, pragmas, journal_mode, self._prepare, self.mode
         )
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
@@ -391,9 +403,10 @@ class SqliteStorage(BaseStorage):
                 return False
             return self._write(_ACK, (row_id, self.name, receipt)) == 1
         key, value = result
+        expires_at = self._result_expiry()
 
         def store_and_ack(conn: sqlite3.Connection) -> bool:
-            conn.execute(_PUT_DATA, (self.name, key, 1, value))
+            conn.execute(_PUT_DATA, (self.name, key, 1, expires_at, value))
             if row_id is None:
                 return False
             return conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
@@ -406,11 +419,12 @@ class SqliteStorage(BaseStorage):
         """Acknowledge, store the result and lease the next message in one
         ``BEGIN IMMEDIATE`` transaction: one turn of the write lock per task."""
         row_id = _receipt_id(receipt)
+        expires_at = None if result is None else self._result_expiry()
         now = time.time()
 
         def body(conn: sqlite3.Connection):
             if result is not None:
-                conn.execute(_PUT_DATA, (self.name, result[0], 1, result[1]))
+                conn.execute(_PUT_DATA, (self.name, result[0], 1, expires_at, result[1]))
             acked = (
                 row_id is not None
                 and conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
@@ -530,7 +544,17 @@ class SqliteStorage(BaseStorage):
     # -- key/value data ---------------------------------------------------
 
     def put_data(self, key: str, value: bytes, is_result: bool = False) -> None:
-        self._write(_PUT_DATA, (self.name, key, 1 if is_result else 0, value))
+        expires_at = self._result_expiry() if is_result else None
+        self._write(_PUT_DATA, (self.name, key, 1 if is_result else 0, expires_at, value))
+
+    def _result_expiry(self) -> float | None:
+        """When a result stored now expires (None without ``expire_time``);
+        expired rows are swept at most once a minute."""
+        if self.expire_time is None:
+            return None
+        now = time.time()
+        self._sweep_expired(now)
+        return now + self.expire_time
 
     def peek_data(self, key: str) -> bytes | EmptyDataType:
         rows = self._fetchall(_PEEK, (self.name, key, time.time()))
@@ -586,6 +610,15 @@ class SqliteStorage(BaseStorage):
             self._write(
                 'DELETE FROM huey_kv WHERE name = ? AND key = ? AND ' + _LIVE,
                 (self.name, key, time.time()),
+            )
+            == 1
+        )
+
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        return (
+            self._write(
+                'DELETE FROM huey_kv WHERE name = ? AND key = ? AND value = ? AND ' + _LIVE,
+                (self.name, key, value, time.time()),
             )
             == 1
         )

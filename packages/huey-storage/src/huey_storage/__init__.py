@@ -13,11 +13,14 @@ from huey_storage.base import (
     wait_until,
 )
 from huey_storage.blackhole import BlackHoleStorage
+from huey_storage.credentials import hide_password
 from huey_storage.file import FileStorage
 from huey_storage.memory import MemoryStorage
+from huey_storage.permissions import DEFAULT_FILE_MODE, check_file_mode, create_file
 
 __all__ = [
     'BaseStorage',
+    'DEFAULT_FILE_MODE',
     'BlackHoleStorage',
     'ConfigurationError',
     'DeadLetter',
@@ -28,7 +31,10 @@ __all__ = [
     'MemoryStorage',
     'as_timestamp',
     'check_priority',
+    'check_file_mode',
     'check_ttl',
+    'create_file',
+    'hide_password',
     'wait_until',
 ]
 __version__ = '0.1.0'

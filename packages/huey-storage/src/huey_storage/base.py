@@ -427,6 +427,17 @@ class BaseStorage(abc.ABC):
     def delete_data(self, key: str) -> bool:
         """Delete ``key``; True if it held a value."""
 
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        """Delete ``key`` only if it holds exactly ``value``; True if deleted.
+
+        Releases a lock only for its owner (the value is the owner's token).
+        This default reads then deletes: a storage overrides it to do both
+        atomically.
+        """
+        if self.peek_data(key) != value:
+            return False
+        return self.delete_data(key)
+
     # -- counters ---------------------------------------------------------
 
     @abc.abstractmethod

@@ -101,6 +101,9 @@ class BlackHoleStorage(BaseStorage):
     def delete_data(self, key: str) -> bool:
         return False
 
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        return False
+
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         return amount
 

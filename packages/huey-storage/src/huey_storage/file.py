@@ -382,6 +382,13 @@ class FileStorage(BaseStorage):
             _unlink(self.path_for_key(key))
         return held
 
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        with self.lock:
+            if self._get(key) != value:
+                return False
+            _unlink(self.path_for_key(key))
+        return True
+
     def flush_data(self) -> None:
         with self.lock:
             self._flush(self.result_path)

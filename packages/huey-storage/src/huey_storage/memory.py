@@ -306,6 +306,10 @@ class MemoryStorage(BaseStorage):
         with self._lock:
             return self._remove(key) is not EmptyData
 
+    def delete_data_if(self, key: str, value: bytes) -> bool:
+        with self._lock:
+            return self._get(key) == value and self._remove(key) is not EmptyData
+
     def flush_data(self) -> None:
         with self._lock:
             self._data.clear()

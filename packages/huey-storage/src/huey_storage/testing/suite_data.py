@@ -46,6 +46,23 @@ class DataContract:
         assert storage.delete_data('k') is False
         assert storage.peek_data('k') is EmptyData
 
+    def test_delete_data_if_deletes_only_the_given_value(self, storage):
+        storage.put_data('lock', b'token-a')
+        assert storage.delete_data_if('lock', b'token-b') is False
+        assert storage.peek_data('lock') == b'token-a'
+        assert storage.delete_data_if('lock', b'token-a') is True
+        assert storage.peek_data('lock') is EmptyData
+        assert storage.delete_data_if('lock', b'token-a') is False
+
+    def test_delete_data_if_leaves_a_lock_taken_after_expiry(self, storage):
+        assert storage.put_if_empty('lock', b'first', ttl=SHORT_TTL) is True
+        wait_until(
+            lambda: storage.put_if_empty('lock', b'second', ttl=60) is True,
+            message='a second holder taking the expired lock',
+        )
+        assert storage.delete_data_if('lock', b'first') is False  # the late first holder
+        assert storage.peek_data('lock') == b'second'
+
     def test_peek_data_many(self, storage):
         storage.put_data('a', b'1')
         storage.put_data('c', b'3', is_result=True)

@@ -156,3 +156,19 @@ def test_a_wrong_setting_stops_manage_py_at_start_up(project):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith('huey_django.config.HueySettingError: ')
     assert "settings.HUEY['consumer']: workers=-1" in last
+
+
+@pytest.mark.parametrize(
+    'setting',
+    [
+        'redis://:hunter2@cache.example:6379/0',  # a URL where a dict belongs
+        {'connection': 'redis://:hunter2@cache.example:6379/0'},
+        {'connection': {'url': 'redis+x://:hunter2@cache.example:6379/0'}},
+        {'huey_class': 'huey.SqlHuey', 'database': 'postgress://u:hunter2@db.example/app'},
+    ],
+)
+def test_errors_never_quote_a_password(setting):
+    with pytest.raises(HueySettingError) as caught:
+        load_settings(setting, databases=DATABASES)
+    message = str(caught.value)
+    assert 'hunter2' not in message and '***' in message, message

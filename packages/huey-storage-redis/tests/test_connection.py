@@ -25,6 +25,16 @@ def test_url_option(make_storage, redis_params):
     assert (kwargs['db'], kwargs['client_name']) == (REDIS_DB, 'by-url')
 
 
+@pytest.mark.parametrize(
+    'url', ['redis+tls://:hunter2@cache.example:6379/0', 'redis://u:hunter2@cache.example:x/0']
+)
+def test_a_bad_url_never_echoes_its_password(url):
+    with pytest.raises(ConfigurationError) as caught:
+        RedisStorage('x', url=url)
+    message = str(caught.value)
+    assert 'hunter2' not in message and ':***@cache.example' in message
+
+
 def test_rediss_url_selects_tls(make_storage):
     storage = make_storage(url='rediss://127.0.0.1:6390/0')  # never connected here
     assert issubclass(storage.client.connection_pool.connection_class, redis.SSLConnection)

@@ -1,5 +1,5 @@
 """``huey.serializer``."""
 
-from huey_api.serializer import Serializer, SignedSerializer
+from huey_api.serializer import JSONSerializer, Serializer, SignedSerializer
 
-__all__ = ['Serializer', 'SignedSerializer']
+__all__ = ['JSONSerializer', 'Serializer', 'SignedSerializer']

@@ -22,7 +22,7 @@ from huey_api.group import chord, group
 from huey_api.huey import BlackHoleHuey, Huey, MemoryHuey
 from huey_api.locks import RateLimit, TaskLock
 from huey_api.result import ChordResult, Result, ResultGroup
-from huey_api.serializer import Serializer, SignedSerializer
+from huey_api.serializer import JSONSerializer, Serializer, SignedSerializer
 from huey_api.task import PeriodicTask, Task, TaskWrapper
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     'Delivery',
     'Huey',
     'HueyException',
+    'JSONSerializer',
     'MemoryHuey',
     'PeriodicTask',
     'RateLimit',

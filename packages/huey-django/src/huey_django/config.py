@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from huey_api import Huey
 from huey_consumer import ConsumerConfig
+from huey_storage import hide_password
 
 __all__ = [
     'CONSUMER_OPTIONS',
@@ -53,7 +54,11 @@ _EXAMPLE = "{'huey_class': 'huey.RedisHuey', 'connection': {'host': 'localhost'}
 
 
 class HueySettingError(ImproperlyConfigured):
-    """``settings.HUEY`` is wrong; the message (one line) says where and how to fix it."""
+    """``settings.HUEY`` is wrong; the message (one line) says where and how to
+    fix it, with any password it quotes (URL, DSN, option dict) masked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(hide_password(message))
 
 
 @dataclasses.dataclass(frozen=True)

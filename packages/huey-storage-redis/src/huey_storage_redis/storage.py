@@ -57,6 +57,7 @@ from huey_storage.base import (
     as_timestamp,
     check_priority,
 )
+from huey_storage.credentials import hide_password
 from redis.exceptions import NoScriptError
 
 from huey_storage_redis.data import DataMethods
@@ -112,7 +113,14 @@ def _make_client(
             )
         client = redis.Redis(connection_pool=connection_pool)
     elif url is not None:
-        client = redis.Redis.from_url(url, client_name=client_name, **connection_params)
+        try:
+            client = redis.Redis.from_url(url, client_name=client_name, **connection_params)
+        except ValueError as exc:  # name the URL, never its password
+            raise ConfigurationError(
+                hide_password(
+                    f'RedisStorage url={url!r}: {exc}; use redis://, rediss:// or unix://'
+                )
+            ) from None
     else:
         client = redis.Redis(client_name=client_name, **connection_params)
     if client.connection_pool.connection_kwargs.get('decode_responses'):

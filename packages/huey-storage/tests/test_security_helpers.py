@@ -54,3 +54,18 @@ def test_check_file_mode_refuses_what_is_not_permission_bits(mode):
         check_file_mode(mode, 'MyStorage')
     assert check_file_mode(None, 'MyStorage') is None
     assert check_file_mode(0o640, 'MyStorage') == 0o640
+
+
+def test_file_storage_directory_is_private(tmp_path):
+    from huey_storage import FileStorage
+
+    old = os.umask(0o022)
+    try:
+        storage = FileStorage('files', path=str(tmp_path / 'private'))
+        storage.enqueue(b'x')
+        shared = FileStorage('files', path=str(tmp_path / 'shared'), mode=0o640)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / 'private').st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(shared.path).st_mode) == 0o750
+    assert storage.dequeue() == b'x'

@@ -16,7 +16,12 @@ from huey_storage.blackhole import BlackHoleStorage
 from huey_storage.credentials import hide_password
 from huey_storage.file import FileStorage
 from huey_storage.memory import MemoryStorage
-from huey_storage.permissions import DEFAULT_FILE_MODE, check_file_mode, create_file
+from huey_storage.permissions import (
+    DEFAULT_FILE_MODE,
+    check_file_mode,
+    create_directory,
+    create_file,
+)
 
 __all__ = [
     'BaseStorage',
@@ -33,6 +38,7 @@ __all__ = [
     'check_priority',
     'check_file_mode',
     'check_ttl',
+    'create_directory',
     'create_file',
     'hide_password',
     'wait_until',

@@ -16,7 +16,9 @@ _URL_PASSWORD = re.compile(r'(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\'"]*:)[
 # key=value DSNs (libpq): password=secret or password='se cret'
 _DSN_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.I)
 # a repr'd dict of options: {'password': 'secret'}
-_DICT_PASSWORD = re.compile(r"""(?P<head>['"]password['"]\s*:\s*)(?:'[^']*'|"[^"]*"|[^,}\s]+)""", re.I)
+_DICT_PASSWORD = re.compile(
+    r"""(?P<head>['"]password['"]\s*:\s*)(?:'[^']*'|"[^"]*"|[^,}\s]+)""", re.I
+)
 
 
 def hide_password(text: object) -> str:

@@ -40,6 +40,7 @@ from huey_storage.base import (
     check_ttl,
 )
 from huey_storage.file_lock import ProcessFileLock
+from huey_storage.permissions import DEFAULT_FILE_MODE, check_file_mode, create_directory
 
 __all__ = ['FileStorage']
 
@@ -79,11 +80,15 @@ def _key_bytes(key: str | bytes) -> bytes:
 
 
 class FileStorage(BaseStorage):
-    """Huey storage in the directory ``path`` (created on first write).
+    """Huey storage in the directory ``path``.
 
     ``levels`` (0-4) is how many directory levels spread the data files;
     ``use_thread_lock`` serialises threads of this process only (one process
-    per directory); the default ``flock`` also serialises processes.
+    per directory); the default ``flock`` also serialises processes. A
+    missing ``path`` is created now, private to its owner (``mode=0o600``
+    gives directory 0o700: whoever can write there runs code in the
+    consumer); ``mode=None`` leaves it to the umask, and an existing
+    directory keeps its permissions.
     """
 
     blocking = False
@@ -95,6 +100,7 @@ class FileStorage(BaseStorage):
         path: str | os.PathLike | None = None,
         levels: int = 2,
         use_thread_lock: bool = False,
+        mode: int | None = DEFAULT_FILE_MODE,
         **kwargs,
     ) -> None:
         super().__init__(name, **kwargs)
@@ -105,6 +111,8 @@ class FileStorage(BaseStorage):
             raise ValueError(f'FileStorage path={path!r} is a file: give a directory')
         if not isinstance(levels, int) or not 0 <= levels <= 4:
             raise ValueError(f'FileStorage levels={levels!r}: give 0 to 4 directory levels')
+        self.mode = check_file_mode(mode, 'FileStorage')
+        create_directory(path, self.mode)
         self.path = path
         self.levels = levels
         self.queue_path = os.path.join(path, 'queue')

@@ -3,14 +3,15 @@
 A queue file holds messages a consumer will run: anyone who can write it runs
 code in the consumer, and anyone who can read it sees every argument and
 result. SQLite databases (and the ``-wal``/``-shm`` files SQLite gives the
-database's own permissions) are therefore created ``0600`` by default.
+database's own permissions) are therefore created ``0600`` by default, and
+FileStorage's directory ``0700`` (the mode plus search where it may read).
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ['DEFAULT_FILE_MODE', 'check_file_mode', 'create_file']
+__all__ = ['DEFAULT_FILE_MODE', 'check_file_mode', 'create_directory', 'create_file']
 
 #: owner read/write only
 DEFAULT_FILE_MODE = 0o600
@@ -41,3 +42,20 @@ def create_file(path: str, mode: int | None) -> None:
         os.fchmod(fd, mode)  # the umask may have removed bits that were asked for
     finally:
         os.close(fd)
+
+
+def create_directory(path: str, mode: int | None) -> None:
+    """Create directory ``path`` (and missing parents, by the umask) if it does
+    not exist: with file permissions ``mode`` plus search where it gives read
+    (0o600 -> 0o700); an existing directory is unchanged, None leaves it to the umask."""
+    if mode is None:
+        os.makedirs(path, exist_ok=True)
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    directory_mode = mode | ((mode & 0o444) >> 2)
+    try:
+        os.mkdir(path, directory_mode)
+    except FileExistsError:
+        return
+    os.chmod(path, directory_mode)

@@ -42,9 +42,10 @@ def _names_missing_code(exc: BaseException) -> bool:
     return False
 
 
-def decode_result(huey: Any, data: bytes) -> dict | None:
+def decode_result(huey: Any, key: str, data: bytes) -> dict | None:
     """``{'value': repr or None, 'error': text or None}`` of a stored result,
-    or None when ``data`` is not something the application's serializer wrote.
+    or None when ``data`` is not something the application's serializer wrote
+    (for ``key``: a signing application signs each value for its key).
 
     The rule, and why it goes by the value rather than the key: a result is
     what huey-api stored through the serializer (the task's value or its
@@ -59,7 +60,7 @@ def decode_result(huey: Any, data: bytes) -> dict | None:
     so is a chord member's value while it waits for the chord's callback.
     """
     try:
-        value = huey.serializer.deserialize(data)
+        value = huey.deserialize_value(key, data)
     except Exception as exc:
         if _names_missing_code(exc):
             return {'value': None, 'error': f'cannot decode: {exc!r}'}
@@ -82,7 +83,7 @@ def task_results(huey: Any, limit: int | None = None) -> dict[str, dict]:
             break
         if is_monitor_key(key):
             continue
-        decoded = decode_result(huey, data)
+        decoded = decode_result(huey, key, data)
         if decoded is not None:
             found[key] = decoded
     return found
@@ -96,4 +97,4 @@ def stored_result(huey: Any, key: str) -> dict | None:
     data = huey.storage.peek_data(key)
     if data is EmptyData:
         return None
-    return decode_result(huey, data)
+    return decode_result(huey, key, data)

@@ -9,11 +9,11 @@ import pytest
 from conftest import FAST, wait_until
 
 KEY = 'integration secret'
-BUMP = '''
+BUMP = """
 @huey.task()
 def bump(key):
     return huey.storage.incr(key)
-'''
+"""
 
 
 class _CreatesFile:

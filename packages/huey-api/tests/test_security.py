@@ -13,7 +13,7 @@ import time
 
 import pytest
 from conftest import REDIS_DB, requires
-from huey import MemoryHuey, SignatureError, TaskException
+from huey import MemoryHuey, SignatureError, TaskException, chord
 from huey.serializer import JSONSerializer, Serializer
 from huey_api.constants import REVOKE_PREFIX
 from huey_api.locks import lock_key
@@ -195,6 +195,26 @@ def test_a_forged_dead_letter_is_requeued_unsigned_and_refused_again(make_huey):
     assert huey.reserve() is None
     assert 'bad signature' in huey.dead_letters()[0].reason
     assert huey.storage.incr('x', 0) == 0
+
+
+@pytest.mark.parametrize('serializer', ['pickle', 'json'])
+def test_a_signed_chord_and_pipeline_complete(make_huey, serializer):
+    huey = make_huey(signing_key=KEY, serializer=serializer)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    @huey.task()
+    def total(values):
+        return sum(values)
+
+    result = huey.enqueue(chord([add.s(1, 2), add.s(3, 4)], total.s()))
+    pipeline = huey.enqueue(add.s(1, 1).then(add, 10))
+    assert _run_queue(huey) == 5  # members, first step, then callback and second step
+    assert result.get() == 10 and result.results.get() == [3, 7]
+    assert pipeline.get() == [2, 12]
+    assert huey.dead_letters() == []
 
 
 def test_claims_are_not_listed_as_results(make_huey):

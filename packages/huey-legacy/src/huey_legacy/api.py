@@ -64,6 +64,10 @@ class _ResultStoreView:
         self.storage = data_role_for(result_store)
         self.serializer = Serializer()
 
+    def deserialize_value(self, key: str, data: bytes) -> Any:
+        """What ``Result`` reads through (unsigned here: no key is bound)."""
+        return self.serializer.deserialize(data)
+
 
 def _owner(obj: Any) -> Any:
     """The Huey behind an ``Invoker``, a Huey, or a view of a bare result store."""

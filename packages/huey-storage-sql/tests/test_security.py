@@ -30,6 +30,24 @@ def test_a_bad_url_never_echoes_its_password(url):
     assert 'db.example' in message  # still says which URL it was
 
 
+@pytest.mark.parametrize('dsn', ['mysql://admin:hunter2@db.example/app'])
+def test_postgres_storage_never_echoes_a_dsn_password(dsn):
+    from huey_storage_sql import PostgresStorage
+
+    with pytest.raises(ValueError) as caught:
+        PostgresStorage('x', dsn=dsn)
+    assert 'hunter2' not in str(caught.value) and 'admin:***@db.example' in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_postgres_storage_takes_expire_time(pg_target, wait_until):
+    from huey_storage_sql import PostgresStorage
+
+    storage = PostgresStorage('exp', dsn=pg_target.url(), expire_time=0.3)
+    _expiring_results(storage, wait_until)
+    storage.close()
+
+
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 

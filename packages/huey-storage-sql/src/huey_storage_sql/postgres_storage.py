@@ -11,6 +11,7 @@ import importlib.util
 from typing import Any
 
 import peewee
+from huey_storage import hide_password
 
 from huey_storage_sql.storage import SqlStorage
 
@@ -23,6 +24,7 @@ class PostgresStorage(SqlStorage):
     * ``dsn``: ``postgresql://user@host:5432/db`` (or a ``PostgresqlDatabase``);
     * ``blocking``: wait for messages with LISTEN/NOTIFY (up to ``read_timeout``);
     * ``table_prefix``: tables are ``<prefix>_queue``, ``<prefix>_kv``... (as huey);
+    * ``expire_time``: seconds a result lives after being stored (None: until read);
     * other keywords are driver connection options (``connect_timeout``...).
     """
 
@@ -34,6 +36,7 @@ class PostgresStorage(SqlStorage):
         read_timeout: float = 1.0,
         table_prefix: str = 'huey',
         create_tables: bool = True,
+        expire_time: float | None = None,
         **connection_params: Any,
     ) -> None:
         if importlib.util.find_spec('psycopg2') is None:
@@ -45,7 +48,9 @@ class PostgresStorage(SqlStorage):
                 "PostgresStorage needs dsn=, e.g. 'postgresql://postgres@127.0.0.1:5432/test'"
             )
         if isinstance(dsn, str) and not dsn.startswith(('postgres://', 'postgresql://')):
-            raise ValueError(f'PostgresStorage dsn={dsn!r}: give a postgresql:// URL')
+            raise ValueError(
+                hide_password(f'PostgresStorage dsn={dsn!r}: give a postgresql:// URL')
+            )
         super().__init__(
             name,
             database=dsn,
@@ -54,9 +59,12 @@ class PostgresStorage(SqlStorage):
             read_timeout=read_timeout,
             table_prefix=f'{table_prefix}_',
             connect_params=connection_params or None,
+            expire_time=expire_time,
         )
         if not isinstance(self.database, peewee.PostgresqlDatabase):
-            raise ValueError(f'PostgresStorage dsn={dsn!r}: not a PostgreSQL database')
+            raise ValueError(
+                hide_password(f'PostgresStorage dsn={dsn!r}: not a PostgreSQL database')
+            )
 
     @property
     def channel(self) -> str:

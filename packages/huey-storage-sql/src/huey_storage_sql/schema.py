@@ -60,7 +60,7 @@ def resolve_database(
             ) from None
     raise TypeError(
         'database must be a peewee Database or a URL string such as '
-        f"'postgresql://postgres@127.0.0.1:5432/test', not {type(database).__name__}"
+        f"'postgresql://postgres@127.0.0.1:5432/test', not {database!r}"
     )
 
 

@@ -164,7 +164,7 @@ def test_a_wrong_setting_stops_manage_py_at_start_up(project):
         'redis://:hunter2@cache.example:6379/0',  # a URL where a dict belongs
         {'connection': 'redis://:hunter2@cache.example:6379/0'},
         {'connection': {'url': 'redis+x://:hunter2@cache.example:6379/0'}},
-        {'huey_class': 'huey.SqlHuey', 'database': 'postgress://u:hunter2@db.example/app'},
+        {'results': 'postgresql://u:hunter2@db.example/app'},  # a value the parser quotes
     ],
 )
 def test_errors_never_quote_a_password(setting):

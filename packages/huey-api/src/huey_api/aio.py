@@ -1,100 +1,93 @@
-"""Await task results from asyncio code without blocking the event loop.
+"""huey from asyncio code: enqueue and await results without blocking the loop.
 
-Storages are synchronous, so each look at the result store runs in a worker
-thread (``asyncio.to_thread``). Between looks the coroutine waits: on a Redis
-storage it listens (redis-py's asyncio client) on the channel the storage
-publishes to whenever the result is written, so it wakes as soon as the
-value is there; elsewhere it sleeps, backing off. The value is read with
-``Result.get``, which keeps it on the ``Result``: a waiter cancelled while a
-read is in flight loses nothing, ``result.get()`` has it.
+``await add.aio(1, 2)`` / ``await huey.aenqueue(task)`` enqueue,
+``await result`` / ``await result.aget(timeout=...)`` wait for a value, and
+``aget_result`` / ``aget_result_group`` are huey's ``huey.contrib.asyncio``.
+
+Each storage call goes through the storage's asyncio access when it has one
+(``storage.async_access()``; Redis: redis-py's asyncio client, and a wait is
+a pub/sub subscription woken by the write, never a poll). Other storages
+(SQLite, SQL, memory, file) are synchronous: their calls run in the default
+executor's threads, and a wait is the storage's own ``wait_result`` there,
+in slices of at most ``WAIT_SLICE`` seconds so a cancelled waiter never
+leaves a thread waiting long. A value read is kept on its ``Result`` (as
+``Result.get`` does), so a waiter cancelled mid-read loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
+from huey_storage import EmptyData
+
+from huey_api import signals as S
 from huey_api.exceptions import ResultTimeout
 from huey_api.result import Result, ResultGroup
+from huey_api.task import Task
 
-__all__ = ['aget_result', 'aget_result_group']
+__all__ = ['WAIT_SLICE', 'aenqueue', 'aget_result', 'aget_result_group', 'storage_access']
 
-#: first pause between two looks at the result store, in seconds
-FIRST_DELAY = 0.1
-
-#: redis-py connection options the asyncio client is built with (the others,
-#: such as retry policies, are objects of the synchronous client)
-_REDIS_OPTIONS = (
-    'host',
-    'port',
-    'path',
-    'db',
-    'username',
-    'password',
-    'socket_connect_timeout',
-    'client_name',
-)
+#: longest wait handed to a thread at once (storages without asyncio access)
+WAIT_SLICE = 1.0
+#: how often a waiter re-reads even if no wake-up came (a safety net)
+RECHECK = 5.0
 
 
-def _look(result: Result, preserve: bool) -> tuple[bool, Any]:
-    """(ready, value) from one look; a failed task raises ``TaskException``."""
-    result.get(preserve=preserve)
-    # True without a round trip once the value is cached on the Result
-    if result.is_ready():
-        # the cached value, or one stored just after the first read
-        return True, result.get(preserve=preserve)
-    return False, None
+class _ThreadedAccess:
+    """A synchronous storage's calls, each run in the loop's default executor."""
+
+    def __init__(self, storage) -> None:
+        self.storage = storage
+
+    async def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        await asyncio.to_thread(self.storage.enqueue, data, priority)
+
+    async def peek_data(self, key: str):
+        return await asyncio.to_thread(self.storage.peek_data, key)
+
+    async def pop_data(self, key: str):
+        return await asyncio.to_thread(self.storage.pop_data, key)
+
+    async def wait_data(self, key: str, timeout: float) -> bool:
+        seconds = min(timeout, WAIT_SLICE)
+        return await asyncio.to_thread(self.storage.wait_result, key, seconds)
 
 
-def _redis_subscription(result: Result) -> tuple[dict, str] | None:
-    """asyncio client options and the channel announcing ``result``, when
-    its huey stores in Redis over TCP or a Unix socket; else None."""
-    try:
-        import redis
-        from huey_storage_redis import RedisStorage
-    except ImportError:
-        return None
-    storage = result.huey.storage
-    if not isinstance(storage, RedisStorage):
-        return None
-    pool = storage.client.connection_pool
-    if pool.connection_class not in (redis.Connection, redis.UnixDomainSocketConnection):
-        return None  # TLS and custom connections: sleep between looks instead
-    settings = pool.connection_kwargs
-    if settings.get('credential_provider') is not None:
-        return None
-    options = {name: settings[name] for name in _REDIS_OPTIONS if name in settings}
-    return options, storage.keys.channel(result.id)
+def storage_access(storage):
+    """The asyncio access to ``storage`` on the running loop: its own
+    (``storage.async_access()``), else its calls run in threads."""
+    own = getattr(storage, 'async_access', None)
+    access = own() if own is not None else None
+    return _ThreadedAccess(storage) if access is None else access
 
 
-@contextlib.asynccontextmanager
-async def _wake_on_publish(
-    options: dict, channel: str
-) -> AsyncIterator[Callable[[float], Awaitable[Any]]]:
-    """A pause that ends early when ``channel`` announces a write."""
-    from redis import asyncio as aioredis
+async def aenqueue(huey, task):
+    """``huey.enqueue(task)`` without blocking the running loop; returns the
+    same ``Result`` / ``ResultGroup`` (None when results are off).
 
-    client = aioredis.Redis(**options)
-    pubsub = client.pubsub()
-    try:
-        await pubsub.subscribe(channel)
-        # listening only once confirmed: a write after that always wakes us
-        await pubsub.get_message(timeout=FIRST_DELAY * 10)
-
-        async def pause(seconds: float) -> None:
-            await pubsub.get_message(timeout=seconds)
-
-        yield pause
-    finally:
-        await pubsub.aclose()
-        await client.aclose()
+    A plain task or pipeline is one awaited storage write; a ``group``, a
+    ``chord`` or immediate mode runs ``huey.enqueue`` in a thread.
+    """
+    if not isinstance(task, Task) or huey.immediate:
+        return await asyncio.to_thread(huey.enqueue, task)
+    if task.expires is not None:
+        task.resolve_expires()  # a relative expiry counts from enqueueing
+    data = huey.serialize_task(task)
+    await storage_access(huey.storage).enqueue(data, task.priority)
+    huey._emit(S.SIGNAL_ENQUEUED, task)
+    return huey._results_for(task)
 
 
-@contextlib.asynccontextmanager
-async def _sleep_between_looks() -> AsyncIterator[Callable[[float], Awaitable[Any]]]:
-    yield asyncio.sleep
+async def _read(result: Result, access, preserve: bool) -> Any:
+    """The value, read into ``result`` if stored (EmptyData if not yet)."""
+    if result._value is EmptyData:
+        data = await (access.peek_data(result.id) if preserve else access.pop_data(result.id))
+        if data is not EmptyData:
+            if result._value is EmptyData:  # not read meanwhile by another waiter
+                result._value = result.huey.serializer.deserialize(data)
+    return result._value
 
 
 async def aget_result(
@@ -106,31 +99,26 @@ async def aget_result(
 ) -> Any:
     """The task's return value, once it has one.
 
-    Looks again after 0.1 s, then ``backoff`` times longer each time, up to
-    ``max_delay`` seconds (on Redis, sooner: as soon as the value is
-    written). ``timeout`` (seconds) raises ``ResultTimeout``; a failed task
-    raises ``TaskException``; ``preserve`` leaves the value in the store for
-    other readers.
+    Waits without blocking the loop (see the module docstring); ``timeout``
+    (seconds) raises ``ResultTimeout``; a failed task raises
+    ``TaskException``; ``preserve`` leaves the value in the store for other
+    readers. ``backoff`` and ``max_delay`` are accepted for compatibility:
+    the storage picks how to wait.
     """
     if backoff < 1:
         raise ValueError(f'backoff={backoff!r}: must be >= 1 (1 keeps the delay fixed)')
+    access = storage_access(result.huey.storage)
     deadline = None if timeout is None else time.monotonic() + timeout
-    subscription = _redis_subscription(result)
-    waiting = _sleep_between_looks() if subscription is None else _wake_on_publish(*subscription)
-    async with waiting as pause:
-        delay = FIRST_DELAY
-        while True:
-            ready, value = await asyncio.to_thread(_look, result, preserve)
-            if ready:
-                return value
-            seconds = min(delay, max_delay)
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise ResultTimeout(f'task {result.id} has no result after {timeout}s')
-                seconds = min(seconds, remaining)
-            await pause(seconds)
-            delay *= backoff
+    while True:
+        value = await _read(result, access, preserve)
+        if value is not EmptyData:
+            return result._unwrap(value)
+        wait = RECHECK
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                raise ResultTimeout(f'task {result.id} has no result after {timeout}s')
+        await access.wait_data(result.id, wait)
 
 
 async def aget_result_group(group: ResultGroup, *args: Any, **kwargs: Any) -> list[Any]:

@@ -389,7 +389,7 @@ class ExecutionMixin:
             return task.execute()
         task._deadline = time.monotonic() + timeout
         handler = self._timeout_handler
-        if handler is None:
+        if handler is None or task.is_async:  # an async task times out on its loop
             return task.execute()
         with handler(timeout):
             return task.execute()

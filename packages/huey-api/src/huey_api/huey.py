@@ -4,6 +4,7 @@ revocation and helpers over the storage. Running tasks is in ``execution``."""
 from __future__ import annotations
 
 import datetime
+import inspect
 import logging
 import time
 import warnings
@@ -288,11 +289,20 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         returns as first argument when ``as_argument``)."""
 
         def decorator(func: Callable) -> TaskWrapper:
-            def inner(*args, **kwargs):
-                with obj as ctx:
-                    if as_argument:
-                        return func(ctx, *args, **kwargs)
-                    return func(*args, **kwargs)
+            if inspect.iscoroutinefunction(func):
+
+                async def inner(*args, **kwargs):
+                    with obj as ctx:
+                        if as_argument:
+                            return await func(ctx, *args, **kwargs)
+                        return await func(*args, **kwargs)
+            else:
+
+                def inner(*args, **kwargs):
+                    with obj as ctx:
+                        if as_argument:
+                            return func(ctx, *args, **kwargs)
+                        return func(*args, **kwargs)
 
             inner.__name__ = func.__name__
             inner.__qualname__ = func.__qualname__
@@ -436,6 +446,13 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         if self.results and task.on_complete is None:
             return Result(self, task)
         return self._results_for(task)
+
+    async def aenqueue(self, task: Task | group | chord):
+        """``enqueue`` from asyncio code, without blocking its event loop
+        (see ``huey_api.aio``)."""
+        from huey_api.aio import aenqueue
+
+        return await aenqueue(self, task)
 
     def group(self, tasks: Iterable[Task]) -> ResultGroup | None:
         """Enqueue task signatures (``add.s(1, 2)``) together in one storage

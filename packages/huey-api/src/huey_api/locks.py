@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import threading
 import time
@@ -73,12 +74,7 @@ class TaskLock:
         self.release()
 
     def __call__(self, func: Callable) -> Callable:
-        @functools.wraps(func)
-        def locked(*args, **kwargs):
-            with self:
-                return func(*args, **kwargs)
-
-        return locked
+        return _decorate(self, func)
 
 
 class RateLimit:
@@ -131,9 +127,24 @@ class RateLimit:
         pass
 
     def __call__(self, func: Callable) -> Callable:
+        return _decorate(self, func)
+
+
+def _decorate(context, func: Callable) -> Callable:
+    """``func`` run inside ``with context:`` (awaited inside it for an
+    ``async def`` function, so the lock is held while the coroutine runs)."""
+    if inspect.iscoroutinefunction(func):
+
         @functools.wraps(func)
-        def limited(*args, **kwargs):
-            with self:
+        async def guarded(*args, **kwargs):
+            with context:
+                return await func(*args, **kwargs)
+
+    else:
+
+        @functools.wraps(func)
+        def guarded(*args, **kwargs):
+            with context:
                 return func(*args, **kwargs)
 
-        return limited
+    return guarded

@@ -133,6 +133,17 @@ class Result:
             self.get_raw_result(blocking, timeout, backoff, max_delay, revoke_on_timeout, preserve)
         )
 
+    async def aget(self, timeout: float | None = None, preserve: bool = False) -> Any:
+        """``get`` for asyncio code: waits for the value without blocking the
+        event loop (``ResultTimeout`` after ``timeout`` seconds)."""
+        from huey_api.aio import aget_result
+
+        return await aget_result(self, preserve=preserve, timeout=timeout)
+
+    def __await__(self):
+        """``await result``: the value, as ``aget()`` waits for it."""
+        return self.aget().__await__()
+
     def is_ready(self) -> bool:
         """True once the task stored its value; reads it into this handle,
         so a later ``get`` cannot miss it."""
@@ -197,6 +208,15 @@ class ResultGroup:
 
     __call__ = get
 
+    async def aget(self, timeout: float | None = None, preserve: bool = False) -> list[Any]:
+        """Every value, in order, awaited concurrently (see ``Result.aget``)."""
+        from huey_api.aio import aget_result_group
+
+        return await aget_result_group(self, preserve=preserve, timeout=timeout)
+
+    def __await__(self):
+        return self.aget().__await__()
+
     def as_completed(self, timeout: float | None = None, poll: float = 0.01) -> Iterator[Any]:
         """Yield values as tasks finish (``ResultTimeout`` after ``timeout`` seconds)."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -260,6 +280,13 @@ class ChordResult:
         return self.callback.get(*args, **kwargs)
 
     __call__ = get
+
+    async def aget(self, timeout: float | None = None, preserve: bool = False) -> Any:
+        """The callback's value, awaited (see ``Result.aget``)."""
+        return await self.callback.aget(timeout, preserve)
+
+    def __await__(self):
+        return self.aget().__await__()
 
     def reset(self) -> None:
         """Forget every cached value (members, callback and its pipeline)."""

@@ -25,7 +25,8 @@ import time
 from typing import Any, Callable, Iterable
 
 from huey_api.constants import REVOKE_PREFIX
-from huey_api.exceptions import ConfigurationError, TaskTimeout
+from huey_api.coroutines import async_task_base
+from huey_api.exceptions import TaskTimeout
 from huey_api.utils import (
     frame_timestamp,
     make_id,
@@ -70,6 +71,8 @@ class Task:
     default_retry_backoff = 0
     default_timeout: float | None = None
     context = False
+    #: True for an ``async def`` task function (``huey_api.coroutines``)
+    is_async = False
     #: ``(chord_id, index, size, callback_message)`` for a chord member, else None
     chord: tuple | None = None
 
@@ -361,11 +364,8 @@ class TaskWrapper:
     ) -> None:
         if isinstance(func, TaskWrapper):
             func = func.func
-        if inspect.iscoroutinefunction(func):
-            raise ConfigurationError(
-                f'{func.__qualname__} is an async function: tasks run in plain '
-                'worker threads; wrap it, e.g. def task(): return asyncio.run(coro())'
-            )
+        if inspect.iscoroutinefunction(func):  # see huey_api.coroutines
+            task_base = async_task_base(task_base)
         if retries < 0:
             raise ValueError(f'retries={retries!r}: must be 0 or more')
         if retry_backoff < 0:
@@ -410,6 +410,11 @@ class TaskWrapper:
 
         Keywords named in ``TASK_OPTIONS`` set the call's options (see ``s``)."""
         return self.huey.enqueue(self.s(*args, **kwargs))
+
+    async def aio(self, *args, **kwargs):
+        """``await add.aio(1, 2)``: enqueue from asyncio code without
+        blocking its event loop; the ``Result`` can be awaited."""
+        return await self.huey.aenqueue(self.s(*args, **kwargs))
 
     def s(self, *args, **kwargs) -> Task:
         """A ``Task`` for this call, not enqueued (for ``huey.enqueue`` and pipelines).

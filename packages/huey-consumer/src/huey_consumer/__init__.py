@@ -1,4 +1,5 @@
-"""The huey consumer: thread, process and greenlet workers, scheduler and console scripts.
+"""The huey consumer: thread, process, greenlet and asyncio workers, scheduler
+and console scripts.
 
 Names are resolved lazily so that ``huey_consumer.cli`` can monkey-patch with
 gevent before the standard library modules the consumer uses are imported.
@@ -10,6 +11,7 @@ import importlib
 from typing import Any
 
 __all__ = [
+    'AsyncioEnvironment',
     'Backoff',
     'Consumer',
     'ConsumerConfig',
@@ -24,6 +26,7 @@ __all__ = [
     'SystemClock',
     'TaskEventLogger',
     'ThreadEnvironment',
+    'WORKER_ASYNCIO',
     'WORKER_GREENLET',
     'WORKER_PROCESS',
     'WORKER_THREAD',
@@ -37,6 +40,7 @@ __all__ = [
 __version__ = '0.1.0'
 
 _LOCATIONS = {
+    'AsyncioEnvironment': 'event_loop',
     'Backoff': 'backoff',
     'Consumer': 'consumer',
     'ConsumerConfig': 'config',
@@ -51,6 +55,7 @@ _LOCATIONS = {
     'SystemClock': 'scheduler',
     'TaskEventLogger': 'logs',
     'ThreadEnvironment': 'environments',
+    'WORKER_ASYNCIO': 'config',
     'WORKER_GREENLET': 'config',
     'WORKER_PROCESS': 'config',
     'WORKER_THREAD': 'config',

@@ -17,6 +17,7 @@ __all__ = [
     'ConsumerConfig',
     'GRACEFUL_SIGNALS',
     'SCHEDULER_INTERVALS',
+    'WORKER_ASYNCIO',
     'WORKER_GREENLET',
     'WORKER_PROCESS',
     'WORKER_THREAD',
@@ -27,7 +28,8 @@ __all__ = [
 WORKER_THREAD = 'thread'
 WORKER_PROCESS = 'process'
 WORKER_GREENLET = 'greenlet'
-WORKER_TYPES = (WORKER_THREAD, WORKER_PROCESS, WORKER_GREENLET)
+WORKER_ASYNCIO = 'asyncio'
+WORKER_TYPES = (WORKER_THREAD, WORKER_PROCESS, WORKER_GREENLET, WORKER_ASYNCIO)
 #: Other spellings accepted for a worker type.
 _WORKER_ALIASES = {'gevent': WORKER_GREENLET}
 #: Scheduler intervals that divide a minute, so a tick falls on every minute.

@@ -1,4 +1,5 @@
-"""Where workers run: threads, forked processes or gevent greenlets.
+"""Where workers run: threads, forked processes, gevent greenlets, or
+threads sharing an event loop (``event_loop``).
 
 An environment makes the pieces that differ between worker types: the stop
 flag every worker and the scheduler watch, the handle a worker runs in
@@ -20,7 +21,7 @@ from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 from huey_api.exceptions import TaskTimeout
 
-from .config import WORKER_GREENLET, WORKER_PROCESS, WORKER_THREAD
+from .config import WORKER_ASYNCIO, WORKER_GREENLET, WORKER_PROCESS, WORKER_THREAD
 
 __all__ = [
     'Environment',
@@ -120,6 +121,9 @@ class Environment:
         """A context in which a task gets ``seconds`` to run (no-op here)."""
         return contextlib.nullcontext()
 
+    def close(self) -> None:
+        """Called once the pool's workers ended or were interrupted (no-op here)."""
+
 
 class ThreadEnvironment(Environment):
     """Workers are daemon threads: a running thread cannot be interrupted
@@ -152,13 +156,16 @@ class GreenletEnvironment(Environment):
         return Event()
 
     def create_process(self, runnable: Callable[[], None], name: str) -> Any:
+        from .event_loop import in_greenlet_loop  # where its async tasks run
+
+        return self.create_local(in_greenlet_loop(runnable), name)
+
+    def create_local(self, runnable: Callable[[], None], name: str) -> Any:
         import gevent
 
         greenlet = gevent.Greenlet(runnable)
         greenlet.name = name
         return greenlet
-
-    create_local = create_process
 
     def is_alive(self, handle: Any) -> bool:
         return bool(handle.started) and not handle.dead
@@ -225,9 +232,19 @@ class ProcessEnvironment(Environment):
             signal.signal(signal.SIGALRM, previous)
 
 
-WORKER_TO_ENVIRONMENT: dict[str, type[Environment]] = {
+def _asyncio_environment(
+    graceful: int = signal.SIGINT, interrupt: int = signal.SIGTERM
+) -> Environment:
+    """``event_loop.AsyncioEnvironment`` (its module builds on this one)."""
+    from .event_loop import AsyncioEnvironment
+
+    return AsyncioEnvironment(graceful, interrupt)
+
+
+WORKER_TO_ENVIRONMENT: dict[str, Callable[..., Environment]] = {
     WORKER_THREAD: ThreadEnvironment,
     WORKER_GREENLET: GreenletEnvironment,
     'gevent': GreenletEnvironment,
     WORKER_PROCESS: ProcessEnvironment,
+    WORKER_ASYNCIO: _asyncio_environment,
 }

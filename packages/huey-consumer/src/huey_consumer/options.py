@@ -94,9 +94,10 @@ def add_consumer_options(
         '-k',
         '--worker-type',
         choices=(*WORKER_TYPES, 'gevent'),
-        metavar='{thread,process,greenlet}',
+        metavar='{thread,process,greenlet,asyncio}',
         help='run workers as threads (default), forked processes '
-        '(CPU-bound work) or gevent greenlets (IO-bound work)',
+        '(CPU-bound work), gevent greenlets (IO-bound work) or threads '
+        'sharing one event loop for async def tasks',
     )
     workers.add_argument(
         '-d',

@@ -217,9 +217,10 @@ class InProcessPool(_BasePool):
         return released
 
     def close(self) -> None:
-        """Stop the lease keeper (after the workers ended)."""
+        """Stop the lease keeper (after the workers ended) and the environment."""
         if self.keeper is not None:
             self.keeper.stop()
+        self.environment.close()
 
     @property
     def abandoned(self) -> bool:

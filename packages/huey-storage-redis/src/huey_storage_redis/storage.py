@@ -201,6 +201,13 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         """The redis-py client (``conn``, huey's name, can be replaced)."""
         return self.conn
 
+    def async_access(self):
+        """This storage for asyncio code on the running loop
+        (``huey_storage_redis.aio``), or None if it cannot be had."""
+        from huey_storage_redis.aio import async_access
+
+        return async_access(self)
+
     def _priority(self, priority: int | None) -> int:
         """A checked priority; always 0 when this storage ignores priorities."""
         priority = check_priority(priority)

@@ -163,3 +163,100 @@ def test_backoff_below_one_is_refused(huey):
     result = huey.task()(lambda: 1)()
     with pytest.raises(ValueError, match='backoff=0.5: must be >= 1'):
         asyncio.run(aget_result(result, backoff=0.5))
+
+
+@pytest.mark.redis
+def test_await_aio_enqueues_on_redis_without_a_thread(redis_huey, run_all):
+    add = redis_huey.task()(lambda a, b: a + b)
+
+    async def produce():
+        results = [await add.aio(n, 1) for n in range(5)]
+        return results, asyncio.get_running_loop()._default_executor
+
+    results, executor = asyncio.run(produce())
+    assert executor is None  # every storage call was awaited on the loop
+    assert redis_huey.pending_count() == 5
+    run_all(redis_huey)
+    assert [result.get() for result in results] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.redis
+def test_a_pipeline_enqueued_with_aenqueue_returns_its_result_group(redis_huey, run_all):
+    add = redis_huey.task()(lambda a, b: a + b)
+
+    async def produce():
+        return await redis_huey.aenqueue(add.s(1, 2).then(add, 3))
+
+    results = asyncio.run(produce())
+    run_all(redis_huey)
+    assert results.get() == [3, 6]
+
+
+@pytest.mark.redis
+def test_priorities_hold_for_awaited_enqueues():
+    requires('huey_storage_redis')
+    from huey import PriorityRedisHuey
+
+    host, port = require_service('redis')
+    huey = PriorityRedisHuey('aio-priority', host=host, port=port, db=REDIS_DB)
+    try:
+        name = huey.task()(lambda n: n)
+
+        async def produce():
+            await name.aio(1, priority=1)
+            await name.aio(9, priority=9)
+
+        asyncio.run(produce())
+        assert [task.args for task in huey.pending()] == [(9,), (1,)]
+    finally:
+        huey.flush()
+
+
+@pytest.mark.redis
+def test_concurrent_waiters_share_one_subscription(redis_huey, run_all):
+    """Hundreds of awaited results hold one pub/sub connection, not one each."""
+    requires('redis')
+    double = redis_huey.task()(lambda n: n * 2)
+    results = [double(n) for n in range(300)]
+    subscribed = []
+
+    async def wait_all():
+        waits = asyncio.gather(*(result.aget(timeout=20) for result in results))
+        while redis_huey.storage.client.pubsub_numsub(_channel(redis_huey, results[-1]))[0][1] < 1:
+            await asyncio.sleep(0.01)
+        subscribed.append(_subscribers(redis_huey))
+        worker = threading.Thread(target=run_all, args=(redis_huey,))
+        worker.start()
+        values = await waits
+        worker.join()
+        return values
+
+    assert asyncio.run(wait_all()) == [n * 2 for n in range(300)]
+    assert subscribed == [1]
+
+
+def _channel(huey, result) -> str:
+    return huey.storage.keys.channel(result.id)
+
+
+def _subscribers(huey) -> int:
+    """Connections of this db holding a subscription."""
+    clients = huey.storage.client.client_list()
+    return sum(1 for c in clients if int(c['db']) == REDIS_DB and int(c.get('sub', 0)) > 0)
+
+
+def test_sqlite_results_are_awaited_through_its_own_wait(tmp_path, run_all):
+    requires('huey_storage_sqlite')
+    from huey import SqliteHuey
+
+    huey = SqliteHuey('aio-sqlite', filename=str(tmp_path / 'huey.db'))
+    add = huey.task()(lambda a, b: a + b)
+
+    async def produce_and_wait():
+        result = await add.aio(2, 3)
+        worker = _consume_later(huey, run_all, 0.2)
+        value = await result
+        worker.join()
+        return value
+
+    assert asyncio.run(produce_and_wait()) == 5

@@ -56,8 +56,9 @@ class Bench:
         env = dict(os.environ)
         env['PYTHONPATH'] = str(PEERS)
         env['BENCH_WORKERS'] = str(self.workers)
+        kind = self.params.get('kind')  # the asyncio table's worker type
         return WorkerProcess(
-            self.app.worker_command(self.workers),
+            self.app.worker_command(self.workers, *([kind] if kind else [])),
             cwd=str(PEERS),
             env=env,
             log_path=os.path.join(self.tmpdir, 'worker.log'),
@@ -85,8 +86,9 @@ def _is_async(function) -> bool:
 
 
 async def _enqueue(bench: Bench, count: int) -> float:
-    """``count`` no-op calls in a tight loop; return the seconds taken."""
-    send = bench.app.enqueue_noop
+    """``count`` calls of the task (``params['task']``, default the no-op) in
+    a tight loop; return the seconds taken."""
+    send = getattr(bench.app, f'enqueue_{bench.params.get("task", "noop")}')
     if _is_async(send):
         started = time.perf_counter()
         for _ in range(count):
@@ -120,11 +122,13 @@ async def _enqueue_scenario(params: dict) -> dict:
 
 
 async def _drain_scenario(params: dict) -> dict:
-    """Pre-queue ``count`` no-ops, start the worker, poll the done counter.
+    """Pre-queue ``count`` no-ops (or ``task``), start the worker, poll the
+    done counter.
 
     The drain runs from the first poll that sees any task done to the first
     that sees all of them: both ends are read the same way, so the rate
-    counts the tasks finished in between.
+    counts the tasks finished in between. For ``task='nap'`` the first task
+    done started ``NAP`` seconds earlier, so ``drain_total`` adds that.
     """
     bench = Bench(params)
     try:
@@ -156,10 +160,15 @@ async def _drain_scenario(params: dict) -> dict:
         drained, seconds = done - first_done, now - first_time
         if seconds <= 0:
             raise RuntimeError(f'all {count} tasks done within one poll: use a larger count')
+        import workload
+
+        napped = workload.NAP if params.get('task') == 'nap' else 0.0
         return {
             'count': count,
             'done': done,
             'drain': seconds,
+            'drain_total': seconds + napped,
+            'enqueue_rate': count / fill_seconds,
             'rate': drained / seconds,
             'startup': first_time - worker.started,
             'fill_seconds': fill_seconds,
@@ -238,10 +247,11 @@ def scenario_version(params: dict) -> dict:
     """Which framework version this interpreter runs, and its concurrency model."""
     bench = Bench(params)
     try:
+        kind = params.get('kind')
         return {
             'version': bench.app.version(),
             'python': sys.version.split()[0],
-            'concurrency': bench.app.concurrency(bench.workers),
+            'concurrency': bench.app.concurrency(bench.workers, *([kind] if kind else [])),
         }
     finally:
         bench.cleanup()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from server import private_redis
 from sides import ensure_venv, our_pins, run_driver
+from aio import measure_aio
 from versus import measure_peers
 
 __all__ = ['main']
@@ -386,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument('--peers-only', action='store_true', help='run only the peers table')
     parser.add_argument(
+        '--aio',
+        action='store_true',
+        help='also run the asyncio table (async def tasks: -k asyncio, -k greenlet, arq)',
+    )
+    parser.add_argument('--aio-only', action='store_true', help='run only the asyncio table')
+    parser.add_argument(
         '--output',
         default=str(RESULTS / 'latest.md'),
         help='markdown table path (the peers table goes to peers.md beside it)',
@@ -395,8 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         parser.error(f'--rounds {args.rounds}: need at least 1')
 
-    if args.peers_only and (args.scenario or args.self_test):
-        parser.error('--peers-only runs the peers table alone: drop --scenario / --self-test')
+    if (args.peers_only or args.aio_only) and (args.scenario or args.self_test):
+        parser.error('--peers-only / --aio-only run one table alone: drop --scenario / --self-test')
 
     if 'BENCH_REDIS_PORT' in os.environ:  # a server of the caller's choosing
         return run_tables(args)
@@ -406,11 +413,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_tables(args: argparse.Namespace) -> int:
-    """The main table, the peers table, or both (main first)."""
-    status = 0 if args.peers_only else measure(args)
+    """The main table, then the peers and asyncio tables when asked for."""
+    only = args.peers_only or args.aio_only
+    status = 0 if only else measure(args)
     if args.peers or args.peers_only:
         ref_python = args.ref_python or ensure_ref_venv(sys.executable)
         status = measure_peers(args, args.ours_python, ref_python) or status
+    if args.aio or args.aio_only:
+        status = measure_aio(args, args.ours_python) or status
     return status
 
 

@@ -8,6 +8,7 @@ import os
 
 from arq import create_pool
 from arq.connections import RedisSettings
+import workload
 from workload import console_script, mark_done, mark_start, settings
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     'close',
     'concurrency',
     'connect',
+    'enqueue_nap',
     'enqueue_noop',
     'enqueue_stamp',
     'version',
@@ -34,10 +36,14 @@ async def stamp(ctx, index):
     mark_start(index)
 
 
+async def nap(ctx):
+    await workload.nap()
+
+
 class WorkerSettings:
     """Read by ``arq arq_app.WorkerSettings``."""
 
-    functions = [noop, stamp]
+    functions = [noop, stamp, nap]
     redis_settings = _redis_settings
     max_jobs = int(os.environ.get('BENCH_WORKERS', '4'))
 
@@ -57,6 +63,10 @@ async def enqueue_noop():
 
 async def enqueue_stamp(index):
     return await _pool.enqueue_job('stamp', index)
+
+
+async def enqueue_nap():
+    return await _pool.enqueue_job('nap')
 
 
 def version() -> str:

@@ -9,6 +9,8 @@ whatever the framework's own client is.
 * ``noop()`` body: ``INCR`` of ``DONE_KEY``; the producer polls the counter.
 * ``stamp(index)`` body: ``RPUSH`` of ``"index start_time"`` to
   ``STARTS_KEY``; the producer pairs it with its own clock before the call.
+* ``nap()`` body (the asyncio table, ``bench/aio.py``): ``await
+  asyncio.sleep(NAP)``, then the no-op's ``INCR``.
 
 Connection settings come from ``BENCH_REDIS_HOST`` / ``_PORT`` / ``_DB``,
 set by ``bench/peer_driver.py`` for its own process and for the worker.
@@ -16,6 +18,7 @@ set by ``bench/peer_driver.py`` for its own process and for the worker.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -25,16 +28,20 @@ import redis
 
 __all__ = [
     'DONE_KEY',
+    'NAP',
     'STARTS_KEY',
     'console_script',
     'mark_done',
     'mark_start',
+    'nap',
     'redis_url',
     'settings',
 ]
 
 DONE_KEY = 'bench:peers:done'
 STARTS_KEY = 'bench:peers:starts'
+#: seconds each task of the asyncio table awaits
+NAP = 0.1
 
 
 def settings() -> tuple[str, int, int]:
@@ -65,6 +72,12 @@ def mark_done() -> None:
 def mark_start(index: int) -> None:
     """The whole body of the latency task: record when it started."""
     _client.rpush(STARTS_KEY, f'{index} {time.time()!r}')
+
+
+async def nap() -> None:
+    """The whole body of the I/O-bound task: an await, then ``mark_done``."""
+    await asyncio.sleep(NAP)
+    mark_done()
 
 
 def console_script(*names: str) -> str:

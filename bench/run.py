@@ -26,9 +26,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aio import measure_aio
 from server import private_redis
 from sides import ensure_venv, our_pins, run_driver
-from aio import measure_aio
 from versus import measure_peers
 
 __all__ = ['main']

@@ -6,9 +6,9 @@ from __future__ import annotations
 import importlib.metadata
 import os
 
+import workload
 from arq import create_pool
 from arq.connections import RedisSettings
-import workload
 from workload import console_script, mark_done, mark_start, settings
 
 __all__ = [

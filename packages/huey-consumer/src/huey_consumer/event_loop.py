@@ -19,8 +19,8 @@ message comes back to the queue, as with the other worker types.
 Greenlet workers (``-k greenlet``) run async tasks on one loop too
 (``in_greenlet_loop``): asyncio allows one running loop per OS thread, which
 all greenlets share, so the loop runs in a greenlet of its own (its selector
-is gevent's once monkey-patched) and each worker greenlet waits for its
-coroutine cooperatively.
+is gevent's once monkey-patched), only while coroutines are in flight, and
+each worker greenlet waits for its coroutine cooperatively.
 """
 
 from __future__ import annotations
@@ -103,34 +103,58 @@ async def _cancel_all() -> None:
     await asyncio.wait(running, timeout=CANCEL_TIMEOUT)
 
 
-_greenlet_loop: asyncio.AbstractEventLoop | None = None
+class _GreenletLoop:
+    """The event loop of a gevent process's worker greenlets.
+
+    It runs (in a greenlet) only while coroutines are in flight, so that
+    between async tasks a sync task may still call ``asyncio.run()``, which
+    refuses to start while any loop of the thread is running.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.in_flight = 0
+        self.driver: Any = None
+
+    def wait(self, future: Any) -> None:
+        """Run the loop if it is not running; wait cooperatively for ``future``."""
+        import gevent
+        from gevent.event import Event
+
+        done = Event()
+        self.in_flight += 1
+        future.add_done_callback(lambda _: self._finished(done))
+        if self.driver is None:
+            self.driver = gevent.spawn(self._drive)
+            self.driver.name = 'EventLoop'
+        done.wait()
+
+    def _finished(self, done: Any) -> None:
+        self.in_flight -= 1
+        if not self.in_flight:
+            self.loop.stop()
+        done.set()
+
+    def _drive(self) -> None:
+        try:
+            while self.in_flight:  # a submission may land while it stops
+                self.loop.run_forever()
+        finally:
+            self.driver = None
+
+
+_greenlet_loop: _GreenletLoop | None = None
 
 
 def in_greenlet_loop(runnable: Callable[[], None]) -> Callable[[], None]:
     """``runnable`` for a worker greenlet whose async tasks run on the
-    process's greenlet event loop (started on first use)."""
+    process's greenlet event loop."""
 
     def run() -> None:
-        use_loop(_loop_in_greenlet(), _wait_cooperatively)
+        global _greenlet_loop
+        if _greenlet_loop is None:
+            _greenlet_loop = _GreenletLoop()
+        use_loop(_greenlet_loop.loop, _greenlet_loop.wait)
         runnable()
 
     return run
-
-
-def _loop_in_greenlet() -> asyncio.AbstractEventLoop:
-    global _greenlet_loop
-    if _greenlet_loop is None or _greenlet_loop.is_closed():
-        import gevent
-
-        _greenlet_loop = asyncio.new_event_loop()
-        gevent.spawn(_greenlet_loop.run_forever).name = 'EventLoop'
-    return _greenlet_loop
-
-
-def _wait_cooperatively(future: Any) -> None:
-    """Wait in this greenlet for ``future``, completed by the loop greenlet."""
-    from gevent.event import Event
-
-    done = Event()
-    future.add_done_callback(lambda _: done.set())
-    done.wait()

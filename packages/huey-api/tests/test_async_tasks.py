@@ -210,3 +210,15 @@ def test_run_coroutine_returns_the_value_and_raises_the_error():
     assert run_coroutine(value()) == 'v'
     with pytest.raises(KeyError):
         run_coroutine(error())
+
+
+def test_a_coroutine_that_ends_cancelled_is_a_task_error(huey, run_all):
+    @huey.task()
+    async def gives_up():
+        asyncio.current_task().cancel()
+        await asyncio.sleep(1)
+
+    result = gives_up()
+    assert run_all(huey) == 1  # the worker carries on
+    with pytest.raises(TaskException, match='coroutine was cancelled'):
+        result.get()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 from helpers import wait_for
+from huey_api import TaskException
 from huey_consumer import AsyncioEnvironment, ConsumerConfig
 
 
@@ -83,3 +85,20 @@ def test_a_graceful_stop_lets_the_coroutine_finish(huey, start_consumer):
     consumer.stop(graceful=True)
     assert result.get() == 'finished'
     assert not consumer.consumer.environment._thread.is_alive()  # the loop stopped too
+
+
+def test_a_coroutine_cancelled_by_itself_fails_its_task_not_the_worker(huey, start_consumer):
+    @huey.task()
+    async def gives_up():
+        asyncio.current_task().cancel()
+        await asyncio.sleep(1)
+
+    @huey.task()
+    async def after():
+        return 'still working'
+
+    start_consumer(huey, workers=1, worker_type='asyncio')
+    failed = gives_up()
+    assert after().get(blocking=True, timeout=10) == 'still working'
+    with pytest.raises(TaskException, match='coroutine was cancelled'):
+        failed.get(blocking=True, timeout=10)

@@ -73,9 +73,11 @@ def use_loop(
 def run_coroutine(coroutine: Coroutine, timeout: float | None = None) -> Any:
     """The value of ``coroutine`` run to completion (see the module docstring).
 
-    A run stopped from outside (its shared loop cancelled it: a prompt
-    shutdown) raises ``asyncio.CancelledError``, which no task error handler
-    catches, so the delivery is neither acknowledged nor retried here.
+    A coroutine that ends cancelled is a task error (``RuntimeError``). A
+    ``wait`` given to ``use_loop`` may raise ``asyncio.CancelledError``
+    instead (the asyncio worker type does on a prompt stop): no task error
+    handler catches it, so the delivery, already released to the queue, is
+    neither acknowledged nor retried here.
     """
     if timeout:
         coroutine = _bounded(coroutine, timeout)
@@ -87,7 +89,7 @@ def run_coroutine(coroutine: Coroutine, timeout: float | None = None) -> Any:
                 _local.wait(future)
             return future.result()
         except concurrent.futures.CancelledError:
-            raise asyncio.CancelledError('interrupted: its event loop cancelled it') from None
+            raise _cancelled() from None
         except BaseException:
             future.cancel()  # this thread was interrupted: stop the coroutine too
             raise
@@ -96,7 +98,14 @@ def run_coroutine(coroutine: Coroutine, timeout: float | None = None) -> Any:
     loop = getattr(_local, 'own', None)
     if loop is None or loop.is_closed():
         loop = _local.own = asyncio.new_event_loop()
-    return loop.run_until_complete(coroutine)
+    try:
+        return loop.run_until_complete(coroutine)
+    except asyncio.CancelledError:
+        raise _cancelled() from None
+
+
+def _cancelled() -> RuntimeError:
+    return RuntimeError("the task's coroutine was cancelled")
 
 
 async def _bounded(coroutine: Coroutine, seconds: float) -> Any:

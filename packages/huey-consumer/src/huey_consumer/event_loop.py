@@ -26,6 +26,7 @@ each worker greenlet waits for its coroutine cooperatively.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from typing import Any, Callable
@@ -53,6 +54,7 @@ class AsyncioEnvironment(ThreadEnvironment):
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closing = False
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         """The event loop, started in its thread on first use."""
@@ -67,7 +69,7 @@ class AsyncioEnvironment(ThreadEnvironment):
 
     def create_process(self, runnable: Callable[[], None], name: str) -> Any:
         def run() -> None:
-            use_loop(self._running_loop())
+            use_loop(self._running_loop(), self._wait)
             try:
                 runnable()
             except asyncio.CancelledError:
@@ -75,10 +77,18 @@ class AsyncioEnvironment(ThreadEnvironment):
 
         return super().create_process(run, name)
 
+    def _wait(self, future: concurrent.futures.Future) -> None:
+        """A worker thread's wait for its coroutine; the coroutines that
+        ``close()`` cancels end their worker (see ``run_coroutine``)."""
+        concurrent.futures.wait([future])
+        if future.cancelled() and self._closing:
+            raise asyncio.CancelledError('cancelled by the prompt stop')
+
     def close(self) -> None:
         """Cancel the coroutines still running (their deliveries were released
         or finished), give them ``CANCEL_TIMEOUT`` seconds, stop the loop."""
         with self._lock:
+            self._closing = True
             loop, thread, self.loop = self.loop, self._thread, None
         if loop is None:
             return

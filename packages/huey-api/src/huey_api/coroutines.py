@@ -95,13 +95,24 @@ def run_coroutine(coroutine: Coroutine, timeout: float | None = None) -> Any:
             raise
     if _loop_running_here():
         return _run_in_helper_thread(coroutine)
-    loop = getattr(_local, 'own', None)
-    if loop is None or loop.is_closed():
-        loop = _local.own = asyncio.new_event_loop()
+    own = getattr(_local, 'own', None)
+    if own is None:
+        own = _local.own = _OwnLoop()
     try:
-        return loop.run_until_complete(coroutine)
+        return own.loop.run_until_complete(coroutine)
     except asyncio.CancelledError:
         raise _cancelled() from None
+
+
+class _OwnLoop:
+    """A thread's own event loop, closed when the thread ends (its
+    thread-local storage is dropped)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        self.loop.close()
 
 
 def _cancelled() -> RuntimeError:

@@ -7,6 +7,9 @@ are queued by one asyncio producer (ours: ``await nap.aio()``; arq:
 tasks by ours ``-k asyncio``, ours ``-k greenlet`` and arq (``max_jobs``).
 The drain time runs from the first task's start (first completion minus
 ``NAP``) to the last completion, against the ideal ``count / WORKERS x NAP``.
+A second table gives ours' producer from one loop on Redis (asyncio client)
+and SQLite (calls offloaded to threads): ``await task.aio()`` and ``await``
+of stored results, sequentially (``driver.py aenqueue``).
 """
 
 from __future__ import annotations
@@ -69,6 +72,15 @@ def measure_aio(args, ours_python: str) -> int:
                 file=sys.stderr,
             )
 
+    producer = {}  # storage -> figures of ours' awaited enqueues and reads
+    for storage in ('redis', 'sqlite'):
+        try:
+            producer[storage] = run_driver(
+                ours_python, 'aenqueue', {'storage': storage, 'count': COUNT}, args.timeout
+            )
+        except RuntimeError as exc:
+            print(f'[aio] aenqueue {storage}: ERROR {exc}', file=sys.stderr)
+
     ideal = COUNT / WORKERS * NAP
 
     def median(name: str, key: str) -> float | None:
@@ -100,15 +112,32 @@ def measure_aio(args, ours_python: str) -> int:
         f'{WORKERS} concurrent; ideal drain {ideal:.2f} s',
     ]
     commands = [f'{name}: {info[name]["version"]}, {info[name]["concurrency"]}' for name in info]
-    text = ['\n'.join(notes), render(header, rows, False), '\n'.join(commands)]
+    producer_rows = [
+        [storage, f'{figures["rate"]:,.0f}/s', f'{figures["read_rate"]:,.0f}/s']
+        for storage, figures in producer.items()
+    ]
+    producer_header = ['ours, one loop', 'await task.aio()', 'await result (stored)']
+    text = [
+        '\n'.join(notes),
+        render(header, rows, False),
+        '\n'.join(commands),
+        render(producer_header, producer_rows, False),
+    ]
     for name, errs in errors.items():
         text.append(f'{name}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}')
     print('\n\n'.join(text))
     output = Path(args.output).with_name('aio.md')
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(
-        '\n\n'.join(['\n'.join(f'{line}  ' for line in notes), render(header, rows, True)]) + '\n'
+        '\n\n'.join(
+            [
+                '\n'.join(f'{line}  ' for line in notes),
+                render(header, rows, True),
+                render(producer_header, producer_rows, True),
+            ]
+        )
+        + '\n'
     )
-    raw = {'sides': info, 'samples': samples, 'errors': errors}
+    raw = {'sides': info, 'samples': samples, 'errors': errors, 'producer': producer}
     output.with_suffix('.json').write_text(json.dumps(raw, indent=1) + '\n')
     return 0

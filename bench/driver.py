@@ -242,6 +242,42 @@ def scenario_enqueue(params: dict) -> dict:
         storage.cleanup()
 
 
+def scenario_aenqueue(params: dict) -> dict:
+    """Ours only (the asyncio table): ``count`` sequential ``await
+    task.aio()`` of an ``async def`` no-op, then ``await`` of ``count``
+    stored results, from one event loop."""
+    import asyncio
+
+    storage = Storage(params['storage'])
+    try:
+        app = storage.app()
+        count = int(params['count'])
+
+        async def anoop():
+            return 1
+
+        task = app.huey.task(name='bench_app.anoop')(anoop)
+
+        async def measure() -> tuple[float, float]:
+            for _ in range(100):  # warm-up: connections, scripts
+                await task.aio()
+            started = time.perf_counter()
+            results = [await task.aio() for _ in range(count)]
+            enqueue = time.perf_counter() - started
+            app.huey.flush()
+            for result in results:  # the values, stored as a worker would
+                app.huey.put_result(result.id, 1)
+            started = time.perf_counter()
+            for result in results:
+                await result
+            return enqueue, time.perf_counter() - started
+
+        enqueue, read = asyncio.run(measure())
+        return {'rate': count / enqueue, 'read_rate': count / read}
+    finally:
+        storage.cleanup()
+
+
 def scenario_drain(params: dict) -> dict:
     """Pre-queue tasks, start a consumer, time until every result is stored.
 
@@ -434,6 +470,7 @@ def scenario_version(params: dict) -> dict:
 
 SCENARIOS = {
     'enqueue': scenario_enqueue,
+    'aenqueue': scenario_aenqueue,
     'drain': scenario_drain,
     'latency': scenario_latency,
     'schedule': scenario_schedule,

@@ -10,6 +10,7 @@ import pytest
 from conftest import REDIS_DB, requires
 from huey import MemoryHuey, ResultTimeout, TaskException
 from huey.contrib.asyncio import aget_result, aget_result_group
+from huey_storage import EmptyData
 from huey_storage.testing.services import require_service
 
 
@@ -260,3 +261,25 @@ def test_sqlite_results_are_awaited_through_its_own_wait(tmp_path, run_all):
         return value
 
     assert asyncio.run(produce_and_wait()) == 5
+
+
+@pytest.mark.redis
+def test_a_waiter_cancelled_mid_read_leaves_the_value_on_the_result(redis_huey, run_all):
+    result = redis_huey.task()(lambda: 'kept')()
+    run_all(redis_huey)
+
+    async def cancel_during_the_read():
+        waiter = asyncio.ensure_future(aget_result(result))
+        await asyncio.sleep(0)  # the read (GETDEL) is sent
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await asyncio.wait_for(_kept(), 10)  # the shielded read lands
+
+    async def _kept():
+        while result._value is EmptyData:  # not yet on the handle
+            await asyncio.sleep(0.01)
+
+    asyncio.run(cancel_during_the_read())
+    assert redis_huey.result_count() == 0  # taken out of the store...
+    assert result.get() == 'kept'  # ...and kept on the Result

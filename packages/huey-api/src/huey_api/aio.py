@@ -81,13 +81,27 @@ async def aenqueue(huey, task):
 
 
 async def _read(result: Result, access, preserve: bool) -> Any:
-    """The value, read into ``result`` if stored (EmptyData if not yet)."""
+    """The value, read into ``result`` if stored (EmptyData if not yet).
+
+    The read is shielded and keeps the value on ``result`` when it lands: a
+    waiter cancelled meanwhile (``wait_for``, a client gone) does not lose
+    a value the read already took out of the store.
+    """
     if result._value is EmptyData:
-        data = await (access.peek_data(result.id) if preserve else access.pop_data(result.id))
-        if data is not EmptyData:
-            if result._value is EmptyData:  # not read meanwhile by another waiter
-                result._value = result.huey.serializer.deserialize(data)
+        read = asyncio.ensure_future(
+            access.peek_data(result.id) if preserve else access.pop_data(result.id)
+        )
+        read.add_done_callback(lambda done: _keep(result, done))
+        await asyncio.shield(read)
     return result._value
+
+
+def _keep(result: Result, read: asyncio.Future) -> None:
+    if read.cancelled() or read.exception() is not None:
+        return
+    data = read.result()
+    if data is not EmptyData and result._value is EmptyData:
+        result._value = result.huey.serializer.deserialize(data)
 
 
 async def aget_result(

@@ -8,7 +8,7 @@ import threading
 import pytest
 from huey import TaskException, chord, crontab, group
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_EXECUTING, SIGNAL_TIMEOUT
-from huey_api.coroutines import run_coroutine
+from huey_api.coroutines import run_coroutine, use_loop
 
 
 def test_an_async_task_is_enqueued_by_a_sync_call_and_run(huey, run_all):
@@ -222,3 +222,18 @@ def test_a_coroutine_that_ends_cancelled_is_a_task_error(huey, run_all):
     assert run_all(huey) == 1  # the worker carries on
     with pytest.raises(TaskException, match='coroutine was cancelled'):
         result.get()
+
+
+def test_a_closed_shared_loop_ends_the_run_without_a_task_error():
+    loop = asyncio.new_event_loop()
+    loop.close()
+
+    async def never():
+        raise AssertionError('must not run')
+
+    use_loop(loop)
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            run_coroutine(never())
+    finally:
+        use_loop(None)

@@ -83,7 +83,11 @@ def run_coroutine(coroutine: Coroutine, timeout: float | None = None) -> Any:
         coroutine = _bounded(coroutine, timeout)
     shared = getattr(_local, 'shared', None)
     if shared is not None:
-        future = asyncio.run_coroutine_threadsafe(coroutine, shared)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, shared)
+        except RuntimeError:  # closed: its owner is shutting down, as on a prompt stop
+            coroutine.close()
+            raise asyncio.CancelledError('its event loop is closed') from None
         try:
             if _local.wait is not None:
                 _local.wait(future)

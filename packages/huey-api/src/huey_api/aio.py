@@ -84,15 +84,19 @@ async def _read(result: Result, access, preserve: bool) -> Any:
     """The value, read into ``result`` if stored (EmptyData if not yet).
 
     The read is shielded and keeps the value on ``result`` when it lands: a
-    waiter cancelled meanwhile (``wait_for``, a client gone) does not lose
-    a value the read already took out of the store.
+    waiter cancelled meanwhile (``wait_for``, a client gone) lets it land,
+    then stops, and does not lose a value the read took out of the store.
     """
     if result._value is EmptyData:
         read = asyncio.ensure_future(
             access.peek_data(result.id) if preserve else access.pop_data(result.id)
         )
         read.add_done_callback(lambda done: _keep(result, done))
-        await asyncio.shield(read)
+        try:
+            await asyncio.shield(read)
+        except asyncio.CancelledError:
+            await asyncio.wait({read})  # one round trip at most, then stop
+            raise
     return result._value
 
 

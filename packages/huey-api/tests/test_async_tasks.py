@@ -237,3 +237,31 @@ def test_a_closed_shared_loop_ends_the_run_without_a_task_error():
             run_coroutine(never())
     finally:
         use_loop(None)
+
+
+def test_coroutines_on_one_loop_release_only_their_own_lock(huey):
+    """A lock that expired under its first holder and was taken by a second
+    coroutine of the same loop stays the second's when the first exits."""
+    lock = huey.lock_task('shared', ttl=0.05)
+    seen = []
+
+    async def first(events):
+        with lock:
+            await events['taken'].wait()
+        events['first done'].set()
+
+    async def second(events):
+        while huey.is_locked('shared'):  # until the first holder's lock expires
+            await asyncio.sleep(0.01)
+        with lock:
+            events['taken'].set()
+            await events['first done'].wait()
+            seen.append(huey.is_locked('shared'))
+
+    async def main():
+        events = {'taken': asyncio.Event(), 'first done': asyncio.Event()}
+        await asyncio.wait_for(asyncio.gather(first(events), second(events)), 10)
+
+    asyncio.run(main())
+    assert seen == [True]
+    assert not huey.is_locked('shared')

@@ -17,6 +17,7 @@ leaves a thread waiting long. A value read is kept on its ``Result`` (as
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -28,6 +29,8 @@ from huey_api.result import Result, ResultGroup
 from huey_api.task import Task
 
 __all__ = ['WAIT_SLICE', 'aenqueue', 'aget_result', 'aget_result_group', 'storage_access']
+
+logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 #: longest wait handed to a thread at once (storages without asyncio access)
 WAIT_SLICE = 1.0
@@ -83,29 +86,36 @@ async def aenqueue(huey, task):
 async def _read(result: Result, access, preserve: bool) -> Any:
     """The value, read into ``result`` if stored (EmptyData if not yet).
 
-    The read is shielded and keeps the value on ``result`` when it lands: a
-    waiter cancelled meanwhile (``wait_for``, a client gone) lets it land,
-    then stops, and does not lose a value the read took out of the store.
+    The read is shielded: a waiter cancelled meanwhile (``wait_for``, a
+    client gone) lets it land and keeps its value on ``result``, then stops,
+    so a value the read took out of the store is never lost.
     """
     if result._value is EmptyData:
         read = asyncio.ensure_future(
             access.peek_data(result.id) if preserve else access.pop_data(result.id)
         )
-        read.add_done_callback(lambda done: _keep(result, done))
         try:
-            await asyncio.shield(read)
+            data = await asyncio.shield(read)
         except asyncio.CancelledError:
-            await asyncio.wait({read})  # one round trip at most, then stop
+            read.add_done_callback(lambda done: _keep(result, done))
+            await asyncio.wait({read})  # one round trip at most
             raise
+        if data is not EmptyData and result._value is EmptyData:
+            result._value = result.huey.deserialize_value(result.id, data)
     return result._value
 
 
 def _keep(result: Result, read: asyncio.Future) -> None:
+    """Keep what a cancelled waiter's read brought back on its ``Result``."""
     if read.cancelled() or read.exception() is not None:
         return
     data = read.result()
-    if data is not EmptyData and result._value is EmptyData:
-        result._value = result.huey.serializer.deserialize(data)
+    if data is EmptyData or result._value is not EmptyData:
+        return
+    try:
+        result._value = result.huey.deserialize_value(result.id, data)
+    except Exception:  # nobody is waiting to be told: say it here
+        logger.exception('result %s could not be decoded', result.id)
 
 
 async def aget_result(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-import threading
 import time
+from contextvars import ContextVar
 from typing import Callable
 
 from huey_api.exceptions import RateLimitExceeded, TaskLockedException
@@ -28,7 +28,8 @@ class TaskLock:
     released or ``huey.flush_locks()``.
 
     The stored value is a random token of this acquisition, kept per thread
-    (one ``TaskLock`` decorates a task that many workers run), and
+    and per asyncio task (a context variable: one ``TaskLock`` decorates a
+    task that many workers, or many coroutines on one loop, run), and
     ``release`` deletes the lock only if it still holds that token
     (``storage.delete_data_if``): a holder whose lock expired and was taken by
     another never releases the other's. ``clear`` deletes whoever holds it.
@@ -39,21 +40,21 @@ class TaskLock:
         self.name = name
         self.ttl = ttl
         self.key = lock_key(huey, name)
-        self._held = threading.local()
+        self._token: ContextVar[bytes | None] = ContextVar(f'lock {name}', default=None)
 
     def acquire(self) -> bool:
         token = os.urandom(16).hex().encode()
         if not self.huey.storage.put_if_empty(self.key, token, self.ttl):
             return False
-        self._held.token = token
+        self._token.set(token)
         return True
 
     def release(self) -> bool:
         """Release this holder's lock; False if it does not hold it (any more)."""
-        token = getattr(self._held, 'token', None)
+        token = self._token.get()
         if token is None:
             return False
-        self._held.token = None
+        self._token.set(None)
         return self.huey.storage.delete_data_if(self.key, token)
 
     def is_locked(self) -> bool:

@@ -283,3 +283,23 @@ def test_a_waiter_cancelled_mid_read_leaves_the_value_on_the_result(redis_huey, 
     asyncio.run(cancel_during_the_read())
     assert redis_huey.result_count() == 0  # taken out of the store...
     assert result.get() == 'kept'  # ...and kept on the Result
+
+
+@pytest.mark.redis
+def test_signed_messages_and_results_round_trip_through_the_async_path(run_all):
+    requires('huey_storage_redis')
+    from huey import RedisHuey
+
+    host, port = require_service('redis')
+    huey = RedisHuey('aio-signed', host=host, port=port, db=REDIS_DB, signing_key=b'k' * 32)
+    try:
+        add = huey.task()(lambda a, b: a + b)
+
+        async def produce():
+            return await add.aio(2, 3)
+
+        result = asyncio.run(produce())
+        assert run_all(huey) == 1  # the consumer side accepts the awaited enqueue's signature
+        assert asyncio.run(result.aget(timeout=5)) == 5
+    finally:
+        huey.flush()

@@ -79,6 +79,8 @@ else:
         'immediate': False,
         'connection': {'host': '127.0.0.1', 'port': 6379, 'db': REDIS_DB},
         'consumer': {'workers': 2, 'imports': ['reports.jobs']},
+        # huey-monitor records events and heartbeats for the admin page
+        'monitor': {'flush_interval': 0.1, 'heartbeat_interval': 0.5},
     }
 
 if 'HUEY_DJANGO_BAD' in os.environ:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import wait_for
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
@@ -53,7 +54,7 @@ def test_the_page_shows_every_part_of_the_queue(admin_client, huey):
     try:
         monitor = huey_monitor.monitor_for(huey)
         monitor.flush()
-        monitor.recorder.heartbeat()
+        wait_for(monitor.consumers, what="this process's heartbeat")
 
         assert reverse('admin:huey_django_queue_changelist') == URL
         page = admin_client.get(URL)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import atexit
 import bisect
 import collections
+import itertools
 import logging
+import math
 import operator
 import os
 import socket
@@ -68,6 +70,8 @@ _ERROR = S.SIGNAL_ERROR
 _now = time.time
 _NAME = operator.itemgetter(3)
 _SIGNAL = operator.itemgetter(1)
+_DURATION = operator.itemgetter(4)
+_NONES = itertools.repeat(None)
 _NAMES_CHECK_INTERVAL = 60.0
 
 
@@ -231,13 +235,9 @@ class Recorder:
     def flush(self) -> int:
         """Write the buffered events now; returns how many were written."""
         self._check_process()
-        pending = self._pending
-        events = []
-        try:
-            while True:
-                events.append(pending.popleft())
-        except IndexError:
-            pass
+        # Exactly the events present now (others may be appended meanwhile).
+        popleft = self._pending.popleft
+        events = [popleft() for _ in range(len(self._pending))]
         if not events:
             return 0
         try:
@@ -293,7 +293,9 @@ class Recorder:
                     by_minute[first, signal] += count
         else:
             by_minute.update((int(e[0] // 60), e[1]) for e in events if e[1] in CHART_OUTCOMES)
-        timed = [(e[3], e[4]) for e in events if e[4] is not None]
+        timed = list(
+            itertools.compress(events, map(operator.is_not, map(_DURATION, events), _NONES))
+        )
         increments: collections.Counter = collections.Counter()
         for (name, signal), count in by_outcome.items():
             if signal != _EXECUTING:
@@ -303,13 +305,12 @@ class Recorder:
             increments[Keys.minute(minute, signal), minute_ttl] += count
         if timed:
             self._processed += len(timed)
-            sums: collections.Counter = collections.Counter()
-            buckets = collections.Counter(
-                (name, bisect.bisect_left(DURATION_BUCKETS, duration)) for name, duration in timed
-            )
-            for name, duration in timed:
-                sums[name] += duration
-            for name, total in sums.items():
+            durations = list(map(_DURATION, timed))
+            indexes = map(bisect.bisect_left, itertools.repeat(DURATION_BUCKETS), durations)
+            buckets = collections.Counter(zip(map(_NAME, timed), indexes))
+            timed.sort(key=_NAME)
+            for name, group in itertools.groupby(timed, _NAME):
+                total = math.fsum(map(_DURATION, group))
                 increments[Keys.duration_sum(name), None] += round(total * 1e6)
             for (name, index), count in buckets.items():
                 bound = DURATION_BUCKETS[index] if index < len(DURATION_BUCKETS) else 'inf'

@@ -129,6 +129,7 @@ def test_missing_storage_error_from_huey_storage(forget):
         ('huey.consumer', 'huey_consumer', 'huey-consumer'),
         ('huey.contrib.mini', 'huey_mini', 'huey-mini'),
         ('huey.contrib.sql_huey', 'huey_storage_sql', 'huey-storage-sql'),
+        ('huey.contrib.stats', 'huey_monitor', 'huey-monitor'),
     ],
 )
 def test_compat_modules_explain_missing_distribution(

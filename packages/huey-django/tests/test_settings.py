@@ -103,6 +103,18 @@ def test_consumer_logging_options_are_kept_for_run_huey():
     assert quiet.verbose is False and quiet.loglevel == logging.WARNING
 
 
+def test_monitor_true_records_with_huey_monitor():
+    import huey_monitor
+
+    huey = load_settings({'connection': REDIS, 'monitor': {'max_events': 500}}).huey
+    try:
+        monitor = huey_monitor.monitor_for(huey)
+        assert monitor.recording and monitor.recorder.settings.max_events == 500
+        assert not huey_monitor.monitor_for(load_settings({'connection': REDIS}).huey).recording
+    finally:
+        huey_monitor.disable(huey)
+
+
 @pytest.mark.parametrize(
     'setting, expected',
     [
@@ -133,6 +145,9 @@ def test_consumer_logging_options_are_kept_for_run_huey():
             'scheduler_interval=7: must be a number of seconds that divides a minute',
         ),
         ({'consumer': {'imports': [3]}}, "settings.HUEY['consumer']['imports']=[3]"),
+        ({'monitor': {'max_events': 0}}, "settings.HUEY['monitor']: max_events=0: must be"),
+        ({'monitor': {'max_event': 10}}, "unexpected keyword argument 'max_event'"),
+        ({'monitor': 'yes'}, "settings.HUEY['monitor']='yes': must be a dict"),
         (
             'redis://localhost',
             "settings.HUEY='redis://localhost': must be a Huey instance or a dict",

@@ -1,18 +1,19 @@
-"""The Django admin's "Huey > Queue" page: a read-only view of the queue, the
-schedule, the results and the dead letters, with requeue / delete actions on
-dead letters.
+"""The Django admin's "Huey > Queue" page: what the queue holds and does, with
+requeue / delete on dead letters.
 
-Every number and row is read from huey's storage when the page is shown
-(``pending``, ``scheduled``, ``dead_letters``...), and the actions call
-``requeue_dead_letter`` / ``delete_dead_letter``: the admin keeps no copy.
+Everything shown comes from huey-monitor's functions, the ones its CLI and
+dashboard use (``huey_monitor.admin`` for the queue, schedule, results, dead
+letters and periodic tasks; the monitor's reader for the overview, consumer
+heartbeats and per-task timings), read from the storage when the page loads:
+the admin keeps no copy. Consumers and timings need the consumers to record
+(``settings.HUEY['monitor'] = True``, or ``huey_monitor.enable(HUEY)``).
 Seeing the page needs the ``huey_django.view_queue`` permission, the actions
-``huey_django.change_queue`` (superusers have both).
+``huey_django.change_queue`` (superusers have both); actions are POSTs
+checked by Django's CSRF protection (``admin_view`` applies it).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin, messages
@@ -20,25 +21,29 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from huey_monitor import admin as queue_admin
+from huey_monitor import monitor_for
 
 from huey_django.models import Queue
 
 __all__ = ['QueueAdmin']
 
-#: Rows shown per section; the counts above them are always complete.
+#: Rows shown per list; the counts of the overview are always complete.
 ROWS = 50
 
-
-@dataclass(frozen=True)
-class DeadLetterRow:
-    id: str
-    task: str
-    reason: str
-    failed_at: dt.datetime
+#: POST ``action`` -> (huey-monitor function, past tense for the message)
+_ACTIONS = {
+    'requeue': (queue_admin.requeue_dead_letter, 'requeued'),
+    'delete': (queue_admin.delete_dead_letter, 'deleted'),
+}
 
 
-def _failed_at(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+def _consumer_row(view: Any) -> dict:
+    """A consumer heartbeat with readable times."""
+    row = view.as_dict()
+    row['started'] = queue_admin.iso_time(row['started'])
+    row['last_seen'] = queue_admin.iso_time(row['last_seen'])
+    return row
 
 
 @admin.register(Queue)
@@ -63,44 +68,36 @@ class QueueAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == 'POST':
             return self._dead_letter_action(request, HUEY)
+        monitor = monitor_for(HUEY)
         context = {
             **self.admin_site.each_context(request),
             'opts': self.opts,
             'title': f'Huey queue {HUEY.name!r}',
-            'huey': HUEY,
             'storage': type(HUEY.storage).__name__,
             'immediate': HUEY.immediate,
-            'pending_count': HUEY.pending_count(),
-            'pending': HUEY.pending(ROWS),
-            'scheduled_count': HUEY.scheduled_count(),
-            'scheduled': HUEY.scheduled(ROWS),
-            'result_count': HUEY.result_count(),
-            'result_keys': sorted(HUEY.all_results())[:ROWS],
-            'dead_letters': [self._row(HUEY, letter) for letter in HUEY.dead_letters(ROWS)],
+            'status': monitor.status(),
+            'consumers': [_consumer_row(view) for view in monitor.consumers()],
+            'timings': monitor.timings(),
+            'pending': queue_admin.pending(HUEY, ROWS),
+            'scheduled': queue_admin.scheduled(HUEY, ROWS),
+            'results': queue_admin.results(HUEY, ROWS),
+            'dead_letters': queue_admin.dead_letters(HUEY, ROWS),
+            'periodic': queue_admin.periodic(HUEY),
             'can_change': self.has_change_permission(request),
             'rows': ROWS,
         }
         return TemplateResponse(request, 'admin/huey_django/queue.html', context)
-
-    @staticmethod
-    def _row(huey: Any, letter: Any) -> DeadLetterRow:
-        try:
-            task = repr(huey.deserialize_task(letter.data))
-        except Exception:  # the reason it is a dead letter, often
-            task = '(cannot be decoded)'
-        return DeadLetterRow(letter.id, task, letter.reason, _failed_at(letter.failed_at))
 
     def _dead_letter_action(self, request: HttpRequest, huey: Any) -> HttpResponse:
         if not self.has_change_permission(request):
             raise PermissionDenied
         action = request.POST.get('action')
         ids = request.POST.getlist('dead_letter')
-        calls = {'requeue': huey.requeue_dead_letter, 'delete': huey.delete_dead_letter}
-        if action not in calls or not ids:
+        if action not in _ACTIONS or not ids:
             self.message_user(request, 'Select dead letters and an action.', messages.WARNING)
         else:
-            done = sum(1 for id in ids if calls[action](id))
-            verb = 'requeued' if action == 'requeue' else 'deleted'
+            function, verb = _ACTIONS[action]
+            done = sum(1 for id in ids if function(huey, id))
             self.message_user(request, f'{done} dead letter(s) {verb}.', messages.SUCCESS)
             if done < len(ids):
                 self.message_user(

@@ -39,7 +39,7 @@ CONSUMER_OPTIONS = tuple(field.name for field in dataclasses.fields(ConsumerConf
 #: is huey's spelling of ``verbose: False``).
 RUN_HUEY_OPTIONS = ('imports', 'quiet')
 
-_OWN_KEYS = ('huey_class', 'name', 'connection', 'consumer')
+_OWN_KEYS = ('huey_class', 'name', 'connection', 'consumer', 'monitor')
 _BOOLEAN_KEYS = (
     'results',
     'store_none',
@@ -105,6 +105,7 @@ def load_settings(value: Any, *, debug: bool = False, databases: Any = None) -> 
         raise HueySettingError(f"settings.HUEY['name']={name!r}: must be a non-empty string")
     connection = _dict_option(options.pop('connection', None), "settings.HUEY['connection']")
     consumer = _dict_option(options.pop('consumer', None), "settings.HUEY['consumer']")
+    monitor = _monitor_options(options.pop('monitor', False))
     _check_keys(options, huey_class)
     for key in _BOOLEAN_KEYS:
         if key in options and not isinstance(options[key], bool):
@@ -120,7 +121,30 @@ def load_settings(value: Any, *, debug: bool = False, databases: Any = None) -> 
         )
     huey = _build(huey_class, name, {**options, **connection})
     consumer_settings, imports = _consumer_settings(consumer)
+    if monitor is not None:
+        import huey_monitor
+
+        huey_monitor.enable(huey, settings=monitor)
     return HueySettings(huey=huey, consumer=consumer_settings, imports=imports)
+
+
+def _monitor_options(value: Any) -> Any:
+    """``settings.HUEY['monitor']``: False (default), True, or huey-monitor's
+    options (``{'max_events': 50000}``); the ``MonitorSettings`` to record
+    with, or None."""
+    where = "settings.HUEY['monitor']"
+    if value is False or value is None:
+        return None
+    from huey_monitor import MonitorSettings
+
+    options = {} if value is True else _dict_option(value, where)
+    try:
+        return MonitorSettings(**options)
+    except (TypeError, ValueError) as exc:
+        raise HueySettingError(
+            f'{where}: {_one_line(exc)}; use True or a dict of huey-monitor options '
+            "such as {'max_events': 10000, 'max_age': 86400}"
+        ) from exc
 
 
 def _huey_class(path: Any) -> type[Huey]:

@@ -9,6 +9,8 @@ Environment variables pick what a test needs (the test process and the
   (default) or ``huey_django``;
 * ``HUEY_DJANGO_DB_NAME``: the PostgreSQL database (the test run's
   throwaway database, handed to subprocesses);
+* ``HUEY_DJANGO_STATS``: install huey's ``huey.contrib.djhuey.stats`` app,
+  recording into this SQLite file;
 * ``HUEY_DJANGO_BAD``: a deliberately wrong ``HUEY`` (a Python literal).
 """
 
@@ -79,7 +81,13 @@ else:
         'immediate': False,
         'connection': {'host': '127.0.0.1', 'port': 6379, 'db': REDIS_DB},
         'consumer': {'workers': 2, 'imports': ['reports.jobs']},
+        # huey-monitor records events and heartbeats for the admin page
+        'monitor': {'flush_interval': 0.1, 'heartbeat_interval': 0.5},
     }
+
+if 'HUEY_DJANGO_STATS' in os.environ:  # huey's statistics app, into this SQLite file
+    INSTALLED_APPS.append('huey.contrib.djhuey.stats')
+    HUEY_STATS = {'filename': os.environ['HUEY_DJANGO_STATS'], 'flush_interval': 60}
 
 if 'HUEY_DJANGO_BAD' in os.environ:
     HUEY = ast.literal_eval(os.environ['HUEY_DJANGO_BAD'])

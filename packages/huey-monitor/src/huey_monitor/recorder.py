@@ -15,7 +15,9 @@ from __future__ import annotations
 import atexit
 import bisect
 import collections
+import itertools
 import logging
+import math
 import operator
 import os
 import socket
@@ -40,18 +42,26 @@ __all__ = ['ATTEMPT_ENDING', 'Recorder']
 
 logger = logging.getLogger(__name__)
 
-#: Signals that end the attempt EXECUTING started: they carry its duration.
+#: Signals that end the attempt EXECUTING started (huey's set): the first one
+#: after EXECUTING carries the attempt's duration. A timeout or a RetryTask
+#: sends no ERROR, so TIMEOUT and RETRYING end an attempt too; EXPIRED and
+#: REVOKED come before EXECUTING and carry no duration.
 ATTEMPT_ENDING = frozenset(
     (
         S.SIGNAL_COMPLETE,
         S.SIGNAL_ERROR,
         S.SIGNAL_CANCELED,
         S.SIGNAL_INTERRUPTED,
+        S.SIGNAL_EXPIRED,
+        S.SIGNAL_REVOKED,
+        S.SIGNAL_TIMEOUT,
         S.SIGNAL_LOCKED,
         S.SIGNAL_RATE_LIMITED,
+        S.SIGNAL_RETRYING,
     )
 )
 _MAX_ERROR_LENGTH = 500
+_MAX_ARGS_LENGTH = 400
 #: Events kept in memory at most while the storage cannot be written (the
 #: oldest are dropped first).
 _MAX_BUFFERED = 200_000
@@ -60,6 +70,8 @@ _ERROR = S.SIGNAL_ERROR
 _now = time.time
 _NAME = operator.itemgetter(3)
 _SIGNAL = operator.itemgetter(1)
+_DURATION = operator.itemgetter(4)
+_NONES = itertools.repeat(None)
 _NAMES_CHECK_INTERVAL = 60.0
 
 
@@ -69,15 +81,23 @@ class Recorder:
     A process whose workers ran the Huey's start-up hooks is a consumer: it
     also writes a heartbeat (host, pid, workers, start time, tasks in flight)
     until its last worker runs the shutdown hooks.
+
+    ``capture_args`` also records a short repr of each task's arguments (they
+    may hold personal data: off by default). Subclasses store the events
+    elsewhere by overriding ``_store`` (``huey_monitor.stats``).
     """
 
-    def __init__(self, huey: Any, settings: MonitorSettings) -> None:
+    #: name of the start-up and shutdown hooks it adds to the Huey
+    hook_name = 'huey_monitor'
+
+    def __init__(self, huey: Any, settings: MonitorSettings, capture_args: bool = False) -> None:
         self.huey = huey
         self.settings = settings
+        self.capture_args = capture_args
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer at a time (thread, hooks, atexit)
         self._wake = threading.Event()
-        self._closed = False
+        self._stop = threading.Event()  # set for good by disconnect()
         self._reset_process_state()
 
     def _reset_process_state(self) -> None:
@@ -107,8 +127,8 @@ class Recorder:
 
     def connect(self) -> None:
         self.huey.signal()(self.on_signal)
-        self.huey.on_startup(name='huey_monitor')(self.worker_started)
-        self.huey.on_shutdown(name='huey_monitor')(self.worker_stopped)
+        self.huey.on_startup(name=self.hook_name)(self.worker_started)
+        self.huey.on_shutdown(name=self.hook_name)(self.worker_stopped)
         ref = weakref.ref(self)
         atexit.register(_flush_at_exit, ref)
         os.register_at_fork(after_in_child=lambda: _reset_in_child(ref))
@@ -116,9 +136,9 @@ class Recorder:
     def disconnect(self) -> None:
         """Stop recording: unhook, write what is buffered, end the writer thread."""
         self.huey.disconnect_signal(self.on_signal)
-        self.huey.unregister_on_startup('huey_monitor')
-        self.huey.unregister_on_shutdown('huey_monitor')
-        self._closed = True
+        self.huey.unregister_on_startup(self.hook_name)
+        self.huey.unregister_on_shutdown(self.hook_name)
+        self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
@@ -135,11 +155,13 @@ class Recorder:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
+        if not self._stop.is_set():
+            self._stop = threading.Event()
         self._reset_process_state()
 
     def _ensure_writer(self) -> None:
         thread = self._thread
-        if thread is not None or self._closed:
+        if thread is not None or self._stop.is_set():
             return
         with self._lock:
             if self._thread is None:
@@ -163,7 +185,10 @@ class Recorder:
                 duration = now - started[1]
         if args and signal == _ERROR:
             error = repr(args[0])[:_MAX_ERROR_LENGTH]
-        self._pending.append((now, signal, task.id, task.name, duration, error, self._consumer))
+        args_text = _describe_args(task) if self.capture_args else None
+        self._pending.append(
+            (now, signal, task.id, task.name, duration, error, self._consumer, args_text)
+        )
         if self._thread is None:
             self._ensure_writer()
 
@@ -194,7 +219,7 @@ class Recorder:
     # -- writing ----------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._closed and os.getpid() == self._pid:
+        while not self._stop.is_set() and os.getpid() == self._pid:
             self._wake.wait(self.settings.flush_interval)
             self._wake.clear()
             try:
@@ -210,13 +235,9 @@ class Recorder:
     def flush(self) -> int:
         """Write the buffered events now; returns how many were written."""
         self._check_process()
-        pending = self._pending
-        events = []
-        try:
-            while True:
-                events.append(pending.popleft())
-        except IndexError:
-            pass
+        # Exactly the events present now (others may be appended meanwhile).
+        popleft = self._pending.popleft
+        events = [popleft() for _ in range(len(self._pending))]
         if not events:
             return 0
         try:
@@ -241,9 +262,8 @@ class Recorder:
     def _store_events(self, storage: Any, events: list[tuple]) -> None:
         settings = self.settings
         slots = settings.slots
-        # Only the newest max_events can be read back: older ones of a busy
-        # second are counted (by _store_counters) but not written.
-        events = events[-settings.max_events :]
+        # Older events of a busy flush are counted (by _store_counters), not written.
+        events = events[-settings.events_per_flush :]
         if self._slot_seq is not None:
             (current,) = storage.peek_counters([Keys.event_seq])
             if current - self._slot_seq >= slots - 1:  # about to be overwritten: move on
@@ -273,7 +293,9 @@ class Recorder:
                     by_minute[first, signal] += count
         else:
             by_minute.update((int(e[0] // 60), e[1]) for e in events if e[1] in CHART_OUTCOMES)
-        timed = [(e[3], e[4]) for e in events if e[4] is not None]
+        timed = list(
+            itertools.compress(events, map(operator.is_not, map(_DURATION, events), _NONES))
+        )
         increments: collections.Counter = collections.Counter()
         for (name, signal), count in by_outcome.items():
             if signal != _EXECUTING:
@@ -283,13 +305,12 @@ class Recorder:
             increments[Keys.minute(minute, signal), minute_ttl] += count
         if timed:
             self._processed += len(timed)
-            sums: collections.Counter = collections.Counter()
-            buckets = collections.Counter(
-                (name, bisect.bisect_left(DURATION_BUCKETS, duration)) for name, duration in timed
-            )
-            for name, duration in timed:
-                sums[name] += duration
-            for name, total in sums.items():
+            durations = list(map(_DURATION, timed))
+            indexes = map(bisect.bisect_left, itertools.repeat(DURATION_BUCKETS), durations)
+            buckets = collections.Counter(zip(map(_NAME, timed), indexes))
+            timed.sort(key=_NAME)
+            for name, group in itertools.groupby(timed, _NAME):
+                total = math.fsum(map(_DURATION, group))
                 increments[Keys.duration_sum(name), None] += round(total * 1e6)
             for (name, index), count in buckets.items():
                 bound = DURATION_BUCKETS[index] if index < len(DURATION_BUCKETS) else 'inf'
@@ -356,8 +377,15 @@ class Recorder:
 
 def _reset_in_child(ref: weakref.ref) -> None:
     recorder = ref()
-    if recorder is not None and not recorder._closed:
+    if recorder is not None and not recorder._stop.is_set():
         recorder._after_fork()
+
+
+def _describe_args(task: Any) -> str:
+    try:
+        return f'{task.args!r} {task.kwargs!r}'[:_MAX_ARGS_LENGTH]
+    except Exception:  # a repr that raises must not lose the event
+        return '<unrepresentable>'
 
 
 def _flush_at_exit(ref: weakref.ref) -> None:

@@ -74,9 +74,10 @@ class Keys:
 class Event:
     """One task event: ``signal`` is huey's signal name (``complete``, ``error``...).
 
-    ``duration`` is the attempt's run time in seconds on the signals that end
+    ``duration`` is the attempt's run time in seconds on the signal that ends
     an attempt; ``error`` the exception's repr on ``error``; ``consumer`` the
-    id of the recording process.
+    id of the recording process; ``args`` a short repr of the arguments when
+    the recorder captures them.
     """
 
     ts: float
@@ -86,10 +87,11 @@ class Event:
     duration: float | None = None
     error: str | None = None
     consumer: str | None = None
+    args: str | None = None
 
     @classmethod
     def from_list(cls, item: list) -> Event:
-        return cls(*item[:7])
+        return cls(*item[:8])
 
     def as_dict(self) -> dict:
         return {
@@ -100,6 +102,7 @@ class Event:
             'duration': self.duration,
             'error': self.error,
             'consumer': self.consumer,
+            'args': self.args,
         }
 
 

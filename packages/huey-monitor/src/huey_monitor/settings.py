@@ -46,6 +46,17 @@ class MonitorSettings:
         return 2 * math.ceil(self.max_events / self.slot_size)
 
     @property
+    def events_per_flush(self) -> int:
+        """Events one flush writes at most (the newest; the others are counted).
+
+        A tenth of ``max_events``: a busy queue's log then spans at least ten
+        flushes, sampled, instead of being rewritten whole every flush, which
+        would cost the storage a write of every event and show only the last
+        second.
+        """
+        return min(self.max_events, max(4 * self.slot_size, self.max_events // 10))
+
+    @property
     def stale_after(self) -> float:
         """Seconds without a heartbeat after which a consumer counts as gone."""
         return 3 * self.heartbeat_interval

@@ -1,38 +1,11 @@
-"""``huey.contrib.stats``: task statistics in a peewee database (needs peewee)."""
+"""``huey.contrib.stats``: huey's task statistics API, from the huey-monitor distribution."""
 
-from huey_api.stats import (
-    ATTEMPT_ENDING_SIGNALS,
-    MODELS,
-    HueyEvent,
-    HueyInflight,
-    HueyStats,
-    _resolve_db,  # noqa: F401  (huey's name, for code that resolves its database the same way)
-    database,
-)
-from huey_api.stats_dashboard import (
-    ACTIONS,
-    dashboard_context,
-    enable_stats,
-    known_tasks,
-    live_counts,
-    pending_tasks,
-    run_action,
-    scheduled_tasks,
-)
+import importlib.util
 
-__all__ = [
-    'ACTIONS',
-    'ATTEMPT_ENDING_SIGNALS',
-    'HueyEvent',
-    'HueyInflight',
-    'HueyStats',
-    'MODELS',
-    'dashboard_context',
-    'database',
-    'enable_stats',
-    'known_tasks',
-    'live_counts',
-    'pending_tasks',
-    'run_action',
-    'scheduled_tasks',
-]
+if importlib.util.find_spec('huey_monitor') is None:
+    raise ImportError(
+        'huey.contrib.stats needs the huey-monitor distribution: pip install huey-monitor'
+    )
+
+from huey_monitor.stats import *  # noqa: E402,F403
+from huey_monitor.stats import __all__, _resolve_db  # noqa: E402,F401  (huey's tests use it)

@@ -1,7 +1,10 @@
-"""huey.contrib.stats: signals recorded in a real SQLite database, and the questions asked of it."""
+"""huey.contrib.stats (``huey_monitor.stats``): signals recorded by the monitor's
+recorder into huey's peewee tables on SQLite, PostgreSQL and MariaDB, and the
+questions asked of them."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import subprocess
@@ -9,9 +12,10 @@ import sys
 import time
 import uuid
 
+import huey_monitor
 import peewee
 import pytest
-from huey import ConfigurationError, MemoryHuey
+from huey import ConfigurationError, MemoryHuey, RetryTask
 from huey import signals as S
 from huey.contrib.stats import (
     HueyEvent,
@@ -25,6 +29,31 @@ from huey.contrib.stats import (
     run_action,
 )
 from huey_storage.testing.services import require_service
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def huey():
+    """A MemoryHuey with its own name, flushed afterwards."""
+    instance = MemoryHuey(f'stats-test-{next(_names)}')
+    yield instance
+    instance.flush()
+
+
+@pytest.fixture
+def run_all():
+    """``run_all(huey)``: run every queued task in this process, as a consumer would."""
+
+    def run(huey):
+        while True:
+            huey.enqueue_due(time.time())
+            delivery = huey.reserve()
+            if delivery is None:
+                return
+            huey.execute_delivery(delivery)
+
+    return run
 
 
 @pytest.fixture(
@@ -152,6 +181,54 @@ def test_an_error_then_retry_counts_the_attempt_once(huey, make_stats, run_all):
     overview = stats.overview()
     assert (overview['errors'], overview['retries'], overview['error_rate']) == (2, 1, 1.0)
     assert stats.search_events(q='kapow')[0] == 2
+
+
+def test_an_attempt_ended_by_retry_task_has_its_duration(huey, make_stats, run_all):
+    # RetryTask sends no ERROR: RETRYING ends the attempt itself (as TIMEOUT does).
+    stats = make_stats(huey)
+
+    runs = []
+
+    @huey.task()
+    def again():
+        runs.append(1)
+        time.sleep(0.01)
+        if len(runs) == 1:
+            raise RetryTask()
+
+    again()
+    run_all(huey)
+    stats.close()
+    retrying = HueyEvent.get(HueyEvent.signal == S.SIGNAL_RETRYING)
+    assert retrying.duration >= 0.01
+    assert HueyInflight.select().count() == 0
+    assert stats._in_flight == {}
+
+
+def test_the_monitor_and_the_stats_tables_record_side_by_side(huey, make_stats, run_all):
+    # One huey, both recorders: the storage-backed monitor (CLI, dashboard)
+    # and huey's tables, each with its own hooks.
+    monitor = huey_monitor.enable(huey, flush_interval=60)
+    try:
+        stats = make_stats(huey)
+
+        @huey.task()
+        def job():
+            return 1
+
+        result = job()
+        run_all(huey)
+        huey.run_shutdown_hooks()  # both write what they buffered
+        assert signals_of(result.id) == [S.SIGNAL_ENQUEUED, S.SIGNAL_EXECUTING, S.SIGNAL_COMPLETE]
+        assert [e.signal for e in monitor.events() if e.task_id == result.id] == [
+            S.SIGNAL_COMPLETE,
+            S.SIGNAL_EXECUTING,
+            S.SIGNAL_ENQUEUED,
+        ]
+        stats.close()
+        assert monitor.recording  # closing the stats leaves the monitor alone
+    finally:
+        huey_monitor.disable(huey)
 
 
 def test_a_running_task_is_inflight_until_it_ends(huey, stats_db, run_all):
@@ -327,7 +404,7 @@ def test_missing_peewee_fails_with_one_line_naming_the_install():
         [sys.executable, '-c', code], capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert output.strip().splitlines() == [
-        "huey.contrib.stats needs peewee: pip install peewee (or pip install 'huey-api[stats]')"
+        "huey.contrib.stats needs peewee: pip install peewee (or pip install 'huey-monitor[stats]')"
     ]
 
 

@@ -1,75 +1,71 @@
-"""Task statistics kept in a peewee database, recorded from a Huey's signals.
+"""huey's task statistics API (``huey.contrib.stats``), recorded by the monitor.
 
-``HueyStats`` turns every signal into one row of ``HueyEvent`` (when, which
-task, which signal, how long the attempt took, the error) and keeps
-``HueyInflight`` as the set of tasks running right now. Recording must never
-slow a worker down or break a task, so a signal only appends a row to an
-in-memory buffer; a writer thread stores the buffer in one transaction every
-``flush_interval`` seconds (sooner once ``flush_max`` rows wait) and prunes
-old rows at most once a minute. Rows that cannot be written are logged and
-dropped: statistics are best-effort, tasks are not.
+``HueyStats`` is the monitor's ``Recorder`` (signals buffered in memory, one
+writer thread per process, fork-safe, written by the shutdown hook) with
+huey's peewee tables as its store: each event becomes a ``HueyEvent`` row and
+``HueyInflight`` holds the tasks running now, in the peewee database the
+application passes to ``enable_stats(huey, db)``, where huey users and their
+dashboards read them. The questions (``overview``, ``task_breakdown``,
+``search_events``...) are SQL over those tables. The application's own
+storage is not written: ``huey_monitor.enable(huey)`` adds the storage-backed
+monitor (CLI, dashboard, Prometheus) when wanted, beside or instead of this.
 
-Several processes (consumer workers, the producer, a web dashboard) may share
-one database: every row carries its queue name (the Huey's name) and every
-query is scoped to it.
+Several processes (consumer workers, the producer, a web dashboard) may
+share one database: every row carries its queue name (the Huey's name) and
+every query is scoped to it. Rows that cannot be written are logged on the
+``huey.stats`` logger and dropped: statistics are best-effort, tasks are not.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import threading
 import time
-import weakref
-from typing import Any
+from typing import Any, Callable
 
 try:
     import peewee
 except ImportError:  # pragma: no cover - exercised in a process without peewee
     raise ImportError(
-        "huey.contrib.stats needs peewee: pip install peewee (or pip install 'huey-api[stats]')"
+        "huey.contrib.stats needs peewee: pip install peewee (or pip install 'huey-monitor[stats]')"
     ) from None
 
 from huey_api import signals as S
 from huey_api.exceptions import ConfigurationError
 
+from . import admin
+from .recorder import ATTEMPT_ENDING, Recorder
+from .settings import MonitorSettings
+
 __all__ = [
+    'ACTIONS',
     'ATTEMPT_ENDING_SIGNALS',
+    'MODELS',
+    'TERMINAL',
     'HueyEvent',
     'HueyInflight',
     'HueyStats',
-    'MODELS',
+    'dashboard_context',
     'database',
+    'enable_stats',
+    'known_tasks',
+    'live_counts',
+    'pending_tasks',
+    'run_action',
+    'scheduled_tasks',
 ]
 
-# The name huey users configure for these messages (huey's own logger name).
+# huey's logger name for these messages.
 logger = logging.getLogger('huey.stats')
 
-# Signals after which the attempt that EXECUTING started is over (the task
-# may still run again later, as a new attempt: retries, rate limits, locks).
-ATTEMPT_ENDING_SIGNALS = frozenset(
-    (
-        S.SIGNAL_COMPLETE,
-        S.SIGNAL_ERROR,
-        S.SIGNAL_CANCELED,
-        S.SIGNAL_INTERRUPTED,
-        S.SIGNAL_EXPIRED,
-        S.SIGNAL_REVOKED,
-        getattr(S, 'SIGNAL_TIMEOUT', 'timeout'),
-        S.SIGNAL_LOCKED,
-        S.SIGNAL_RATE_LIMITED,
-        S.SIGNAL_RETRYING,
-    )
-)
+#: Signals after which the attempt that EXECUTING started is over (huey's name;
+#: the monitor's ``recorder.ATTEMPT_ENDING``).
+TERMINAL = ATTEMPT_ENDING_SIGNALS = ATTEMPT_ENDING
 
 #: Where the stats tables live; bound by the first ``HueyStats`` (or by you).
 database = peewee.DatabaseProxy()
 
 _PRUNE_EVERY = 60.0  # seconds between two prunes
 _INSERT_CHUNK = 100  # rows per INSERT (SQLite caps the number of parameters)
-_ERROR_CHARS = 1000
-_ARGS_CHARS = 400
 
 
 class _StatsModel(peewee.Model):
@@ -128,15 +124,19 @@ def _unproxy(obj: Any) -> Any:
     return obj.obj if isinstance(obj, peewee.Proxy) else obj
 
 
-class HueyStats:
+class HueyStats(Recorder):
     """Records ``huey``'s signals in ``db`` and answers questions about them.
 
     ``retention_hours`` and ``max_events`` bound the events kept per queue;
     ``inflight_hours`` forgets running tasks whose end was never recorded
     (a killed worker). ``capture_args`` also stores a short repr of each
-    task's arguments (they may hold personal data: off by default). Build
-    it, then ``connect()`` to start recording; ``enable_stats`` does both.
+    task's arguments (off by default: they may hold personal data). The
+    writer stores the buffer every ``flush_interval`` seconds, sooner once
+    ``flush_max`` events wait. Build it, then ``connect()`` to start
+    recording; ``enable_stats`` does both.
     """
+
+    hook_name = 'huey_stats_flush'
 
     def __init__(
         self,
@@ -150,25 +150,20 @@ class HueyStats:
         flush_interval: float = 0.5,
         flush_max: int = 200,
     ) -> None:
-        if flush_interval <= 0 or flush_max < 1 or max_events < 0:
+        if flush_max < 1 or max_events < 0:
             raise ValueError(
-                f'HueyStats(flush_interval={flush_interval!r}, flush_max={flush_max!r}, '
-                f'max_events={max_events!r}): need flush_interval > 0, flush_max >= 1 '
-                'and max_events >= 0'
+                f'HueyStats(flush_max={flush_max!r}, max_events={max_events!r}): '
+                'need flush_max >= 1 and max_events >= 0'
             )
-        self.huey = huey
+        super().__init__(huey, MonitorSettings(flush_interval=flush_interval), capture_args)
         self.name: str = huey.name
         self.db = _resolve_db(db)
         self.retention = retention_hours * 3600
         self.inflight_retention = inflight_hours * 3600
         self.max_events = max_events
-        self.capture_args = capture_args
-        self._flush_interval = flush_interval
         self._flush_max = flush_max
-        self._connected = False
-        self._writer: threading.Thread | None = None
         self._prune_at = 0.0
-        self._fresh_state()
+        self._connected = False
         _bind_database(self.db)
         if create_tables:
             # Leave the connection as found: a socket opened here would be
@@ -178,120 +173,84 @@ class HueyStats:
             if was_closed:
                 self.db.close()
 
-    def _fresh_state(self) -> None:
-        self._buf: list[dict[str, Any]] = []  # rows waiting for the writer
-        self._started: dict[Any, float] = {}  # task id -> when its attempt began
-        self._lock = threading.Lock()  # guards _buf and _started
-        self._flush_lock = threading.Lock()  # held for a whole write
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-
-    # -- recording --------------------------------------------------------
+    # -- recording: the monitor's Recorder, writing to the tables -----------
 
     def connect(self) -> None:
         """Start recording: receive every signal, run the writer, flush on shutdown."""
         if self._connected:
             return
         self._connected = True
-        self.huey.signal()(self._on_signal)
-        # Consumer worker processes leave through os._exit, skipping atexit.
-        self.huey.on_shutdown('huey_stats_flush')(self._flush)
-        if hasattr(os, 'register_at_fork'):
-            this = weakref.ref(self)
-            os.register_at_fork(after_in_child=lambda: _after_fork(this))
-        self._start_writer()
-        atexit.register(self.close)
+        super().connect()
+        self._ensure_writer()
 
-    def _start_writer(self) -> None:
-        self._writer = threading.Thread(target=self._write_loop, name='huey-stats', daemon=True)
-        self._writer.start()
-
-    def _after_fork_in_child(self) -> None:
-        # The parent keeps its writer and its buffered rows; the child starts
-        # empty with its own writer. Inherited connections share the parent's
-        # socket: forget them without closing.
-        if self._stop.is_set():
+    def on_signal(self, signal: str, task: Any, *args: Any) -> None:
+        try:
+            super().on_signal(signal, task, *args)
+        except Exception:
+            logger.exception('stats: %s event dropped', signal)
             return
-        self._fresh_state()
+        if len(self._pending) >= self._flush_max:
+            self._wake.set()
+
+    on_signal.reads_results = False  # type: ignore[attr-defined]
+
+    def heartbeat(self) -> None:
+        """Nothing: consumer heartbeats belong to the storage-backed monitor."""
+
+    def _after_fork(self) -> None:
+        # The parent keeps its writer and buffered rows; the child starts empty
+        # with a writer of its own. Inherited connections share the parent's
+        # socket: forget them without closing.
+        super()._after_fork()
         if hasattr(self.db, 'dispose'):
             self.db.dispose()
         else:  # peewee before 4.5
             self.db._state.reset()
-        self._start_writer()
+        self._ensure_writer()
 
-    def _on_signal(self, signal: str, task: Any, exc: BaseException | None = None) -> None:
-        try:
-            now = time.time()
-            duration = None
-            if signal == S.SIGNAL_EXECUTING:
-                with self._lock:
-                    self._started[task.id] = now
-            elif signal in ATTEMPT_ENDING_SIGNALS:
-                with self._lock:
-                    started = self._started.pop(task.id, None)
-                if started is not None:
-                    duration = now - started
-            row = {
-                'ts': now,
-                'queue': self.name,
-                'task_id': str(task.id),
-                'task': task.name,
-                'signal': signal,
-                'duration': duration,
-                'error': repr(exc)[:_ERROR_CHARS] if signal == S.SIGNAL_ERROR and exc else None,
-                'args': _describe_args(task) if self.capture_args else None,
-            }
-            with self._lock:
-                self._buf.append(row)
-                waiting = len(self._buf)
-            if waiting >= self._flush_max:
-                self._wake.set()
-        except Exception:
-            logger.exception('stats: %s event dropped', signal)
-
-    def _write_loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._flush_interval)
-            self._wake.clear()
-            self._flush()
+    def _run(self) -> None:
+        super()._run()
         if not self.db.is_closed():
             self.db.close()
 
-    def _flush(self) -> None:
-        """Write the buffered rows in one transaction, then maybe prune."""
-        # Held for the whole write: a shutdown flush waits for the writer's
-        # write in progress instead of returning before it is stored.
-        with self._flush_lock:
-            with self._lock:
-                batch, self._buf = self._buf, []
-            if not batch:
-                return
-            # The last signal of each task in the batch decides if it is running.
-            running: dict[str, dict[str, Any] | None] = {}
-            for row in batch:
-                if row['signal'] == S.SIGNAL_EXECUTING:
-                    running[row['task_id']] = row
-                elif row['signal'] in ATTEMPT_ENDING_SIGNALS:
-                    running[row['task_id']] = None
-            try:
-                with self.db.atomic():
-                    for chunk in peewee.chunked(batch, _INSERT_CHUNK):
-                        HueyEvent.insert_many(chunk).execute()
-                    # Sorted, so two processes writing at once lock rows in one order.
-                    for task_id in sorted(running):
-                        row = running[task_id]
-                        HueyInflight.delete().where(HueyInflight.task_id == task_id).execute()
-                        if row is not None:
-                            HueyInflight.insert(
-                                task_id=task_id,
-                                queue=row['queue'],
-                                task=row['task'],
-                                started=row['ts'],
-                            ).execute()
-            except Exception:
-                logger.exception('stats: could not write %d events, dropped', len(batch))
-                return
-            self._maybe_prune()
+    def _store(self, events: list[tuple]) -> None:
+        """Insert the events and update the running set in one transaction, then maybe prune."""
+        rows = [
+            {
+                'ts': ts,
+                'queue': self.name,
+                'task_id': str(task_id),
+                'task': name,
+                'signal': signal,
+                'duration': duration,
+                'error': error,
+                'args': args_text,
+            }
+            for ts, signal, task_id, name, duration, error, _consumer, args_text in events
+        ]
+        # The last signal of each task in the batch decides if it is running.
+        running: dict[str, dict[str, Any] | None] = {}
+        for row in rows:
+            if row['signal'] == S.SIGNAL_EXECUTING:
+                running[row['task_id']] = row
+            elif row['signal'] in TERMINAL:
+                running[row['task_id']] = None
+        try:
+            with self.db.atomic():
+                for chunk in peewee.chunked(rows, _INSERT_CHUNK):
+                    HueyEvent.insert_many(chunk).execute()
+                # Sorted, so two processes writing at once lock rows in one order.
+                for task_id in sorted(running):
+                    row = running[task_id]
+                    HueyInflight.delete().where(HueyInflight.task_id == task_id).execute()
+                    if row is not None:
+                        HueyInflight.insert(
+                            task_id=task_id, queue=row['queue'], task=row['task'], started=row['ts']
+                        ).execute()
+        except Exception:
+            logger.exception('stats: could not write %d events, dropped', len(rows))
+            return
+        self._maybe_prune()
 
     def _maybe_prune(self) -> None:
         now = time.time()
@@ -324,14 +283,29 @@ class HueyStats:
         """Stop recording and write what is buffered. Safe to call twice."""
         if self._stop.is_set():
             return
-        self._stop.set()
-        self._wake.set()
         if self._connected:
-            self.huey.disconnect_signal(self._on_signal)
-            atexit.unregister(self.close)
-        if self._writer is not None:
-            self._writer.join(timeout=2)
-        self._flush()  # rows added while the writer made its last write
+            self.disconnect()  # stops the writer, then writes what is left
+        else:
+            self._stop.set()
+
+    # huey's names for the recorder's parts (huey's own tests use them)
+    _on_signal = on_signal
+
+    def _flush(self) -> int:
+        return self.flush()
+
+    @property
+    def _buf(self) -> list[tuple]:
+        """The events waiting for the writer."""
+        return list(self._pending)
+
+    @property
+    def _writer(self) -> Any:
+        return self._thread
+
+    @property
+    def _flush_lock(self) -> Any:
+        return self._write_lock
 
     # -- questions --------------------------------------------------------
 
@@ -496,19 +470,6 @@ def _bind_database(db: peewee.Database) -> None:
         )
 
 
-def _after_fork(ref: weakref.ref) -> None:
-    stats = ref()
-    if stats is not None:
-        stats._after_fork_in_child()
-
-
-def _describe_args(task: Any) -> str:
-    try:
-        return f'{task.args!r} {task.kwargs!r}'[:_ARGS_CHARS]
-    except Exception:
-        return '<unrepresentable>'
-
-
 def _newest_first(query: peewee.ModelSelect) -> peewee.ModelSelect:
     # By event time, then id: producer and consumer flush separately, so
     # insertion order says nothing about which event happened first.
@@ -531,3 +492,150 @@ def _event_dict(row: dict[str, Any], time_format: str = '%H:%M:%S') -> dict[str,
         'error': row['error'],
         'args': row.get('args'),
     }
+
+
+# -- huey's dashboard helpers -------------------------------------------------
+
+
+def enable_stats(huey: Any, db: Any, **options: Any) -> HueyStats:
+    """Start recording ``huey``'s statistics in ``db``; the same recorder on every call.
+
+    ``options`` are ``HueyStats``'s (``retention_hours``, ``capture_args``...).
+    The recorder is also ``huey._stats``, where huey's admin panels find it.
+    """
+    stats = getattr(huey, '_stats', None)
+    if stats is None:
+        stats = HueyStats(huey, db, **options)
+        huey._stats = stats
+        stats.connect()
+    return stats
+
+
+def live_counts(huey: Any) -> dict[str, int | None]:
+    """Tasks waiting, scheduled, and stored results right now (None when unreadable)."""
+    counts: dict[str, int | None] = {}
+    for key, count in (
+        ('pending', huey.pending_count),
+        ('scheduled', huey.scheduled_count),
+        ('results', huey.result_count),
+    ):
+        try:
+            counts[key] = count()
+        except Exception:
+            logger.warning('stats dashboard: cannot count %s tasks', key, exc_info=True)
+            counts[key] = None
+    return counts
+
+
+def pending_tasks(huey: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The first ``limit`` tasks waiting in the queue (empty when unreadable)."""
+    try:
+        return [
+            {'task': _short(task.name), 'id': task.id, 'priority': task.priority, 'eta': task.eta}
+            for task in huey.pending(limit)
+        ]
+    except Exception:
+        logger.warning('stats dashboard: cannot read the queue', exc_info=True)
+        return []
+
+
+def scheduled_tasks(huey: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The first ``limit`` tasks in the schedule (empty when unreadable)."""
+    try:
+        return [
+            {'task': _short(task.name), 'id': task.id, 'eta': task.eta}
+            for task in huey.scheduled(limit)
+        ]
+    except Exception:
+        logger.warning('stats dashboard: cannot read the schedule', exc_info=True)
+        return []
+
+
+def known_tasks(huey: Any) -> list[dict[str, Any]]:
+    """Every task registered in this process, by full name, and whether it is revoked."""
+    tasks = []
+    for name in huey.registry.names():
+        task_class = huey.registry.get(name)
+        try:
+            revoked = huey.is_revoked(task_class)
+        except Exception:
+            revoked = False
+        tasks.append({'full': name, 'task': _short(name), 'revoked': revoked})
+    return tasks
+
+
+def dashboard_context(
+    huey: Any,
+    stats: HueyStats,
+    list_limit: int = 50,
+    event_limit: int = 50,
+    throughput_minutes: int = 60,
+) -> dict[str, Any]:
+    """Everything huey's dashboard page renders, in one dict.
+
+    ``known`` lists the registered tasks with their statistics, then the tasks
+    the recorder has seen that this process does not import (a web process
+    usually does not import the consumer's task modules), marked
+    ``registered: False``.
+    """
+    by_task = {row['full']: row for row in stats.task_breakdown()}
+    known = known_tasks(huey)
+    for row in known:
+        row['stats'] = by_task.get(row['full'])
+        row['registered'] = True
+    registered = {row['full'] for row in known}
+    for full in sorted(set(by_task) - registered):
+        known.append(
+            {
+                'full': full,
+                'task': _short(full),
+                'revoked': False,
+                'registered': False,
+                'stats': by_task[full],
+            }
+        )
+    return {
+        'live': live_counts(huey),
+        'overview': stats.overview(),
+        'known': known,
+        'inflight': stats.inflight(),
+        'events': stats.recent_events(event_limit),
+        'pending': pending_tasks(huey, list_limit),
+        'scheduled': scheduled_tasks(huey, list_limit),
+        'throughput': stats.throughput(throughput_minutes),
+    }
+
+
+def _revoke_task(huey: Any, form: dict) -> None:
+    huey.revoke_all(huey.registry.get(form['task']))
+
+
+def _restore_task(huey: Any, form: dict) -> None:
+    huey.restore_all(huey.registry.get(form['task']))
+
+
+#: huey's dashboard buttons: operation name -> what it does, given the form fields.
+ACTIONS: dict[str, Callable[[Any, dict], Any]] = {
+    'revoke_task': _revoke_task,
+    'restore_task': _restore_task,
+    'revoke_id': lambda huey, form: admin.revoke(huey, form['id']),
+    'restore_id': lambda huey, form: admin.restore(huey, form['id']),
+    'flush_queue': lambda huey, form: huey.storage.flush_queue(),
+    'flush_results': lambda huey, form: huey.storage.flush_results(),
+    'flush_schedule': lambda huey, form: huey.storage.flush_schedule(),
+    'flush_locks': lambda huey, form: huey.flush_locks(),
+}
+
+
+def run_action(huey: Any, op: str, form: dict) -> None:
+    """Run huey's dashboard operation ``op`` (a key of ``ACTIONS``) with ``form``'s fields.
+
+    ``revoke_task``/``restore_task`` read ``form['task']`` (a full task name),
+    ``revoke_id``/``restore_id`` read ``form['id']``.
+    """
+    action = ACTIONS.get(op)
+    if action is None:
+        raise ValueError(
+            f'run_action(op={op!r}): unknown operation; use one of {", ".join(ACTIONS)}'
+        )
+    action(huey, form)

@@ -77,11 +77,12 @@ def test_consumer_heartbeat_in_flight_and_exit(make_app, start_consumer):
     consumer = start_consumer(app, '-w', '2')
 
     def registered():
+        # Workers start one by one: the record follows their count.
         alive = [view for view in monitor.consumers() if view.alive]
-        return alive if alive and alive[0].record.pid == consumer.pid else None
+        ours = alive and alive[0].record.pid == consumer.pid and alive[0].record.workers == 2
+        return alive if ours else None
 
-    view = wait_until(registered, 30, 'the consumer heartbeat')[0]
-    assert view.record.workers == 2
+    view = wait_until(registered, 30, 'the consumer heartbeat with both workers')[0]
     assert view.record.host == socket.gethostname()
 
     running = module.slow(3)

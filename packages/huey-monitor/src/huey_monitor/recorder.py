@@ -121,6 +121,7 @@ class Recorder:
         self._consumer_number: int | None = None
         self._consumer_started = 0.0
         self._last_heartbeat = 0.0
+        self._beaten_workers = 0  # the worker count the last heartbeat wrote
         self._processed = 0
 
     # -- wiring -----------------------------------------------------------
@@ -227,6 +228,7 @@ class Recorder:
                 if self._workers and (
                     time.time() - self._last_heartbeat >= self.settings.heartbeat_interval
                     or self._consumer_number is None
+                    or self._workers != self._beaten_workers  # workers still starting
                 ):
                     self.heartbeat()
             except Exception:  # never let the writer die: try again next time
@@ -362,7 +364,7 @@ class Recorder:
         storage.put_data(
             Keys.consumer(self._consumer_number, self.settings.max_consumers), record.to_bytes()
         )
-        self._last_heartbeat = now
+        self._last_heartbeat, self._beaten_workers = now, record.workers
 
     def _unregister_consumer(self) -> None:
         number, self._consumer_number = self._consumer_number, None

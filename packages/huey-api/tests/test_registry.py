@@ -7,6 +7,7 @@ import datetime
 import pytest
 from huey import HueyException, UnknownTaskError, crontab
 from huey.registry import Message, Registry
+from huey_api.message import Chord
 
 
 def _double(n):
@@ -68,8 +69,7 @@ def test_message_names_every_field_of_the_wire_tuple(huey):
 
     message = huey._registry.create_message(task)
 
-    assert message == Message.from_tuple(task.to_message())
-    assert message.to_tuple() == task.to_message()
+    assert message == task.to_message() == Message.decode(message.encode())
     assert (message.id, message.name, message.args, message.kwargs) == (
         task.id,
         double.name,
@@ -96,7 +96,7 @@ def test_create_task_rebuilds_the_same_task_and_pipeline(huey):
     assert rebuilt.on_complete == task.on_complete
     assert rebuilt.execute() == 8
     # the plain wire tuple works too, and serializes like any message
-    data = huey.serializer.serialize(huey._registry.create_message(task).to_tuple())
+    data = huey.serializer.serialize(huey._registry.create_message(task).encode())
     assert huey.deserialize_task(data) == task
 
 
@@ -104,7 +104,7 @@ def test_chord_members_keep_their_chord_field(huey):
     double = huey.task()(_double)
     report = huey.task()(_report)
     member = double.s(1)
-    member.chord = ('chord-id', 0, 2, report.s().to_message())
+    member.chord = Chord('chord-id', 0, 2, report.s().to_message())
 
     message = huey._registry.create_message(member)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 
 import pytest
 from huey import Huey
 from huey.signals import SIGNAL_REVOKED
-from huey_storage import MemoryStorage
+from huey_api.constants import REVOCATION_COUNT, REVOKED_FLAG
+from huey_storage import EmptyData, MemoryStorage
 
 
 @pytest.fixture
@@ -103,16 +105,163 @@ def test_revocation_check_costs_nothing_until_something_is_revoked():
     assert first() == 3
     assert huey.storage.revocation_reads == 0
 
-    # once anything is revoked, every execution checks (another process
+    # while a revocation exists, every execution checks (another process
     # revoking is seen through the flag stored with the revocation)
-    add.revoke(revoke_once=True)
+    add.revoke()
+    add.revoke(revoke_once=True)  # replaces the first: one revocation
     second = add(2, 3)
     delivery = huey.reserve()
     assert delivery.check_revoked
     huey.execute_delivery(delivery)
     assert second() is None
     assert huey.storage.revocation_reads == 1
+    # the revoke-once was used up: the last revocation is gone, so is the cost
     third = add(3, 4)
-    huey.execute_delivery(huey.reserve())
+    delivery = huey.reserve()
+    assert not delivery.check_revoked
+    huey.execute_delivery(delivery)
     assert third() == 7
-    assert huey.storage.revocation_reads == 2
+    assert huey.storage.revocation_reads == 1
+
+
+# -- the revocation flag is cleared once no revocation is left ----------------
+
+
+class _PausingStorage(MemoryStorage):
+    """A real MemoryStorage whose clearer can be held at one step, so another
+    thread's revoke() runs in between (the interleavings the protocol covers)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pause_at = None  # 'count' (before reading the counter) or 'flag'
+        self.paused = threading.Event()
+        self.resume = threading.Event()
+
+    def _hold(self, step):
+        if self.pause_at == step and threading.current_thread().name == 'clearer':
+            self.paused.set()
+            assert self.resume.wait(10), 'test never resumed the clearer'
+
+    def peek_counters(self, keys):
+        if REVOCATION_COUNT in keys:
+            self._hold('count')
+        return super().peek_counters(keys)
+
+    def delete_data(self, key):
+        if key == REVOKED_FLAG:
+            self._hold('flag')
+        return super().delete_data(key)
+
+
+def _flag(huey):
+    return huey.storage.peek_data(REVOKED_FLAG) is not EmptyData
+
+
+def test_flag_is_cleared_when_the_last_revocation_goes(huey, add):
+    first, second = add.s(1, 2), add.s(3, 4)
+    huey.revoke_by_id(first.id)
+    huey.revoke_by_id(second.id)
+    add.revoke()
+    assert huey.restore_all(add) and huey.restore_by_id(first.id) and _flag(huey)
+    assert huey.restore_by_id(second.id)
+    assert not _flag(huey)
+    assert huey.reserve() is None
+    add(5, 6)
+    assert not huey.reserve().check_revoked
+
+
+def test_lapsed_and_used_up_revocations_clear_the_flag(huey, add, run_all):
+    add.revoke(revoke_once=True)
+    until = add.s(7, 8)
+    huey.revoke_by_id(until.id, revoke_until=time.time() + 3600)
+    add(1, 1)
+    run_all(huey)  # the revoke-once is used up; the timed one is left
+    assert _flag(huey)
+    huey.enqueue(until)
+    run_all(huey, now=time.time() + 7200)  # lapsed: deleted when read
+    assert not _flag(huey)
+
+
+def test_flag_written_by_an_earlier_version_is_kept(huey, add):
+    # earlier versions wrote b'1' and did not count their revocations
+    huey.storage.put_data(REVOKED_FLAG, b'1')
+    huey.storage.put_data('r:old-id', b'|0')
+    huey.revoke_by_id('new-id')
+    assert huey.restore_by_id('new-id')
+    assert _flag(huey) and huey.is_revoked('old-id')
+
+
+@pytest.mark.parametrize('pause_at', ['count', 'flag'])
+def test_a_revocation_written_while_the_flag_is_cleared_is_never_missed(pause_at):
+    huey = Huey('race', storage_class=_PausingStorage)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    storage = huey.storage
+    huey.revoke_by_id('gone')
+    storage.pause_at = pause_at
+    # the clearer restores the last revocation and is held (with the mark)
+    # before it reads the counter, or after reading 0 and before deleting
+    clearer = threading.Thread(target=huey.restore_by_id, args=('gone',), name='clearer')
+    clearer.start()
+    assert storage.paused.wait(10)
+    revoked = add.s(1, 2)
+    writer = threading.Thread(target=huey.revoke_by_id, args=(revoked.id,))
+    writer.start()
+    # the writer counted and wrote its revocation, then waits for the clearer
+    deadline = time.monotonic() + 10
+    while storage.peek_data(revoked.revoke_id) is EmptyData:
+        assert time.monotonic() < deadline, 'the writer never wrote its revocation'
+        writer.join(0.01)
+    assert writer.is_alive()
+    storage.resume.set()
+    clearer.join(10)
+    writer.join(10)
+    assert not clearer.is_alive() and not writer.is_alive()
+    assert _flag(huey)
+    huey.enqueue(revoked)
+    delivery = huey.reserve()
+    assert delivery.check_revoked
+    huey.execute_delivery(delivery)
+    assert huey.result(revoked.id) is None and huey.is_revoked(revoked.id)
+
+
+@pytest.mark.parametrize('backend', ['sqlite', pytest.param('redis', marks=pytest.mark.redis)])
+def test_flag_is_cleared_on_real_storages(backend, tmp_path):
+    from conftest import REDIS_DB, requires
+    from huey_storage.testing.services import require_service
+
+    if backend == 'sqlite':
+        requires('huey_storage_sqlite')
+        from huey import SqliteHuey
+
+        huey = SqliteHuey('flag', filename=str(tmp_path / 'flag.db'))
+    else:
+        requires('huey_storage_redis')
+        requires('redis')
+        from huey import RedisHuey
+
+        host, port = require_service('redis')
+        huey = RedisHuey(f'flag-{time.time_ns()}', host=host, port=port, db=REDIS_DB)
+    try:
+
+        @huey.task()
+        def add(a, b):
+            return a + b
+
+        kept = add.s(1, 2)
+        huey.revoke_by_id(kept.id, revoke_once=True)
+        add.revoke()
+        huey.enqueue(kept)
+        delivery = huey.reserve()
+        assert delivery.check_revoked
+        huey.execute_delivery(delivery)  # the revoke-once is used up
+        assert _flag(huey) and huey.restore_all(add)
+        assert not _flag(huey)
+        huey.enqueue(add.s(3, 4))
+        assert not huey.reserve().check_revoked
+    finally:
+        huey.flush()
+        huey.storage.close()

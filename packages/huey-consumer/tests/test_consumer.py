@@ -249,6 +249,17 @@ def test_unknown_option_names_the_options(huey):
         Consumer(huey, bogus=1)
 
 
+def test_utc_is_refused_with_where_it_belongs(huey):
+    # huey 1.x/2.x consumers took utc; dropping it would run periodic tasks
+    # on another clock than the user asked for
+    with pytest.raises(
+        TypeError, match=r'utc=False is a setting of the application.*Huey\(\.\.\., utc='
+    ):
+        Consumer(huey, utc=False)
+    with pytest.raises(TypeError, match='utc=True'):
+        huey.create_consumer(utc=True, workers=2)
+
+
 def test_settings_object_and_keyword_overrides(huey):
     consumer = Consumer(huey, ConsumerConfig(workers=3, extra_locks='a, b'), periodic=False)
     assert consumer.config == ConsumerConfig(workers=3, periodic=False, extra_locks=('a', 'b'))

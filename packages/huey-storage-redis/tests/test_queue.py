@@ -231,3 +231,30 @@ def test_requeue_keeps_lease_order_across_batches(make_storage, cls):
     storage.enqueue(b'waiting')
     assert storage.requeue_expired_leases(time.time() + 3600) == count
     assert storage.enqueued_items() == [b'%05d' % i for i in range(count)] + [b'waiting']
+
+
+@pytest.mark.parametrize('cls', [RedisStorage, PriorityRedisStorage])
+def test_entry_without_envelope_is_dead_lettered_when_its_lease_expires(
+    make_storage, redis_client, cls
+):
+    storage = make_storage(cls, blocking=False)
+    raw = b'no envelope: written by another client'
+    if storage.priority:  # a sorted-set member: 16-digit sequence, then the entry
+        redis_client.zadd(storage.keys.queue, {b'%016d' % 10**15 + raw: 0})
+    else:
+        redis_client.lpush(storage.keys.queue, raw)
+    lease = storage.lease(0.01)
+    assert lease.data == raw and lease.deliveries == 1
+    assert storage.requeue_expired_leases(time.time() + 1) == 0
+    letters = storage.dead_letters()
+    assert [letter.data for letter in letters] == [raw]
+    assert 'no huey envelope' in letters[0].reason
+    assert storage.leased_count() == 0 and storage.queue_size() == 0
+
+
+def test_entry_without_envelope_can_be_dead_lettered_by_receipt(make_storage, redis_client):
+    storage = make_storage(blocking=False)
+    redis_client.lpush(storage.keys.queue, b'raw|entry')
+    lease = storage.lease(30)
+    assert storage.dead_letter(lease.receipt, 'undecodable') is not None
+    assert [letter.data for letter in storage.dead_letters()] == [b'raw|entry']

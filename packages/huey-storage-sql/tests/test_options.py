@@ -203,3 +203,23 @@ def test_expired_keys_are_swept(make_database):
     rows = storage.database.execute_sql(f'SELECT COUNT(*) FROM {kv}').fetchone()[0]
     assert rows == 2  # 'kept' and 'counter'
     storage.close()
+
+
+def test_a_row_whose_payload_is_not_bytes_is_leased_as_text(sqlite_url):
+    # SQLite keeps whatever type was written: a stray text or integer row must
+    # reach the reader (which dead-letters what it cannot decode) instead of
+    # failing inside every lease, forever
+    storage = SqlStorage('stray', database=sqlite_url)
+    storage.enqueue(b'first')
+    for payload in ("'a text payload'", '10000000000000'):
+        storage.database.execute_sql(
+            f'INSERT INTO {storage.table_prefix}queue (name, priority, order_key, data) '
+            f"VALUES ('stray', 0, 0, {payload})"
+        )
+    leases = {lease.data: lease for lease in (storage.lease(30) for _ in range(3))}
+    assert set(leases) == {b'first', b'a text payload', b'10000000000000'}
+    text = leases[b'a text payload']
+    assert text.deliveries == 1
+    assert storage.dead_letter(text.receipt, 'undecodable') is not None
+    assert [letter.data for letter in storage.dead_letters()] == [b'a text payload']
+    storage.close()

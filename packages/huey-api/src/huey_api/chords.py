@@ -1,4 +1,7 @@
-"""Chord bookkeeping in storage: collect member values, fire the callback once.
+"""Chords: collect member values in storage, fire the callback once.
+
+This docstring is the protocol's one description (``group.chord`` builds
+chords, ``execution`` reports members here).
 
 Safe under at-least-once delivery (a member may run twice after a crash, and
 two members may finish at the same moment in different processes). When a
@@ -26,7 +29,7 @@ callback twice (at-least-once); without a crash it is enqueued exactly once.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from huey_storage import EmptyData
 
@@ -34,8 +37,9 @@ from huey_api.constants import CHORD_PREFIX
 from huey_api.exceptions import HueyException
 from huey_api.result import Error
 from huey_api.task import Task
+from huey_api.utils import describe_exception
 
-__all__ = ['ChordMixin']
+__all__ = ['Chords']
 
 # Under 'huey', the logger applications configure for the facade they import.
 logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
@@ -44,64 +48,72 @@ logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 _FIRED_TTL = 24 * 3600.0
 
 
-class ChordMixin:
-    """Chord completion methods of ``Huey`` (used by ``execution``)."""
+class Chords:
+    """Chord completion in ``storage``; ``enqueue(task, now)`` enqueues the callback."""
 
-    def _chord_member_done(self, task: Task, value: Any, deliveries: int, now: float) -> None:
+    def __init__(self, storage, codec, enqueue: Callable[[Task, float], None]):
+        self.storage = storage
+        self.codec = codec
+        self.enqueue = enqueue
+
+    def member_done(self, task: Task, value: Any, deliveries: int, now: float) -> None:
         """Record ``value`` as ``task``'s chord slot; fire the callback if it was
         the last one. Storage errors propagate (the member is not acknowledged)."""
-        chord_id, index, size, callback = task.chord
-        storage = self.storage
-        prefix = f'{CHORD_PREFIX}{chord_id}:'
-        slot_key, count_key, fired_key = f'{prefix}{index}', prefix + 'count', prefix + 'fired'
+        chord = task.chord
+        storage, codec = self.storage, self.codec
+        prefix = f'{CHORD_PREFIX}{chord.id}:'
+        slot_key, count_key, fired_key = (
+            f'{prefix}{chord.index}',
+            prefix + 'count',
+            prefix + 'fired',
+        )
         try:
-            data = self.serialize_value(slot_key, value)
+            data = codec.encode_value(slot_key, value)
         except Exception as exc:
             logger.error(
                 'chord %s: member %s returned a value that cannot be serialized: '
-                '%r; its slot holds an Error',
-                chord_id,
+                '%s; its slot holds an Error',
+                chord.id,
                 task.id,
-                exc,
+                describe_exception(exc),
             )
-            data = self.serialize_value(
-                slot_key, Error({'error': repr(exc), 'task_id': task.id, 'retries': task.retries})
-            )
+            error = {'error': describe_exception(exc), 'task_id': task.id, 'retries': 0}
+            data = codec.encode_value(slot_key, Error(error))
         storage.put_data(slot_key, data)
         count = storage.incr(count_key)
-        if count < size:
+        if count < chord.size:
             # Once the chord fired and was cleaned up, a late member restarts
             # the counter at 1: it must not leave its slot and counter behind.
             if (count == 1 or deliveries > 1) and storage.peek_data(fired_key) is not EmptyData:
-                self._chord_drop_late(slot_key, count_key)
+                self._drop_late(slot_key, count_key)
             return
-        keys = [f'{prefix}{i}' for i in range(size)]
+        keys = [f'{prefix}{i}' for i in range(chord.size)]
         found = storage.peek_data_many(keys + [fired_key])
         fired = found.pop()
         if any(item is EmptyData for item in found):
             if fired is not EmptyData:  # late: the chord already fired
-                self._chord_drop_late(slot_key, count_key)
+                self._drop_late(slot_key, count_key)
             return
         won = fired is EmptyData and storage.put_if_empty(fired_key, b'1', _FIRED_TTL)
         if not won and deliveries <= 1:
             return
         values = [
-            self._chord_slot_value(chord_id, i, key, item)
+            self._slot_value(chord.id, i, key, item)
             for i, (key, item) in enumerate(zip(keys, found))
         ]
-        self._fire_chord_callback(chord_id, callback, values, now)
+        self._fire(chord, values, now)
         for key in keys:
             storage.delete_data(key)
         storage.delete_counter(count_key)
 
-    def _chord_drop_late(self, slot_key: str, count_key: str) -> None:
+    def _drop_late(self, slot_key: str, count_key: str) -> None:
         logger.info('%s: its chord already fired; dropping this late value', slot_key)
         self.storage.delete_data(slot_key)
         self.storage.delete_counter(count_key)
 
-    def _chord_slot_value(self, chord_id: str, index: int, key: str, data: bytes) -> Any:
+    def _slot_value(self, chord_id: str, index: int, key: str, data: bytes) -> Any:
         try:
-            return self.deserialize_value(key, data)
+            return self.codec.decode_value(key, data)
         except HueyException as exc:
             logger.error(
                 'chord %s: slot %d cannot be read (%s); the callback gets an Error there',
@@ -111,22 +123,21 @@ class ChordMixin:
             )
             return Error({'error': f'unreadable chord slot: {exc}', 'retries': 0})
 
-    def _fire_chord_callback(
-        self, chord_id: str, callback: tuple, values: list, now: float
-    ) -> None:
-        message = callback[:7] + (tuple(callback[7]) + (values,),) + callback[8:]
+    def _fire(self, chord, values: list, now: float) -> None:
+        callback = chord.callback
+        message = callback._replace(args=callback.args + (values,))
         try:
-            task = self.registry.decode(message)
+            task = self.codec.registry.create_task(message)
         except HueyException as exc:
             dead_id = self.storage.add_dead_letter(
-                self.serialize_message(message), f'chord {chord_id} callback: {exc}'
+                self.codec.encode_message(message.encode()), f'chord {chord.id} callback: {exc}'
             )
             logger.error(
                 'chord %s: callback not enqueued, moved to the dead letters (id %s): %s',
-                chord_id,
+                chord.id,
                 dead_id,
                 exc,
             )
             return
-        logger.debug('chord %s complete: enqueueing %s', chord_id, task)
-        self._enqueue_follow_up(task, now)
+        logger.debug('chord %s complete: enqueueing %s', chord.id, task)
+        self.enqueue(task, now)

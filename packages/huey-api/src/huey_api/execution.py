@@ -1,56 +1,86 @@
-"""The execution API: what running a task means, used by consumers.
+"""Running tasks: the ``Executor`` takes a message and carries it to its outcome.
 
-A consumer loops on ``reserve()`` / ``execute_delivery()``, heartbeats with
-``extend_leases()``, and its scheduler calls ``enqueue_due()``,
-``enqueue_periodic()`` and ``requeue_expired_leases()``.
+``Huey`` builds one ``Executor`` and hands it what it uses: the storage, the
+codec (serializer, registry, signing contexts), the signals, the settings,
+the revocations, the execute hooks and ``build_error_result``. The consumer reaches it through
+``Huey``'s execution API (``reserve()``, ``execute_delivery()``,
+``release()``...; see docs/DESIGN.md).
 
-Hot path round trips per task (no revocations, no hooks): enqueue 1,
-reserve 1 (lease), execute 1 (``peek_data_many`` of both revocation keys),
-acknowledge 1 (``ack`` with the result). A None result with
-``store_none=False`` is not stored. A chord member adds ``put_data`` of its
-slot and ``incr`` of the chord counter (the last one also reads the slots and
-enqueues the callback; see ``chords``); other tasks pay nothing for chords.
+Hot path round trips per task (no revocation, no hooks): the lease (which
+also reads the revocation flag) and the acknowledgement that stores the
+result, or one ``ack_and_lease`` for both when a worker takes its next
+message as it acknowledges. While a revocation exists, one more
+(``peek_data_many`` of the task's two revocation keys). A None result with
+``store_none=False`` is not stored. Chord members add the chord's bookkeeping
+(see ``chords``); other tasks pay nothing for chords.
 """
 
 from __future__ import annotations
 
-import calendar
-import datetime
 import logging
 import time
-import traceback
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable
 
 from huey_storage import EmptyData
 
 from huey_api import replay
 from huey_api import signals as S
-from huey_api.constants import AT_LEAST_ONCE, PERIODIC_PREFIX, REVOKE_PREFIX, REVOKED_FLAG
+from huey_api.chords import Chords
+from huey_api.codec import Codec
+from huey_api.constants import AT_LEAST_ONCE, AT_MOST_ONCE, DELIVERY_MODES, REVOKED_FLAG
 from huey_api.exceptions import (
     RETRYING_EXCEPTIONS,
     CancelExecution,
-    HueyException,
+    ConfigurationError,
     RateLimitExceeded,
     RetryTask,
-    TaskException,
     TaskLockedException,
     TaskTimeout,
 )
-from huey_api.locks import lock_key
 from huey_api.result import SKIPPED, Error
 from huey_api.task import PeriodicTask, Task
-from huey_api.utils import frame_timestamp, seconds, to_timestamp
+from huey_api.utils import describe_exception, seconds, to_timestamp
 
-__all__ = ['Delivery', 'ExecutionMixin']
+__all__ = ['Delivery', 'Executor', 'Settings']
 
 # Under 'huey', the logger applications configure for the facade they import.
 logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
-_PERIODIC_TTL = 120.0
 #: times closer than this are equal: a datetime (microseconds) read back from
 #: an epoch float may land a fraction of a microsecond early
-_RESOLUTION = 1e-6
+RESOLUTION = 1e-6
+
+
+@dataclass
+class Settings:
+    """What a ``Huey`` does with its tasks; ``huey.results`` etc. read and
+    write these (checked here, once, when the Huey is built)."""
+
+    results: bool = True
+    store_none: bool = False
+    store_intermediate_errors: bool = True
+    utc: bool = True
+    immediate: bool = False
+    delivery: str = AT_LEAST_ONCE
+    lease_timeout: float = 30.0
+    max_deliveries: int = 5
+    #: with a signing key, how long a message's claim blocks its copies (``replay``)
+    replay_window: float = 86400.0
+
+    def __post_init__(self) -> None:
+        if self.delivery not in DELIVERY_MODES:
+            raise ConfigurationError(
+                f'delivery={self.delivery!r}: use one of {", ".join(DELIVERY_MODES)}'
+            )
+        if not self.lease_timeout > 0:
+            raise ConfigurationError(f'lease_timeout={self.lease_timeout!r}: must be > 0 seconds')
+        if self.max_deliveries < 1:
+            raise ConfigurationError(f'max_deliveries={self.max_deliveries!r}: must be >= 1')
+        if not self.replay_window > 0:
+            raise ConfigurationError(f'replay_window={self.replay_window!r}: must be > 0 seconds')
+        self.lease_timeout = float(self.lease_timeout)
+        self.replay_window = float(self.replay_window)
 
 
 @dataclass(frozen=True)
@@ -60,442 +90,442 @@ class Delivery:
     task: Task
     receipt: str | None
     deliveries: int = 1
-    #: False when the storage said nothing was ever revoked (skip the check)
+    #: False when the storage said nothing is revoked (skip the check)
     check_revoked: bool = True
     #: with a signing key, the replay claim given back by ``release``
     claim: str | None = None
 
 
-class ExecutionMixin:
-    """Execution methods of ``Huey`` (split out to keep modules readable)."""
+class Executor:
+    """Takes messages and runs tasks with every semantic (see ``run``)."""
 
-    # -- consumer entry points ------------------------------------------
+    def __init__(
+        self,
+        storage,
+        codec: Codec,
+        signals: S.Signals,
+        settings: Settings,
+        revocations,
+        pre_execute: dict[str, Callable],
+        post_execute: dict[str, Callable],
+        build_error_result: Callable[[Task, BaseException], dict],
+    ) -> None:
+        self.storage = storage
+        self.codec = codec
+        self.signals = signals
+        self.settings = settings
+        self.revocations = revocations
+        self.pre_execute = pre_execute
+        self.post_execute = post_execute
+        self.build_error_result = build_error_result
+        self.chords = Chords(storage, codec, self.enqueue)
+        #: set by a consumer: ``handler(seconds)`` returns a context manager
+        #: that interrupts a task running longer (raising TaskTimeout)
+        self.timeout_handler: Callable | None = None
+
+    # -- messages -----------------------------------------------------------
 
     def reserve(self) -> Delivery | None:
         """Next runnable ``Delivery`` or None; poison messages are dead-lettered."""
-        storage = self.storage
-        at_least_once = self.delivery == AT_LEAST_ONCE
+        storage, settings = self.storage, self.settings
         while True:
-            if at_least_once:
-                lease, flag = storage.lease_with_data(self.lease_timeout, REVOKED_FLAG)
-                if lease is None:
-                    return None
-                data, receipt, deliveries = lease.data, lease.receipt, lease.deliveries
-                check_revoked = flag is not EmptyData
-            else:
+            if settings.delivery == AT_MOST_ONCE:
                 data = storage.dequeue()
                 if data is None:
                     return None
-                receipt, deliveries, check_revoked = None, 1, True
-            delivery = self._accept(data, receipt, deliveries, check_revoked)
+                delivery = self.accept(data, None, 1, True)
+            else:
+                lease, flag = storage.lease_with_data(settings.lease_timeout, REVOKED_FLAG)
+                if lease is None:
+                    return None
+                delivery = self.accept(
+                    lease.data, lease.receipt, lease.deliveries, flag is not EmptyData
+                )
             if delivery is not None:
                 return delivery
 
-    def _accept(
-        self, data: bytes, receipt: str | None, deliveries: int, check_revoked: bool
+    def accept(
+        self, data: Any, receipt: str | None, deliveries: int, check_revoked: bool
     ) -> Delivery | None:
-        """Decode a taken message; dead-letter it (and return None) if it is poison."""
+        """Decode a taken message; dead-letter it (and return None) if it is poison.
+
+        The delivery count is checked first: a message that kills its worker
+        while being decoded still reaches the dead letters."""
+        limit = self.settings.max_deliveries
+        over = deliveries > limit
         try:
-            task = self.deserialize_task(data)
-        except HueyException as exc:
-            self._bury(data, receipt, f'undecodable message: {exc}', None)
+            task = self.codec.decode_task(data)
+        except Exception as exc:  # any failure to decode is the message's fault
+            reason = f'undecodable message: {describe_exception(exc)}'
+            self.bury(data, receipt, _too_often(deliveries, limit) if over else reason)
             return None
-        if deliveries > self.max_deliveries:
-            reason = (
-                f'delivered {deliveries} times (max_deliveries='
-                f'{self.max_deliveries}): it probably kills or hangs its worker'
-            )
+        if over:
+            reason = _too_often(deliveries, limit)
             if task.chord is not None:  # never leave its chord waiting
-                self._chord_member_done(
-                    task,
-                    Error(
-                        {
-                            'error': f'dead-lettered: {reason}',
-                            'task_id': task.id,
-                            'retries': task.retries,
-                        }
-                    ),
-                    deliveries,
-                    time.time(),
+                error = Error(
+                    {'error': f'dead-lettered: {reason}', 'task_id': task.id, 'retries': 0}
                 )
-            self._bury(data, receipt, reason, task)
+                self.chords.member_done(task, error, deliveries, time.time())
+            self.bury(data, receipt, reason, task)
             return None
         claim = None
-        if self.signed:
-            claim, refused = replay.claim(self, data, task.eta_ts, deliveries)
+        if self.codec.signed:  # a copy of a signed message never runs
+            codec, window = self.codec, self.settings.replay_window
+            claim, refused = replay.claim(
+                self.storage, codec.serializer, window, data, task.eta_ts, deliveries
+            )
             if refused is not None:
-                self._bury(data, receipt, refused, task)
+                self.bury(data, receipt, refused, task)
                 return None
         return Delivery(task, receipt, deliveries, check_revoked, claim)
 
-    def execute_delivery(
-        self,
-        delivery: Delivery,
-        reserve_next: bool = False,
-        now: datetime.datetime | float | None = None,
-    ) -> Delivery | None:
-        """Run a reserved task with every semantic, then acknowledge it.
-
-        Task errors are handled (stored, retried, signalled); only storage
-        failures propagate. With ``reserve_next``, a successful task's
-        acknowledgement may also take the next waiting message in the same
-        round trip (``storage.ack_and_lease``): that ``Delivery`` is returned,
-        already leased, and the caller must run or release it. Returns None
-        when nothing was taken (then call ``reserve()`` as usual). ``now`` (a
-        datetime or epoch seconds, default the current time) is the time the
-        task's eta, expiry and revocations are judged by; a task not yet due
-        goes to the schedule.
-        """
-        taken: list | None = [] if reserve_next and delivery.receipt is not None else None
-        self._execute(
-            delivery.task,
-            delivery.receipt,
-            time.time() if now is None else to_timestamp(now),
-            delivery.check_revoked,
-            taken,
-            delivery.deliveries,
-        )
-        if not taken:
-            return None
-        lease, flag = taken
-        return self._accept(lease.data, lease.receipt, lease.deliveries, flag is not EmptyData)
-
-    def release(self, delivery: Delivery) -> None:
-        """Give an interrupted delivery back to the queue; sends SIGNAL_INTERRUPTED.
-
-        At-most-once deliveries are re-enqueued at the queue's tail.
-        """
-        if delivery.claim is not None:
-            replay.unclaim(self, delivery.claim)
-        if delivery.receipt is not None:
-            self.storage.release(delivery.receipt)
-        else:
-            self.storage.enqueue(self.serialize_task(delivery.task), delivery.task.priority)
-        self._emit(S.SIGNAL_INTERRUPTED, delivery.task)
-
-    def extend_leases(self, deliveries: Sequence[Delivery]) -> int:
-        """Heartbeat: push the lease deadline of in-flight deliveries."""
-        receipts = [d.receipt for d in deliveries if d.receipt is not None]
-        if not receipts:
-            return 0
-        return self.storage.extend_leases(receipts, self.lease_timeout)
-
-    def requeue_expired_leases(self) -> int:
-        """Return messages of crashed workers (lease deadline passed) to the queue."""
-        return self.storage.requeue_expired_leases(time.time())
-
-    def enqueue_due(self, now: float | None = None) -> int:
-        """Move scheduled messages due at ``now`` (default: now) to the queue."""
-        return self.storage.enqueue_due(time.time() if now is None else to_timestamp(now))
-
-    def enqueue_periodic(self, now: datetime.datetime | None = None) -> list[Task]:
-        """Enqueue periodic tasks whose validator accepts ``now``'s minute.
-
-        ``now`` is a naive datetime in UTC (``utc=True``) or local time;
-        default: the current minute. Each (task, minute) fires once across
-        every consumer: the first ``incr`` of its counter (a TTL of two
-        minutes) wins; counters are bookkeeping, never counted as results.
-        """
-        now = (now or self.now()).replace(second=0, microsecond=0)
-        minute = now.strftime('%Y%m%d%H%M')
-        # The claim lives until _PERIODIC_TTL after the minute began, so a
-        # minute long past (replayed by a test) is not deduplicated at all.
-        start = calendar.timegm(now.timetuple()) if self.utc else now.timestamp()
-        ttl = start + _PERIODIC_TTL - time.time()
-        enqueued = []
-        for task in self.read_periodic(now):
-            key = f'{PERIODIC_PREFIX}{task.name}:{minute}'
-            if ttl > 0 and self.storage.incr(key, 1, ttl) != 1:
-                continue
-            try:
-                self.enqueue(task)
-            except Exception:
-                if ttl > 0:  # not enqueued: let a retry of this minute claim it again
-                    self.storage.delete_counter(key)
-                raise
-            enqueued.append(task)
-        return enqueued
-
-    def run_startup_hooks(self) -> None:
-        """Run ``on_startup`` hooks; errors are logged, not raised."""
-        self._run_hooks(self._startup, 'startup')
-
-    def run_shutdown_hooks(self) -> None:
-        """Run ``on_shutdown`` hooks; errors are logged, not raised."""
-        self._run_hooks(self._shutdown, 'shutdown')
-
-    def _run_hooks(self, hooks: dict, kind: str) -> None:
-        for name, hook in list(hooks.items()):
-            try:
-                hook()
-            except Exception:
-                logger.exception('%s hook %r failed', kind, name)
-
-    def flush_locks(self, *extra_names: str) -> set[str]:
-        """Release every lock declared with ``lock_task`` (and ``extra_names``);
-        returns the names that were held. Consumers call it at start-up."""
-        flushed = set()
-        for name in self._locks.union(name.strip() for name in extra_names):
-            if self.storage.delete_data(lock_key(self, name)):
-                flushed.add(name)
-        return flushed
-
-    def create_consumer(self, **options: Any):
-        """A ``huey_consumer.Consumer`` for this huey (needs huey-consumer)."""
-        try:
-            from huey_consumer import Consumer
-        except ImportError as exc:
-            raise ImportError(
-                'create_consumer needs the huey-consumer distribution: pip install huey-consumer'
-            ) from exc
-        return Consumer(self, **options)
-
-    # -- classic huey API -------------------------------------------------
-
-    def execute(self, task: Task, timestamp=None) -> Any:
-        """Run ``task`` in this process with every semantic; returns its value.
-
-        ``timestamp`` (default now) is the time to judge the task by, a
-        datetime in huey's clock (see ``Task.eta``) or epoch seconds: a task
-        whose eta is later goes to the schedule instead. Returns None when the
-        task was scheduled, skipped (revoked, expired, canceled) or failed.
-        Goes through the same path as ``execute_delivery``.
-        """
-        now = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
-        return self._execute(task, None, now)
-
-    def dequeue(self) -> Task | None:
-        """Remove and return the next task, or None: a plain at-most-once pop
-        (a consumer uses ``reserve()``); poison messages are dead-lettered."""
-        while True:
-            data = self.storage.dequeue()
-            if data is None:
-                return None
-            try:
-                return self.deserialize_task(data)
-            except HueyException as exc:
-                self._bury(data, None, f'undecodable message: {exc}', None)
-
-    def add_schedule(self, task: Task) -> None:
-        """Put ``task`` in the schedule at its eta (now if it has none);
-        sends SIGNAL_SCHEDULED."""
-        eta = task.eta_ts if task.eta_ts is not None else time.time()
-        self.storage.add_to_schedule(self.serialize_task(task), eta, task.priority)
-        self._emit(S.SIGNAL_SCHEDULED, task)
-
-    def read_schedule(self, timestamp=None) -> list[Task]:
-        """Remove and return the tasks due at ``timestamp`` (default now).
-
-        A datetime covers its whole microsecond: ``task.eta`` is rounded to
-        one, so reading the schedule at it must include the task.
-        """
-        if timestamp is None:
-            ts = time.time()
-        else:
-            ts = frame_timestamp(timestamp, self.utc)
-            if isinstance(timestamp, datetime.datetime):
-                ts += 1e-6
-        tasks = []
-        for data in self.storage.read_schedule(ts):
-            try:
-                tasks.append(self.deserialize_task(data))
-            except HueyException as exc:
-                self._bury(data, None, f'undecodable message: {exc}', None)
-        return tasks
-
-    def read_periodic(self, timestamp: datetime.datetime) -> list[Task]:
-        """New instances of the periodic tasks whose validator accepts ``timestamp``."""
-        return [
-            task_class()
-            for task_class in self.registry.periodic_tasks
-            if task_class.validate_datetime(timestamp)
-        ]
-
-    def ready_to_run(self, task: Task, timestamp=None) -> bool:
-        """True if ``task`` has no eta or its eta is at or before ``timestamp``."""
-        ts = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
-        return task.eta_ts is None or task.eta_ts - ts <= _RESOLUTION
-
-    def build_error_result(self, task: Task, exception: BaseException) -> dict:
-        """The metadata stored (as an ``Error``) for a failed task: ``error``,
-        ``retries``, ``traceback``, ``task_id``, ``type``, ``message``.
-        Override to add fields."""
-        if isinstance(exception, TaskException):  # a subtask's error, passed on
-            error = exception.metadata.get('error') or repr(exception)
-        else:
-            error = repr(exception)
-        return {
-            'error': error,
-            'type': f'{type(exception).__module__}.{type(exception).__qualname__}',
-            'message': str(exception),
-            'traceback': ''.join(
-                traceback.format_exception(type(exception), exception, exception.__traceback__)
-            ),
-            'task_id': task.id,
-            'retries': task.retries,
-        }
-
-    # -- internals --------------------------------------------------------
-
-    def _emit(self, signal: str, task: Task, *args) -> None:
-        if self._signals.active:
-            self._signals.send(signal, task, *args)
-
-    def _bury(self, data: bytes, receipt: str | None, reason: str, task: Task | None) -> None:
+    def bury(self, data: Any, receipt: str | None, reason: str, task: Task | None = None) -> None:
+        """Move a message to the dead letters (SIGNAL_DEAD_LETTERED when it decoded)."""
         if receipt is not None:
             dead_id = self.storage.dead_letter(receipt, reason)
         else:
+            if not isinstance(data, bytes):
+                data = repr(data).encode()
             dead_id = self.storage.add_dead_letter(data, reason)
         logger.error('message moved to the dead letters (id %s): %s', dead_id, reason)
         if task is not None:
             self._emit(S.SIGNAL_DEAD_LETTERED, task)
 
-    def _finish(self, receipt: str | None, result: tuple[str, bytes] | None) -> None:
-        if receipt is not None:
-            self.storage.ack(receipt, result)
-        elif result is not None:
-            self.storage.put_data(result[0], result[1], is_result=True)
+    # -- putting tasks in the queue or the schedule --------------------------
 
-    def _enqueue_follow_up(self, task: Task, now: float) -> None:
+    def enqueue(self, task: Task, now: float) -> None:
+        """Enqueue a follow-up (retry, next step, error handler, chord callback);
+        in immediate mode run it now.
+
+        One that cannot be encoded (an unpicklable value carried over) gets
+        its error stored as its result instead. Storage errors propagate: the
+        message being executed is then not acknowledged and comes back when
+        its lease expires, so the follow-up is not lost."""
         if task.expires is not None:
-            task.resolve_expires()  # counts from this enqueue, as for a call
-        try:
-            data = self.serialize_task(task)
-        except Exception:  # e.g. an unpicklable argument carried over
-            logger.exception('could not serialize %s: it is not enqueued', task)
+            task.resolve_expires(now)  # counts from this enqueue, as for a call
+        if self.settings.immediate:
+            self._emit(S.SIGNAL_ENQUEUED, task)
+            self.run(task, None, now)
             return
-        # Storage errors propagate: the message is then not acknowledged and
-        # comes back when its lease expires, so the retry or next step is not lost.
-        self._put(task, now, data)
-
-    def _serialize_result(self, task: Task, value: Any) -> bytes:
         try:
-            return self.serialize_value(task.id, value)
+            data = self.codec.encode_task(task)
         except Exception as exc:
-            logger.error('task %s returned a value that cannot be serialized: %r', task.id, exc)
-            return self.serialize_value(task.id, Error(self.build_error_result(task, exc)))
+            logger.error('%s cannot be enqueued: %s', task, describe_exception(exc))
+            if self.settings.results:
+                error = self._error(task, exc)
+                for step in task.chain():
+                    data = self._serialize_error(step.id, task, error)
+                    self.storage.put_data(step.id, data, is_result=True)
+            return
+        self.storage.enqueue(data, task.priority)
+        self._emit(S.SIGNAL_ENQUEUED, task)
 
-    def _skip(self, task: Task, receipt: str | None, deliveries: int, now: float) -> None:
-        """A task that will not run: its chord gets SKIPPED in its slot."""
-        if task.chord is not None:
-            self._chord_member_done(task, SKIPPED, deliveries, now)
-        self._finish(receipt, None)
+    def schedule(self, task: Task) -> None:
+        """Put ``task`` in the schedule at its eta (now if it has none)."""
+        eta = task.eta_ts if task.eta_ts is not None else time.time()
+        self.storage.add_to_schedule(self.codec.encode_task(task), eta, task.priority)
+        self._emit(S.SIGNAL_SCHEDULED, task)
 
-    def _call(self, task: Task) -> Any:
-        """Run the task function, under the consumer's timeout handler if the
-        task has a ``timeout`` (``task.check_timeout()`` works either way)."""
-        timeout = task.timeout
-        if not timeout:
-            return task.execute()
-        task._deadline = time.monotonic() + timeout
-        handler = self._timeout_handler
-        if handler is None or task.is_async:  # an async task times out on its loop
-            return task.execute()
-        with handler(timeout):
-            return task.execute()
+    def release(self, delivery: Delivery) -> None:
+        """Give an interrupted delivery back (at-most-once: re-enqueued at the tail)."""
+        if delivery.claim is not None:
+            replay.unclaim(self.storage, delivery.claim)
+        if delivery.receipt is not None:
+            self.storage.release(delivery.receipt)
+        else:
+            self.storage.enqueue(self.codec.encode_task(delivery.task), delivery.task.priority)
+        self._emit(S.SIGNAL_INTERRUPTED, delivery.task)
 
-    def _execute(
+    # -- running ------------------------------------------------------------
+
+    def run(
         self,
         task: Task,
         receipt: str | None,
         now: float,
         check_revoked: bool = True,
-        taken: list | None = None,
         deliveries: int = 1,
-    ) -> Any:
-        """The one execution path (``execute`` and ``execute_delivery``).
+        take_next: bool = False,
+    ) -> tuple[Any, Delivery | None]:
+        """The one execution path: returns the task's value (None when it did
+        not run or failed) and, with ``take_next``, the next message leased
+        by the acknowledgement (or None).
 
         In order: a future eta goes to the schedule; a revoked or expired
         task is skipped; SIGNAL_EXECUTING; pre-execute hooks (CancelExecution
         skips); the task runs; then its outcome. With a ``receipt`` every
         write an outcome needs is made before the message is acknowledged.
         """
-        storage = self.storage
-        if task.eta_ts is not None and task.eta_ts - now > _RESOLUTION:
-            self.add_schedule(task)
-            self._finish(receipt, None)
-            return None
-        if check_revoked and self._task_revoked(task, now):
+        if task.eta_ts is not None and task.eta_ts - now > RESOLUTION:
+            self.schedule(task)
+            return None, self._ack(receipt)
+        if check_revoked and self.revocations.task_revoked(task, now):
             logger.info('task %s is revoked, not run', task.id)
-            self._emit(S.SIGNAL_REVOKED, task)
-            return self._skip(task, receipt, deliveries, now)
-        if task.expires_ts is not None and now - task.expires_ts > _RESOLUTION:
+            return self._skip(task, receipt, S.SIGNAL_REVOKED, deliveries, now)
+        if task.expires_ts is not None and now - task.expires_ts > RESOLUTION:
             logger.info('task %s expired at %s, not run', task.id, task.expires_resolved)
-            self._emit(S.SIGNAL_EXPIRED, task)
-            return self._skip(task, receipt, deliveries, now)
-        signals = self._signals
-        if signals.active:
-            signals.send(S.SIGNAL_EXECUTING, task)
-        if self._pre_execute and not self._pre_hooks(task):
-            self._emit(S.SIGNAL_CANCELED, task)
-            return self._skip(task, receipt, deliveries, now)
+            return self._skip(task, receipt, S.SIGNAL_EXPIRED, deliveries, now)
+        self._emit(S.SIGNAL_EXECUTING, task)
+        if self.pre_execute and not self._pre_hooks(task):
+            return self._skip(task, receipt, S.SIGNAL_CANCELED, deliveries, now)
         try:
-            value = self._call(task)
+            value = self._call(task, check_revoked)
+        except TaskTimeout as exc:
+            logger.warning('task %s timed out after %ss', task.id, task.timeout)
+            return self._failed(task, receipt, exc, deliveries, S.SIGNAL_TIMEOUT)
+        except RateLimitExceeded as exc:
+            logger.info('task %s not run: %s', task.id, exc)
+            retry_eta = None
+            if exc.retry or task.retries:
+                retry_eta = time.time() + (task.retry_delay or exc.delay)
+                if exc.retry:  # a rate-limited retry costs no retry
+                    task.retries += 1
+            return self._failed(task, receipt, exc, deliveries, S.SIGNAL_RATE_LIMITED, retry_eta)
+        except TaskLockedException as exc:
+            logger.warning('task %s not run: %s', task.id, exc)
+            return self._failed(task, receipt, exc, deliveries, S.SIGNAL_LOCKED)
+        except RetryTask as exc:
+            task.retries += 1  # RetryTask costs no retry
+            retry_eta = None
+            if exc.eta is not None:
+                retry_eta = to_timestamp(exc.eta)
+            elif exc.delay is not None:
+                retry_eta = time.time() + seconds(exc.delay)
+            return self._failed(task, receipt, exc, deliveries, None, retry_eta)
+        except CancelExecution as exc:
+            if exc.retry or (exc.retry is None and task.retries):
+                task.retries = max(task.retries, 1)
+            else:
+                task.retries = 0
+            return self._failed(task, receipt, exc, deliveries, S.SIGNAL_CANCELED)
         except Exception as exc:
-            self._clear_revocation(task, check_revoked)
-            self._handle_failure(task, receipt, exc, deliveries)
-            return None
-        self._clear_revocation(task, check_revoked)
+            logger.error('unhandled exception in task %s (%s)', task.id, task.name, exc_info=exc)
+            return self._failed(task, receipt, exc, deliveries, S.SIGNAL_ERROR)
+        return value, self._succeeded(task, receipt, value, deliveries, now, take_next)
+
+    def _call(self, task: Task, check_revoked: bool) -> Any:
+        """Run the task function, under the consumer's timeout handler if the
+        task has a ``timeout`` (``task.check_timeout()`` works either way).
+        Afterwards a revocation of this instance made while it ran no longer
+        applies (checked only while revocations exist)."""
+        try:
+            timeout = task.timeout
+            if not timeout:
+                return task.execute()
+            task._deadline = time.monotonic() + timeout
+            if self.timeout_handler is None or task.is_async:  # an async task times out on its loop
+                return task.execute()
+            with self.timeout_handler(timeout):
+                return task.execute()
+        finally:
+            if check_revoked and not isinstance(task, PeriodicTask):
+                self.revocations.ran(task)
+
+    def _skip(
+        self, task: Task, receipt: str | None, signal: str, deliveries: int, now: float
+    ) -> tuple[None, None]:
+        """A task that will not run: its chord gets SKIPPED in its slot."""
+        self._emit(signal, task)
+        if task.chord is not None:
+            self.chords.member_done(task, SKIPPED, deliveries, now)
+        return None, self._ack(receipt)
+
+    def _succeeded(
+        self,
+        task: Task,
+        receipt: str | None,
+        value: Any,
+        deliveries: int,
+        now: float,
+        take_next: bool,
+    ) -> Delivery | None:
         result = None
         if (
-            self.results
-            and (value is not None or self.store_none)
+            self.settings.results
+            and (value is not None or self.settings.store_none)
             and not isinstance(task, PeriodicTask)
         ):
-            result = (task.id, self._serialize_result(task, value))
-        if result is not None and (self._post_execute or signals.complete_reads_result):
-            # hooks and receivers may read the result (one more round trip)
-            storage.put_data(result[0], result[1], is_result=True)
-            result = None
-        if self._post_execute:
-            self._post_hooks(task, value, None)
-        if signals.active:
-            signals.send(S.SIGNAL_COMPLETE, task)
+            result = (task.id, self._serialize_value(task, value))
         follow = task.on_complete
-        if task.chord is not None:
-            if follow is not None:  # a pipeline member: its last step fills the slot
-                follow.chord = task.chord
-            else:
-                if result is not None:  # the member's result is readable before the callback
-                    storage.put_data(result[0], result[1], is_result=True)
-                    result = None
-                self._chord_member_done(task, value, deliveries, now)
-        if follow is not None:
-            follow.extend_data(value)
-            if receipt is not None:  # at-least-once: never lose the next step
-                self._enqueue_follow_up(follow, now)
-                self._finish(receipt, result)
-            else:
-                self._finish(receipt, result)
-                self._enqueue_follow_up(follow, now)
-        elif receipt is not None:
-            if taken is None:
-                storage.ack(receipt, result)
-            else:  # acknowledge and take the next message in one round trip
-                _, lease, flag = storage.ack_and_lease(
-                    receipt, result, self.lease_timeout, REVOKED_FLAG
-                )
-                if lease is not None:
-                    taken[:] = (lease, flag)
-        elif result is not None:
-            storage.put_data(result[0], result[1], is_result=True)
-        return value
+        member = task.chord is not None and follow is None  # a pipeline's last step reports
+        if result is not None and (
+            member or self.post_execute or self.signals.complete_reads_result
+        ):
+            # readable before the hooks, the receivers and the chord's callback
+            self._ack(None, result, task=task)
+            result = None
+        if self.post_execute:
+            self._post_hooks(task, value, None)
+        self._emit(S.SIGNAL_COMPLETE, task)
+        if member:
+            self.chords.member_done(task, value, deliveries, now)
+        if follow is None:
+            return self._ack(receipt, result, take_next, task)
+        follow.chord = task.chord
+        follow.extend_data(value)
+        if receipt is None:  # immediate or at-most-once: this step's result first
+            self._ack(None, result, task=task)
+            self.enqueue(follow, now)
+        else:  # at-least-once: the next step is enqueued before the ack
+            self.enqueue(follow, now)
+            self._ack(receipt, result, task=task)
+        return None
 
-    def _clear_revocation(self, task: Task, check_revoked: bool) -> None:
-        # A revocation of this instance made while it ran no longer applies.
-        if check_revoked and not isinstance(task, PeriodicTask):
-            self.storage.delete_data(REVOKE_PREFIX + task.id)
+    def _failed(
+        self,
+        task: Task,
+        receipt: str | None,
+        exc: Exception,
+        deliveries: int,
+        signal: str | None,
+        retry_eta: float | None = None,
+    ) -> tuple[None, None]:
+        """Store the error, run the error handler, and retry or (on the last
+        attempt) report to the chord.
 
-    def _task_revoked(self, task: Task, now: float) -> bool:
-        keys = (REVOKE_PREFIX + task.id, REVOKE_PREFIX + task.name)
-        values = self.storage.peek_data_many(keys)
-        return (values[0] is not EmptyData or values[1] is not EmptyData) and self._revoked(
-            keys, values, now, consume=True
+        RetryTask, locks and rate limits are not failures while the task will
+        run again: their error is stored (and ``on_error`` run) only on the
+        last attempt; other errors on every attempt unless
+        ``store_intermediate_errors`` is off.
+        """
+        if signal is not None:
+            self._emit(signal, task, *((exc,) if signal == S.SIGNAL_ERROR else ()))
+        final = not task.retries
+        surface = final or (
+            self.settings.store_intermediate_errors and not isinstance(exc, RETRYING_EXCEPTIONS)
         )
+        error = self._error(task, exc) if surface else None
+        writes = []
+        if error is not None and self.settings.results and not isinstance(task, PeriodicTask):
+            step = task
+            while step is not None:  # a failed pipeline fails its later steps too
+                writes.append((step.id, self._serialize_error(step.id, task, error)))
+                step = step.on_complete if final else None
+        if self.post_execute:
+            self._post_hooks(task, None, exc)
+        handler = None
+        if error is not None and task.on_error is not None:
+            handler = task.on_error.copy(id=task.on_error.id)  # shared across retries
+            handler.extend_data(exc)
+        chord = final and task.chord is not None
+        if final and handler is None and not chord and len(writes) <= 1:
+            return None, self._ack(receipt, writes[0] if writes else None)
+        # Every write is made before the acknowledgement: a crash in between
+        # redelivers the message rather than losing the retry or handler.
+        for key, data in writes:
+            self.storage.put_data(key, data, is_result=True)
+        now = time.time()
+        if handler is not None:
+            self.enqueue(handler, now)
+        if chord:
+            self.chords.member_done(task, error, deliveries, now)
+        elif not final:
+            self._emit(S.SIGNAL_RETRYING, task)
+            self._retry(task, now, retry_eta)
+        return None, self._ack(receipt)
+
+    def _retry(self, task: Task, now: float, retry_eta: float | None) -> None:
+        """Times count from the real current time (``now``)."""
+        task.retries -= 1
+        logger.info('retrying %s, %s retries left', task.id, task.retries)
+        if retry_eta is None and task.retry_delay:
+            retry_eta = now + task.retry_delay
+            if task.retry_backoff:
+                task.retry_delay *= task.retry_backoff
+        if retry_eta is not None:
+            task.eta_ts = retry_eta
+            self.schedule(task)
+        else:
+            self.enqueue(task, now)
+
+    def _ack(
+        self,
+        receipt: str | None,
+        result: tuple[str, bytes] | None = None,
+        take_next: bool = False,
+        task: Task | None = None,
+    ) -> Delivery | None:
+        """Acknowledge (storing ``result`` in the same round trip), and with
+        ``take_next`` lease the next message too; without a receipt just store.
+
+        A result the storage refuses twice (too large for the database, say)
+        is replaced by an error saying so: the task ran once, its outcome is
+        recorded, and it is not run again. Other storage errors propagate."""
+        try:
+            return self._ack_once(receipt, result, take_next)
+        except Exception:
+            if result is None:
+                raise
+        try:
+            return self._ack_once(receipt, result, take_next)
+        except Exception as exc:
+            why = describe_exception(exc)
+            logger.error('the result of task %s cannot be stored (%s)', result[0], why)
+            error = {'error': f'its result cannot be stored: {why}', 'task_id': result[0]}
+            if task is not None:
+                error['retries'] = task.retries
+            return self._ack_once(
+                receipt, (result[0], self.codec.encode_value(result[0], Error(error))), take_next
+            )
+
+    def _ack_once(
+        self, receipt: str | None, result: tuple[str, bytes] | None, take_next: bool
+    ) -> Delivery | None:
+        storage = self.storage
+        if receipt is None:
+            if result is not None:
+                storage.put_data(result[0], result[1], is_result=True)
+            return None
+        if not take_next:
+            storage.ack(receipt, result)
+            return None
+        _, lease, flag = storage.ack_and_lease(
+            receipt, result, self.settings.lease_timeout, REVOKED_FLAG
+        )
+        if lease is None:
+            return None
+        return self.accept(lease.data, lease.receipt, lease.deliveries, flag is not EmptyData)
+
+    # -- helpers ------------------------------------------------------------
+
+    def _serialize_value(self, task: Task, value: Any) -> bytes:
+        try:
+            return self.codec.encode_value(task.id, value)
+        except Exception as exc:
+            logger.error(
+                'task %s returned a value that cannot be serialized: %s',
+                task.id,
+                describe_exception(exc),
+            )
+            return self._serialize_error(task.id, task, self._error(task, exc))
+
+    def _serialize_error(self, key: str, task: Task, error: Error) -> bytes:
+        """``error`` encoded for ``key``; reduced to its message if it holds what cannot be."""
+        try:
+            return self.codec.encode_value(key, error)
+        except Exception:
+            message = str(error.metadata.get('error', 'error'))[:300]
+            plain = {'error': message, 'task_id': task.id, 'retries': task.retries}
+            return self.codec.encode_value(key, Error(plain))
+
+    def _error(self, task: Task, exc: BaseException) -> Error:
+        try:
+            return Error(self.build_error_result(task, exc))
+        except Exception as failure:  # an override that fails must not lose the task
+            logger.error(
+                'build_error_result failed for %s: %s', task.id, describe_exception(failure)
+            )
+            return Error(
+                {'error': describe_exception(exc), 'task_id': task.id, 'retries': task.retries}
+            )
+
+    def _emit(self, signal: str, task: Task, *args) -> None:
+        if self.signals.active:
+            self.signals.send(signal, task, *args)
 
     def _pre_hooks(self, task: Task) -> bool:
         """Run pre-execute hooks; False when one raised CancelExecution."""
-        for name, hook in list(self._pre_execute.items()):
+        for name, hook in list(self.pre_execute.items()):
             try:
                 hook(task)
             except CancelExecution:
@@ -506,99 +536,15 @@ class ExecutionMixin:
         return True
 
     def _post_hooks(self, task: Task, value: Any, exc: BaseException | None) -> None:
-        for name, hook in list(self._post_execute.items()):
+        for name, hook in list(self.post_execute.items()):
             try:
                 hook(task, value, exc)
             except Exception:
                 logger.exception('post_execute hook %r failed for %s', name, task)
 
-    def _handle_failure(
-        self, task: Task, receipt: str | None, exc: Exception, deliveries: int = 1
-    ) -> None:
-        """Signal the failure, store the error, run the error handler, and
-        retry or (on the last attempt) report to the chord.
 
-        RetryTask, locks and rate limits are not failures while the task will
-        run again: their error is stored (and ``on_error`` run) only on the
-        last attempt; other errors on every attempt unless
-        ``store_intermediate_errors`` is off. Retry times count from the real
-        current time.
-        """
-        retry_eta = None
-        if isinstance(exc, TaskTimeout):
-            logger.warning('task %s timed out after %ss', task.id, task.timeout)
-            self._emit(S.SIGNAL_TIMEOUT, task)
-        elif isinstance(exc, RateLimitExceeded):
-            if exc.retry or task.retries:
-                retry_eta = time.time() + (task.retry_delay or exc.delay)
-                if exc.retry:  # a rate-limited retry costs no retry
-                    task.retries += 1
-            logger.info('task %s not run: %s', task.id, exc)
-            self._emit(S.SIGNAL_RATE_LIMITED, task)
-        elif isinstance(exc, TaskLockedException):
-            logger.warning('task %s not run: %s', task.id, exc)
-            self._emit(S.SIGNAL_LOCKED, task)
-        elif isinstance(exc, RetryTask):
-            task.retries += 1  # RetryTask costs no retry
-            if exc.eta is not None:
-                retry_eta = to_timestamp(exc.eta)
-            elif exc.delay is not None:
-                retry_eta = time.time() + seconds(exc.delay)
-        elif isinstance(exc, CancelExecution):
-            if exc.retry or (exc.retry is None and task.retries):
-                task.retries = max(task.retries, 1)
-            else:
-                task.retries = 0
-            self._emit(S.SIGNAL_CANCELED, task)
-        else:
-            logger.exception('unhandled exception in task %s (%s)', task.id, task.name)
-            self._emit(S.SIGNAL_ERROR, task, exc)
-        final = not task.retries
-        surface = final or (
-            self.store_intermediate_errors and not isinstance(exc, RETRYING_EXCEPTIONS)
-        )
-        error = Error(self.build_error_result(task, exc)) if surface else None
-        writes = []
-        if error is not None and self.results and not isinstance(task, PeriodicTask):
-            step = task
-            while step is not None:  # a failed pipeline fails its later steps too
-                writes.append((step.id, self.serialize_value(step.id, error)))
-                step = step.on_complete if final else None
-        if self._post_execute:
-            self._post_hooks(task, None, exc)
-        handler = None
-        if error is not None and task.on_error is not None:
-            handler = task.on_error.copy(id=task.on_error.id)  # shared across retries
-            handler.extend_data(exc)
-        chord = final and task.chord is not None
-        storage = self.storage
-        if receipt is not None and handler is None and not chord and final and len(writes) <= 1:
-            storage.ack(receipt, writes[0] if writes else None)
-            return
-        # Every write is made before the acknowledgement: a crash in between
-        # redelivers the message rather than losing the retry or handler.
-        for key, data in writes:
-            storage.put_data(key, data, is_result=True)
-        now = time.time()
-        if handler is not None:
-            self._enqueue_follow_up(handler, now)
-        if chord:
-            self._chord_member_done(task, error, deliveries, now)
-        elif not final:
-            self._emit(S.SIGNAL_RETRYING, task)
-            self._requeue(task, now, retry_eta)
-        if receipt is not None:
-            storage.ack(receipt)
-
-    def _requeue(self, task: Task, now: float, retry_eta: float | None) -> None:
-        task.retries -= 1
-        logger.info('retrying %s, %s retries left', task.id, task.retries)
-        if retry_eta is None and task.retry_delay:
-            retry_eta = now + task.retry_delay
-            if task.retry_backoff:
-                task.retry_delay *= task.retry_backoff
-        if retry_eta is not None:
-            task.eta_ts = retry_eta
-            self.add_schedule(task)
-        else:
-            self._enqueue_follow_up(task, now)
+def _too_often(deliveries: int, limit: int) -> str:
+    return (
+        f'delivered {deliveries} times (max_deliveries={limit}): '
+        'it probably kills or hangs its worker'
+    )

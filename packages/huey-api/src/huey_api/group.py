@@ -4,18 +4,15 @@ callback run with all of their return values.
 Neither is enqueued when built; ``huey.enqueue(group(...))`` returns a
 ``ResultGroup`` and ``huey.enqueue(chord(...))`` a ``ChordResult``.
 
-How a chord completes (see ``chords.ChordMixin``): each member message
-carries ``(chord_id, index, size, callback_message)``. A finished member
-stores its value in slot ``chord:<id>:<index>`` and increments
-``chord:<id>:count``; the member that sees every slot filled and wins
-``put_if_empty('chord:<id>:fired')`` enqueues the callback with the list of
-values appended to its arguments, before the member is acknowledged.
+How a chord completes: each member message carries a ``message.Chord``;
+the protocol is described once, in the ``chords`` module.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from huey_api.message import Chord
 from huey_api.result import ChordResult, Result, ResultGroup
 from huey_api.task import Task, TaskWrapper, signature
 from huey_api.utils import make_id
@@ -136,7 +133,7 @@ class chord:  # noqa: N801 - lower case like the reference API
             chord_id, size, message = make_id(), len(self.tasks), callback.to_message()
             batch = []
             for index, member in enumerate(self.tasks):
-                membership = (chord_id, index, size, message)
+                membership = Chord(chord_id, index, size, message)
                 if isinstance(member, chord):
                     if batch:
                         huey.enqueue_many(batch)

@@ -1,12 +1,18 @@
 """The ``Huey`` application object: configuration, task decorators, enqueueing,
-revocation and helpers over the storage. Running tasks is in ``execution``."""
+revocation, the execution API consumers call, and helpers over the storage.
+
+``Huey`` keeps the public methods; the work is done by collaborators it
+builds and hands what they use: ``execution.Executor`` (running tasks, with
+``chords.Chords``) and ``revocation.Revocations``."""
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import inspect
 import logging
 import time
+import traceback
 import warnings
 from typing import Any, Callable, Iterable
 
@@ -15,23 +21,25 @@ from huey_storage import ConfigurationError as StorageConfigurationError
 
 from huey_api import replay
 from huey_api import signals as S
-from huey_api.chords import ChordMixin
+from huey_api.codec import Codec
 from huey_api.constants import (
     AT_LEAST_ONCE,
     CHORD_PREFIX,
-    DELIVERY_MODES,
+    PERIODIC_PREFIX,
+    REVOKE_PREFIX,
     REVOKED_FLAG,
     SEEN_PREFIX,
 )
-from huey_api.exceptions import ConfigurationError, HueyException
-from huey_api.execution import ExecutionMixin
+from huey_api.exceptions import ConfigurationError, HueyException, TaskException
+from huey_api.execution import RESOLUTION, Delivery, Executor, Settings
 from huey_api.group import chord, group
-from huey_api.locks import RateLimit, TaskLock
+from huey_api.locks import RateLimit, TaskLock, lock_key
 from huey_api.registry import TaskRegistry
 from huey_api.result import ChordResult, Result, ResultGroup
-from huey_api.revocation import RevocationMixin
+from huey_api.revocation import Revocations, revocation_keys
 from huey_api.serializer import Serializer, serializer_for
 from huey_api.task import PeriodicTask, Task, TaskWrapper
+from huey_api.utils import describe_exception, frame_timestamp, to_timestamp
 
 __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
 
@@ -39,7 +47,24 @@ __all__ = ['BlackHoleHuey', 'Huey', 'MemoryHuey']
 logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 
 
-class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
+#: seconds a periodic task's per-minute claim lives after the minute began
+_PERIODIC_TTL = 120.0
+
+
+class _Setting:
+    """A ``Huey`` attribute kept in its ``settings`` (shared with the executor)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, huey: Any, owner: type | None = None) -> Any:
+        return self if huey is None else getattr(huey.settings, self.name)
+
+    def __set__(self, huey: Any, value: Any) -> None:
+        setattr(huey.settings, self.name, value)
+
+
+class Huey:
     """A task queue application.
 
     ``storage_class`` (default: the class attribute) is built with ``name``
@@ -96,16 +121,17 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                 'always_eager is deprecated: use immediate', DeprecationWarning, stacklevel=2
             )
             immediate = always_eager
-        if delivery not in DELIVERY_MODES:
-            raise ConfigurationError(
-                f'delivery={delivery!r}: use one of {", ".join(DELIVERY_MODES)}'
-            )
-        if lease_timeout <= 0:
-            raise ConfigurationError(f'lease_timeout={lease_timeout!r}: must be > 0 seconds')
-        if max_deliveries < 1:
-            raise ConfigurationError(f'max_deliveries={max_deliveries!r}: must be >= 1')
-        if not replay_window > 0:
-            raise ConfigurationError(f'replay_window={replay_window!r}: must be > 0 seconds')
+        self.settings = Settings(
+            results=results,
+            store_none=store_none,
+            store_intermediate_errors=store_intermediate_errors,
+            utc=utc,
+            immediate=bool(immediate),
+            delivery=delivery,
+            lease_timeout=lease_timeout,
+            max_deliveries=max_deliveries,
+            replay_window=replay_window,
+        )
         if serializer is None or isinstance(serializer, str):
             serializer = serializer_for(serializer, compression, use_zlib, signing_key)
         elif signing_key is not None:
@@ -114,19 +140,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
                 'signing_key=...)), not to Huey, when giving both'
             )
         self.name = name
-        self.results = results
-        self.store_none = store_none
-        self.store_intermediate_errors = store_intermediate_errors
-        self.utc = utc
-        self.serializer = serializer
-        #: signed payloads name their queue or key; replays are refused
-        self.signed = isinstance(serializer, Serializer) and serializer.signing_key is not None
-        self._message_context = b'm\0' + name.encode('utf8')
-        self.replay_window = float(replay_window)
         self.immediate_use_memory = immediate_use_memory
-        self.delivery = delivery
-        self.lease_timeout = float(lease_timeout)
-        self.max_deliveries = max_deliveries
         self.storage_kwargs = storage_kwargs
         self._storage_class = storage_class or self.storage_class
         self.registry = TaskRegistry()
@@ -136,20 +150,73 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         self._startup: dict[str, Callable] = {}
         self._shutdown: dict[str, Callable] = {}
         self._locks: set[str] = set()
-        #: set by a consumer: ``handler(seconds)`` returns a context manager
-        #: that interrupts a task running longer (raising TaskTimeout)
-        self._timeout_handler: Callable | None = None
-        self._immediate = False
         self._live_storage: BaseStorage | None = None
-        self._immediate = bool(immediate)
-        self.storage = self.create_storage()  # live storage created when turned off
+        self._codec = codec = Codec(serializer, self.registry, name)
+        self._storage = self.create_storage()  # live storage created when turned off
+        self._revocations = Revocations(self._storage, codec)
+        self._executor = Executor(
+            self._storage,
+            codec,
+            self._signals,
+            self.settings,
+            self._revocations,
+            self._pre_execute,
+            self._post_execute,
+            self.build_error_result,
+        )
+
+    results = _Setting()
+    store_none = _Setting()
+    store_intermediate_errors = _Setting()
+    utc = _Setting()
+    delivery = _Setting()
+    lease_timeout = _Setting()
+    max_deliveries = _Setting()
+    replay_window = _Setting()
+    #: seconds a revocation by id lives (a task id that never runs)
+    revoke_id_ttl: float = 30 * 86400.0
+
+    @property
+    def storage(self) -> BaseStorage:
+        return self._storage
+
+    @storage.setter
+    def storage(self, storage: BaseStorage) -> None:
+        self._storage = storage
+        executor = self._executor
+        self._revocations.storage = executor.storage = executor.chords.storage = storage
+
+    @property
+    def serializer(self) -> Serializer:
+        return self._codec.serializer
+
+    @serializer.setter
+    def serializer(self, serializer: Serializer) -> None:
+        self._codec = codec = Codec(serializer, self.registry, self.name)
+        self._revocations.codec = self._executor.codec = self._executor.chords.codec = codec
+
+    @property
+    def signed(self) -> bool:
+        """Whether payloads are signed (a signing key is set): signed payloads
+        name their queue or key, and replays are refused (``replay``)."""
+        return self._codec.signed
+
+    @property
+    def _timeout_handler(self) -> Callable | None:
+        """Set by a consumer: ``handler(seconds)`` returns a context manager
+        that interrupts a task running longer (raising TaskTimeout)."""
+        return self._executor.timeout_handler
+
+    @_timeout_handler.setter
+    def _timeout_handler(self, handler: Callable | None) -> None:
+        self._executor.timeout_handler = handler
 
     # -- storage and modes ----------------------------------------------
 
     def create_storage(self) -> BaseStorage:
         """The storage for the current mode: in memory while immediate (unless
         ``immediate_use_memory=False``), else ``get_storage()``."""
-        if self._immediate and self.immediate_use_memory:
+        if self.settings.immediate and self.immediate_use_memory:
             return self.get_immediate_storage()
         return self.get_storage(**self.storage_kwargs)
 
@@ -174,14 +241,14 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     def immediate(self) -> bool:
         """Run tasks at call time. Turning it on swaps in a fresh in-memory
         storage (unless ``immediate_use_memory=False``); off swaps back."""
-        return self._immediate
+        return self.settings.immediate
 
     @immediate.setter
     def immediate(self, value: bool) -> None:
         value = bool(value)
-        if value == self._immediate:
+        if value == self.settings.immediate:
             return
-        self._immediate = value
+        self.settings.immediate = value
         if self.immediate_use_memory:
             if value:
                 self._live_storage = self.storage
@@ -193,7 +260,7 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
 
     @property
     def always_eager(self) -> bool:
-        return self._immediate
+        return self.settings.immediate
 
     @property
     def at_least_once(self) -> bool:
@@ -382,34 +449,32 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
     def disconnect_signal(self, receiver: Callable, *signals: str) -> None:
         self._signals.disconnect(receiver, *signals)
 
+    def _emit(self, signal: str, task: Task, *args: Any) -> None:
+        """Send ``signal`` for ``task`` to the receivers (huey's name; tools call it)."""
+        if self._signals.active:
+            self._signals.send(signal, task, *args)
+
     # -- enqueueing -----------------------------------------------------
 
     def serialize_task(self, task: Task) -> bytes:
-        return self.serialize_message(task.to_message())
+        """``task``'s message as stored (see ``message``; signed for this queue when signing)."""
+        return self._codec.encode_task(task)
 
     def serialize_message(self, message: tuple) -> bytes:
-        """A task message tuple as bytes (signed for this queue when signing)."""
-        if self.signed:
-            return self.serializer.serialize(message, self._message_context)
-        return self.serializer.serialize(message)
+        """A task message's wire tuple as bytes (signed for this queue when signing)."""
+        return self._codec.encode_message(message)
 
     def deserialize_task(self, data: bytes) -> Task:
         """Decode a message (``SerializationError``/``UnknownTaskError`` if poison)."""
-        if self.signed:
-            return self.registry.decode(self.serializer.deserialize(data, self._message_context))
-        return self.registry.decode(self.serializer.deserialize(data))
+        return self._codec.decode_task(data)
 
     def serialize_value(self, key: str, value: Any) -> bytes:
         """``value`` as stored at data key ``key`` (signed for that key when signing)."""
-        if self.signed:
-            return self.serializer.serialize(value, b'd\0' + key.encode('utf8'))
-        return self.serializer.serialize(value)
+        return self._codec.encode_value(key, value)
 
     def deserialize_value(self, key: str, data: bytes) -> Any:
         """The value read at ``key``; ``SignatureError`` if it was signed for another key."""
-        if self.signed:
-            return self.serializer.deserialize(data, b'd\0' + key.encode('utf8'))
-        return self.serializer.deserialize(data)
+        return self._codec.decode_value(key, data)
 
     def _results_for(self, task: Task):
         if not self.results:
@@ -437,13 +502,14 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
             return enqueue_in(self)
         if task.expires is not None:
             task.resolve_expires()  # a relative expiry counts from enqueueing
-        if not self._immediate:  # the hot path
-            self.storage.enqueue(self.serialize_task(task), task.priority)
+        settings = self.settings
+        if not settings.immediate:  # the hot path
+            self._storage.enqueue(self._codec.encode_task(task), task.priority)
             if self._signals.active:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
         else:
-            self._put(task, time.time())
-        if self.results and task.on_complete is None:
+            self._run_now(task, time.time())
+        if settings.results and task.on_complete is None:
             return Result(self, task)
         return self._results_for(task)
 
@@ -467,9 +533,9 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         for task in tasks:
             if task.expires is not None:
                 task.resolve_expires(now)
-        if self._immediate:
+        if self.settings.immediate:
             for task in tasks:
-                self._put(task, now)
+                self._run_now(task, now)
         else:
             if tasks:
                 self.storage.enqueue_many(
@@ -482,19 +548,247 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
             return None
         return ResultGroup([Result(self, task) for task in tasks])
 
-    def _put(self, task: Task, now: float, data: bytes | None = None) -> None:
-        """Enqueue ``task`` (run it, in immediate mode); ``data`` is its
-        message when already serialized."""
-        if self._immediate:
-            if self._signals.active:
-                self._signals.send(S.SIGNAL_ENQUEUED, task)
-            self._execute(task, None, now)
-        else:
+    def _run_now(self, task: Task, now: float) -> None:
+        """Immediate mode: a task runs as it is enqueued."""
+        if self._signals.active:
+            self._signals.send(S.SIGNAL_ENQUEUED, task)
+        self._executor.run(task, None, now)
+
+    # -- revocation -----------------------------------------------------
+
+    def revoke_all(self, task_class, revoke_until=None, revoke_once: bool = False) -> None:
+        """Revoke every task of this class/name (until a datetime, or just the next one)."""
+        key = revocation_keys(task_class)[-1]
+        self._revocations.revoke(key, to_timestamp(revoke_until), revoke_once)
+
+    def restore_all(self, task_class) -> bool:
+        return self._revocations.delete(revocation_keys(task_class)[-1])
+
+    def revoke_by_id(self, id: str, revoke_until=None, revoke_once: bool = False) -> None:
+        """Revoke one task instance by id (for ``revoke_id_ttl`` seconds at most)."""
+        self._revocations.revoke(
+            REVOKE_PREFIX + id, to_timestamp(revoke_until), revoke_once, self.revoke_id_ttl
+        )
+
+    def restore_by_id(self, id: str) -> bool:
+        return self._revocations.delete(REVOKE_PREFIX + id)
+
+    def revoke(self, task: Task, revoke_until=None, revoke_once: bool = False) -> None:
+        self.revoke_by_id(task.id, revoke_until, revoke_once)
+
+    def restore(self, task: Task) -> bool:
+        return self.restore_by_id(task.id)
+
+    def is_revoked(self, task_or_id, timestamp=None, peek: bool = True) -> bool:
+        """True if revoked at ``timestamp`` (default now).
+
+        A Task (or its Result) checks its id and its name, a task class or
+        function its name, a string an id. ``timestamp`` is in huey's clock
+        (see ``Task.eta``). With ``peek=False`` a revoke-once is used up and
+        a lapsed revocation deleted.
+        """
+        keys = revocation_keys(task_or_id)
+        now = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
+        return self._revocations.is_revoked(keys, now, consume=not peek)
+
+    # -- the execution API (consumers; see docs/DESIGN.md) --------------
+
+    def reserve(self) -> Delivery | None:
+        """Next runnable ``Delivery`` or None; poison messages are dead-lettered."""
+        return self._executor.reserve()
+
+    def execute_delivery(
+        self,
+        delivery: Delivery,
+        reserve_next: bool = False,
+        now: datetime.datetime | float | None = None,
+    ) -> Delivery | None:
+        """Run a reserved task with every semantic, then acknowledge it.
+
+        Task errors are handled (stored, retried, signalled); only storage
+        failures propagate. With ``reserve_next``, a successful task's
+        acknowledgement may also take the next waiting message in the same
+        round trip (``storage.ack_and_lease``): that ``Delivery`` is returned,
+        already leased, and the caller must run or release it. Returns None
+        when nothing was taken (then call ``reserve()`` as usual). ``now`` (a
+        datetime or epoch seconds, default the current time) is the time the
+        task's eta, expiry and revocations are judged by; a task not yet due
+        goes to the schedule.
+        """
+        _, taken = self._executor.run(
+            delivery.task,
+            delivery.receipt,
+            time.time() if now is None else to_timestamp(now),
+            delivery.check_revoked,
+            delivery.deliveries,
+            take_next=reserve_next and delivery.receipt is not None,
+        )
+        return taken
+
+    def release(self, delivery: Delivery) -> None:
+        """Give an interrupted delivery back to the queue; sends SIGNAL_INTERRUPTED.
+
+        At-most-once deliveries are re-enqueued at the queue's tail.
+        """
+        self._executor.release(delivery)
+
+    def extend_leases(self, deliveries) -> int:
+        """Heartbeat: push the lease deadline of in-flight deliveries."""
+        receipts = [d.receipt for d in deliveries if d.receipt is not None]
+        if not receipts:
+            return 0
+        return self.storage.extend_leases(receipts, self.lease_timeout)
+
+    def requeue_expired_leases(self) -> int:
+        """Return messages of crashed workers (lease deadline passed) to the queue."""
+        return self.storage.requeue_expired_leases(time.time())
+
+    def enqueue_due(self, now: float | None = None) -> int:
+        """Move scheduled messages due at ``now`` (default: now) to the queue."""
+        return self.storage.enqueue_due(time.time() if now is None else to_timestamp(now))
+
+    def enqueue_periodic(self, now: datetime.datetime | None = None) -> list[Task]:
+        """Enqueue periodic tasks whose validator accepts ``now``'s minute.
+
+        ``now`` is a naive datetime in UTC (``utc=True``) or local time;
+        default: the current minute. Each (task, minute) fires once across
+        every consumer: the first ``incr`` of its counter (a TTL of two
+        minutes) wins; counters are bookkeeping, never counted as results.
+        """
+        now = (now or self.now()).replace(second=0, microsecond=0)
+        minute = now.strftime('%Y%m%d%H%M')
+        # The claim lives until _PERIODIC_TTL after the minute began, so a
+        # minute long past (replayed by a test) is not deduplicated at all.
+        start = calendar.timegm(now.timetuple()) if self.utc else now.timestamp()
+        ttl = start + _PERIODIC_TTL - time.time()
+        enqueued = []
+        for task in self.read_periodic(now):
+            key = f'{PERIODIC_PREFIX}{task.name}:{minute}'
+            if ttl > 0 and self.storage.incr(key, 1, ttl) != 1:
+                continue
+            try:
+                self.enqueue(task)
+            except Exception:
+                if ttl > 0:  # not enqueued: let a retry of this minute claim it again
+                    self.storage.delete_counter(key)
+                raise
+            enqueued.append(task)
+        return enqueued
+
+    def run_startup_hooks(self) -> None:
+        """Run ``on_startup`` hooks; errors are logged, not raised."""
+        self._run_hooks(self._startup, 'startup')
+
+    def run_shutdown_hooks(self) -> None:
+        """Run ``on_shutdown`` hooks; errors are logged, not raised."""
+        self._run_hooks(self._shutdown, 'shutdown')
+
+    def _run_hooks(self, hooks: dict, kind: str) -> None:
+        for name, hook in list(hooks.items()):
+            try:
+                hook()
+            except Exception:
+                logger.exception('%s hook %r failed', kind, name)
+
+    def flush_locks(self, *extra_names: str) -> set[str]:
+        """Release every lock declared with ``lock_task`` (and ``extra_names``);
+        returns the names that were held. Consumers call it at start-up."""
+        flushed = set()
+        for name in self._locks.union(name.strip() for name in extra_names):
+            if self.storage.delete_data(lock_key(self, name)):
+                flushed.add(name)
+        return flushed
+
+    def create_consumer(self, **options: Any):
+        """A ``huey_consumer.Consumer`` for this huey (needs huey-consumer)."""
+        try:
+            from huey_consumer import Consumer
+        except ImportError as exc:
+            raise ImportError(
+                'create_consumer needs the huey-consumer distribution: pip install huey-consumer'
+            ) from exc
+        return Consumer(self, **options)
+
+    # -- huey's classic running API ---------------------------------------
+
+    def execute(self, task: Task, timestamp=None) -> Any:
+        """Run ``task`` in this process with every semantic; returns its value.
+
+        ``timestamp`` (default now) is the time to judge the task by, a
+        datetime in huey's clock (see ``Task.eta``) or epoch seconds: a task
+        whose eta is later goes to the schedule instead. Returns None when the
+        task was scheduled, skipped (revoked, expired, canceled) or failed.
+        Goes through the same path as ``execute_delivery``.
+        """
+        now = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
+        return self._executor.run(task, None, now)[0]
+
+    def dequeue(self) -> Task | None:
+        """Remove and return the next task, or None: a plain at-most-once pop
+        (a consumer uses ``reserve()``); poison messages are dead-lettered."""
+        while True:
+            data = self.storage.dequeue()
             if data is None:
-                data = self.serialize_task(task)
-            self.storage.enqueue(data, task.priority)
-            if self._signals.active:
-                self._signals.send(S.SIGNAL_ENQUEUED, task)
+                return None
+            delivery = self._executor.accept(data, None, 1, True)
+            if delivery is not None:
+                return delivery.task
+
+    def add_schedule(self, task: Task) -> None:
+        """Put ``task`` in the schedule at its eta (now if it has none);
+        sends SIGNAL_SCHEDULED."""
+        self._executor.schedule(task)
+
+    def read_schedule(self, timestamp=None) -> list[Task]:
+        """Remove and return the tasks due at ``timestamp`` (default now).
+
+        A datetime covers its whole microsecond: ``task.eta`` is rounded to
+        one, so reading the schedule at it must include the task.
+        """
+        if timestamp is None:
+            ts = time.time()
+        else:
+            ts = frame_timestamp(timestamp, self.utc)
+            if isinstance(timestamp, datetime.datetime):
+                ts += RESOLUTION
+        tasks = []
+        for data in self.storage.read_schedule(ts):
+            delivery = self._executor.accept(data, None, 1, True)
+            if delivery is not None:
+                tasks.append(delivery.task)
+        return tasks
+
+    def read_periodic(self, timestamp: datetime.datetime) -> list[Task]:
+        """New instances of the periodic tasks whose validator accepts ``timestamp``."""
+        return [
+            task_class()
+            for task_class in self.registry.periodic_tasks
+            if task_class.validate_datetime(timestamp)
+        ]
+
+    def ready_to_run(self, task: Task, timestamp=None) -> bool:
+        """True if ``task`` has no eta or its eta is at or before ``timestamp``."""
+        ts = time.time() if timestamp is None else frame_timestamp(timestamp, self.utc)
+        return task.eta_ts is None or task.eta_ts - ts <= RESOLUTION
+
+    def build_error_result(self, task: Task, exception: BaseException) -> dict:
+        """The metadata stored (as an ``Error``) for a failed task: ``error``,
+        ``retries``, ``traceback``, ``task_id``, ``type``, ``message``.
+        Override to add fields."""
+        if isinstance(exception, TaskException):  # a subtask's error, passed on
+            error = exception.metadata.get('error') or _safe_repr(exception)
+        else:
+            error = _safe_repr(exception)
+        return {
+            'error': error,
+            'type': f'{type(exception).__module__}.{type(exception).__qualname__}',
+            'message': _safe_str(exception),
+            'traceback': ''.join(
+                traceback.format_exception(type(exception), exception, exception.__traceback__)
+            ),
+            'task_id': task.id,
+            'retries': task.retries,
+        }
 
     # -- key/value helpers ------------------------------------------------
 
@@ -627,6 +921,21 @@ class BlackHoleHuey(Huey):
 
 def _is_bookkeeping(key: str) -> bool:
     """Data keys of machinery huey does not have (the something-was-revoked
-    flag that spares a read per task, chord slots and fired flags, replay
-    claims), kept out of result listings and counts so that those read as huey's."""
-    return key == REVOKED_FLAG or key.startswith((CHORD_PREFIX, SEEN_PREFIX))
+    flag that spares a read per task and its clearing mark, chord slots and
+    fired flags, replay claims), kept out of result listings and counts so
+    that those read as huey's."""
+    return key.startswith((REVOKED_FLAG, CHORD_PREFIX, SEEN_PREFIX))
+
+
+def _safe_repr(exc: BaseException) -> str:
+    try:
+        return repr(exc)
+    except Exception:
+        return describe_exception(exc)
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return describe_exception(exc)

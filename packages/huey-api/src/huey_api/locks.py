@@ -9,6 +9,7 @@ import time
 from contextvars import ContextVar
 from typing import Callable
 
+from huey_api.constants import LOCK_KEY, RATE_LIMIT_KEY
 from huey_api.exceptions import RateLimitExceeded, TaskLockedException
 
 __all__ = ['RateLimit', 'TaskLock', 'lock_key']
@@ -16,7 +17,7 @@ __all__ = ['RateLimit', 'TaskLock', 'lock_key']
 
 def lock_key(huey, name: str) -> str:
     """The data key holding lock ``name`` (huey's layout, so tools agree)."""
-    return f'{huey.name}.lock.{name}'
+    return LOCK_KEY.format(huey=huey.name, name=name)
 
 
 class TaskLock:
@@ -81,7 +82,7 @@ class TaskLock:
 class RateLimit:
     """At most ``limit`` entries per ``per`` seconds, counted in the storage.
 
-    A fixed window: the counter key is ``<huey>.rl.<name>.<window number>``,
+    A fixed window: the counter key is ``constants.RATE_LIMIT_KEY``,
     incremented with ``storage.incr`` (atomic across processes) and expiring
     after two windows. Over the limit ``RateLimitExceeded`` is raised with
     the seconds until the window resets; a task refused this way is retried
@@ -102,7 +103,9 @@ class RateLimit:
         self.retry = retry
 
     def _window_key(self, now: float) -> str:
-        return f'{self.huey.name}.rl.{self.name}.{int(now // self.per)}'
+        return RATE_LIMIT_KEY.format(
+            huey=self.huey.name, name=self.name, window=int(now // self.per)
+        )
 
     def acquire(self) -> None:
         """Count one entry; ``RateLimitExceeded`` when over the limit."""

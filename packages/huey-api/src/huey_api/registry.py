@@ -1,63 +1,15 @@
-"""Which task classes this process knows, by name, and message decoding.
-
-A message is the plain tuple ``Task.to_message`` builds (small and fast to
-pickle); ``Message`` names its fields for code that inspects one, such as
-``create_message`` / ``create_task``, the registry calls huey users know.
-"""
+"""Which task classes this process knows, by name, and building tasks from
+messages (``message.Message``)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any
 
-from huey_api.exceptions import SerializationError, UnknownTaskError
+from huey_api.exceptions import UnknownTaskError
+from huey_api.message import Message
 from huey_api.task import PeriodicTask, Task
 
 __all__ = ['Message', 'TaskRegistry']
-
-
-class Message(NamedTuple):
-    """A task message with named fields, in ``Task.to_message`` order.
-
-    ``eta`` and ``expires`` are epoch timestamps; ``on_complete`` and
-    ``on_error`` are nested Messages; ``chord`` is ``(chord_id, index, size,
-    callback_message)`` for a chord member, else None.
-    """
-
-    id: str
-    name: str
-    eta: float | None
-    retries: int
-    retry_delay: float
-    priority: int | None
-    expires: float | None
-    args: tuple
-    kwargs: dict
-    on_complete: Message | None = None
-    on_error: Message | None = None
-    chord: tuple | None = None
-
-    @property
-    def expires_resolved(self) -> float | None:
-        """huey's name for the absolute deadline; ``expires`` already is one."""
-        return self.expires
-
-    @classmethod
-    def from_tuple(cls, message: tuple) -> Message:
-        """Name the fields of a wire tuple (nested pipeline steps too)."""
-        fields = cls(*message)
-        return fields._replace(
-            on_complete=None if fields.on_complete is None else cls.from_tuple(fields.on_complete),
-            on_error=None if fields.on_error is None else cls.from_tuple(fields.on_error),
-        )
-
-    def to_tuple(self) -> tuple:
-        """The plain wire tuple (11 items, 12 for a chord member)."""
-        plain = (
-            *self[:9],
-            None if self.on_complete is None else self.on_complete.to_tuple(),
-            None if self.on_error is None else self.on_error.to_tuple(),
-        )
-        return plain if self.chord is None else plain + (self.chord,)
 
 
 def _module_qualified(task_class: type[Task]) -> str:
@@ -106,6 +58,7 @@ class TaskRegistry:
         return True
 
     def names(self) -> list[str]:
+        """The registered task names, sorted."""
         return sorted(self._classes)
 
     @property
@@ -143,43 +96,27 @@ class TaskRegistry:
                 f'task {task.name!r} is not registered in this huey: '
                 'decorate its function with @huey.task() on this instance'
             )
-        return Message.from_tuple(task.to_message())
+        return task.to_message()
 
     def create_task(self, message: Message | tuple) -> Task:
         """The Task a Message (or wire tuple) describes; ``UnknownTaskError``
         if it names an unregistered task."""
-        if isinstance(message, Message):
-            message = message.to_tuple()
-        return self.decode(message)
-
-    def decode(self, message) -> Task:
-        """Build a ``Task`` from a message tuple of 11 items (12 for a chord member);
-        ``UnknownTaskError`` if its name is unknown."""
-        if type(message) is not tuple or len(message) != 11:
-            if type(message) is tuple and len(message) == 12:
-                return self._decode_chord_member(message)
-            raise SerializationError(f'not a task message: {message!r:.200}')
-        task_class = self._classes.get(message[1])
-        if task_class is None:
-            task_class = self.get(message[1])  # raises UnknownTaskError
-        on_complete, on_error = message[9], message[10]
-        return task_class.from_message(
-            message,
-            None if on_complete is None else self.decode(on_complete),
-            None if on_error is None else self.decode(on_error),
-        )
-
-    def _decode_chord_member(self, message: tuple) -> Task:
-        chord = message[11]
-        if (
-            type(chord) is not tuple
-            or len(chord) != 4
-            or type(chord[1]) is not int
-            or type(chord[2]) is not int
-            or not 0 <= chord[1] < chord[2]
-            or type(chord[3]) is not tuple
-        ):
-            raise SerializationError(f'not a chord member message: {message!r:.200}')
-        task = self.decode(message[:11])
-        task.chord = chord
+        if not isinstance(message, Message):
+            message = Message.decode(message)
+        classes = self._classes
+        if message.on_complete is None and message.on_error is None:  # one step
+            return (classes.get(message.name) or self.get(message.name)).from_message(message)
+        steps = [message]
+        while steps[-1].on_complete is not None:
+            steps.append(steps[-1].on_complete)
+        task = None
+        for step in reversed(steps):
+            on_error = None if step.on_error is None else self.create_task(step.on_error)
+            task_class = classes.get(step.name) or self.get(step.name)
+            task = task_class.from_message(step, task, on_error)
         return task
+
+    def decode(self, wire: Any) -> Task:
+        """The Task a deserialized wire tuple describes: ``SerializationError``
+        if it is not a valid message, ``UnknownTaskError`` if its name is unknown."""
+        return self.create_task(Message.decode(wire))

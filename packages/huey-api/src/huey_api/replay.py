@@ -34,30 +34,29 @@ from huey_api.constants import SEEN_PREFIX
 __all__ = ['claim', 'requeue_dead_letter', 'unclaim']
 
 
-def _seen_key(huey, data: bytes) -> str:
-    return SEEN_PREFIX + huey.serializer.signature(data).hex()
-
-
-def claim(huey, data: bytes, eta: float | None, deliveries: int) -> tuple[str | None, str | None]:
+def claim(
+    storage, serializer, window: float, data: bytes, eta: float | None, deliveries: int
+) -> tuple[str | None, str | None]:
     """Claim a verified signed message; ``(claim key, None)`` when it may run,
-    ``(None, reason)`` when it is a replay or stale."""
-    signed_at = huey.serializer.signed_at(data)
+    ``(None, reason)`` when it is a replay or stale (``window``: the Huey's
+    ``replay_window``)."""
+    signed_at = serializer.signed_at(data)
     newest = signed_at if eta is None else max(signed_at, eta)
     age = time.time() - newest
-    if age > huey.replay_window:
+    if age > window:
         return None, (
             f'stale signed message: signed {age:.0f}s ago, over replay_window='
-            f'{huey.replay_window:g}s (requeue_dead_letter signs it afresh)'
+            f'{window:g}s (requeue_dead_letter signs it afresh)'
         )
-    key = _seen_key(huey, data)
-    if huey.storage.put_if_empty(key, b'1', huey.replay_window) or deliveries > 1:
+    key = SEEN_PREFIX + serializer.signature(data).hex()
+    if storage.put_if_empty(key, b'1', window) or deliveries > 1:
         return key, None
     return None, 'replayed message: this signed message was already taken once'
 
 
-def unclaim(huey, key: str) -> None:
+def unclaim(storage, key: str) -> None:
     """Give back a claim (a message returned to the queue unrun)."""
-    huey.storage.delete_data(key)
+    storage.delete_data(key)
 
 
 def requeue_dead_letter(huey, id: str) -> bool:

@@ -1,19 +1,5 @@
 """Tasks: one call of a task function (``Task``), and the decorated function
-(``TaskWrapper``) that creates them.
-
-A task travels as a plain tuple (see ``Task.to_message``) so messages stay
-small and fast to pickle::
-
-    (id, name, eta, retries, retry_delay, priority, expires, args, kwargs,
-     on_complete, on_error)
-
-``eta`` is an epoch timestamp or None. ``retry_delay`` is a number, or
-``(retry_delay, retry_backoff, timeout)`` when either of those is set;
-``expires`` is None or ``(deadline timestamp, expires as given)``, so a
-relative expiry can be resolved again when the task is re-enqueued.
-``on_complete`` and ``on_error`` are nested message tuples or None. A chord
-member's message has a twelfth item, ``Task.chord``:
-``(chord_id, index, size, callback_message)``.
+(``TaskWrapper``) that creates them. A task travels as a ``message.Message``.
 """
 
 from __future__ import annotations
@@ -21,12 +7,14 @@ from __future__ import annotations
 import datetime
 import functools
 import inspect
+import math
 import time
 from typing import Any, Callable, Iterable
 
 from huey_api.constants import REVOKE_PREFIX
 from huey_api.coroutines import async_task_base
 from huey_api.exceptions import TaskTimeout
+from huey_api.message import Chord, Message
 from huey_api.utils import (
     frame_timestamp,
     make_id,
@@ -36,7 +24,7 @@ from huey_api.utils import (
     to_timestamp,
 )
 
-__all__ = ['TASK_OPTIONS', 'PeriodicTask', 'Task', 'TaskWrapper', 'signature']
+__all__ = ['TASK_OPTIONS', 'PeriodicTask', 'Task', 'TaskWrapper', 'check_options', 'signature']
 
 #: keywords that ``TaskWrapper.s()`` and calls take as options of the task,
 #: not as arguments of the function (as huey does)
@@ -73,8 +61,8 @@ class Task:
     context = False
     #: True for an ``async def`` task function (``huey_api.coroutines``)
     is_async = False
-    #: ``(chord_id, index, size, callback_message)`` for a chord member, else None
-    chord: tuple | None = None
+    #: a ``message.Chord`` for a chord member, else None
+    chord: Chord | None = None
 
     def __init__(
         self,
@@ -91,6 +79,27 @@ class Task:
         retry_backoff: float | None = None,
         timeout: float | None = None,
     ) -> None:
+        if not (
+            id is None
+            and eta is None
+            and retries is None
+            and retry_delay is None
+            and priority is None
+            and expires is None
+            and retry_backoff is None
+            and timeout is None
+        ):
+            check_options(
+                self.name,
+                id=id,
+                eta=eta,
+                retries=retries,
+                retry_delay=retry_delay,
+                priority=priority,
+                expires=expires,
+                retry_backoff=retry_backoff,
+                timeout=timeout,
+            )
         self.id = id or make_id()
         self.args = args if type(args) is tuple else _as_args(args)
         self.kwargs = dict(kwargs) if kwargs else {}
@@ -109,55 +118,55 @@ class Task:
 
     # -- wire format ------------------------------------------------------
 
-    def to_message(self) -> tuple:
-        """This task as the plain tuple that gets serialized."""
-        retry = self.retry_delay
-        if self.retry_backoff or self.timeout is not None:
-            retry = (retry, self.retry_backoff, self.timeout)
-        message = (
+    def to_message(self) -> Message:
+        """This task (and the steps after it) as a ``Message``."""
+        steps = self.chain()
+        message = None
+        for step in reversed(steps):
+            message = step._message(message)
+        return message
+
+    def _message(self, on_complete: Message | None) -> Message:
+        return Message(
             self.id,
             self.name,
             self.eta_ts,
             self.retries,
-            retry,
+            self.retry_delay,
             self.priority,
-            None if self.expires_ts is None else (self.expires_ts, self.expires),
+            self.expires_ts,
             self.args,
             self.kwargs,
-            self.on_complete.to_message() if self.on_complete is not None else None,
-            self.on_error.to_message() if self.on_error is not None else None,
+            on_complete,
+            None if self.on_error is None else self.on_error.to_message(),
+            self.chord,
+            self.retry_backoff,
+            self.timeout,
+            None if self.expires_ts is None else self.expires,
         )
-        if self.chord is not None:
-            return message + (self.chord,)
-        return message
 
     @classmethod
     def from_message(
-        cls, message: tuple, on_complete: Task | None = None, on_error: Task | None = None
+        cls, message: Message, on_complete: Task | None = None, on_error: Task | None = None
     ) -> Task:
-        """Rebuild a task of this class from ``to_message()`` output (no defaults applied)."""
+        """A task of this class from ``message`` (no defaults applied); the
+        registry builds its ``on_complete`` and ``on_error`` tasks."""
         task = cls.__new__(cls)
-        (
-            task.id,
-            _name,
-            task.eta_ts,
-            task.retries,
-            retry,
-            task.priority,
-            expires,
-            task.args,
-            task.kwargs,
-        ) = message[:9]
-        if type(retry) is tuple:
-            task.retry_delay, task.retry_backoff, task.timeout = retry
-        else:
-            task.retry_delay, task.retry_backoff, task.timeout = retry, 0, None
-        if expires is None:
-            task.expires = task.expires_ts = None
-        else:
-            task.expires_ts, task.expires = expires
+        task.id = message.id
+        task.eta_ts = message.eta
+        task.retries = message.retries
+        task.retry_delay = message.retry_delay
+        task.retry_backoff = message.retry_backoff
+        task.timeout = message.timeout
+        task.priority = message.priority
+        task.expires_ts = message.expires
+        task.expires = message.expires_given
+        task.args = message.args
+        task.kwargs = message.kwargs
         task.on_complete = on_complete
         task.on_error = on_error
+        if message.chord is not None:
+            task.chord = message.chord
         task._deadline = None
         return task
 
@@ -280,22 +289,33 @@ class Task:
         return clone
 
     def __repr__(self) -> str:
-        text = f'{self.name}: {self.id}'
-        if self.eta_ts is not None:
-            text += f' @{self.eta.replace(microsecond=0)}'
-        if self.expires_ts is not None:
-            text += f' exp={self.expires_resolved.replace(microsecond=0)}'
-        if self.priority:
-            text += f' p={self.priority}'
-        if self.retries:
-            text += f' {self.retries} retries'
-        if self.chord is not None:
-            text += f' (chord {self.chord[0]} member {self.chord[1] + 1}/{self.chord[2]})'
-        if self.on_error is not None:
-            text += f', on error {self.on_error!r}'
-        if self.on_complete is not None:
-            text += f' -> {self.on_complete!r}'
-        return text
+        """``name: id`` and options, then the later steps by name only.
+
+        Never raises and stays short whatever a decoded task holds (error
+        paths log it), however long its pipeline.
+        """
+        try:
+            text = f'{self.name}: {self.id}'
+            if self.eta_ts is not None:
+                text += f' @{self.eta.replace(microsecond=0)}'
+            if self.expires_ts is not None:
+                text += f' exp={self.expires_resolved.replace(microsecond=0)}'
+            if self.priority:
+                text += f' p={self.priority}'
+            if self.retries:
+                text += f' {self.retries} retries'
+            if self.chord is not None:
+                text += f' (chord {self.chord.id} member {self.chord.index + 1}/{self.chord.size})'
+            if self.on_error is not None:
+                text += f', on error {self.on_error.name}'
+            steps = self.chain()[1:]
+            if steps:
+                text += ''.join(f' -> {step.name}' for step in steps[:3])
+                if len(steps) > 3:
+                    text += f' (+{len(steps) - 3} steps)'
+            return text
+        except Exception:
+            return f'<{type(self).__name__} {getattr(self, "id", "?")!r:.40}>'
 
     def __eq__(self, other) -> bool:
         return (
@@ -309,6 +329,47 @@ class Task:
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+
+def _finite(value) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+#: option -> (is it valid?, what it must be); None is always valid (the default)
+_OPTION_CHECKS = {
+    'id': (lambda v: type(v) is str and v != '', 'a non-empty string'),
+    'eta': (
+        lambda v: isinstance(v, datetime.datetime) or _finite(v),
+        'a datetime or epoch seconds',
+    ),
+    'delay': (
+        lambda v: isinstance(v, datetime.timedelta) or _finite(v),
+        'a finite number of seconds or a timedelta',
+    ),
+    'retries': (lambda v: type(v) is int and v >= 0, 'a whole number >= 0'),
+    'retry_delay': (
+        lambda v: (isinstance(v, datetime.timedelta) or _finite(v)) and seconds(v) >= 0,
+        'seconds >= 0 or a timedelta',
+    ),
+    'retry_backoff': (lambda v: _finite(v) and v >= 0, 'a number >= 0 (0 or 1: a fixed delay)'),
+    'priority': (lambda v: type(v) is int, 'a whole number (higher runs first)'),
+    'expires': (
+        lambda v: isinstance(v, (datetime.datetime, datetime.timedelta)) or _finite(v),
+        'seconds, a timedelta or a datetime',
+    ),
+    'timeout': (lambda v: _finite(v) and v >= 0, 'seconds >= 0'),
+}
+
+
+def check_options(where: str, **options) -> None:
+    """``ValueError`` naming the first task option (of ``TASK_OPTIONS``) that
+    is not valid, so a bad call fails where it is made, on every storage."""
+    for name, value in options.items():
+        if value is None:
+            continue
+        valid, expected = _OPTION_CHECKS[name]
+        if not valid(value):
+            raise ValueError(f'{where}: {name}={value!r} is not valid: pass {expected}')
 
 
 def _as_args(args) -> tuple:
@@ -366,12 +427,15 @@ class TaskWrapper:
             func = func.func
         if inspect.iscoroutinefunction(func):  # see huey_api.coroutines
             task_base = async_task_base(task_base)
-        if retries < 0:
-            raise ValueError(f'retries={retries!r}: must be 0 or more')
-        if retry_backoff < 0:
-            raise ValueError(
-                f'retry_backoff={retry_backoff!r}: must be >= 0 (0 or 1 means a fixed delay)'
-            )
+        check_options(
+            f'@task() of {func.__qualname__}',
+            retries=retries,
+            retry_delay=retry_delay,
+            retry_backoff=retry_backoff,
+            priority=priority,
+            expires=expires,
+            timeout=timeout,
+        )
         self.huey = huey
         self.func = func
         self.name = name or f'{func.__module__}.{func.__name__}'
@@ -431,6 +495,7 @@ class TaskWrapper:
         if delay is not None:
             if options.get('eta') is not None:
                 raise ValueError(f'{self.name}.s(): pass eta or delay, not both')
+            check_options(self.name, delay=delay)
             options['eta'] = time.time() + seconds(delay)
         return self.task_class(args, kwargs, **options)
 
@@ -463,6 +528,7 @@ class TaskWrapper:
         if kwargs is not None and not isinstance(kwargs, dict):
             raise ValueError(f'{self.name}.schedule(kwargs={kwargs!r}): kwargs must be a dict')
         if delay is not None:
+            check_options(self.name, delay=delay)
             eta = time.time() + seconds(delay)
         task = self.task_class(
             args,

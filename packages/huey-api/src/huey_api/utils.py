@@ -12,6 +12,7 @@ import os
 import time
 
 __all__ = [
+    'describe_exception',
     'frame_timestamp',
     'make_id',
     'normalize_expire_time',
@@ -139,3 +140,13 @@ def normalize_expire_time(expires, utc: bool = True) -> datetime.datetime:
     if isinstance(expires, datetime.datetime):
         return normalize_time(eta=expires, utc=utc)
     return normalize_time(delay=expires, utc=utc)
+
+
+def describe_exception(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` of ``exc``, at most ``limit`` characters; never raises
+    (error paths use it on exceptions whose ``__str__`` may fail)."""
+    try:
+        text = f'{type(exc).__name__}: {exc}'
+    except Exception:
+        return f'{type(exc).__name__} (its message cannot be formatted)'
+    return text if len(text) <= limit else text[: limit - 3] + '...'

@@ -36,10 +36,6 @@ class Backoff:
         self.attempts += 1
         return delay
 
-    def peek(self) -> float:
-        """The delay ``next()`` would return, without growing it."""
-        return self._delay
-
     def reset(self) -> None:
         """Start again from the initial delay (work arrived, storage recovered)."""
         self._delay = self.initial

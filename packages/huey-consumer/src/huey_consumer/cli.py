@@ -13,14 +13,15 @@ __all__ = ['main', 'wants_greenlet']
 
 def wants_greenlet(argv: list[str]) -> bool:
     """True if the command line asks for greenlet workers."""
+    from .constants import WORKER_ALIASES, WorkerType
+
+    names = {WorkerType.GREENLET.value, *WORKER_ALIASES}
     for index, arg in enumerate(argv):
-        if arg in ('-k', '--worker-type') and argv[index + 1 : index + 2] in (
-            ['greenlet'],
-            ['gevent'],
-        ):
+        if arg in ('-k', '--worker-type') and argv[index + 1 : index + 2] in [[n] for n in names]:
             return True
-        if arg in ('-kgreenlet', '-kgevent', '--worker-type=greenlet', '--worker-type=gevent'):
-            return True
+        for name in names:
+            if arg in (f'-k{name}', f'--worker-type={name}'):
+                return True
     return False
 
 

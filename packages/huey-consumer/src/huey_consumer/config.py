@@ -13,6 +13,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .constants import (
+    GRACEFUL_SIGNALS,
+    SCHEDULER_INTERVALS,
+    WORKER_ALIASES,
+    WORKER_ASYNCIO,
+    WORKER_GREENLET,
+    WORKER_PROCESS,
+    WORKER_THREAD,
+    WORKER_TYPES,
+)
+
 __all__ = [
     'ConsumerConfig',
     'GRACEFUL_SIGNALS',
@@ -25,17 +36,6 @@ __all__ = [
     'check_scheduler_interval',
 ]
 
-WORKER_THREAD = 'thread'
-WORKER_PROCESS = 'process'
-WORKER_GREENLET = 'greenlet'
-WORKER_ASYNCIO = 'asyncio'
-WORKER_TYPES = (WORKER_THREAD, WORKER_PROCESS, WORKER_GREENLET, WORKER_ASYNCIO)
-#: Other spellings accepted for a worker type.
-_WORKER_ALIASES = {'gevent': WORKER_GREENLET}
-#: Scheduler intervals that divide a minute, so a tick falls on every minute.
-SCHEDULER_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
-#: Signals that may be chosen for a graceful shutdown (the other one interrupts).
-GRACEFUL_SIGNALS = ('INT', 'TERM')
 #: Fields that configure logging (the script's), not the consumer.
 _LOGGING_FIELDS = ('logfile', 'verbose', 'simple_log')
 
@@ -79,7 +79,7 @@ class ConsumerConfig:
     def __post_init__(self) -> None:
         # Normalise spellings once, so every reader sees one form.
         set_field = object.__setattr__
-        set_field(self, 'worker_type', _WORKER_ALIASES.get(self.worker_type, self.worker_type))
+        set_field(self, 'worker_type', WORKER_ALIASES.get(self.worker_type, self.worker_type))
         set_field(self, 'extra_locks', _lock_names(self.extra_locks))
 
     @classmethod
@@ -95,6 +95,11 @@ class ConsumerConfig:
         """Settings from keyword options, with a clear error for unknown names."""
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(options) - set(names))
+        if 'utc' in unknown:  # huey 1.x/2.x consumers took it
+            raise TypeError(
+                f'utc={options["utc"]!r} is a setting of the application, not of its '
+                "consumer: pass Huey(..., utc=...) (it sets the periodic tasks' clock)"
+            )
         if unknown:
             raise TypeError(
                 f'unknown consumer option(s): {", ".join(unknown)}; '
@@ -107,7 +112,8 @@ class ConsumerConfig:
         _check_number('workers', self.workers, integer=True)
         if self.worker_type not in WORKER_TYPES:
             raise ValueError(
-                f'worker_type={self.worker_type!r}: must be one of {", ".join(WORKER_TYPES)}'
+                f'worker_type={self.worker_type!r}: must be one of '
+                f'{", ".join(map(str, WORKER_TYPES))}'
             )
         _check_number('initial_delay', self.initial_delay)
         _check_number('max_delay', self.max_delay)

@@ -21,7 +21,13 @@ from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 from huey_api.exceptions import TaskTimeout
 
-from .config import WORKER_ASYNCIO, WORKER_GREENLET, WORKER_PROCESS, WORKER_THREAD
+from .constants import (
+    WORKER_ALIASES,
+    WORKER_ASYNCIO,
+    WORKER_GREENLET,
+    WORKER_PROCESS,
+    WORKER_THREAD,
+)
 
 __all__ = [
     'Environment',
@@ -244,7 +250,9 @@ def _asyncio_environment(
 WORKER_TO_ENVIRONMENT: dict[str, Callable[..., Environment]] = {
     WORKER_THREAD: ThreadEnvironment,
     WORKER_GREENLET: GreenletEnvironment,
-    'gevent': GreenletEnvironment,
     WORKER_PROCESS: ProcessEnvironment,
     WORKER_ASYNCIO: _asyncio_environment,
 }
+WORKER_TO_ENVIRONMENT.update(
+    (alias, WORKER_TO_ENVIRONMENT[kind]) for alias, kind in WORKER_ALIASES.items()
+)

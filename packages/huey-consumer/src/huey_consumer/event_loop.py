@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 from huey_api.coroutines import use_loop
 
-from .config import WORKER_ASYNCIO
+from .constants import WORKER_ASYNCIO
 from .environments import ThreadEnvironment
 
 __all__ = ['CANCEL_TIMEOUT', 'AsyncioEnvironment', 'in_greenlet_loop']

@@ -12,6 +12,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from huey_api import signals as S
+from huey_api.utils import describe_exception
+
 if TYPE_CHECKING:
     from huey_api import Huey, Task
 
@@ -182,16 +185,16 @@ class TaskEventLogger:
     reads_results = False
 
     SIGNALS = (
-        'executing',
-        'complete',
-        'error',
-        'retrying',
-        'revoked',
-        'expired',
-        'locked',
-        'rate-limited',
-        'canceled',
-        'dead-lettered',
+        S.SIGNAL_EXECUTING,
+        S.SIGNAL_COMPLETE,
+        S.SIGNAL_ERROR,
+        S.SIGNAL_RETRYING,
+        S.SIGNAL_REVOKED,
+        S.SIGNAL_EXPIRED,
+        S.SIGNAL_LOCKED,
+        S.SIGNAL_RATE_LIMITED,
+        S.SIGNAL_CANCELED,
+        S.SIGNAL_DEAD_LETTERED,
     )
 
     def __init__(self) -> None:
@@ -212,31 +215,29 @@ class TaskEventLogger:
         return '' if started is None else ' in %.3fs' % (time.monotonic() - started)
 
     def __call__(self, signal: str, task: Task, *args: Any) -> None:
-        if signal == 'executing':
+        if signal == S.SIGNAL_EXECUTING:
             self._started[task.id] = time.monotonic()
             if logger.isEnabledFor(logging.INFO):
                 _info('executing %r', task)
-        elif signal == 'complete':
+        elif signal == S.SIGNAL_COMPLETE:
             elapsed = self._elapsed(task)
             if logger.isEnabledFor(logging.INFO):
                 _info('%s finished%s', task.id, elapsed)
-        elif signal == 'error':
-            exc = args[0] if args else None
-            logger.error(
-                '%s failed%s: %s: %s', task.id, self._elapsed(task), type(exc).__name__, exc
-            )
-        elif signal == 'retrying':
+        elif signal == S.SIGNAL_ERROR:
+            why = describe_exception(args[0]) if args else 'unknown error'
+            logger.error('%s failed%s: %s', task.id, self._elapsed(task), why)
+        elif signal == S.SIGNAL_RETRYING:
             logger.warning(
                 '%s will be retried (%s retries left)%s',
                 task.id,
                 task.retries - 1,  # sent before this retry uses one up
                 f' at {task.eta}' if task.eta_ts is not None else '',
             )
-        elif signal == 'revoked':
+        elif signal == S.SIGNAL_REVOKED:
             logger.info('%s is revoked, skipped', task.id)
-        elif signal == 'expired':
+        elif signal == S.SIGNAL_EXPIRED:
             logger.info('%s expired, skipped', task.id)
-        elif signal in ('locked', 'rate-limited', 'canceled'):
+        elif signal in (S.SIGNAL_LOCKED, S.SIGNAL_RATE_LIMITED, S.SIGNAL_CANCELED):
             logger.info('%s %s%s', task.id, signal.replace('-', ' '), self._elapsed(task))
-        elif signal == 'dead-lettered':
+        elif signal == S.SIGNAL_DEAD_LETTERED:
             logger.error('%r moved to the dead letters', task)

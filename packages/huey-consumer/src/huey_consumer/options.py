@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from .config import GRACEFUL_SIGNALS, WORKER_TYPES, ConsumerConfig
+from .config import ConsumerConfig
+from .constants import GRACEFUL_SIGNALS, WORKER_ALIASES, WORKER_TYPES
 
 __all__ = [
     'ConsumerOptionParser',
@@ -93,8 +94,8 @@ def add_consumer_options(
     workers.add_argument(
         '-k',
         '--worker-type',
-        choices=(*WORKER_TYPES, 'gevent'),
-        metavar='{thread,process,greenlet,asyncio}',
+        choices=(*map(str, WORKER_TYPES), *WORKER_ALIASES),
+        metavar='{' + ','.join(map(str, WORKER_TYPES)) + '}',
         help='run workers as threads (default), forked processes '
         '(CPU-bound work), gevent greenlets (IO-bound work) or threads '
         'sharing one event loop for async def tasks',

@@ -333,9 +333,6 @@ class ProcessPool(_BasePool):
             'in flight comes back when its lease expires'
         )
 
-    def pids(self) -> list[int]:
-        return [slot.handle.pid for slot in self.slots if self._alive(slot)]
-
     def close(self) -> None:
         """Nothing to do: each worker process ran its own lease keeper."""
 

@@ -31,6 +31,7 @@ class DeadLetterMethods:
     _run: Callable[[str, list, list], Any]
 
     def _dead_letter_keys(self) -> list[str]:
+        """The queue keys, then the dead letters' (``add_dead_letter`` in queue_lib.lua)."""
         return self.keys.queue_keys + [
             self.keys.dead_letters,
             self.keys.dead_letter_order,

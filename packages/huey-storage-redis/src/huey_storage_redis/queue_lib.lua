@@ -18,12 +18,21 @@ local leases_key, deadlines_key = KEYS[4], KEYS[5]
 local is_priority = ARGV[1] == '1'
 local SEQ_ORIGIN = 1000000000000000
 
+-- expired count, priority, message; an entry pushed without an envelope (by
+-- another client) gives nil, '0' and the whole entry.
 local function split_envelope(envelope)
-  local colon = string.find(envelope, ':', 1, true)
-  local bar = string.find(envelope, '|', colon + 1, true)
-  return tonumber(string.sub(envelope, 1, colon - 1)),
-         string.sub(envelope, colon + 1, bar - 1),
-         string.sub(envelope, bar + 1)
+  local expired, priority, message = string.match(envelope, '^(%d+):(%-?%d+)|(.*)$')
+  if not expired then return nil, '0', envelope end
+  return tonumber(expired), priority, message
+end
+
+-- Add a dead letter (KEYS[6] records by id, KEYS[7] ids by age, KEYS[8] id
+-- counter); a record is '<failed_at> <reason byte length>|<reason><data>'.
+local function add_dead_letter(data, reason, failed_at)
+  local id = redis.call('INCR', KEYS[8])
+  redis.call('HSET', KEYS[6], id, failed_at .. ' ' .. #reason .. '|' .. reason .. data)
+  redis.call('ZADD', KEYS[7], id, id)
+  return tostring(id)
 end
 
 local function push(envelope, priority, at_head)

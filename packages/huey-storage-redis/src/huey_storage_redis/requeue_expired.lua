@@ -2,6 +2,8 @@
 -- one more expired lease in each envelope. At most ARGV[3] per call, latest
 -- deadline first: each one pushed to the head goes in front of the previous,
 -- so across all calls the earliest-leased message ends up at the very head.
+-- An entry without an envelope (pushed by another client) cannot carry its
+-- count: it goes to the dead letters (KEYS[6..8]) instead of being lost.
 -- Returns {requeued, examined}; the caller loops while examined == ARGV[3].
 local receipts = redis.call('ZREVRANGEBYSCORE', deadlines_key, '(' .. ARGV[2], '-inf',
                             'LIMIT', 0, tonumber(ARGV[3]))
@@ -11,8 +13,13 @@ for _, receipt in ipairs(receipts) do
   redis.call('ZREM', deadlines_key, receipt)
   if envelope then
     local expired, priority, data = split_envelope(envelope)
-    push((expired + 1) .. ':' .. priority .. '|' .. data, priority, true)
-    requeued = requeued + 1
+    if expired then
+      push((expired + 1) .. ':' .. priority .. '|' .. data, priority, true)
+      requeued = requeued + 1
+    else
+      add_dead_letter(data, 'its lease expired and it has no huey envelope ' ..
+                      '(written to the queue by another client)', ARGV[2])
+    end
   end
 end
 return {requeued, #receipts}

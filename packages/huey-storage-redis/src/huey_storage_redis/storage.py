@@ -455,7 +455,8 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         total = 0
         if not self.priority:
             total += self._requeue_batches('requeue_claims', now - CLAIM_GRACE, [self.keys.claims])
-        total += self._requeue_batches('requeue_expired', now, [])
+        dead_letters = self._dead_letter_keys()[len(self.keys.queue_keys) :]
+        total += self._requeue_batches('requeue_expired', now, dead_letters)
         if total:
             logger.info('%s: requeued %d expired lease(s)', self.name, total)
         return total

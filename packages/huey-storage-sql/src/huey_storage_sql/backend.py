@@ -164,7 +164,14 @@ class Backend:
 
     @staticmethod
     def to_bytes(value: Any) -> bytes:
-        return value if type(value) is bytes else bytes(value)
+        """A BLOB as bytes. A value of another type (SQLite keeps whatever was
+        written) comes back as its text, so the reader refuses it as a message
+        it cannot decode instead of failing here, every time it is leased."""
+        if type(value) is bytes:
+            return value
+        if isinstance(value, (bytearray, memoryview)):
+            return bytes(value)
+        return str(value).encode('utf-8', 'replace')
 
     @staticmethod
     def to_str(value: Any) -> str:

@@ -322,3 +322,18 @@ def test_run_returns_once_stopped_even_when_the_flag_is_set_directly(huey):
     runner.join(10)
     assert not runner.is_alive() and consumer.stopped.is_set()
     assert finished == [1]
+
+
+def test_process_workers_need_a_storage_shared_between_processes(tmp_path):
+    from huey_storage import FileStorage, MemoryStorage
+
+    class PrivateStore(FileStorage):  # any class can say its handles see only their process
+        shared_between_processes = False
+
+    class SharedMemory(MemoryStorage):  # the flag decides, not the class name
+        shared_between_processes = True
+
+    private = Huey('private', storage_class=PrivateStore, path=str(tmp_path))
+    with pytest.raises(ValueError, match='cannot share a PrivateStore between processes'):
+        Consumer(private, worker_type='process').start()
+    Consumer(Huey('shared', storage_class=SharedMemory), worker_type='process')._check_storage()

@@ -336,10 +336,7 @@ class Consumer:
 
     def _check_storage(self) -> None:
         storage = self.huey.storage
-        if self.environment.forks and type(storage).__name__ in (
-            'MemoryStorage',
-            'BlackHoleStorage',
-        ):
+        if self.environment.forks and not getattr(storage, 'shared_between_processes', True):
             raise ValueError(
                 f"worker_type='process' cannot share a {type(storage).__name__} "
                 "between processes: use worker_type='thread' or a Redis/SQLite "

@@ -184,6 +184,9 @@ class BaseStorage(abc.ABC):
     #: True when ``dequeue()``/``lease()`` wait (up to a read timeout) for a
     #: message to arrive, so a consumer need not sleep between empty reads.
     blocking: bool = False
+    #: True when handles opened in several processes (a consumer's worker
+    #: processes) see the same messages; False for an in-process store.
+    shared_between_processes: bool = True
     #: True when ``enqueue(priority=...)`` is honoured; otherwise it is still
     #: checked (``check_priority``) but ignored, and the queue is strictly FIFO.
     priority: bool = False

@@ -19,6 +19,7 @@ class BlackHoleStorage(BaseStorage):
 
     blocking = False
     priority = False
+    shared_between_processes = False
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
         pass

@@ -52,6 +52,7 @@ class MemoryStorage(BaseStorage):
 
     blocking = False
     priority = True
+    shared_between_processes = False  # each process would have its own copy
 
     def __init__(self, name: str = 'huey', **kwargs) -> None:
         super().__init__(name, **kwargs)

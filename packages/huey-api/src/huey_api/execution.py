@@ -304,12 +304,25 @@ class ExecutionMixin:
         return tasks
 
     def read_periodic(self, timestamp: datetime.datetime) -> list[Task]:
-        """New instances of the periodic tasks whose validator accepts ``timestamp``."""
-        return [
-            task_class()
-            for task_class in self.registry.periodic_tasks
-            if task_class.validate_datetime(timestamp)
-        ]
+        """New instances of the periodic tasks whose validator accepts ``timestamp``.
+
+        A validator that raises is logged with its task's name and counts as
+        "not now": one broken schedule never stops the other periodic tasks.
+        """
+        due = []
+        for task_class in self.registry.periodic_tasks:
+            try:
+                accepted = task_class.validate_datetime(timestamp)
+            except Exception:
+                logger.exception(
+                    'periodic task %s: its schedule raised for %s; not enqueued this minute',
+                    task_class.name,
+                    timestamp,
+                )
+                continue
+            if accepted:
+                due.append(task_class())
+        return due
 
     def ready_to_run(self, task: Task, timestamp=None) -> bool:
         """True if ``task`` has no eta or its eta is at or before ``timestamp``."""
@@ -383,8 +396,9 @@ class ExecutionMixin:
 
     def _call(self, task: Task) -> Any:
         """Run the task function, under the consumer's timeout handler if the
-        task has a ``timeout`` (``task.check_timeout()`` works either way)."""
-        timeout = task.timeout
+        task has a ``timeout`` (or the consumer a default one);
+        ``task.check_timeout()`` works either way."""
+        timeout = task.timeout or self._default_timeout
         if not timeout:
             return task.execute()
         task._deadline = time.monotonic() + timeout
@@ -526,7 +540,7 @@ class ExecutionMixin:
         """
         retry_eta = None
         if isinstance(exc, TaskTimeout):
-            logger.warning('task %s timed out after %ss', task.id, task.timeout)
+            logger.warning('task %s timed out (%s)', task.id, exc)
             self._emit(S.SIGNAL_TIMEOUT, task)
         elif isinstance(exc, RateLimitExceeded):
             if exc.retry or task.retries:

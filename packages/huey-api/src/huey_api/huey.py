@@ -139,6 +139,8 @@ class Huey(RevocationMixin, ExecutionMixin, ChordMixin):
         #: set by a consumer: ``handler(seconds)`` returns a context manager
         #: that interrupts a task running longer (raising TaskTimeout)
         self._timeout_handler: Callable | None = None
+        #: set by a consumer: the timeout (seconds) of tasks that have none
+        self._default_timeout: float | None = None
         self._immediate = False
         self._live_storage: BaseStorage | None = None
         self._immediate = bool(immediate)

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 __all__ = [
     'ConsumerConfig',
     'GRACEFUL_SIGNALS',
+    'MAX_WORKERS',
     'SCHEDULER_INTERVALS',
     'WORKER_ASYNCIO',
     'WORKER_GREENLET',
@@ -34,6 +35,14 @@ WORKER_TYPES = (WORKER_THREAD, WORKER_PROCESS, WORKER_GREENLET, WORKER_ASYNCIO)
 _WORKER_ALIASES = {'gevent': WORKER_GREENLET}
 #: Scheduler intervals that divide a minute, so a tick falls on every minute.
 SCHEDULER_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+#: The most workers of each type one consumer may run. Past these a consumer
+#: gains nothing and takes minutes to start: each thread holds a stack and a
+#: storage connection and they all share one GIL (servers refuse connections
+#: long before: PostgreSQL allows 100 by default); each process is a full
+#: Python interpreter of tens of MB competing for a few cores; greenlets are
+#: cheap, but each waiting one still holds a storage connection (Redis allows
+#: 10000 clients by default). Run more consumers (or machines) instead.
+MAX_WORKERS = {WORKER_THREAD: 1024, WORKER_PROCESS: 256, WORKER_GREENLET: 10000}
 #: Signals that may be chosen for a graceful shutdown (the other one interrupts).
 GRACEFUL_SIGNALS = ('INT', 'TERM')
 #: Fields that configure logging (the script's), not the consumer.
@@ -51,7 +60,8 @@ class ConsumerConfig:
     replaces dead workers every ``health_check_interval`` seconds;
     ``flush_locks`` clears task locks (and ``extra_locks``, names or a
     comma-separated string) at start-up; ``max_tasks`` recycles a worker after
-    that many tasks; a graceful shutdown (``graceful_signal``, INT or TERM)
+    that many tasks; ``task_timeout`` stops tasks without a ``timeout`` of
+    their own after that many seconds; a graceful shutdown (``graceful_signal``, INT or TERM)
     waits up to ``shutdown_timeout`` seconds (None: as long as it takes)
     before interrupting the tasks in flight. ``logfile``, ``verbose`` (None:
     info, True: debug, False: warnings) and ``simple_log`` configure the
@@ -73,6 +83,7 @@ class ConsumerConfig:
     flush_locks: bool = False
     extra_locks: Any = ()
     max_tasks: int | None = None
+    task_timeout: float | None = None
     shutdown_timeout: float | None = None
     graceful_signal: str = 'INT'
 
@@ -109,6 +120,13 @@ class ConsumerConfig:
             raise ValueError(
                 f'worker_type={self.worker_type!r}: must be one of {", ".join(WORKER_TYPES)}'
             )
+        limit = MAX_WORKERS[self.worker_type]
+        if self.workers > limit:
+            raise ValueError(
+                f'workers={self.workers!r}: a consumer runs at most {limit} '
+                f'{self.worker_type} workers; run several consumers to go further'
+                + (' (or use greenlet workers)' if self.worker_type == WORKER_THREAD else '')
+            )
         _check_number('initial_delay', self.initial_delay)
         _check_number('max_delay', self.max_delay)
         if _not_number(self.backoff) or self.backoff < 1:
@@ -122,6 +140,8 @@ class ConsumerConfig:
         check_scheduler_interval(self.scheduler_interval)
         if self.max_tasks is not None:
             _check_number('max_tasks', self.max_tasks, integer=True)
+        if self.task_timeout is not None:
+            _check_number('task_timeout', self.task_timeout)
         if self.shutdown_timeout is not None:
             _check_number('shutdown_timeout', self.shutdown_timeout, allow_zero=True)
         if self.graceful_signal not in GRACEFUL_SIGNALS:

@@ -4,7 +4,7 @@ threads sharing an event loop (``event_loop``).
 An environment makes the pieces that differ between worker types: the stop
 flag every worker and the scheduler watch, the handle a worker runs in
 (started later), and the task-timeout handler huey-api runs a task with a
-``timeout`` inside (``Huey._timeout_handler``).
+``timeout`` inside (``Huey._timeout_handler``; see ``timeouts``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import threading
 import time
 from typing import Any, Callable, ContextManager, Iterator, Protocol
 
-from huey_api.exceptions import TaskTimeout
-
 from .config import WORKER_ASYNCIO, WORKER_GREENLET, WORKER_PROCESS, WORKER_THREAD
+from .timeouts import Deadlines, ThreadWatchdog
 
 __all__ = [
     'Environment',
@@ -95,6 +94,8 @@ class Environment:
     def __init__(self, graceful: int = signal.SIGINT, interrupt: int = signal.SIGTERM) -> None:
         self.graceful = graceful
         self.interrupt = interrupt
+        #: the timed run of each worker, for finding stuck ones
+        self.deadlines = Deadlines()
 
     def get_stop_flag(self) -> StopFlag:
         return threading.Event()
@@ -111,23 +112,41 @@ class Environment:
     def is_alive(self, handle: Any) -> bool:
         return handle.is_alive()
 
+    def handle_key(self, handle: Any) -> Any:
+        """The key of ``handle``'s worker in ``deadlines``."""
+        return handle.ident
+
     @property
     def timeout_handler(self) -> TimeoutHandler | None:
-        """``Huey._timeout_handler`` for these workers; None when a task can
-        only time out cooperatively (``task.check_timeout()``)."""
-        return None
+        """``Huey._timeout_handler`` for these workers: ``timeout``."""
+        return self.timeout
 
     def timeout(self, seconds: float) -> ContextManager[None]:
-        """A context in which a task gets ``seconds`` to run (no-op here)."""
-        return contextlib.nullcontext()
+        """A context in which a task gets ``seconds`` to run (see ``timeouts``)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Called once the pool's workers ended or were interrupted (no-op here)."""
 
 
 class ThreadEnvironment(Environment):
-    """Workers are daemon threads: a running thread cannot be interrupted
-    from outside, so task timeouts are cooperative."""
+    """Workers are daemon threads; a watchdog thread raises TaskTimeout in a
+    task that overruns (at its next bytecode: see ``timeouts``)."""
+
+    def __init__(self, graceful: int = signal.SIGINT, interrupt: int = signal.SIGTERM) -> None:
+        super().__init__(graceful, interrupt)
+        self.watchdog = ThreadWatchdog(self.deadlines)
+
+    @contextlib.contextmanager
+    def timeout(self, seconds: float) -> Iterator[None]:
+        run = self.deadlines.begin(threading.get_ident(), seconds)
+        self.watchdog.watch(run)
+        try:
+            yield
+        except BaseException as exc:
+            self.watchdog.finish(run, exc)
+            raise
+        self.watchdog.finish(run, None)
 
 
 class GreenletEnvironment(Environment):
@@ -170,20 +189,26 @@ class GreenletEnvironment(Environment):
     def is_alive(self, handle: Any) -> bool:
         return bool(handle.started) and not handle.dead
 
-    @property
-    def timeout_handler(self) -> TimeoutHandler | None:
-        return self.timeout
+    def handle_key(self, handle: Any) -> Any:
+        return handle
 
     @contextlib.contextmanager
     def timeout(self, seconds: float) -> Iterator[None]:
         import gevent
 
-        timer = gevent.Timeout(seconds, TaskTimeout(f'timeout ({seconds}s)'))
+        run = self.deadlines.begin(gevent.getcurrent(), seconds)
+        timer = gevent.Timeout(seconds, run.error())
         timer.start()
         try:
             yield
-        finally:
+        except BaseException as exc:
             timer.cancel()
+            run.fired = time.monotonic() >= run.deadline
+            self.deadlines.end(run, exc)
+            raise
+        timer.cancel()
+        run.fired = time.monotonic() >= run.deadline
+        self.deadlines.end(run)
 
 
 class ProcessEnvironment(Environment):
@@ -211,25 +236,31 @@ class ProcessEnvironment(Environment):
         # stops its children itself (and they exit when the consumer is gone).
         return self.mp.Process(target=runnable, name=name)
 
-    @property
-    def timeout_handler(self) -> TimeoutHandler | None:
-        return self.timeout
-
     @contextlib.contextmanager
     def timeout(self, seconds: float) -> Iterator[None]:
         """SIGALRM after ``seconds`` (sub-second too) raises TaskTimeout in
         the worker process's main thread, where its task runs."""
+        run = self.deadlines.begin(threading.get_ident(), seconds)
 
         def expired(signum: int, frame: Any) -> None:
-            raise TaskTimeout(f'timeout ({seconds}s)')
+            run.fired = True
+            raise run.error()
 
         previous = signal.signal(signal.SIGALRM, expired)
         signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
             yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+        except BaseException as exc:
+            self._disarm(previous)
+            self.deadlines.end(run, exc)
+            raise
+        self._disarm(previous)
+        self.deadlines.end(run)
+
+    @staticmethod
+    def _disarm(previous: Any) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _asyncio_environment(

@@ -276,8 +276,8 @@ class Backend:
         with self.transaction():
             released = (
                 self.execute(
-                    'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s '
-                    'WHERE name = %s AND receipt = %s',
+                    'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s, '
+                    'deliveries = deliveries + 1 WHERE name = %s AND receipt = %s',
                     (self._head_order_key(), self.name, receipt),
                 ).rowcount
                 > 0

@@ -207,7 +207,8 @@ class PostgresBackend(Backend):
         return (
             self._count_and_notify(
                 'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, '
-                'order_key = ' + HEAD_ORDER_KEY + ' WHERE name = %s AND receipt = %s RETURNING 1',
+                'deliveries = deliveries + 1, order_key = ' + HEAD_ORDER_KEY + ' '
+                'WHERE name = %s AND receipt = %s RETURNING 1',
                 (self.name, self.name, receipt),
             )
             > 0

@@ -84,8 +84,8 @@ _DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
 _DELETE_BY_ID = 'DELETE FROM huey_queue WHERE id = ?'
 _ACK = 'DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?'
 _RELEASE = (
-    'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ? '
-    'WHERE id = ? AND name = ? AND receipt = ?'
+    'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ?, '
+    'deliveries = deliveries + 1 WHERE id = ? AND name = ? AND receipt = ?'
 )
 _ANY_EXPIRED = (
     'SELECT 1 FROM huey_queue WHERE name = ? AND receipt IS NOT NULL AND lease_deadline < ? LIMIT 1'

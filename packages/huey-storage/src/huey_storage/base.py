@@ -155,8 +155,9 @@ class Lease:
     """A message handed to one worker until acknowledged or expired.
 
     ``receipt`` is an opaque token naming this lease; ``deliveries`` is 1 the
-    first time a message is leased and grows by one each time its lease
-    expired before being acknowledged (a likely crash while running it).
+    first time a message is leased and grows by one each time a lease of it
+    ended without an acknowledgement: expired (a likely crash while running
+    it) or released (an interrupted shutdown).
     """
 
     receipt: str
@@ -301,8 +302,10 @@ class BaseStorage(abc.ABC):
     def release(self, receipt: str) -> bool:
         """Return a leased message to the head of the queue at once.
 
-        Used when work is interrupted on purpose (shutdown): the delivery count
-        is not increased. True if the lease was held. With priorities, "head"
+        Used when work is interrupted on purpose (shutdown). The lease counts
+        as a delivery, as an expired one does, so a task that hangs through
+        every restart still reaches its ``max_deliveries``. True if the lease
+        was held. With priorities, "head"
         means the head of the message's own priority level.
         """
 

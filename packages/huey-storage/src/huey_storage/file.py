@@ -244,7 +244,7 @@ class FileStorage(BaseStorage):
             if held is None:
                 return False
             _, priority, deliveries, data = held
-            self._push(data, priority, deliveries, head=True)
+            self._push(data, priority, deliveries + 1, head=True)
             _unlink(self._lease_file(receipt))
             return True
 

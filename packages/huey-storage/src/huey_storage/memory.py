@@ -158,7 +158,7 @@ class MemoryStorage(BaseStorage):
             held = self._leases.pop(receipt, None)
             if held is None:
                 return False
-            self._push_head(held, held.deliveries)
+            self._push_head(held, held.deliveries + 1)
             return True
 
     def requeue_expired_leases(self, now: float | None = None) -> int:

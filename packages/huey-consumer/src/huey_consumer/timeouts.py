@@ -92,7 +92,8 @@ class Deadlines:
                 del self._runs[run.key]
         if run.abandoned:
             raise TaskAbandoned(f'task came back after its worker was abandoned ({run.seconds}s)')
-        if run.fired and (not isinstance(exc, TaskTimeout) or isinstance(exc, _InterruptedByTimeout)):
+        own = isinstance(exc, TaskTimeout) and not isinstance(exc, _InterruptedByTimeout)
+        if run.fired and not own:  # it overran: always a TaskTimeout with its message
             raise run.error() from exc
 
     def overdue(self, key: Any, now: float | None = None) -> TimedRun | None:

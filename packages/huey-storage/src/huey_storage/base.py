@@ -54,7 +54,8 @@ __all__ = [
 
 T = TypeVar('T')
 
-_OWNER = re.compile(r'[A-Za-z0-9_.:-]{1,64}')
+#: a receipt names its owner, and must fit in 64 characters with a 33-character token
+_OWNER = re.compile(r'[A-Za-z0-9_.:-]{1,31}')
 
 #: A schedule time: epoch seconds, or a ``datetime`` (naive means local time).
 Timestamp = Union[float, int, datetime.datetime]
@@ -135,10 +136,10 @@ def check_ttl(ttl: object, what: str = 'ttl') -> float | None:
 
 def check_heartbeat(owner: object, ttl: object) -> tuple[str, float]:
     """``(owner, ttl)`` of a ``heartbeat`` call checked: a lease owner name
-    (1 to 64 letters, digits or ``._:-``) and 0 or more seconds."""
+    (1 to 31 letters, digits or ``._:-``) and 0 or more seconds."""
     if not isinstance(owner, str) or not _OWNER.fullmatch(owner):
         raise ValueError(
-            f'lease owner {owner!r}: must be 1 to 64 letters, digits or ._:- characters'
+            f'lease owner {owner!r}: must be 1 to 31 letters, digits or ._:- characters'
         )
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 <= ttl < math.inf:
         raise ValueError(f'heartbeat ttl={ttl!r}: give 0 or more seconds')

@@ -278,7 +278,7 @@ class LeaseOwnerContract:
         assert storage.lease(self.LONG).data == second.data
 
     def test_heartbeat_refuses_bad_names_and_ttls(self, storage):
-        for owner in ('', 'a/b', 'x' * 65, None, 'sp ace'):
+        for owner in ('', 'a/b', 'x' * 32, None, 'sp ace'):
             with pytest.raises(ValueError, match='lease owner'):
                 storage.heartbeat(owner, 10)
         for ttl in (-1, float('nan'), float('inf'), '5', None):

@@ -26,6 +26,7 @@ from huey_api.serializer import JSONSerializer
 
 from .config import ConsumerConfig
 from .environments import WORKER_TO_ENVIRONMENT, Environment
+from .leases import Heartbeat
 from .pools import Pool, make_pool
 from .scheduler import Scheduler
 from .worker import Worker
@@ -119,6 +120,9 @@ class Consumer:
         huey._default_timeout = config.task_timeout
         self.stop_flag = self.environment.get_stop_flag()
         self._scheduler = self._create_scheduler()
+        #: Liveness in the storage, and reclaiming dead consumers' leases
+        #: (at-least-once delivery only: at-most-once takes no leases).
+        self.heartbeat = Heartbeat(huey) if huey.at_least_once else None
         #: The scheduler's handle (a thread, or a greenlet), started by start().
         self.scheduler = self.environment.create_local(self._scheduler.run, 'Scheduler')
         self.pool: Pool = make_pool(
@@ -186,6 +190,8 @@ class Consumer:
         if self.config.flush_locks or self.config.extra_locks:
             flushed = self.huey.flush_locks(*self.config.extra_locks)
             logger.info('flushed locks: %s', ', '.join(sorted(flushed)) or 'none were held')
+        if self.heartbeat is not None:
+            self._start_heartbeat()
         started = self.pool.start(self._stop_requested)
         self.scheduler.start()
         self.ready.set()
@@ -195,6 +201,18 @@ class Consumer:
             )
         else:
             logger.info('consumer started: %d %s workers', self.workers, self.worker_type)
+
+    def _start_heartbeat(self) -> None:
+        try:
+            self.heartbeat.beat()  # before any lease is taken: see Heartbeat.beat
+        except Exception as exc:
+            logger.error(
+                'consumer heartbeat failed at start-up (%s: %s): until it works, the '
+                "leases this consumer's workers take only come back when they expire",
+                type(exc).__name__,
+                exc,
+            )
+        self.environment.create_local(self.heartbeat.run, 'Heartbeat').start()
 
     def _stop_requested(self) -> bool:
         return self._signum is not None or self.stop_flag.is_set()
@@ -317,6 +335,8 @@ class Consumer:
         self.pool.close()
         if self.environment.is_alive(self.scheduler):
             self.scheduler.join(10)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if threading.current_thread() is threading.main_thread():
             self._restore_signal_handlers()
         logger.info('consumer stopped')

@@ -120,8 +120,8 @@ class ConsumerConfig:
             raise ValueError(
                 f'worker_type={self.worker_type!r}: must be one of {", ".join(WORKER_TYPES)}'
             )
-        limit = MAX_WORKERS[self.worker_type]
-        if self.workers > limit:
+        limit = MAX_WORKERS.get(self.worker_type)
+        if limit is not None and self.workers > limit:
             raise ValueError(
                 f'workers={self.workers!r}: a consumer runs at most {limit} '
                 f'{self.worker_type} workers; run several consumers to go further'

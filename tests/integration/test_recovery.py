@@ -40,6 +40,16 @@ def stuck(counter):
     time.sleep(3600)
 
 
+@huey.task(timeout=0.5)
+def stuck_holding_gil(counter):
+    """Blocked in C code that holds the GIL: no thread of its process runs."""
+    import ctypes
+
+    huey.storage.incr(counter)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+    ctypes.PyDLL(None).sleep(3600)
+
+
 def broken_schedule(dt):
     raise RuntimeError('broken schedule')
 
@@ -183,6 +193,20 @@ def test_a_stuck_task_is_abandoned_its_worker_replaced_and_it_ends_dead_lettered
     assert len(dead) == 1 and 'delivered 3 times' in dead[0].reason
     assert counter(app.huey, 'stuck-runs') == 2
     consumer.wait_for_log('abandoning it and starting a replacement worker', count=2)
+
+
+def test_a_process_worker_too_stuck_to_give_up_is_killed_and_replaced(make_app, start_consumer):
+    app = make_app(extra=EXTRA, max_deliveries=1, lease_timeout=2)
+    consumer = start_consumer(app, '-k', 'process', '-w', '1', '-n', *FAST)
+    app.module.stuck_holding_gil('gil-runs')
+    after = app.module.add(2, 3)
+    # its lease expires (the worker's lease keeper cannot run either), the
+    # consumer kills it, the replacement dead-letters the second delivery
+    assert after.get(blocking=True, timeout=60) == 5
+    dead = app.huey.storage.dead_letters()
+    assert len(dead) == 1 and 'delivered 2 times' in dead[0].reason
+    assert counter(app.huey, 'gil-runs') == 1
+    consumer.wait_for_log('unresponsive (C code holding the GIL?): killing it')
 
 
 # -- scheduler and start-up ----------------------------------------------------

@@ -227,9 +227,22 @@ class ProcessEnvironment(Environment):
                 "worker_type='process' needs os.fork(), which this platform lacks: "
                 "use worker_type='thread'"
             ) from None
+        #: In a worker process: shared memory where its task's deadline
+        #: (``time.monotonic()``, the same clock in every process; 0: none)
+        #: is published for the consumer, which kills a worker too stuck to
+        #: give up by itself (see ``pools.ProcessPool``).
+        self.published_deadline: Any = None
 
     def get_stop_flag(self) -> StopFlag:
         return ForkSafeFlag()
+
+    def shared_deadline(self) -> Any:
+        """A deadline slot shared with a worker process forked later."""
+        return self.mp.RawValue('d', 0.0)
+
+    def _publish(self, deadline: float) -> None:
+        if self.published_deadline is not None:
+            self.published_deadline.value = deadline
 
     def create_process(self, runnable: Callable[[], None], name: str) -> Any:
         # Not a daemon: tasks may start processes of their own. The pool
@@ -248,6 +261,7 @@ class ProcessEnvironment(Environment):
 
         previous = signal.signal(signal.SIGALRM, expired)
         signal.setitimer(signal.ITIMER_REAL, seconds)
+        self._publish(run.deadline)
         try:
             yield
         except BaseException as exc:
@@ -257,8 +271,8 @@ class ProcessEnvironment(Environment):
         self._disarm(previous)
         self.deadlines.end(run)
 
-    @staticmethod
-    def _disarm(previous: Any) -> None:
+    def _disarm(self, previous: Any) -> None:
+        self._publish(0.0)
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 

@@ -69,6 +69,10 @@ class Slot:
         self.worker: Worker | None = None
         self.handle: Any = None
         self.reported_dead = False
+        #: process workers: the deadline their task publishes (see ProcessEnvironment)
+        self.deadline: Any = None
+        #: killed because its task was stuck: replace it at once
+        self.killed_stuck = False
 
 
 def _release(huey: Huey, delivery: Delivery, who: str) -> bool:
@@ -277,7 +281,7 @@ class InProcessPool(_BasePool):
 
 
 def _process_worker_main(
-    huey: Huey, worker: Worker, environment: Environment, parent_pid: int
+    huey: Huey, worker: Worker, environment: Environment, parent_pid: int, deadline: Any
 ) -> None:
     """Body of a forked worker process: its worker, its lease keeper, and a
     watcher acting on signals. The graceful signal (sent to the whole process
@@ -286,6 +290,7 @@ def _process_worker_main(
     received: list[int] = []
     graceful, interrupt = environment.graceful, environment.interrupt
     main_thread = threading.get_ident()  # where the worker runs its tasks
+    environment.published_deadline = deadline
 
     def handler(signum: int, frame: Any) -> None:
         # Only plain assignments here: taking a lock could deadlock with the
@@ -360,10 +365,40 @@ class ProcessPool(_BasePool):
 
     def _prepare(self, slot: Slot) -> None:
         slot.worker = self.make_worker(slot.name)
+        slot.deadline = self.environment.shared_deadline()
+        slot.killed_stuck = False
         target = functools.partial(
-            _process_worker_main, self.huey, slot.worker, self.environment, os.getpid()
+            _process_worker_main,
+            self.huey,
+            slot.worker,
+            self.environment,
+            os.getpid(),
+            slot.deadline,
         )
         slot.handle = self.environment.create_process(target, slot.name)
+
+    def _replace_stuck(self) -> int:
+        """Kill worker processes still in a task long after its deadline: one
+        that did not give up by itself (``_give_up``) holds the GIL in C code.
+        Its message comes back when its lease expires."""
+        now = time.monotonic()
+        for slot in self.slots:
+            deadline = slot.deadline.value if slot.deadline is not None else 0.0
+            if not deadline or now < deadline + 2 * STUCK_GRACE or not self._alive(slot):
+                continue
+            logger.error(
+                'worker process %s (pid %s) still in a task %ss after its timeout and '
+                'unresponsive (C code holding the GIL?): killing it; its message comes '
+                'back when its lease expires',
+                slot.name,
+                slot.handle.pid,
+                2 * STUCK_GRACE,
+            )
+            slot.killed_stuck = True
+            slot.deadline.value = 0.0
+            slot.handle.kill()
+            slot.handle.join(5)
+        return 0  # replaced by maintain(), as recycled
 
     def _start_slot(self, slot: Slot) -> None:
         with self._fork_lock:
@@ -375,7 +410,7 @@ class ProcessPool(_BasePool):
 
     def _recycled(self, slot: Slot) -> bool:
         """Ended on purpose (``max_tasks``, or a stuck task given up on)."""
-        return slot.handle.exitcode in (0, EXIT_ABANDONED)
+        return slot.killed_stuck or slot.handle.exitcode in (0, EXIT_ABANDONED)
 
     def _describe_death(self, slot: Slot) -> str:
         code = slot.handle.exitcode

@@ -70,9 +70,17 @@ def started(marker: Path) -> int:
 
 
 def timed_out(result) -> dict:
-    with pytest.raises(TaskException) as caught:
-        result.get(blocking=True, timeout=30)
-    return caught.value.metadata
+    """The error of the task's last attempt (earlier ones are stored too)."""
+
+    def final_error():
+        result.reset()
+        try:
+            result.get(preserve=True)
+        except TaskException as exc:
+            return exc.metadata if exc.metadata.get('retries') == 0 else None
+        return None
+
+    return wait_until(final_error, timeout=30, message='the last attempt to fail')
 
 
 # -- a killed consumer's tasks come back at once -------------------------------

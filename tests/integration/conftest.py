@@ -239,7 +239,8 @@ def make_app_factory(tmp_path: Path, backend: str):
     """Return ``build(extra='', **huey_options) -> App`` for ``backend``."""
     apps: list[App] = []
     schemas: list[str] = []
-    if backend in ('redis', 'postgres'):
+    databases: list[str] = []
+    if backend in ('redis', 'postgres', 'mysql'):
         require_service(backend)
 
     def build(extra: str = '', **options) -> App:
@@ -260,6 +261,13 @@ def make_app_factory(tmp_path: Path, backend: str):
             url = f'postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}'
             constructor = f"SqlHuey('itest', database={url!r}{opts})"
             import_line = 'from huey import SqlHuey'
+        elif backend == 'mysql':
+            database = 'huey_t_' + uuid.uuid4().hex[:12]
+            _mysql_admin(f'CREATE DATABASE {database}')
+            databases.append(database)
+            url = f'mysql://root@127.0.0.1:3306/{database}'
+            constructor = f"SqlHuey('itest', database={url!r}{opts})"
+            import_line = 'from huey import SqlHuey'
         else:
             raise ValueError(backend)
         app = App(directory, backend, constructor, import_line, extra)
@@ -268,7 +276,19 @@ def make_app_factory(tmp_path: Path, backend: str):
 
     build.apps = apps
     build.schemas = schemas
+    build.databases = databases
     return build
+
+
+def _mysql_admin(sql: str) -> None:
+    import pymysql
+
+    connection = pymysql.connect(host='127.0.0.1', port=3306, user='root', autocommit=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
 
 
 def _postgres_admin(sql: str) -> None:
@@ -299,6 +319,8 @@ def make_app(tmp_path, backend):
         app.close()
     for schema in build.schemas:
         _postgres_admin(f'DROP SCHEMA {schema} CASCADE')
+    for database in build.databases:
+        _mysql_admin(f'DROP DATABASE {database}')
 
 
 @pytest.fixture

@@ -153,12 +153,12 @@ def test_killed_process_worker_is_replaced_and_its_message_comes_back(
     os.kill(first_pid, signal.SIGKILL)
     consumer.wait_for_log('health check: worker process Worker-1')
     gate.touch()
-    # the lease expires (2 s) and the scheduler requeues the message
+    # the lease expires (2 s) and the consumer's heartbeat requeues the message
     assert result.get(blocking=True, timeout=30) == 'released'
     second_pid = tasks.worker_pid()(blocking=True, timeout=15)
     assert second_pid != first_pid
     assert marker.read_text().split() == [str(first_pid), str(second_pid)]
-    consumer.wait_for_log('messages whose lease expired')
+    consumer.wait_for_log('(killed, or their lease expired) are back in the queue')
 
 
 def test_sighup_restarts_the_consumer_in_place(make_app, start_consumer):

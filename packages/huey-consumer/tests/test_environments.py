@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from huey_consumer import (
     ProcessEnvironment,
     ThreadEnvironment,
 )
+from huey_consumer.timeouts import TaskAbandoned
 
 
 def test_fork_safe_flag_is_seen_by_a_forked_child_and_survives_a_killed_waiter():
@@ -57,15 +59,47 @@ def test_greenlet_timeout_raises_task_timeout():
             gevent.sleep(2)
 
 
-@pytest.mark.parametrize(
-    'worker_type, handler',
-    [('thread', None), ('process', 'timeout'), ('greenlet', 'timeout')],
-)
-def test_consumer_gives_huey_the_timeout_handler_of_its_workers(huey, worker_type, handler):
-    consumer = Consumer(huey, worker_type=worker_type)
-    expected = None if handler is None else consumer.environment.timeout
-    assert huey._timeout_handler == expected
-    assert ThreadEnvironment().timeout_handler is None
+@pytest.mark.parametrize('worker_type', ['thread', 'process', 'greenlet'])
+def test_consumer_gives_huey_the_timeout_handler_of_its_workers(huey, worker_type):
+    consumer = Consumer(huey, worker_type=worker_type, task_timeout=30)
+    assert huey._timeout_handler == consumer.environment.timeout
+    assert huey._default_timeout == 30
+
+
+def _spin(seconds):
+    """Python code running ``seconds`` without a blocking call."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass
+
+
+def test_thread_timeout_interrupts_python_code_in_the_worker_thread():
+    environment = ThreadEnvironment()
+    with pytest.raises(TaskTimeout, match=r'timeout \(0.1s\)') as caught:
+        with environment.timeout(0.1):
+            _spin(10)
+    assert 'interrupted by the consumer' in str(caught.value.__cause__)
+    with environment.timeout(0.05):
+        pass
+    _spin(0.2)  # no interruption left behind once the run ended
+
+
+def test_thread_timeout_holds_when_the_task_swallows_the_exception():
+    with pytest.raises(TaskTimeout, match=r'timeout \(0.1s\)'):
+        with ThreadEnvironment().timeout(0.1):
+            try:
+                _spin(10)
+            except Exception:
+                pass  # a task catching everything still overran
+
+
+def test_a_run_given_up_on_discards_its_outcome():
+    environment = ThreadEnvironment()
+    with pytest.raises(TaskAbandoned):
+        with environment.timeout(0.05):
+            run = environment.deadlines.overdue(threading.get_ident(), time.monotonic() + 60)
+            assert run is not None and environment.deadlines.abandon(run)
+            time.sleep(0.2)  # blocked in C: interrupted only once it returns
 
 
 def test_graceful_signal_chooses_which_signal_interrupts(huey):

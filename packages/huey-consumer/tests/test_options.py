@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from huey_consumer.cli import main, wants_greenlet
-from huey_consumer.config import ConsumerConfig
+from huey_consumer.config import MAX_WORKERS, ConsumerConfig
 from huey_consumer.options import OptionParserHandler, build_parser, parse_args
 
 
@@ -29,6 +29,7 @@ def test_no_option_gives_the_default_settings():
         'flush_locks': False,
         'extra_locks': (),
         'max_tasks': None,
+        'task_timeout': None,
         'shutdown_timeout': None,
         'graceful_signal': 'INT',
     }
@@ -57,6 +58,8 @@ def test_no_option_gives_the_default_settings():
         (['-f'], 'flush_locks', True),
         (['--flush-locks'], 'flush_locks', True),
         (['-L', 'a,b , c'], 'extra_locks', ('a', 'b', 'c')),
+        (['-T', '2.5'], 'task_timeout', 2.5),
+        (['--task-timeout', '60'], 'task_timeout', 60.0),
         (['--extra-locks', 'reports'], 'extra_locks', ('reports',)),
         (['-s', '10'], 'scheduler_interval', 10),
         (['--scheduler-interval', '60'], 'scheduler_interval', 60),
@@ -112,6 +115,9 @@ def test_combined_short_flags():
     [
         ([], 'missing the import path of the Huey instance'),
         (['-w', '0', 'a.h'], 'workers=0: must be a whole number greater than 0'),
+        (['-w', '20000', 'a.h'], 'workers=20000: a consumer runs at most 1024 thread workers'),
+        (['-w', '300', '-k', 'process', 'a.h'], 'at most 256 process workers'),
+        (['-T', '0', 'a.h'], 'task_timeout=0.0: must be a number greater than 0'),
         (['-w', 'two', 'a.h'], "invalid int value: 'two'"),
         (['-k', 'fiber', 'a.h'], "invalid choice: 'fiber'"),
         (['-d', '0', 'a.h'], 'initial_delay=0.0: must be a number greater than 0'),
@@ -189,3 +195,11 @@ def test_help_explains_every_option():
 )
 def test_greenlet_detection_before_parsing(argv, expected):
     assert wants_greenlet(argv) is expected
+
+
+@pytest.mark.parametrize('worker_type', ['thread', 'process', 'greenlet'])
+def test_worker_count_is_bounded_per_worker_type(worker_type):
+    limit = MAX_WORKERS[worker_type]
+    assert ConsumerConfig(workers=limit, worker_type=worker_type).validate()
+    with pytest.raises(ValueError, match=f'at most {limit} {worker_type} workers; run several'):
+        ConsumerConfig(workers=limit + 1, worker_type=worker_type).validate()

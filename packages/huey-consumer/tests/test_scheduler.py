@@ -28,7 +28,6 @@ class RecordingHuey:
     def __init__(self) -> None:
         self.due_calls: list[float] = []
         self.periodic_calls: list[datetime.datetime] = []
-        self.requeue_calls = 0
         self.fail = False
 
     def enqueue_due(self, now):
@@ -42,12 +41,6 @@ class RecordingHuey:
             raise ConnectionError('storage down')
         self.periodic_calls.append(now)
         return []
-
-    def requeue_expired_leases(self):
-        if self.fail:
-            raise ConnectionError('storage down')
-        self.requeue_calls += 1
-        return 0
 
 
 class FakeClock:
@@ -155,7 +148,7 @@ def test_failed_periodic_enqueue_is_retried_at_the_next_tick():
     scheduler = Scheduler(huey)
     huey.fail = True
     report = scheduler.tick(NOON + 1)
-    assert report.errors == 3 and huey.periodic_calls == []
+    assert report.errors == 2 and huey.periodic_calls == []
     huey.fail = False
     scheduler.tick(NOON + 2)
     assert huey.periodic_calls == [utc(NOON)]
@@ -167,22 +160,6 @@ def test_storage_errors_slow_the_loop_down():
     clock = FakeClock(NOON, ticks=6)
     Scheduler(huey, interval=1, periodic=False, clock=clock, due_poll_interval=None).run()
     assert clock.waits == [1.0, 1.0, 2.0, 4.0, 8.0, 15.0]
-
-
-def test_expired_leases_are_requeued_every_lease_check_interval():
-    huey = RecordingHuey()  # lease_timeout 8 -> every 2 seconds
-    scheduler = Scheduler(huey)
-    assert scheduler.lease_check_interval == 2.0
-    for second in range(7):
-        scheduler.tick(NOON + second)
-    assert huey.requeue_calls == 4  # at 0, 2, 4, 6
-
-
-def test_no_lease_requeue_in_at_most_once_mode():
-    huey = RecordingHuey()
-    huey.delivery = 'at-most-once'
-    Scheduler(huey).tick(NOON)
-    assert huey.requeue_calls == 0
 
 
 @pytest.mark.parametrize('interval', [0, 7, 45, 120, 1.5])

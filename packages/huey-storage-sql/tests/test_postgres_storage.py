@@ -26,7 +26,7 @@ def test_create_tables_false_issues_no_ddl_until_asked(pg_target):
     try:
         assert storage.database.get_tables() == []
         storage.initialize_schema()
-        assert len(storage.database.get_tables()) == 4
+        assert len(storage.database.get_tables()) == 5
         storage.drop_tables()
         assert storage.database.get_tables() == []
     finally:

@@ -122,6 +122,8 @@ class Executor:
         #: set by a consumer: ``handler(seconds)`` returns a context manager
         #: that interrupts a task running longer (raising TaskTimeout)
         self.timeout_handler: Callable | None = None
+        #: set by a consumer: the timeout (seconds) of tasks that have none
+        self.default_timeout: float | None = None
 
     # -- messages -----------------------------------------------------------
 
@@ -271,7 +273,7 @@ class Executor:
         try:
             value = self._call(task, check_revoked)
         except TaskTimeout as exc:
-            logger.warning('task %s timed out after %ss', task.id, task.timeout)
+            logger.warning('task %s timed out (%s)', task.id, exc)
             return self._failed(task, receipt, exc, deliveries, S.SIGNAL_TIMEOUT)
         except RateLimitExceeded as exc:
             logger.info('task %s not run: %s', task.id, exc)
@@ -305,11 +307,12 @@ class Executor:
 
     def _call(self, task: Task, check_revoked: bool) -> Any:
         """Run the task function, under the consumer's timeout handler if the
-        task has a ``timeout`` (``task.check_timeout()`` works either way).
+        task has a ``timeout`` (or the consumer a default one;
+        ``task.check_timeout()`` works either way).
         Afterwards a revocation of this instance made while it ran no longer
         applies (checked only while revocations exist)."""
         try:
-            timeout = task.timeout
+            timeout = task.timeout or self.default_timeout
             if not timeout:
                 return task.execute()
             task._deadline = time.monotonic() + timeout

@@ -211,6 +211,15 @@ class Huey:
     def _timeout_handler(self, handler: Callable | None) -> None:
         self._executor.timeout_handler = handler
 
+    @property
+    def _default_timeout(self) -> float | None:
+        """Set by a consumer: the timeout (seconds) of tasks that have none."""
+        return self._executor.default_timeout
+
+    @_default_timeout.setter
+    def _default_timeout(self, seconds: float | None) -> None:
+        self._executor.default_timeout = seconds
+
     # -- storage and modes ----------------------------------------------
 
     def create_storage(self) -> BaseStorage:
@@ -759,12 +768,25 @@ class Huey:
         return tasks
 
     def read_periodic(self, timestamp: datetime.datetime) -> list[Task]:
-        """New instances of the periodic tasks whose validator accepts ``timestamp``."""
-        return [
-            task_class()
-            for task_class in self.registry.periodic_tasks
-            if task_class.validate_datetime(timestamp)
-        ]
+        """New instances of the periodic tasks whose validator accepts ``timestamp``.
+
+        A validator that raises is logged with its task's name and counts as
+        "not now": one broken schedule never stops the other periodic tasks.
+        """
+        due = []
+        for task_class in self.registry.periodic_tasks:
+            try:
+                accepted = task_class.validate_datetime(timestamp)
+            except Exception:
+                logger.exception(
+                    'periodic task %s: its schedule raised for %s; not enqueued this minute',
+                    task_class.name,
+                    timestamp,
+                )
+                continue
+            if accepted:
+                due.append(task_class())
+        return due
 
     def ready_to_run(self, task: Task, timestamp=None) -> bool:
         """True if ``task`` has no eta or its eta is at or before ``timestamp``."""

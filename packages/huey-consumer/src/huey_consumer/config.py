@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from .constants import (
     GRACEFUL_SIGNALS,
+    MAX_WORKERS,
     SCHEDULER_INTERVALS,
     WORKER_ALIASES,
     WORKER_ASYNCIO,
@@ -27,6 +28,7 @@ from .constants import (
 __all__ = [
     'ConsumerConfig',
     'GRACEFUL_SIGNALS',
+    'MAX_WORKERS',
     'SCHEDULER_INTERVALS',
     'WORKER_ASYNCIO',
     'WORKER_GREENLET',
@@ -51,7 +53,8 @@ class ConsumerConfig:
     replaces dead workers every ``health_check_interval`` seconds;
     ``flush_locks`` clears task locks (and ``extra_locks``, names or a
     comma-separated string) at start-up; ``max_tasks`` recycles a worker after
-    that many tasks; a graceful shutdown (``graceful_signal``, INT or TERM)
+    that many tasks; ``task_timeout`` stops tasks without a ``timeout`` of
+    their own after that many seconds; a graceful shutdown (``graceful_signal``, INT or TERM)
     waits up to ``shutdown_timeout`` seconds (None: as long as it takes)
     before interrupting the tasks in flight. ``logfile``, ``verbose`` (None:
     info, True: debug, False: warnings) and ``simple_log`` configure the
@@ -73,6 +76,7 @@ class ConsumerConfig:
     flush_locks: bool = False
     extra_locks: Any = ()
     max_tasks: int | None = None
+    task_timeout: float | None = None
     shutdown_timeout: float | None = None
     graceful_signal: str = 'INT'
 
@@ -115,6 +119,13 @@ class ConsumerConfig:
                 f'worker_type={self.worker_type!r}: must be one of '
                 f'{", ".join(map(str, WORKER_TYPES))}'
             )
+        limit = MAX_WORKERS.get(self.worker_type)
+        if limit is not None and self.workers > limit:
+            raise ValueError(
+                f'workers={self.workers!r}: a consumer runs at most {limit} '
+                f'{self.worker_type} workers; run several consumers to go further'
+                + (' (or use greenlet workers)' if self.worker_type == WORKER_THREAD else '')
+            )
         _check_number('initial_delay', self.initial_delay)
         _check_number('max_delay', self.max_delay)
         if _not_number(self.backoff) or self.backoff < 1:
@@ -128,6 +139,8 @@ class ConsumerConfig:
         check_scheduler_interval(self.scheduler_interval)
         if self.max_tasks is not None:
             _check_number('max_tasks', self.max_tasks, integer=True)
+        if self.task_timeout is not None:
+            _check_number('task_timeout', self.task_timeout)
         if self.shutdown_timeout is not None:
             _check_number('shutdown_timeout', self.shutdown_timeout, allow_zero=True)
         if self.graceful_signal not in GRACEFUL_SIGNALS:

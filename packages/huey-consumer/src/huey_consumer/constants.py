@@ -10,6 +10,7 @@ from enum import Enum
 
 __all__ = [
     'GRACEFUL_SIGNALS',
+    'MAX_WORKERS',
     'SCHEDULER_INTERVALS',
     'WORKER_ALIASES',
     'WORKER_ASYNCIO',
@@ -43,5 +44,19 @@ WORKER_TYPES = tuple(WorkerType)
 WORKER_ALIASES = {'gevent': WorkerType.GREENLET}
 #: scheduler intervals that divide a minute, so a tick falls on every minute
 SCHEDULER_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
+#: The most workers of each type one consumer may run. Past these a consumer
+#: gains nothing and takes minutes to start: each thread holds a stack and a
+#: storage connection and they all share one GIL (servers refuse connections
+#: long before: PostgreSQL allows 100 by default); asyncio workers are threads
+#: feeding one loop; each process is a full Python interpreter of tens of MB
+#: competing for a few cores; greenlets are cheap, but each waiting one still
+#: holds a storage connection (Redis allows 10000 clients by default). Run more
+#: consumers (or machines) instead.
+MAX_WORKERS = {
+    WorkerType.THREAD: 1024,
+    WorkerType.ASYNCIO: 1024,
+    WorkerType.PROCESS: 256,
+    WorkerType.GREENLET: 10000,
+}
 #: signals that may be chosen for a graceful shutdown (the other one interrupts)
 GRACEFUL_SIGNALS = ('INT', 'TERM')

@@ -26,6 +26,7 @@ from huey_api.serializer import JSONSerializer
 
 from .config import ConsumerConfig
 from .environments import WORKER_TO_ENVIRONMENT, Environment
+from .leases import Heartbeat
 from .pools import Pool, make_pool
 from .scheduler import Scheduler
 from .worker import Worker
@@ -116,8 +117,12 @@ class Consumer:
         )
         # huey-api runs a task that has a timeout inside this handler
         huey._timeout_handler = self.environment.timeout_handler
+        huey._default_timeout = config.task_timeout
         self.stop_flag = self.environment.get_stop_flag()
         self._scheduler = self._create_scheduler()
+        #: Liveness in the storage, and reclaiming dead consumers' leases
+        #: (at-least-once delivery only: at-most-once takes no leases).
+        self.heartbeat = Heartbeat(huey) if huey.at_least_once else None
         #: The scheduler's handle (a thread, or a greenlet), started by start().
         self.scheduler = self.environment.create_local(self._scheduler.run, 'Scheduler')
         self.pool: Pool = make_pool(
@@ -175,18 +180,42 @@ class Consumer:
                 'the consumer cannot run a Huey in immediate mode: set huey.immediate = False'
             )
         self._check_storage()
-        self._log_configuration()
-        if self.config.flush_locks or self.config.extra_locks:
-            flushed = self.huey.flush_locks(*self.config.extra_locks)
-            logger.info('flushed locks: %s', ', '.join(sorted(flushed)) or 'none were held')
-        self.pool.start()
-        self.scheduler.start()
+        # Signals work from the first moment: a stop requested while many
+        # workers start ends the start-up early (run() then acts on it).
         if threading.current_thread() is threading.main_thread():
             self._set_signal_handlers()
         else:
             logger.debug('consumer not in the main thread: signal handlers not installed')
+        self._log_configuration()
+        if self.config.flush_locks or self.config.extra_locks:
+            flushed = self.huey.flush_locks(*self.config.extra_locks)
+            logger.info('flushed locks: %s', ', '.join(sorted(flushed)) or 'none were held')
+        if self.heartbeat is not None:
+            self._start_heartbeat()
+        started = self.pool.start(self._stop_requested)
+        self.scheduler.start()
         self.ready.set()
-        logger.info('consumer started: %d %s workers', self.workers, self.worker_type)
+        if started < self.workers:
+            logger.info(
+                'start-up interrupted after %d of %d workers: stopping', started, self.workers
+            )
+        else:
+            logger.info('consumer started: %d %s workers', self.workers, self.worker_type)
+
+    def _start_heartbeat(self) -> None:
+        try:
+            self.heartbeat.beat()  # before any lease is taken: see Heartbeat.beat
+        except Exception as exc:
+            logger.error(
+                'consumer heartbeat failed at start-up (%s: %s): until it works, the '
+                "leases this consumer's workers take only come back when they expire",
+                type(exc).__name__,
+                exc,
+            )
+        self.environment.create_local(self.heartbeat.run, 'Heartbeat').start()
+
+    def _stop_requested(self) -> bool:
+        return self._signum is not None or self.stop_flag.is_set()
 
     def run(self) -> None:
         """Start, then supervise until a shutdown (signal or ``stop()``); returns
@@ -306,6 +335,8 @@ class Consumer:
         self.pool.close()
         if self.environment.is_alive(self.scheduler):
             self.scheduler.join(10)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if threading.current_thread() is threading.main_thread():
             self._restore_signal_handlers()
         logger.info('consumer stopped')
@@ -362,13 +393,14 @@ class Consumer:
             delivery,
         )
         logger.info(
-            'scheduler interval %ss, health checks %s, polling delay %ss x%s up to %ss%s%s',
+            'scheduler interval %ss, health checks %s, polling delay %ss x%s up to %ss%s%s%s',
             config.scheduler_interval,
             f'every {config.health_check_interval}s' if config.check_worker_health else 'disabled',
             config.initial_delay,
             config.backoff,
             config.max_delay,
             f', max {config.max_tasks} tasks per worker' if config.max_tasks else '',
+            f', task timeout {config.task_timeout}s' if config.task_timeout else '',
             f', shutdown timeout {config.shutdown_timeout}s'
             if config.shutdown_timeout is not None
             else '',

@@ -4,7 +4,7 @@ threads sharing an event loop (``event_loop``).
 An environment makes the pieces that differ between worker types: the stop
 flag every worker and the scheduler watch, the handle a worker runs in
 (started later), and the task-timeout handler huey-api runs a task with a
-``timeout`` inside (``Huey._timeout_handler``).
+``timeout`` inside (``Huey._timeout_handler``; see ``timeouts``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import threading
 import time
 from typing import Any, Callable, ContextManager, Iterator, Protocol
 
-from huey_api.exceptions import TaskTimeout
-
 from .constants import (
     WORKER_ALIASES,
     WORKER_ASYNCIO,
@@ -28,6 +26,7 @@ from .constants import (
     WORKER_PROCESS,
     WORKER_THREAD,
 )
+from .timeouts import Deadlines, ThreadWatchdog
 
 __all__ = [
     'Environment',
@@ -101,6 +100,8 @@ class Environment:
     def __init__(self, graceful: int = signal.SIGINT, interrupt: int = signal.SIGTERM) -> None:
         self.graceful = graceful
         self.interrupt = interrupt
+        #: the timed run of each worker, for finding stuck ones
+        self.deadlines = Deadlines()
 
     def get_stop_flag(self) -> StopFlag:
         return threading.Event()
@@ -117,23 +118,41 @@ class Environment:
     def is_alive(self, handle: Any) -> bool:
         return handle.is_alive()
 
+    def handle_key(self, handle: Any) -> Any:
+        """The key of ``handle``'s worker in ``deadlines``."""
+        return handle.ident
+
     @property
     def timeout_handler(self) -> TimeoutHandler | None:
-        """``Huey._timeout_handler`` for these workers; None when a task can
-        only time out cooperatively (``task.check_timeout()``)."""
-        return None
+        """``Huey._timeout_handler`` for these workers: ``timeout``."""
+        return self.timeout
 
     def timeout(self, seconds: float) -> ContextManager[None]:
-        """A context in which a task gets ``seconds`` to run (no-op here)."""
-        return contextlib.nullcontext()
+        """A context in which a task gets ``seconds`` to run (see ``timeouts``)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Called once the pool's workers ended or were interrupted (no-op here)."""
 
 
 class ThreadEnvironment(Environment):
-    """Workers are daemon threads: a running thread cannot be interrupted
-    from outside, so task timeouts are cooperative."""
+    """Workers are daemon threads; a watchdog thread raises TaskTimeout in a
+    task that overruns (at its next bytecode: see ``timeouts``)."""
+
+    def __init__(self, graceful: int = signal.SIGINT, interrupt: int = signal.SIGTERM) -> None:
+        super().__init__(graceful, interrupt)
+        self.watchdog = ThreadWatchdog(self.deadlines)
+
+    @contextlib.contextmanager
+    def timeout(self, seconds: float) -> Iterator[None]:
+        run = self.deadlines.begin(threading.get_ident(), seconds)
+        self.watchdog.watch(run)
+        try:
+            yield
+        except BaseException as exc:
+            self.watchdog.finish(run, exc)
+            raise
+        self.watchdog.finish(run, None)
 
 
 class GreenletEnvironment(Environment):
@@ -176,20 +195,26 @@ class GreenletEnvironment(Environment):
     def is_alive(self, handle: Any) -> bool:
         return bool(handle.started) and not handle.dead
 
-    @property
-    def timeout_handler(self) -> TimeoutHandler | None:
-        return self.timeout
+    def handle_key(self, handle: Any) -> Any:
+        return handle
 
     @contextlib.contextmanager
     def timeout(self, seconds: float) -> Iterator[None]:
         import gevent
 
-        timer = gevent.Timeout(seconds, TaskTimeout(f'timeout ({seconds}s)'))
+        run = self.deadlines.begin(gevent.getcurrent(), seconds)
+        timer = gevent.Timeout(seconds, run.error())
         timer.start()
         try:
             yield
-        finally:
+        except BaseException as exc:
             timer.cancel()
+            run.fired = time.monotonic() >= run.deadline
+            self.deadlines.end(run, exc)
+            raise
+        timer.cancel()
+        run.fired = time.monotonic() >= run.deadline
+        self.deadlines.end(run)
 
 
 class ProcessEnvironment(Environment):
@@ -208,34 +233,54 @@ class ProcessEnvironment(Environment):
                 "worker_type='process' needs os.fork(), which this platform lacks: "
                 "use worker_type='thread'"
             ) from None
+        #: In a worker process: shared memory where its task's deadline
+        #: (``time.monotonic()``, the same clock in every process; 0: none)
+        #: is published for the consumer, which kills a worker too stuck to
+        #: give up by itself (see ``pools.ProcessPool``).
+        self.published_deadline: Any = None
 
     def get_stop_flag(self) -> StopFlag:
         return ForkSafeFlag()
+
+    def shared_deadline(self) -> Any:
+        """A deadline slot shared with a worker process forked later."""
+        return self.mp.RawValue('d', 0.0)
+
+    def _publish(self, deadline: float) -> None:
+        if self.published_deadline is not None:
+            self.published_deadline.value = deadline
 
     def create_process(self, runnable: Callable[[], None], name: str) -> Any:
         # Not a daemon: tasks may start processes of their own. The pool
         # stops its children itself (and they exit when the consumer is gone).
         return self.mp.Process(target=runnable, name=name)
 
-    @property
-    def timeout_handler(self) -> TimeoutHandler | None:
-        return self.timeout
-
     @contextlib.contextmanager
     def timeout(self, seconds: float) -> Iterator[None]:
         """SIGALRM after ``seconds`` (sub-second too) raises TaskTimeout in
         the worker process's main thread, where its task runs."""
+        run = self.deadlines.begin(threading.get_ident(), seconds)
 
         def expired(signum: int, frame: Any) -> None:
-            raise TaskTimeout(f'timeout ({seconds}s)')
+            run.fired = True
+            raise run.error()
 
         previous = signal.signal(signal.SIGALRM, expired)
         signal.setitimer(signal.ITIMER_REAL, seconds)
+        self._publish(run.deadline)
         try:
             yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+        except BaseException as exc:
+            self._disarm(previous)
+            self.deadlines.end(run, exc)
+            raise
+        self._disarm(previous)
+        self.deadlines.end(run)
+
+    def _disarm(self, previous: Any) -> None:
+        self._publish(0.0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _asyncio_environment(

@@ -131,6 +131,14 @@ def add_consumer_options(
         help='replace a worker after it ran N tasks (default: never)',
     )
     workers.add_argument(
+        '-T',
+        '--task-timeout',
+        type=float,
+        metavar='SECONDS',
+        help='stop a task running longer than SECONDS with TaskTimeout, unless '
+        'it has a timeout of its own (default: no limit)',
+    )
+    workers.add_argument(
         '-c',
         '--health-check-interval',
         type=float,

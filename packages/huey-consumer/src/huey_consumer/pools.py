@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from .environments import Environment, StopFlag
 from .leases import LeaseKeeper
+from .timeouts import STUCK_GRACE, TimedRun
 from .worker import Worker
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ logger = logging.getLogger('huey.consumer.pools')
 TAKE_OVER_TIMEOUT = 5.0
 #: Seconds a prompt shutdown waits for worker processes before SIGKILL.
 TERMINATE_TIMEOUT = 15.0
+#: Exit status of a worker process that gave up on a stuck task (replaced at once).
+EXIT_ABANDONED = 3
 
 WorkerFactory = Callable[[str], Worker]
 
@@ -45,7 +48,7 @@ class Pool(Protocol):
     #: True when a prompt stop left interrupted tasks running in this process.
     abandoned: bool
 
-    def start(self) -> None: ...
+    def start(self, should_stop: Callable[[], bool] | None = None) -> int: ...
 
     def maintain(self, replace_dead: bool | None) -> int: ...
 
@@ -66,6 +69,10 @@ class Slot:
         self.worker: Worker | None = None
         self.handle: Any = None
         self.reported_dead = False
+        #: process workers: the deadline their task publishes (see ProcessEnvironment)
+        self.deadline: Any = None
+        #: killed because its task was stuck: replace it at once
+        self.killed_stuck = False
 
 
 def _release(huey: Huey, delivery: Delivery, who: str) -> bool:
@@ -82,6 +89,21 @@ def _release(huey: Huey, delivery: Delivery, who: str) -> bool:
         return False
     logger.warning('%s: interrupted task %s; it is back in the queue', who, delivery.task)
     return True
+
+
+def _give_up(huey: Huey, worker: Worker, run: TimedRun) -> None:
+    """Abandon ``worker``, stuck in a task past its timeout: its message goes
+    back to the queue (counted as a delivery); never raises."""
+    logger.error(
+        '%s: task still running %ss after its timeout of %ss (blocked outside Python '
+        'code?); abandoning it and starting a replacement worker',
+        worker.name,
+        STUCK_GRACE,
+        run.seconds,
+    )
+    delivery = worker.take_over(0)
+    if delivery is not None:
+        _release(huey, delivery, worker.name)
 
 
 class _BasePool:
@@ -111,9 +133,14 @@ class _BasePool:
         slot.handle.start()
         slot.reported_dead = False
 
-    def start(self) -> None:
-        for slot in self.slots:
+    def start(self, should_stop: Callable[[], bool] | None = None) -> int:
+        """Start every worker, unless ``should_stop()`` turns true on the way
+        (a signal during a long start-up); returns how many were started."""
+        for started, slot in enumerate(self.slots):
+            if should_stop is not None and should_stop():
+                return started
             self._start_slot(slot)
+        return len(self.slots)
 
     def _recycled(self, slot: Slot) -> bool:
         raise NotImplementedError
@@ -124,7 +151,7 @@ class _BasePool:
     def maintain(self, replace_dead: bool | None) -> int:
         """Replace recycled workers; dead ones too when ``replace_dead`` is True
         (a health check), report them once when it is False (checks disabled)."""
-        replaced = 0
+        replaced = self._replace_stuck()
         for slot in self.slots:
             if self.stop_flag.is_set() or self._alive(slot):
                 continue
@@ -146,6 +173,10 @@ class _BasePool:
                 )
                 slot.reported_dead = True
         return replaced
+
+    def _replace_stuck(self) -> int:
+        """Replace workers stuck in a task past its timeout (see ``timeouts``)."""
+        return 0
 
     def running(self) -> bool:
         return any(self._alive(slot) for slot in self.slots)
@@ -185,10 +216,28 @@ class InProcessPool(_BasePool):
     def _workers(self) -> list[Worker]:
         return [slot.worker for slot in self.slots if slot.worker is not None]
 
-    def start(self) -> None:
-        super().start()
+    def _replace_stuck(self) -> int:
+        deadlines = self.environment.deadlines
+        now = time.monotonic()
+        replaced = 0
+        for slot in self.slots:
+            if self.stop_flag.is_set() or not self._alive(slot):
+                continue
+            run = deadlines.overdue(self.environment.handle_key(slot.handle), now)
+            if run is None or not deadlines.abandon(run):
+                continue
+            # the stuck thread (or greenlet) is left behind: if its task ever
+            # returns, TaskAbandoned discards the outcome and ends it
+            _give_up(self.huey, slot.worker, run)
+            self._prepare(slot)
+            self._start_slot(slot)
+            replaced += 1
+        return replaced
+
+    def start(self, should_stop: Callable[[], bool] | None = None) -> int:
         if self.keeper is not None:
             self.environment.create_local(self.keeper.run, 'LeaseKeeper').start()
+        return super().start(should_stop)
 
     def wait(self, timeout: float | None = None) -> bool:
         done = super().wait(timeout)
@@ -232,7 +281,7 @@ class InProcessPool(_BasePool):
 
 
 def _process_worker_main(
-    huey: Huey, worker: Worker, environment: Environment, parent_pid: int
+    huey: Huey, worker: Worker, environment: Environment, parent_pid: int, deadline: Any
 ) -> None:
     """Body of a forked worker process: its worker, its lease keeper, and a
     watcher acting on signals. The graceful signal (sent to the whole process
@@ -240,6 +289,8 @@ def _process_worker_main(
     releases it to the queue and exits."""
     received: list[int] = []
     graceful, interrupt = environment.graceful, environment.interrupt
+    main_thread = threading.get_ident()  # where the worker runs its tasks
+    environment.published_deadline = deadline
 
     def handler(signum: int, frame: Any) -> None:
         # Only plain assignments here: taking a lock could deadlock with the
@@ -270,6 +321,11 @@ def _process_worker_main(
                 )
                 logging.shutdown()
                 os._exit(0)
+            run = environment.deadlines.overdue(main_thread)
+            if run is not None and environment.deadlines.abandon(run):
+                _give_up(huey, worker, run)
+                logging.shutdown()
+                os._exit(EXIT_ABANDONED)  # the consumer starts a replacement at once
             if os.getppid() != parent_pid and not worker.stop_requested:
                 logger.warning('%s: the consumer process is gone; stopping', worker.name)
                 worker.stop_requested = True
@@ -309,10 +365,40 @@ class ProcessPool(_BasePool):
 
     def _prepare(self, slot: Slot) -> None:
         slot.worker = self.make_worker(slot.name)
+        slot.deadline = self.environment.shared_deadline()
+        slot.killed_stuck = False
         target = functools.partial(
-            _process_worker_main, self.huey, slot.worker, self.environment, os.getpid()
+            _process_worker_main,
+            self.huey,
+            slot.worker,
+            self.environment,
+            os.getpid(),
+            slot.deadline,
         )
         slot.handle = self.environment.create_process(target, slot.name)
+
+    def _replace_stuck(self) -> int:
+        """Kill worker processes still in a task long after its deadline: one
+        that did not give up by itself (``_give_up``) holds the GIL in C code.
+        Its message comes back when its lease expires."""
+        now = time.monotonic()
+        for slot in self.slots:
+            deadline = slot.deadline.value if slot.deadline is not None else 0.0
+            if not deadline or now < deadline + 2 * STUCK_GRACE or not self._alive(slot):
+                continue
+            logger.error(
+                'worker process %s (pid %s) still in a task %ss after its timeout and '
+                'unresponsive (C code holding the GIL?): killing it; its message comes '
+                'back when its lease expires',
+                slot.name,
+                slot.handle.pid,
+                2 * STUCK_GRACE,
+            )
+            slot.killed_stuck = True
+            slot.deadline.value = 0.0
+            slot.handle.kill()
+            slot.handle.join(5)
+        return 0  # replaced by maintain(), as recycled
 
     def _start_slot(self, slot: Slot) -> None:
         with self._fork_lock:
@@ -323,7 +409,8 @@ class ProcessPool(_BasePool):
         return slot.handle is not None and slot.handle.pid is not None and slot.handle.is_alive()
 
     def _recycled(self, slot: Slot) -> bool:
-        return slot.handle.exitcode == 0
+        """Ended on purpose (``max_tasks``, or a stuck task given up on)."""
+        return slot.killed_stuck or slot.handle.exitcode in (0, EXIT_ABANDONED)
 
     def _describe_death(self, slot: Slot) -> str:
         code = slot.handle.exitcode

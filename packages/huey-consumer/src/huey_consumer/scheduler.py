@@ -1,5 +1,5 @@
-"""The scheduler: moves due tasks to the queue, fires periodic tasks, and
-brings back the messages of crashed consumers.
+"""The scheduler: moves due tasks to the queue and fires periodic tasks.
+(The messages of crashed consumers are brought back by ``leases.Heartbeat``.)
 
 It runs in the consumer's main process (a thread, or a greenlet under gevent),
 ticking every ``interval`` seconds aligned on the wall clock, so one tick
@@ -32,8 +32,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
-
-from huey_api.constants import AT_LEAST_ONCE
 
 from .backoff import Backoff
 from .config import check_scheduler_interval
@@ -79,13 +77,12 @@ class TickReport:
     periodic_minute: datetime.datetime | None = None
     periodic_enqueued: list = field(default_factory=list)
     periodic_failed: bool = False
-    requeued_leases: int = 0
     errors: int = 0
 
 
 class Scheduler:
-    """Tick loop around ``Huey.enqueue_due``, ``enqueue_periodic`` and
-    ``requeue_expired_leases``, until ``stop_flag`` is set; see the module
+    """Tick loop around ``Huey.enqueue_due`` and ``enqueue_periodic``, until
+    ``stop_flag`` is set; see the module
     docstring for the timing rules. ``interval`` is one of
     ``SCHEDULER_INTERVALS`` (checked as ``ConsumerConfig.validate`` does).
     """
@@ -98,7 +95,6 @@ class Scheduler:
         periodic: bool = True,
         *,
         clock: Any = None,
-        lease_check_interval: float | None = None,
         due_poll_interval: float | None = 0.1,
     ) -> None:
         check_scheduler_interval(interval)
@@ -107,10 +103,6 @@ class Scheduler:
         self.interval = interval
         self.periodic = periodic
         self.clock = clock or SystemClock()
-        self.at_least_once = huey.delivery == AT_LEAST_ONCE
-        if lease_check_interval is None:
-            lease_check_interval = max(1.0, huey.lease_timeout / 4.0)
-        self.lease_check_interval = lease_check_interval
         #: seconds between the cheap due-task polls made between ticks (None: off)
         self.due_poll_interval = due_poll_interval
         #: Held during a tick; a process pool holds it while forking, so a child
@@ -121,7 +113,6 @@ class Scheduler:
         #: periodic tasks (the next minute, or a retry after an error).
         self._next_periodic = self.clock.monotonic()
         self._poll_due = True
-        self._next_lease_check: float | None = None
         self._errors = Backoff(*ERROR_BACKOFF)
 
     # -- timing logic (pure, driven by ``now``) ---------------------------
@@ -168,8 +159,6 @@ class Scheduler:
                 self._log_error('moving due scheduled tasks to the queue', exc)
             if self.periodic and periodic:
                 self._fire_periodic(now, report)
-            if self.at_least_once:
-                self._requeue_expired(ts, report)
         if not report.errors and self._errors.attempts:
             logger.warning(
                 'scheduler: storage is working again after %d failed ticks', self._errors.attempts
@@ -207,26 +196,6 @@ class Scheduler:
         report.periodic_enqueued = list(tasks or ())
         for task in report.periodic_enqueued:
             logger.info('scheduler: enqueued periodic task %s for %s', task, when)
-
-    def _requeue_expired(self, now: float, report: TickReport) -> None:
-        due = self._next_lease_check
-        if due is not None and due - now > 2 * self.lease_check_interval:
-            due = None  # the clock moved backwards
-        if due is not None and now < due:
-            return
-        self._next_lease_check = now + self.lease_check_interval
-        try:
-            report.requeued_leases = self.huey.requeue_expired_leases()
-        except Exception as exc:
-            report.errors += 1
-            self._log_error('requeueing expired leases', exc)
-            return
-        if report.requeued_leases:
-            logger.warning(
-                'scheduler: %d messages whose lease expired (their consumer '
-                'crashed or stalled) are back in the queue',
-                report.requeued_leases,
-            )
 
     def _log_error(self, doing: str, exc: BaseException) -> None:
         if self._errors.attempts == 0:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .backoff import Backoff
 from .config import ConsumerConfig
 from .environments import StopFlag, sleep_for_interval
+from .timeouts import TaskAbandoned
 
 if TYPE_CHECKING:
     from huey_api import Huey
@@ -201,6 +202,13 @@ class Worker:
             )
         except Exception as exc:
             failure = exc
+        except TaskAbandoned:
+            logger.warning(
+                '%s: task %s came back after it was abandoned; its outcome is discarded',
+                self.name,
+                delivery.task,
+            )
+            self.stop_requested = True
         except SystemExit as exc:
             logger.error(
                 '%s: task %s called sys.exit(%r); the worker keeps running',

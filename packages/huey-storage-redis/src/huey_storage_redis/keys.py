@@ -38,6 +38,9 @@ class KeyLayout:
         self.leases = self.prefix + 'leases'
         #: sorted set receipt -> lease deadline (epoch seconds)
         self.lease_deadlines = self.prefix + 'lease_deadlines'
+        #: sorted set lease owner -> heartbeat deadline (epoch seconds); a
+        #: receipt is ``<owner>/<random>`` when its lease has an owner
+        self.lease_owners = self.prefix + 'lease_owners'
         #: sorted set of claim lists (see ``claim``) scored by in-use-until time
         self.claims = self.prefix + 'claims'
         #: sorted set (timestamp) of sequence-prefixed envelopes

@@ -25,6 +25,7 @@ QUEUE_SCRIPTS = (
     'claim',
     'release',
     'requeue_expired',
+    'requeue_orphans',
     'requeue_claims',
     'schedule_pop',
     'dead_letter_add',

@@ -55,6 +55,7 @@ from huey_storage.base import (
     Lease,
     Timestamp,
     as_timestamp,
+    check_heartbeat,
     check_priority,
 )
 from huey_storage.credentials import hide_password
@@ -378,14 +379,20 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             self.keys.ready,
             self.keys.leases,
             self.keys.lease_deadlines,
+            self.keys.lease_owners,
             self.keys.claims,
             *claim_lists,
         )
 
     # -- leases -----------------------------------------------------------
 
+    def _new_receipt(self) -> str:
+        """A fresh receipt, naming the lease's owner before a '/' when it has one."""
+        owner = self.lease_owner
+        return uuid.uuid4().hex if owner is None else f'{owner}/{uuid.uuid4().hex}'
+
     def lease(self, timeout: float) -> Lease | None:
-        receipt = uuid.uuid4().hex
+        receipt = self._new_receipt()
         envelope = self._take(receipt, timeout)
         if envelope is None:
             return None
@@ -393,7 +400,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         return Lease(receipt, data, expired + 1)
 
     def lease_with_data(self, timeout: float, key: str):
-        receipt = uuid.uuid4().hex
+        receipt = self._new_receipt()
         taken = self._take(receipt, timeout, key)
         if taken is None:
             return None, EmptyData
@@ -407,7 +414,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         """store.lua then take.lua (never blocking), pipelined: one round trip."""
         store_keys, store_args = self._ack_call(receipt, result)
         take_keys = self.keys.queue_keys + [self.keys.data(key)]
-        next_receipt = uuid.uuid4().hex
+        next_receipt = self._new_receipt()
         acked, taken = self._send(
             [
                 self._evalsha('store', store_keys, store_args),
@@ -457,6 +464,9 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             total += self._requeue_batches('requeue_claims', now - CLAIM_GRACE, [self.keys.claims])
         dead_letters = self._dead_letter_keys()[len(self.keys.queue_keys) :]
         total += self._requeue_batches('requeue_expired', now, dead_letters)
+        total += self._run(
+            'requeue_orphans', self.keys.queue_keys + [self.keys.lease_owners], [self._flag, now]
+        )
         if total:
             logger.info('%s: requeued %d expired lease(s)', self.name, total)
         return total
@@ -470,6 +480,10 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             total += requeued
             if examined < BATCH_SIZE:
                 return total
+
+    def heartbeat(self, owner: str, ttl: float) -> None:
+        owner, ttl = check_heartbeat(owner, ttl)
+        self.client.zadd(self.keys.lease_owners, {owner: time.time() + ttl})
 
     def leased_count(self) -> int:
         return self.client.hlen(self.keys.leases)

@@ -98,6 +98,8 @@ class Backend:
         #: seconds a stored result lives (SqlStorage's ``expire_time``); None: until read
         self.result_ttl: float | None = None
         self._statements: dict[str, str] = {}
+        #: the storage's ``lease_owner``, recorded in each receipt
+        self.lease_owner: str | None = None
 
     # -- plumbing -----------------------------------------------------------
 
@@ -134,6 +136,7 @@ class Backend:
                 schedule=prefix + 'schedule',
                 kv=prefix + 'kv',
                 dead=prefix + 'dead_letter',
+                owners=prefix + 'lease_owner',
                 key=q[0] + 'key' + q[-1],
                 lock=self.lock_clause,
             )
@@ -177,9 +180,10 @@ class Backend:
     def to_str(value: Any) -> str:
         return value if isinstance(value, str) else bytes(value).decode('utf-8')
 
-    @staticmethod
-    def new_receipt() -> str:
-        return uuid.uuid4().hex
+    def new_receipt(self) -> str:
+        """A fresh receipt, naming the lease's owner before a '/' when it has one."""
+        owner = self.lease_owner
+        return uuid.uuid4().hex if owner is None else f'{owner}/{uuid.uuid4().hex}'
 
     def _head_order_key(self) -> int:
         """An ``order_key`` placing a message before every other one of its priority."""
@@ -238,7 +242,9 @@ class Backend:
         return [self.to_bytes(data) for (data,) in self.fetchall(template, params)]
 
     def flush_queue(self) -> None:
-        self.execute('DELETE FROM {queue} WHERE name = %s', (self.name,))
+        with self.transaction():
+            self.execute('DELETE FROM {queue} WHERE name = %s', (self.name,))
+            self.execute('DELETE FROM {owners} WHERE name = %s', (self.name,))
 
     # -- leases -------------------------------------------------------------
 
@@ -283,8 +289,8 @@ class Backend:
         with self.transaction():
             released = (
                 self.execute(
-                    'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s '
-                    'WHERE name = %s AND receipt = %s',
+                    'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s, '
+                    'deliveries = deliveries + 1 WHERE name = %s AND receipt = %s',
                     (self._head_order_key(), self.name, receipt),
                 ).rowcount
                 > 0
@@ -301,6 +307,53 @@ class Backend:
                 'WHERE name = %s AND receipt IS NOT NULL AND lease_deadline < %s',
                 (self._head_order_key(), self.name, now),
             ).rowcount
+        if requeued:
+            self.notify()
+        return requeued
+
+    def heartbeat(self, owner: str, deadline: float) -> None:
+        """Record ``owner`` alive until ``deadline``: update, else insert (portable)."""
+        with self.transaction():
+            updated = self.execute(
+                'UPDATE {owners} SET deadline = %s WHERE name = %s AND owner = %s',
+                (deadline, self.name, owner),
+            ).rowcount
+            if not updated:
+                self.execute(
+                    'INSERT INTO {owners} (name, owner, deadline) VALUES (%s, %s, %s)',
+                    (self.name, owner, deadline),
+                )
+
+    def requeue_orphans(self, now: float) -> int:
+        """Requeue the leases of owners with no heartbeat at ``now`` (their
+        records are dropped); receipts without a '/' have no owner."""
+        with self.transaction():
+            self.execute('DELETE FROM {owners} WHERE name = %s AND deadline < %s', (self.name, now))
+            receipts = self.fetchall(
+                'SELECT receipt FROM {queue} WHERE name = %s AND receipt IS NOT NULL',
+                (self.name,),
+            )
+            owned = [self.to_str(r) for (r,) in receipts if '/' in self.to_str(r)]
+            if not owned:
+                return 0
+            live = {
+                self.to_str(owner)
+                for (owner,) in self.fetchall(
+                    'SELECT owner FROM {owners} WHERE name = %s', (self.name,)
+                )
+            }
+            orphans = [r for r in owned if r.partition('/')[0] not in live]
+            requeued = 0
+            if orphans:
+                order_key = self._head_order_key()
+            for chunk in _chunks(orphans):
+                requeued += self.execute(
+                    'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, order_key = %s, '
+                    'deliveries = deliveries + 1 WHERE name = %s AND receipt IN ('
+                    + _placeholders(len(chunk))
+                    + ')',
+                    (order_key, self.name, *chunk),
+                ).rowcount
         if requeued:
             self.notify()
         return requeued

@@ -149,6 +149,12 @@ class MySQLBackend(Backend):
             ' failed_at DOUBLE NOT NULL,'
             f' KEY {p}dead_letter_name (name, id)'
             ') ENGINE=InnoDB',
+            f'CREATE TABLE IF NOT EXISTS {p}lease_owner ('
+            f' {name},'
+            ' owner VARCHAR(31) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,'
+            ' deadline DOUBLE NOT NULL,'
+            ' PRIMARY KEY (name, owner)'
+            ') ENGINE=InnoDB',
         ]
 
     def incr(self, key: str, amount: int, ttl: float | None) -> int:

@@ -114,6 +114,11 @@ class PostgresBackend(Backend):
             ' reason TEXT NOT NULL,'
             ' failed_at DOUBLE PRECISION NOT NULL)',
             f'CREATE INDEX IF NOT EXISTS {p}dead_letter_name ON {p}dead_letter (name, id)',
+            f'CREATE TABLE IF NOT EXISTS {p}lease_owner ('
+            ' name TEXT NOT NULL,'
+            ' owner TEXT NOT NULL,'
+            ' deadline DOUBLE PRECISION NOT NULL,'
+            ' PRIMARY KEY (name, owner))',
         ]
 
     # -- notifications --------------------------------------------------------
@@ -207,7 +212,8 @@ class PostgresBackend(Backend):
         return (
             self._count_and_notify(
                 'UPDATE {queue} SET receipt = NULL, lease_deadline = NULL, '
-                'order_key = ' + HEAD_ORDER_KEY + ' WHERE name = %s AND receipt = %s RETURNING 1',
+                'deliveries = deliveries + 1, order_key = ' + HEAD_ORDER_KEY + ' '
+                'WHERE name = %s AND receipt = %s RETURNING 1',
                 (self.name, self.name, receipt),
             )
             > 0

@@ -151,6 +151,7 @@ def run_schema_statements(database: peewee.Database, table_prefix: str) -> None:
 
 
 def tables_exist(database: peewee.Database, table_prefix: str) -> bool:
-    """True if the four storage tables exist in ``database``."""
-    wanted = {table_prefix + table for table in ('queue', 'schedule', 'kv', 'dead_letter')}
+    """True if the five storage tables exist in ``database``."""
+    tables = ('queue', 'schedule', 'kv', 'dead_letter', 'lease_owner')
+    wanted = {table_prefix + table for table in tables}
     return wanted <= set(database.get_tables())

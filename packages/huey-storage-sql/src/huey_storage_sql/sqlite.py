@@ -76,6 +76,11 @@ class SqliteBackend(Backend):
             ' data BLOB NOT NULL,'
             ' reason TEXT NOT NULL,'
             ' failed_at REAL NOT NULL)',
+            f'CREATE TABLE IF NOT EXISTS {p}lease_owner ('
+            ' name TEXT NOT NULL,'
+            ' owner TEXT NOT NULL,'
+            ' deadline REAL NOT NULL,'
+            ' PRIMARY KEY (name, owner))',
         ]
 
     def incr(self, key: str, amount: int, ttl: float | None) -> int:

@@ -17,6 +17,7 @@ from huey_storage import (
     EmptyData,
     Lease,
     as_timestamp,
+    check_heartbeat,
     check_priority,
     check_ttl,
 )
@@ -182,7 +183,7 @@ class SqlStorage(BaseStorage):
     def drop_tables(self) -> None:
         """Drop this storage's tables, with every storage name's rows in them."""
         self._guard.connection()
-        for table in ('queue', 'schedule', 'kv', 'dead_letter'):
+        for table in ('queue', 'schedule', 'kv', 'dead_letter', 'lease_owner'):
             self.database.execute_sql(f'DROP TABLE IF EXISTS {self.table_prefix}{table}')
         self._prepared = False
 
@@ -309,7 +310,22 @@ class SqlStorage(BaseStorage):
         return self._run(self._backend.release, receipt)
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
-        return self._run(self._backend.requeue_expired_leases, time.time() if now is None else now)
+        now = time.time() if now is None else now
+        return self._run(self._backend.requeue_expired_leases, now) + self._run(
+            self._backend.requeue_orphans, now
+        )
+
+    @property
+    def lease_owner(self) -> str | None:
+        return self._backend.lease_owner
+
+    @lease_owner.setter
+    def lease_owner(self, owner: str | None) -> None:
+        self._backend.lease_owner = owner
+
+    def heartbeat(self, owner: str, ttl: float) -> None:
+        owner, ttl = check_heartbeat(owner, ttl)
+        self._run(self._backend.heartbeat, owner, time.time() + ttl)
 
     def leased_count(self) -> int:
         return self._run(self._backend.leased_count)

@@ -71,6 +71,14 @@ _STATEMENTS = (
         data BLOB NOT NULL
     )""",
     """CREATE INDEX IF NOT EXISTS huey_dead_letters_name ON huey_dead_letters (name, id)""",
+    # lease owners (consumers) and their heartbeat deadline; a leased row's
+    # receipt is '<id>.<token>/<owner>' when its lease has an owner
+    """CREATE TABLE IF NOT EXISTS huey_lease_owners (
+        name TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        deadline REAL NOT NULL,
+        PRIMARY KEY (name, owner)
+    ) WITHOUT ROWID""",
 )
 
 #: Names of every table and index the storage needs.
@@ -85,6 +93,7 @@ SCHEMA_OBJECTS = (
     'huey_counters',
     'huey_dead_letters',
     'huey_dead_letters_name',
+    'huey_lease_owners',
 )
 
 

@@ -26,6 +26,7 @@ from huey_storage.base import (
     Lease,
     Timestamp,
     as_timestamp,
+    check_heartbeat,
     check_priority,
     check_ttl,
 )
@@ -72,7 +73,7 @@ _LIVE = '(expires_at IS NULL OR expires_at > ?)'
 
 _ENQUEUE = 'INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)'
 _LEASE = (
-    "UPDATE huey_queue SET receipt = id || '.' || lower(hex(randomblob(8))), "
+    "UPDATE huey_queue SET receipt = id || '.' || lower(hex(randomblob(8))) || ?, "
     f'lease_deadline = ? WHERE id = ({_NEXT_WAITING}) RETURNING receipt, data, deliveries'
 )
 _LEASE_SELECT = (
@@ -84,17 +85,23 @@ _DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
 _DELETE_BY_ID = 'DELETE FROM huey_queue WHERE id = ?'
 _ACK = 'DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?'
 _RELEASE = (
-    'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ? '
-    'WHERE id = ? AND name = ? AND receipt = ?'
+    'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ?, '
+    'deliveries = deliveries + 1 WHERE id = ? AND name = ? AND receipt = ?'
 )
-_ANY_EXPIRED = (
-    'SELECT 1 FROM huey_queue WHERE name = ? AND receipt IS NOT NULL AND lease_deadline < ? LIMIT 1'
+# A lease is lapsed when its deadline passed or its owner (after the '/' of
+# its receipt) has no live heartbeat. Parameters: name, now, name, now.
+_LAPSED = (
+    'name = ? AND receipt IS NOT NULL AND (lease_deadline < ? OR ('
+    "instr(receipt, '/') > 0 AND substr(receipt, instr(receipt, '/') + 1) NOT IN ("
+    'SELECT owner FROM huey_lease_owners WHERE name = ? AND deadline >= ?)))'
 )
-_REQUEUE_EXPIRED = (
+_ANY_LAPSED = f'SELECT 1 FROM huey_queue WHERE {_LAPSED} LIMIT 1'
+_REQUEUE_LAPSED = (
     'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, '
-    'deliveries = deliveries + 1, returned_at = ? WHERE name = ? '
-    'AND receipt IS NOT NULL AND lease_deadline < ?'
+    f'deliveries = deliveries + 1, returned_at = ? WHERE {_LAPSED}'
 )
+_HEARTBEAT = 'INSERT OR REPLACE INTO huey_lease_owners (name, owner, deadline) VALUES (?, ?, ?)'
+_DROP_LAPSED_OWNERS = 'DELETE FROM huey_lease_owners WHERE name = ? AND deadline < ?'
 _PUT_DATA = (
     'INSERT OR REPLACE INTO huey_kv (name, key, is_result, expires_at, value) '
     'VALUES (?, ?, ?, ?, ?)'
@@ -373,14 +380,18 @@ class SqliteStorage(BaseStorage):
         return [row[0] for row in rows]
 
     def flush_queue(self) -> None:
-        self._write('DELETE FROM huey_queue WHERE name = ?', (self.name,))
+        def flush(conn: sqlite3.Connection) -> None:
+            conn.execute('DELETE FROM huey_queue WHERE name = ?', (self.name,))
+            conn.execute('DELETE FROM huey_lease_owners WHERE name = ?', (self.name,))
+
+        self._transaction(flush)
 
     # -- leases -----------------------------------------------------------
 
     def lease(self, timeout: float) -> Lease | None:
         deadline = time.time() + timeout
         if self._returning:
-            rows = self._write_returning(_LEASE, (deadline, self.name))
+            rows = self._write_returning(_LEASE, (self._owner_suffix(), deadline, self.name))
             if not rows:
                 return None
             receipt, data, deliveries = rows[0]
@@ -390,11 +401,19 @@ class SqliteStorage(BaseStorage):
             row = conn.execute(_LEASE_SELECT, (self.name,)).fetchone()
             if row is None:
                 return None
-            receipt = f'{row[0]}.{os.urandom(8).hex()}'
+            receipt = self._new_receipt(row[0])
             conn.execute(_LEASE_UPDATE, (receipt, deadline, row[0]))
             return Lease(receipt, row[1], row[2])
 
         return self._transaction(take)
+
+    def _new_receipt(self, row_id: int) -> str:
+        """A receipt for row ``row_id`` (as ``_LEASE`` builds them in SQL)."""
+        return f'{row_id}.{os.urandom(8).hex()}{self._owner_suffix()}'
+
+    def _owner_suffix(self) -> str:
+        """What a receipt ends with: '/<owner>' for a lease with an owner."""
+        return '' if self.lease_owner is None else '/' + self.lease_owner
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
         row_id = _receipt_id(receipt)
@@ -430,13 +449,15 @@ class SqliteStorage(BaseStorage):
                 and conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
             )
             if self._returning:
-                row = conn.execute(_LEASE, (now + timeout, self.name)).fetchone()
+                row = conn.execute(
+                    _LEASE, (self._owner_suffix(), now + timeout, self.name)
+                ).fetchone()
                 lease = None if row is None else Lease(*row)
             else:
                 row = conn.execute(_LEASE_SELECT, (self.name,)).fetchone()
                 lease = None
                 if row is not None:
-                    lease = Lease(f'{row[0]}.{os.urandom(8).hex()}', row[1], row[2])
+                    lease = Lease(self._new_receipt(row[0]), row[1], row[2])
                     conn.execute(_LEASE_UPDATE, (lease.receipt, now + timeout, row[0]))
             if lease is None:
                 return acked, None, EmptyData
@@ -476,12 +497,22 @@ class SqliteStorage(BaseStorage):
     def requeue_expired_leases(self, now: float | None = None) -> int:
         if now is None:
             now = time.time()
-        params = (self.name, now)
-        if not self._fetchall(_ANY_EXPIRED, params):
+        params = (self.name, now, self.name, now)
+        if not self._fetchall(_ANY_LAPSED, params):
             return 0  # the common case, answered without taking the write lock
-        # returned_at is always the real time (``now`` may be in the future),
-        # so a later release() still goes ahead of these.
-        return self._write(_REQUEUE_EXPIRED, (time.time(), *params))
+
+        def requeue(conn: sqlite3.Connection) -> int:
+            # returned_at is always the real time (``now`` may be in the
+            # future), so a later release() still goes ahead of these.
+            count = conn.execute(_REQUEUE_LAPSED, (time.time(), *params)).rowcount
+            conn.execute(_DROP_LAPSED_OWNERS, (self.name, now))
+            return count
+
+        return self._transaction(requeue)
+
+    def heartbeat(self, owner: str, ttl: float) -> None:
+        owner, ttl = check_heartbeat(owner, ttl)
+        self._write(_HEARTBEAT, (self.name, owner, time.time() + ttl))
 
     def leased_count(self) -> int:
         return self._scalar(

@@ -22,6 +22,9 @@ Delivery comes in two flavours. ``dequeue()`` is at-most-once: the message is
 gone from the storage once returned. ``lease()`` is at-least-once: the message
 stays stored, invisible to other readers, until ``ack()`` deletes it or the
 lease deadline passes and ``requeue_expired_leases()`` hands it out again.
+A consumer also names itself as the owner of its leases and heartbeats
+(``lease_owner``, ``heartbeat()``): the leases of an owner that stopped
+beating are handed out again at once, without waiting for their deadline.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import abc
 import datetime
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence, TypeVar, Union
@@ -42,12 +46,16 @@ __all__ = [
     'Lease',
     'Timestamp',
     'as_timestamp',
+    'check_heartbeat',
     'check_priority',
     'check_ttl',
     'wait_until',
 ]
 
 T = TypeVar('T')
+
+#: a receipt names its owner, and must fit in 64 characters with a 33-character token
+_OWNER = re.compile(r'[A-Za-z0-9_.:-]{1,31}')
 
 #: A schedule time: epoch seconds, or a ``datetime`` (naive means local time).
 Timestamp = Union[float, int, datetime.datetime]
@@ -126,6 +134,18 @@ def check_ttl(ttl: object, what: str = 'ttl') -> float | None:
     return float(ttl)
 
 
+def check_heartbeat(owner: object, ttl: object) -> tuple[str, float]:
+    """``(owner, ttl)`` of a ``heartbeat`` call checked: a lease owner name
+    (1 to 31 letters, digits or ``._:-``) and 0 or more seconds."""
+    if not isinstance(owner, str) or not _OWNER.fullmatch(owner):
+        raise ValueError(
+            f'lease owner {owner!r}: must be 1 to 31 letters, digits or ._:- characters'
+        )
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 <= ttl < math.inf:
+        raise ValueError(f'heartbeat ttl={ttl!r}: give 0 or more seconds')
+    return owner, float(ttl)
+
+
 def wait_until(
     probe: Callable[[], T], timeout: float | None, max_delay: float = 0.1
 ) -> T | EmptyDataType:
@@ -155,8 +175,9 @@ class Lease:
     """A message handed to one worker until acknowledged or expired.
 
     ``receipt`` is an opaque token naming this lease; ``deliveries`` is 1 the
-    first time a message is leased and grows by one each time its lease
-    expired before being acknowledged (a likely crash while running it).
+    first time a message is leased and grows by one each time a lease of it
+    ended without an acknowledgement: expired (a likely crash while running
+    it) or released (an interrupted shutdown).
     """
 
     receipt: str
@@ -238,7 +259,7 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def flush_queue(self) -> None:
-        """Delete every waiting and every leased message."""
+        """Delete every waiting and every leased message (and heartbeats)."""
 
     # -- leases (at-least-once delivery) -------------------------------------
 
@@ -304,14 +325,17 @@ class BaseStorage(abc.ABC):
     def release(self, receipt: str) -> bool:
         """Return a leased message to the head of the queue at once.
 
-        Used when work is interrupted on purpose (shutdown): the delivery count
-        is not increased. True if the lease was held. With priorities, "head"
+        Used when work is interrupted on purpose (shutdown). The lease counts
+        as a delivery, as an expired one does, so a task that hangs through
+        every restart still reaches its ``max_deliveries``. True if the lease
+        was held. With priorities, "head"
         means the head of the message's own priority level.
         """
 
     @abc.abstractmethod
     def requeue_expired_leases(self, now: float | None = None) -> int:
-        """Return every lease whose deadline is before ``now`` to the queue head.
+        """Return every lease whose deadline is before ``now``, or whose owner's
+        heartbeat lapsed before ``now`` (see ``heartbeat``), to the queue head.
 
         ``now`` defaults to ``time.time()``. Each returned message's delivery
         count grows by one. Atomic per message, safe with concurrent callers:
@@ -324,6 +348,26 @@ class BaseStorage(abc.ABC):
     @abc.abstractmethod
     def leased_count(self) -> int:
         """Number of messages currently leased (not yet acknowledged)."""
+
+    # -- lease owners: a crashed consumer's leases come back in seconds ------
+
+    #: The consumer this handle takes leases for, set by the consumer before
+    #: its first lease (``check_heartbeat`` says what a name may be). Every lease
+    #: taken through the handle records it; None: leases have no owner and
+    #: only come back when their deadline passes.
+    lease_owner: str | None = None
+
+    def heartbeat(self, owner: str, ttl: float) -> None:  # noqa: B027 - optional hook
+        """Record that consumer ``owner`` is alive for ``ttl`` more seconds (0:
+        it stopped). Once that has passed, or for an owner never recorded,
+        ``requeue_expired_leases`` reclaims the owner's leases whatever their
+        own deadline: a killed consumer's tasks run again in seconds, while a
+        live consumer's slow tasks keep theirs as long as it beats. Expired
+        records are dropped by ``requeue_expired_leases``.
+
+        Backends override this; the default records nothing and leaves
+        ``lease_owner`` unused, so leases only expire.
+        """
 
     # -- schedule ---------------------------------------------------------
 

@@ -7,7 +7,9 @@ correct but not fast. Files are written under a temporary name and renamed, so
 a reader never sees half a file. Layout under ``path``::
 
     queue/<priority>-<order>    4-byte delivery count + message
-    leases/<receipt>            deadline, priority, delivery count + message
+    leases/<receipt>            deadline, priority, delivery count + message; the
+                                receipt is 32 hex digits + the owner's name in hex
+    owners/<owner in hex>       the owner's heartbeat deadline
     schedule/<due>-<seq>        priority + message
     results/<a>/<b>/<md5(key)>  data keys: 4-byte key length + key + value
     counters/<md5(key)>         "<value> <expiry or ->"
@@ -36,6 +38,7 @@ from huey_storage.base import (
     Lease,
     Timestamp,
     as_timestamp,
+    check_heartbeat,
     check_priority,
     check_ttl,
 )
@@ -117,6 +120,7 @@ class FileStorage(BaseStorage):
         self.levels = levels
         self.queue_path = os.path.join(path, 'queue')
         self.lease_path = os.path.join(path, 'leases')
+        self.owner_path = os.path.join(path, 'owners')
         self.schedule_path = os.path.join(path, 'schedule')
         self.result_path = os.path.join(path, 'results')
         self.counter_path = os.path.join(path, 'counters')
@@ -189,6 +193,7 @@ class FileStorage(BaseStorage):
         with self.lock:
             self._flush(self.queue_path)
             self._flush(self.lease_path)
+            self._flush(self.owner_path)
 
     # -- leases -----------------------------------------------------------
 
@@ -211,7 +216,7 @@ class FileStorage(BaseStorage):
             if head is None:
                 return None
             data, priority, deliveries = head
-            receipt = uuid.uuid4().hex
+            receipt = uuid.uuid4().hex + (self.lease_owner or '').encode().hex()
             os.makedirs(self.lease_path, exist_ok=True)
             header = _LEASE_HEADER.pack(time.time() + timeout, priority, deliveries)
             _write_atomic(os.path.join(self.lease_path, receipt), header + data)
@@ -244,7 +249,7 @@ class FileStorage(BaseStorage):
             if held is None:
                 return False
             _, priority, deliveries, data = held
-            self._push(data, priority, deliveries, head=True)
+            self._push(data, priority, deliveries + 1, head=True)
             _unlink(self._lease_file(receipt))
             return True
 
@@ -252,15 +257,35 @@ class FileStorage(BaseStorage):
         now = time.time() if now is None else now
         requeued = 0
         with self.lock:
+            live = self._live_owners(now)
             for receipt in self._names(self.lease_path):
                 held = self._read_lease(receipt)
-                if held is None or held[0] >= now:
+                owner = receipt[32:]  # hex of the owner's name ('' for none)
+                if held is None or (held[0] >= now and (not owner or owner in live)):
                     continue
                 _, priority, deliveries, data = held
                 self._push(data, priority, deliveries + 1, head=True)
                 _unlink(self._lease_file(receipt))
                 requeued += 1
         return requeued
+
+    def _live_owners(self, now: float) -> set[str]:
+        """Hex names of the owners beating at ``now``; drops the others' records."""
+        live = set()
+        for name in self._names(self.owner_path):
+            raw = _read(os.path.join(self.owner_path, name))
+            if raw is not None and _EXPIRES.unpack(raw)[0] >= now:
+                live.add(name)
+            else:
+                _unlink(os.path.join(self.owner_path, name))
+        return live
+
+    def heartbeat(self, owner: str, ttl: float) -> None:
+        owner, ttl = check_heartbeat(owner, ttl)
+        with self.lock:
+            os.makedirs(self.owner_path, exist_ok=True)
+            filename = os.path.join(self.owner_path, owner.encode().hex())
+            _write_atomic(filename, _EXPIRES.pack(time.time() + ttl))
 
     def leased_count(self) -> int:
         return len(self._names(self.lease_path))

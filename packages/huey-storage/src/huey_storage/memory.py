@@ -25,6 +25,7 @@ from huey_storage.base import (
     Lease,
     Timestamp,
     as_timestamp,
+    check_heartbeat,
     check_priority,
     check_ttl,
 )
@@ -40,6 +41,7 @@ class _Held(NamedTuple):
     priority: int
     seq: int
     deliveries: int
+    owner: str | None = None
 
 
 class MemoryStorage(BaseStorage):
@@ -64,6 +66,7 @@ class MemoryStorage(BaseStorage):
         self._head_seq = itertools.count(-1, -1)
         self._receipts = itertools.count(1)
         self._leases: dict[str, _Held] = {}
+        self._owners: dict[str, float] = {}  # lease owner -> heartbeat deadline
         # schedule heap entries: (ts, seq, data, priority)
         self._schedule: list[tuple[float, int, bytes, int]] = []
         self._schedule_seq = itertools.count()
@@ -118,6 +121,7 @@ class MemoryStorage(BaseStorage):
         with self._lock:
             self._queue.clear()
             self._leases.clear()
+            self._owners.clear()
 
     # -- leases -----------------------------------------------------------
 
@@ -128,7 +132,7 @@ class MemoryStorage(BaseStorage):
             neg_priority, seq, data, deliveries = heapq.heappop(self._queue)
             receipt = str(next(self._receipts))
             self._leases[receipt] = _Held(
-                time.time() + timeout, data, -neg_priority, seq, deliveries
+                time.time() + timeout, data, -neg_priority, seq, deliveries, self.lease_owner
             )
         return Lease(receipt, data, deliveries)
 
@@ -159,21 +163,32 @@ class MemoryStorage(BaseStorage):
             held = self._leases.pop(receipt, None)
             if held is None:
                 return False
-            self._push_head(held, held.deliveries)
+            self._push_head(held, held.deliveries + 1)
             return True
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
         if now is None:
             now = time.time()
         with self._lock:
+            lapsed = {owner for owner, deadline in self._owners.items() if deadline < now}
+            for owner in lapsed:
+                del self._owners[owner]
             expired = [
-                (held.seq, receipt) for receipt, held in self._leases.items() if held.deadline < now
+                (held.seq, receipt)
+                for receipt, held in self._leases.items()
+                if held.deadline < now
+                or (held.owner is not None and held.owner not in self._owners)
             ]
             # latest first, so the oldest message ends up at the very head
             for _, receipt in sorted(expired, reverse=True):
                 held = self._leases.pop(receipt)
                 self._push_head(held, held.deliveries + 1)
         return len(expired)
+
+    def heartbeat(self, owner: str, ttl: float) -> None:
+        owner, ttl = check_heartbeat(owner, ttl)
+        with self._lock:
+            self._owners[owner] = time.time() + ttl
 
     def leased_count(self) -> int:
         with self._lock:

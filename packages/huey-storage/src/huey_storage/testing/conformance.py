@@ -50,7 +50,11 @@ from huey_storage.testing.suite_concurrency import ConcurrencyContract, SharedCo
 from huey_storage.testing.suite_counters import CounterReadContract, SharedCounterReadContract
 from huey_storage.testing.suite_data import DataContract
 from huey_storage.testing.suite_edges import EdgeCaseContract, HandleContract
-from huey_storage.testing.suite_leases import DeadLetterContract, LeaseContract
+from huey_storage.testing.suite_leases import (
+    DeadLetterContract,
+    LeaseContract,
+    LeaseOwnerContract,
+)
 from huey_storage.testing.suite_priority import PriorityContract
 from huey_storage.testing.suite_processes import ProcessContract
 from huey_storage.testing.suite_queue import QueueContract
@@ -77,6 +81,7 @@ def _missing_fixture(test_class: object, fixture: str, mixin: str, what: str):
 class StorageConformance(
     QueueContract,
     LeaseContract,
+    LeaseOwnerContract,
     DeadLetterContract,
     ScheduleContract,
     DataContract,

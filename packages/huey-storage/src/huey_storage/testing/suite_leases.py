@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from huey_storage.base import DeadLetter, EmptyData, Lease
 from huey_storage.testing._helpers import wait_until
 
-__all__ = ['DeadLetterContract', 'LeaseContract']
+__all__ = ['DeadLetterContract', 'LeaseContract', 'LeaseOwnerContract']
 
 FUTURE = 3600.0  # seconds ahead: "every lease has expired by then"
 
@@ -195,16 +197,93 @@ class LeaseContract:
         assert storage.leased_count() == 0
         assert storage.enqueued_items() == [b'a', b'b', b'c']
         again = storage.lease(60)
-        assert (again.data, again.deliveries) == (b'a', 1)
+        assert (again.data, again.deliveries) == (b'a', 2)
 
-    def test_release_keeps_the_delivery_count(self, storage):
+    def test_release_counts_a_delivery(self, storage):
+        # a message given back by every shutdown must reach max_deliveries
         storage.enqueue(b'a')
         storage.lease(60)
         storage.requeue_expired_leases(time.time() + FUTURE)
         second = storage.lease(60)
         assert second.deliveries == 2
         storage.release(second.receipt)
-        assert storage.lease(60).deliveries == 2
+        assert storage.lease(60).deliveries == 3
+
+
+class LeaseOwnerContract:
+    """lease_owner and heartbeat: a lapsed owner's leases come back at once."""
+
+    LONG = 7200.0  # a lease deadline no test reaches
+
+    def test_a_live_owners_leases_wait_for_their_deadline(self, storage):
+        storage.heartbeat('consumer-1', 60)
+        storage.lease_owner = 'consumer-1'
+        storage.enqueue(b'a')
+        storage.lease(self.LONG)
+        assert storage.requeue_expired_leases() == 0
+        assert storage.leased_count() == 1
+
+    def test_a_lapsed_owners_leases_come_back_at_once(self, storage):
+        storage.heartbeat('consumer-1', 60)
+        storage.lease_owner = 'consumer-1'
+        storage.enqueue(b'a')
+        storage.enqueue(b'b')
+        storage.lease(self.LONG)
+        assert storage.requeue_expired_leases(time.time() + 120) == 1
+        again = storage.lease(self.LONG)
+        assert (again.data, again.deliveries) == (b'a', 2)
+
+    def test_a_stopped_owner_lapses_at_once(self, storage):
+        storage.heartbeat('consumer-1', 60)
+        storage.lease_owner = 'consumer-1'
+        storage.enqueue(b'a')
+        storage.lease(self.LONG)
+        storage.heartbeat('consumer-1', 0)
+        assert storage.requeue_expired_leases(time.time() + 1) == 1
+        assert storage.requeue_expired_leases(time.time() + 1) == 0
+
+    def test_an_owner_never_heard_of_counts_as_lapsed(self, storage):
+        storage.lease_owner = 'ghost'
+        storage.enqueue(b'a')
+        storage.lease(self.LONG)
+        assert storage.requeue_expired_leases() == 1
+
+    def test_a_beating_owner_survives_the_others_lapsing(self, storage):
+        storage.heartbeat('alive', 600)
+        storage.heartbeat('dead', 60)
+        storage.enqueue(b'a')
+        storage.enqueue(b'b')
+        storage.lease_owner = 'alive'
+        storage.lease(self.LONG)
+        storage.lease_owner = 'dead'
+        storage.lease(self.LONG)
+        assert storage.requeue_expired_leases(time.time() + 120) == 1
+        assert storage.enqueued_items() == [b'b']
+
+    def test_leases_without_an_owner_only_expire(self, storage):
+        storage.enqueue(b'a')
+        storage.lease(self.LONG)
+        assert storage.requeue_expired_leases(time.time() + 120) == 0
+        assert storage.requeue_expired_leases(time.time() + self.LONG + 1) == 1
+
+    def test_every_way_of_leasing_records_the_owner(self, storage):
+        storage.lease_owner = 'ghost'
+        for item in (b'a', b'b', b'c'):
+            storage.enqueue(item)
+        first, _ = storage.lease_with_data(self.LONG, 'flag')
+        _, second, _ = storage.ack_and_lease(first.receipt, None, self.LONG, 'flag')
+        if second is None:  # the default ack_and_lease only acknowledges
+            second = storage.lease(self.LONG)
+        assert storage.requeue_expired_leases() == 1
+        assert storage.lease(self.LONG).data == second.data
+
+    def test_heartbeat_refuses_bad_names_and_ttls(self, storage):
+        for owner in ('', 'a/b', 'x' * 32, None, 'sp ace'):
+            with pytest.raises(ValueError, match='lease owner'):
+                storage.heartbeat(owner, 10)
+        for ttl in (-1, float('nan'), float('inf'), '5', None):
+            with pytest.raises(ValueError, match='ttl'):
+                storage.heartbeat('ok', ttl)
 
 
 class DeadLetterContract:

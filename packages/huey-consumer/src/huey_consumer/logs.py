@@ -4,6 +4,7 @@ driven by huey signals."""
 
 from __future__ import annotations
 
+import collections
 import logging
 import logging.handlers
 import os
@@ -91,7 +92,9 @@ class BatchedStreamHandler(logging.StreamHandler):
     (warnings, errors) are written at once, with what came before them;
     ``flush()``/``close()`` (and ``logging.shutdown()`` at exit) write the
     rest. A process killed outright loses at most ``interval`` seconds of
-    lines below that level.
+    lines below that level. Records are queued without the handler's lock
+    (a deque append is atomic), so worker threads never wait for each other
+    or for the writer.
     """
 
     def __init__(
@@ -100,7 +103,7 @@ class BatchedStreamHandler(logging.StreamHandler):
         super().__init__(stream)
         self.interval = interval
         self.flush_level = flush_level
-        self._lines: list[str] = []
+        self._lines: collections.deque[str] = collections.deque()
         self._stop = threading.Event()
         self._start_writer()
         os.register_at_fork(after_in_child=self._after_fork)
@@ -111,7 +114,7 @@ class BatchedStreamHandler(logging.StreamHandler):
 
     def _after_fork(self) -> None:
         # The child has no writer thread, and the parent writes what it had buffered.
-        self._lines = []
+        self._lines = collections.deque()
         if not self._stop.is_set():
             self._stop = threading.Event()  # its lock may have been held at the fork
             self._start_writer()
@@ -121,8 +124,14 @@ class BatchedStreamHandler(logging.StreamHandler):
             if self._lines:
                 self.flush()
 
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        # Handler.handle without the lock around emit (see the class docstring).
+        accepted = self.filter(record)
+        if accepted:
+            self.emit(record)
+        return bool(accepted)
+
     def emit(self, record: logging.LogRecord) -> None:
-        # Called with the handler's lock held (Handler.handle), as flush() takes it.
         try:
             self._lines.append(self.format(record) + self.terminator)
         except Exception:  # noqa: BLE001 - logging never raises into the task
@@ -133,7 +142,9 @@ class BatchedStreamHandler(logging.StreamHandler):
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            lines, self._lines = self._lines, []
+            # Exactly the lines queued now; others may be appended meanwhile.
+            popleft = self._lines.popleft
+            lines = [popleft() for _ in range(len(self._lines))]
             if lines and self.stream is not None:
                 try:
                     self._write(''.join(lines))

@@ -309,8 +309,9 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture
-def make_app(tmp_path, backend):
+def built_apps(tmp_path, backend: str):
+    """Fixture body: a ``make_app_factory`` for ``backend``; afterwards every
+    app it built is closed and its schema or database dropped."""
     build = make_app_factory(tmp_path, backend)
     yield build
     # each app flushes its own (uniquely named) keys: never the whole db, so
@@ -321,6 +322,11 @@ def make_app(tmp_path, backend):
         _postgres_admin(f'DROP SCHEMA {schema} CASCADE')
     for database in build.databases:
         _mysql_admin(f'DROP DATABASE {database}')
+
+
+@pytest.fixture
+def make_app(tmp_path, backend):
+    yield from built_apps(tmp_path, backend)
 
 
 @pytest.fixture

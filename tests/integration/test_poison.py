@@ -122,7 +122,7 @@ def test_sqlite_row_that_is_not_bytes_is_dead_lettered_once(tmp_path, start_cons
 
 @pytest.mark.mysql
 def test_result_too_large_for_mariadb_is_stored_as_an_error_after_one_run():
-    pymysql = pytest.importorskip('pymysql')
+    import pymysql  # installed with huey-storage-sql[mysql]: never a skip
     from huey import SqlHuey, TaskException
 
     host, port = require_service('mysql')

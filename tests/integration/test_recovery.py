@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, consumer_script, make_app_factory, wait_until
+from conftest import FAST, built_apps, consumer_script, wait_until
 from huey_api import TaskException
 from huey_consumer.leases import HEARTBEAT_TTL
 
@@ -95,16 +95,7 @@ def timed_out(result) -> dict:
     ]
 )
 def any_app(request, tmp_path):
-    build = make_app_factory(tmp_path, request.param)
-    yield build
-    from conftest import _mysql_admin, _postgres_admin
-
-    for app in build.apps:
-        app.close()
-    for schema in build.schemas:
-        _postgres_admin(f'DROP SCHEMA {schema} CASCADE')
-    for database in build.databases:
-        _mysql_admin(f'DROP DATABASE {database}')
+    yield from built_apps(tmp_path, request.param)
 
 
 @pytest.mark.parametrize('worker_type', ['thread', 'process'])

@@ -87,6 +87,29 @@ def test_task_events_are_logged_with_duration(huey, caplog):
     assert not huey._signals.active  # uninstall disconnected the receiver
 
 
+@pytest.fixture
+def batched(tmp_path):
+    """``batched(name, interval, fmt)`` -> (log file path, handler, logger): a
+    logger of its own writing through a BatchedFileHandler; removed afterwards."""
+    made = []
+
+    def make(name, interval=3600.0, fmt='%(levelname)s %(message)s'):
+        path = tmp_path / f'{name}.log'
+        handler = BatchedFileHandler(str(path), interval=interval)
+        handler.setFormatter(logging.Formatter(fmt))
+        log = logging.getLogger(f'huey_consumer.test.{name}')
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        made.append((log, handler))
+        return path, handler, log
+
+    yield make
+    for log, handler in made:
+        log.removeHandler(handler)
+        handler.close()
+
+
 def _wait_for(predicate, timeout=10.0):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -94,90 +117,52 @@ def _wait_for(predicate, timeout=10.0):
         time.sleep(0.01)
 
 
-def test_lines_are_written_in_batches_and_warnings_at_once(tmp_path):
-    path = tmp_path / 'batched.log'
-    handler = BatchedFileHandler(str(path), interval=3600)  # the writer thread never fires here
-    handler.setFormatter(logging.Formatter('%(levelname)s %(message)s'))
-    log = logging.getLogger('huey_consumer.test.batched')
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    try:
-        log.info('first')
-        log.info('second')
-        assert path.read_text() == ''  # buffered
-        log.warning('third')  # written at once, after what came before it
-        assert path.read_text() == 'INFO first\nINFO second\nWARNING third\n'
-        log.info('fourth')
-        handler.flush()
-        assert path.read_text().endswith('WARNING third\nINFO fourth\n')
-    finally:
-        log.removeHandler(handler)
-        handler.close()
+def test_lines_are_written_in_batches_and_warnings_at_once(batched):
+    path, handler, log = batched('batched')  # the writer thread never fires here
+    log.info('first')
+    log.info('second')
+    assert path.read_text() == ''  # buffered
+    log.warning('third')  # written at once, after what came before it
+    assert path.read_text() == 'INFO first\nINFO second\nWARNING third\n'
+    log.info('fourth')
+    handler.flush()
+    assert path.read_text().endswith('WARNING third\nINFO fourth\n')
 
 
-def test_the_writer_thread_writes_within_its_interval(tmp_path):
-    path = tmp_path / 'interval.log'
-    handler = BatchedFileHandler(str(path), interval=0.05)
-    log = logging.getLogger('huey_consumer.test.interval')
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    try:
-        log.info('soon')
-        _wait_for(lambda: 'soon' in path.read_text())
-    finally:
-        log.removeHandler(handler)
-        handler.close()
+def test_the_writer_thread_writes_within_its_interval(batched):
+    path, _, log = batched('interval', interval=0.05)
+    log.info('soon')
+    _wait_for(lambda: 'soon' in path.read_text())
 
 
-def test_a_rotated_log_file_is_reopened(tmp_path):
-    path = tmp_path / 'rotated.log'
-    handler = BatchedFileHandler(str(path), interval=3600)
-    log = logging.getLogger('huey_consumer.test.rotated')
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    try:
-        log.warning('before')
-        os.rename(path, tmp_path / 'rotated.log.1')
-        log.warning('after')
-        assert 'before' in (tmp_path / 'rotated.log.1').read_text()
-        assert 'after' in path.read_text() and 'before' not in path.read_text()
-    finally:
-        log.removeHandler(handler)
-        handler.close()
+def test_a_rotated_log_file_is_reopened(batched, tmp_path):
+    path, _, log = batched('rotated')
+    log.warning('before')
+    os.rename(path, tmp_path / 'rotated.log.1')
+    log.warning('after')
+    assert 'before' in (tmp_path / 'rotated.log.1').read_text()
+    assert 'after' in path.read_text() and 'before' not in path.read_text()
 
 
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
-def test_a_forked_child_writes_its_own_lines_once(tmp_path):
-    path = tmp_path / 'fork.log'
-    handler = BatchedFileHandler(str(path), interval=0.05)
-    handler.setFormatter(logging.Formatter('%(process)d %(message)s'))
-    log = logging.getLogger('huey_consumer.test.fork')
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    try:
-        log.info('parent pending')  # buffered in the parent at the fork
-        pid = os.fork()
-        if pid == 0:  # the child: its own writer thread writes its line
-            try:
-                log.info('child line')
-                deadline = time.monotonic() + 10
-                while 'child line' not in path.read_text() and time.monotonic() < deadline:
-                    time.sleep(0.01)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        handler.flush()
-        lines = path.read_text().splitlines()
-        assert lines.count(f'{os.getpid()} parent pending') == 1
-        assert lines.count(f'{pid} child line') == 1
-        assert not any(line.startswith(f'{pid} parent') for line in lines)
-    finally:
-        log.removeHandler(handler)
-        handler.close()
+def test_a_forked_child_writes_its_own_lines_once(batched):
+    path, handler, log = batched('fork', interval=0.05, fmt='%(process)d %(message)s')
+    log.info('parent pending')  # buffered in the parent at the fork
+    pid = os.fork()
+    if pid == 0:  # the child: its own writer thread writes its line
+        try:
+            log.info('child line')
+            deadline = time.monotonic() + 10
+            while 'child line' not in path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    handler.flush()
+    lines = path.read_text().splitlines()
+    assert lines.count(f'{os.getpid()} parent pending') == 1
+    assert lines.count(f'{pid} child line') == 1
+    assert not any(line.startswith(f'{pid} parent') for line in lines)
 
 
 @pytest.mark.parametrize('datefmt', [None, '%H:%M:%S'])

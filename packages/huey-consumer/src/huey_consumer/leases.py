@@ -55,17 +55,58 @@ def heartbeat_interval(huey: Huey) -> float:
     return max(float(huey.lease_timeout) / 3.0, 0.05)
 
 
-class LeaseKeeper:
+class _Beating:
+    """The loop both clocks share: ``beat()`` every ``interval`` seconds until
+    ``stop()``. A failure never ends it: it is logged once (then at DEBUG),
+    retried sooner, and its end is logged."""
+
+    what = 'heartbeat'  # names the clock in its log lines
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.stopping = threading.Event()
+        self._errors = Backoff(*ERROR_BACKOFF)
+
+    def beat(self) -> int:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        """Beat every ``interval`` seconds until ``stop()``; errors never end it."""
+        wait = self.interval
+        while not self.stopping.wait(wait):
+            try:
+                self.beat()
+            except Exception as exc:
+                wait = min(self._errors.next(), self.interval)
+                log = logger.error if self._errors.attempts == 1 else logger.debug
+                log(
+                    '%s failed (%s: %s); retrying in %.1fs',
+                    self.what,
+                    type(exc).__name__,
+                    exc,
+                    wait,
+                )
+            else:
+                if self._errors.attempts:
+                    logger.warning('%s works again', self.what)
+                    self._errors.reset()
+                wait = self.interval
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+class LeaseKeeper(_Beating):
     """Extend the leases of ``workers``' current deliveries until ``stop()``."""
+
+    what = 'lease heartbeat'
 
     def __init__(
         self, huey: Huey, workers: Callable[[], Iterable[Any]], interval: float | None = None
     ) -> None:
+        super().__init__(heartbeat_interval(huey) if interval is None else interval)
         self.huey = huey
         self._workers = workers
-        self.interval = heartbeat_interval(huey) if interval is None else interval
-        self.stopping = threading.Event()
-        self._errors = Backoff(*ERROR_BACKOFF)
 
     def in_flight(self) -> list:
         """Deliveries currently executing that hold a lease."""
@@ -93,28 +134,6 @@ class LeaseKeeper:
             logger.debug('lease heartbeat: extended %d leases', extended)
         return extended
 
-    def run(self) -> None:
-        """Beat every ``interval`` seconds until ``stop()``; errors never end it."""
-        wait = self.interval
-        while not self.stopping.wait(wait):
-            try:
-                self.beat()
-            except Exception as exc:
-                wait = min(self._errors.next(), self.interval)
-                logger.error(
-                    'lease heartbeat failed (%s: %s); retrying in %.1fs',
-                    type(exc).__name__,
-                    exc,
-                    wait,
-                )
-            else:
-                if self._errors.attempts:
-                    self._errors.reset()
-                wait = self.interval
-
-    def stop(self) -> None:
-        self.stopping.set()
-
 
 def consumer_id() -> str:
     """A lease owner name for this consumer: unique, and naming host and pid."""
@@ -122,10 +141,12 @@ def consumer_id() -> str:
     return f'{host}.{os.getpid()}.{uuid.uuid4().hex[:8]}'
 
 
-class Heartbeat:
+class Heartbeat(_Beating):
     """Keep this consumer known as alive in the storage, and requeue the leases
     that lapsed (see the module docstring). ``beat()`` once before any worker
     takes a lease, then ``run()`` until ``stop()``."""
+
+    what = 'consumer heartbeat'
 
     def __init__(
         self,
@@ -134,12 +155,10 @@ class Heartbeat:
         interval: float = HEARTBEAT_INTERVAL,
         ttl: float = HEARTBEAT_TTL,
     ) -> None:
+        super().__init__(interval)
         self.huey = huey
         self.owner = owner or consumer_id()
-        self.interval = interval
         self.ttl = ttl
-        self.stopping = threading.Event()
-        self._errors = Backoff(*ERROR_BACKOFF)
 
     def beat(self) -> int:
         """Beat once, then requeue lapsed leases; returns how many came back."""
@@ -157,26 +176,10 @@ class Heartbeat:
             )
         return requeued
 
-    def run(self) -> None:
-        """Beat every ``interval`` seconds until ``stop()``; errors never end it."""
-        wait = self.interval
-        while not self.stopping.wait(wait):
-            try:
-                self.beat()
-            except Exception as exc:
-                wait = min(self._errors.next(), self.interval)
-                log = logger.error if self._errors.attempts == 1 else logger.debug
-                log('consumer heartbeat failed (%s: %s); retrying', type(exc).__name__, exc)
-            else:
-                if self._errors.attempts:
-                    logger.warning('consumer heartbeat works again')
-                    self._errors.reset()
-                wait = self.interval
-
     def stop(self) -> None:
         """Stop beating and say so: any lease still held (a worker process
         killed on a prompt stop) is then reclaimed at once by the others."""
-        self.stopping.set()
+        super().stop()
         try:
             self.huey.storage.heartbeat(self.owner, 0)
         except Exception as exc:

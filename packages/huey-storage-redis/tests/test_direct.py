@@ -15,11 +15,14 @@ from huey_storage_redis.direct import DirectConnections
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture
-def direct(redis_params, redis_client):
+@pytest.fixture(params=['hiredis', 'redis-py'])
+def direct(request, redis_params, redis_client):
+    """Both ways of speaking: hiredis on the socket, and redis-py's layers."""
     name = 'direct-' + uuid.uuid4().hex[:8]
     pool = redis.ConnectionPool(client_name=name, **redis_params)
-    connections = DirectConnections(pool)
+    connections = DirectConnections(pool, use_hiredis=request.param == 'hiredis')
+    connections.call('PING')
+    assert (connections._local.wire is not None) == (request.param == 'hiredis')
     yield connections
     connections.disconnect()
     pool.disconnect()
@@ -77,6 +80,20 @@ def test_a_killed_connection_is_replaced_and_the_command_sent_again(direct, redi
     assert direct.call('LPUSH', 'direct:list', b'a') == 1
     assert direct.pipeline([('LLEN', 'direct:list')]) == [1]
     assert _client_ids(redis_client, name) != [killed]
+
+
+def test_a_reply_that_outlasts_the_socket_timeout_raises_and_the_next_command_works(
+    redis_params,
+):
+    params = dict(redis_params, socket_timeout=0.2)
+    pool = redis.ConnectionPool(retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0), **params)
+    for use_hiredis in (True, False):
+        direct = DirectConnections(pool, use_hiredis=use_hiredis)
+        with pytest.raises(redis.TimeoutError):
+            direct.call('BLPOP', 'direct:never-' + uuid.uuid4().hex, 1)
+        assert direct.call('PING') in (b'PONG', 'PONG')
+        direct.disconnect()
+    pool.disconnect()
 
 
 def test_an_unreachable_server_raises_connection_error():

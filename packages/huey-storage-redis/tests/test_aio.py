@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import redis
+from conftest import wait_for
 from huey_storage import EmptyData
 from huey_storage_redis import PriorityRedisStorage
 
@@ -89,7 +90,12 @@ def test_waiters_share_one_pub_sub_connection_and_leave_no_subscription(make_sto
     woken, subscribers = asyncio.run(wait())
     assert woken == [True] * 100
     assert subscribers == 1
-    assert all(count == 0 for _, count in storage.client.pubsub_numsub(*channels))
+    # the unsubscribes were sent on another connection: the server may read
+    # this test's next command first
+    wait_for(
+        lambda: all(count == 0 for _, count in storage.client.pubsub_numsub(*channels)),
+        message='every channel unsubscribed',
+    )
 
 
 def test_each_event_loop_gets_its_own_access(make_storage):

@@ -32,8 +32,9 @@ from huey_storage.base import (
 )
 from huey_storage.permissions import DEFAULT_FILE_MODE, check_file_mode
 
-from huey_storage_sqlite.connection import ConnectionPool, is_busy
+from huey_storage_sqlite.connection import ConnectionPool
 from huey_storage_sqlite.schema import create_schema
+from huey_storage_sqlite.writes import GroupCommit
 
 __all__ = ['SqliteStorage']
 
@@ -268,6 +269,7 @@ class SqliteStorage(BaseStorage):
         self._pool = ConnectionPool(
             self.filename, self.timeout, pragmas, journal_mode, self._prepare, self.mode
         )
+        self._writes = GroupCommit(self._pool)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         if self.create_tables and create_schema(conn, self.strict_fifo):
@@ -295,25 +297,19 @@ class SqliteStorage(BaseStorage):
 
     def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``operation(conn)`` on this thread's connection, retrying if busy."""
-        pool = self._pool
-        try:
-            return operation(pool.get())
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc):
-                raise
-            return pool.retry(lambda: operation(pool.get()), exc)
+        return self._pool.run(operation)
 
     def _run_write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        """``_run`` for operations that write: this process's threads take turns."""
-        with self._pool.writer.lock:
-            return self._run(operation)
+        """Run ``operation(conn)``, one statement, as a write: committed alone
+        or with the writes other threads are waiting to make (``writes.py``)."""
+        return self._writes.run(operation, atomic=False)
 
     def _write(self, sql: str, params: Sequence = ()) -> int:
-        """Run one statement in its own transaction; the number of rows changed."""
+        """Run one statement as a write; the number of rows changed."""
         return self._run_write(lambda conn: conn.execute(sql, params).rowcount)
 
     def _write_returning(self, sql: str, params: Sequence = ()) -> list:
-        """Run one ``... RETURNING`` statement in its own transaction; its rows."""
+        """Run one ``... RETURNING`` statement as a write; its rows."""
         return self._run_write(lambda conn: conn.execute(sql, params).fetchall())
 
     def _fetchall(self, sql: str, params: Sequence = ()) -> list:
@@ -323,23 +319,9 @@ class SqliteStorage(BaseStorage):
         return self._run(lambda conn: conn.execute(sql, params).fetchall()[0][0])
 
     def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``body(conn)`` in a ``BEGIN IMMEDIATE`` transaction, all or nothing."""
-
-        def operation(conn: sqlite3.Connection) -> T:
-            conn.execute('BEGIN IMMEDIATE')
-            try:
-                result = body(conn)
-                conn.execute('COMMIT')
-            except BaseException:
-                if conn.in_transaction:
-                    try:
-                        conn.execute('ROLLBACK')
-                    except sqlite3.Error:
-                        logger.exception('%s: ROLLBACK failed', self.filename)
-                raise
-            return result
-
-        return self._run_write(operation)
+        """Run ``body(conn)`` all or nothing: in a ``BEGIN IMMEDIATE``
+        transaction of its own, or in one with other threads' waiting writes."""
+        return self._writes.run(body, atomic=True)
 
     # -- queue ------------------------------------------------------------
 

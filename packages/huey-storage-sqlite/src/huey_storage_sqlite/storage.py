@@ -67,9 +67,11 @@ _CHUNK = 400  # bound parameters per statement, well under old SQLite's 999 limi
 _SWEEP_INTERVAL = 60.0  # seconds between deletions of expired keys
 
 _QUEUE_ORDER = 'ORDER BY priority DESC, returned_at DESC, id'
-_NEXT_WAITING = (
-    f'SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1'
-)
+# Waiting and leased rows are told apart by lease_deadline (NULL while
+# waiting, as receipt), the column the queue index is keyed on.
+_WAITING = 'name = ? AND lease_deadline IS NULL'
+_LEASED = 'name = ? AND lease_deadline IS NOT NULL'
+_NEXT_WAITING = f'SELECT id FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT 1'
 _LIVE = '(expires_at IS NULL OR expires_at > ?)'
 
 _ENQUEUE = 'INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)'
@@ -78,8 +80,7 @@ _LEASE = (
     f'lease_deadline = ? WHERE id = ({_NEXT_WAITING}) RETURNING receipt, data, deliveries'
 )
 _LEASE_SELECT = (
-    'SELECT id, data, deliveries FROM huey_queue WHERE name = ? '
-    f'AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1'
+    f'SELECT id, data, deliveries FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT 1'
 )
 _LEASE_UPDATE = 'UPDATE huey_queue SET receipt = ?, lease_deadline = ? WHERE id = ?'
 _DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
@@ -92,7 +93,7 @@ _RELEASE = (
 # A lease is lapsed when its deadline passed or its owner (after the '/' of
 # its receipt) has no live heartbeat. Parameters: name, now, name, now.
 _LAPSED = (
-    'name = ? AND receipt IS NOT NULL AND (lease_deadline < ? OR ('
+    f'{_LEASED} AND (lease_deadline < ? OR ('
     "instr(receipt, '/') > 0 AND substr(receipt, instr(receipt, '/') + 1) NOT IN ("
     'SELECT owner FROM huey_lease_owners WHERE name = ? AND deadline >= ?)))'
 )
@@ -148,6 +149,14 @@ def _check_pragmas(pragmas: dict | None) -> dict:
             )
         checked[key] = value
     return checked
+
+
+def _lease_timeout(timeout: float) -> float:
+    """``timeout``, refused if NaN: SQLite stores a NaN deadline as NULL, the
+    mark of a waiting row, so the message could be leased twice."""
+    if timeout != timeout:
+        raise ValueError('lease timeout: NaN is not a number of seconds')
+    return timeout
 
 
 def _receipt_id(receipt: str) -> int | None:
@@ -348,15 +357,12 @@ class SqliteStorage(BaseStorage):
         return self._transaction(take)
 
     def queue_size(self) -> int:
-        return self._scalar(
-            'SELECT COUNT(*) FROM huey_queue WHERE name = ? AND receipt IS NULL', (self.name,)
-        )
+        return self._scalar(f'SELECT COUNT(*) FROM huey_queue WHERE {_WAITING}', (self.name,))
 
     def enqueued_items(self, limit: int | None = None) -> list[bytes]:
         limit = -1 if limit is None else max(limit, 0)
         rows = self._fetchall(
-            'SELECT data FROM huey_queue WHERE name = ? AND receipt IS NULL '
-            f'{_QUEUE_ORDER} LIMIT ?',
+            f'SELECT data FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT ?',
             (self.name, limit),
         )
         return [row[0] for row in rows]
@@ -371,7 +377,7 @@ class SqliteStorage(BaseStorage):
     # -- leases -----------------------------------------------------------
 
     def lease(self, timeout: float) -> Lease | None:
-        deadline = time.time() + timeout
+        deadline = time.time() + _lease_timeout(timeout)
         if self._returning:
             rows = self._write_returning(_LEASE, (self._owner_suffix(), deadline, self.name))
             if not rows:
@@ -422,6 +428,7 @@ class SqliteStorage(BaseStorage):
         row_id = _receipt_id(receipt)
         expires_at = None if result is None else self._result_expiry()
         now = time.time()
+        deadline = now + _lease_timeout(timeout)
 
         def body(conn: sqlite3.Connection):
             if result is not None:
@@ -431,16 +438,14 @@ class SqliteStorage(BaseStorage):
                 and conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
             )
             if self._returning:
-                row = conn.execute(
-                    _LEASE, (self._owner_suffix(), now + timeout, self.name)
-                ).fetchone()
+                row = conn.execute(_LEASE, (self._owner_suffix(), deadline, self.name)).fetchone()
                 lease = None if row is None else Lease(*row)
             else:
                 row = conn.execute(_LEASE_SELECT, (self.name,)).fetchone()
                 lease = None
                 if row is not None:
                     lease = Lease(self._new_receipt(row[0]), row[1], row[2])
-                    conn.execute(_LEASE_UPDATE, (lease.receipt, now + timeout, row[0]))
+                    conn.execute(_LEASE_UPDATE, (lease.receipt, deadline, row[0]))
             if lease is None:
                 return acked, None, EmptyData
             found = conn.execute(_PEEK, (self.name, key, now)).fetchone()
@@ -449,6 +454,7 @@ class SqliteStorage(BaseStorage):
         return self._transaction(body)
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
+        _lease_timeout(timeout)
         pairs = [
             (row_id, receipt)
             for receipt in receipts
@@ -497,9 +503,7 @@ class SqliteStorage(BaseStorage):
         self._write(_HEARTBEAT, (self.name, owner, time.time() + ttl))
 
     def leased_count(self) -> int:
-        return self._scalar(
-            'SELECT COUNT(*) FROM huey_queue WHERE name = ? AND receipt IS NOT NULL', (self.name,)
-        )
+        return self._scalar(f'SELECT COUNT(*) FROM huey_queue WHERE {_LEASED}', (self.name,))
 
     # -- schedule ---------------------------------------------------------
 

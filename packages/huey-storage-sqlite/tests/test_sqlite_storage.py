@@ -261,8 +261,7 @@ _FORMER_QUEUE = (
 _FORMER_INDEXES = (
     'CREATE INDEX huey_queue_waiting ON huey_queue (name, priority DESC, {key}id) '
     'WHERE receipt IS NULL',
-    'CREATE INDEX huey_queue_leased ON huey_queue (name, lease_deadline) '
-    'WHERE receipt IS NOT NULL',
+    'CREATE INDEX huey_queue_leased ON huey_queue (name, lease_deadline) WHERE receipt IS NOT NULL',
 )
 
 

@@ -55,7 +55,7 @@ if hasattr(os, 'register_at_fork'):
 class _Write:
     """One submitted write: ``body(conn)``, in a transaction of its own if ``atomic``."""
 
-    __slots__ = ('atomic', 'body', 'done', 'error', 'result', 'wake')
+    __slots__ = ('atomic', 'body', 'done', 'error', 'lead', 'result', 'wake')
 
     def __init__(self, body: Callable[[sqlite3.Connection], object], atomic: bool) -> None:
         self.body = body
@@ -63,9 +63,11 @@ class _Write:
         self.done = False
         self.result: object = None
         self.error: BaseException | None = None
+        #: its thread holds the lead (and must pass it on)
+        self.lead = False
         #: held while the write waits; released when it is done or its
-        #: thread is to lead the next batch
-        self.wake: threading.Lock | None = None
+        #: thread gets the lead
+        self.wake = threading.Lock()
 
     def finish(self, result: object = None, error: BaseException | None = None) -> None:
         self.result, self.error, self.done = result, error, True
@@ -75,9 +77,11 @@ class GroupCommit:
     """Runs the writes of one ``ConnectionPool``'s threads, combining those that wait.
 
     One thread at a time leads: it runs its write and every write waiting
-    when it starts, then wakes each of their threads (done) and hands the
+    when it starts, then wakes each of their threads (done) and passes the
     lead to the first write that arrived meanwhile. A waiting thread is
-    woken once, directly, by the thread that finished its write.
+    woken once, directly, by the thread that finished its write. A thread
+    interrupted while waiting (a signal, a greenlet's timeout) withdraws its
+    write, or passes on the lead it was given.
     """
 
     def __init__(self, pool: ConnectionPool) -> None:
@@ -99,39 +103,63 @@ class GroupCommit:
         Returns its value or raises its error once its commit is done."""
         write = _Write(body, atomic)
         with self._guard:
-            lead = not self._leading
-            if lead:
-                self._leading = True
-            else:
-                write.wake = threading.Lock()
+            if self._leading:
                 write.wake.acquire()
                 self._waiting.append(write)
-        if not lead:
-            write.wake.acquire()  # type: ignore[union-attr]
-            lead = not write.done
-        if lead:
-            self._lead_batch(write)
+            else:
+                self._leading = write.lead = True
+        try:
+            if not write.lead:
+                write.wake.acquire()  # until done, or given the lead
+            if write.lead:
+                self._lead_batch(write)
+        except BaseException:
+            self._withdraw(write)
+            raise
         if write.error is not None:
             raise write.error
         return write.result  # type: ignore[return-value]
 
     def _lead_batch(self, write: _Write) -> None:
-        with self._guard:
-            batch, self._waiting = [write, *self._waiting], []
+        batch = [write]
         try:
+            with self._guard:
+                batch, self._waiting = [write, *self._waiting], []
             self._lead(batch)
         finally:
             with self._guard:
                 # Interrupted (a BaseException in this thread): the others'
                 # writes not run yet go first, to the next leader.
                 self._waiting[:0] = [other for other in batch[1:] if not other.done]
-                successor = self._waiting.pop(0) if self._waiting else None
-                self._leading = successor is not None
+                successor = self._pass_lead(write)
             for other in batch[1:]:
                 if other.done:
-                    other.wake.release()  # type: ignore[union-attr]
+                    other.wake.release()
             if successor is not None:
-                successor.wake.release()  # type: ignore[union-attr]
+                successor.wake.release()
+
+    def _pass_lead(self, write: _Write) -> _Write | None:
+        """With the guard held: ``write``'s thread gives up the lead; the
+        first waiting write (returned, to be woken) gets it."""
+        write.lead = False
+        successor = self._waiting.pop(0) if self._waiting else None
+        if successor is not None:
+            successor.lead = True
+        self._leading = successor is not None
+        return successor
+
+    def _withdraw(self, write: _Write) -> None:
+        """``write``'s thread was interrupted: it leaves the queue of waiting
+        writes, or passes on the lead if it held it. (A write already taken
+        into a batch is still run; its outcome is lost with the caller.)"""
+        successor = None
+        with self._guard:
+            if write in self._waiting:
+                self._waiting.remove(write)
+            elif write.lead:
+                successor = self._pass_lead(write)
+        if successor is not None:
+            successor.wake.release()
 
     def _lead(self, batch: list[_Write]) -> None:
         pool = self._pool

@@ -252,14 +252,32 @@ def test_hot_statements_use_an_index(make_storage, statement):
     assert 'SCAN' not in plan and 'TEMP B-TREE' not in plan, plan
 
 
-def test_a_queue_table_from_before_returned_at_is_upgraded(make_storage, db_path):
+# The queue table and indexes of earlier versions of this package.
+_FORMER_QUEUE = (
+    'CREATE TABLE huey_queue (id INTEGER PRIMARY KEY, name TEXT NOT NULL, '
+    'priority INTEGER NOT NULL DEFAULT 0, receipt TEXT, lease_deadline REAL, '
+    'deliveries INTEGER NOT NULL DEFAULT 1, {column}data BLOB NOT NULL)'
+)
+_FORMER_INDEXES = (
+    'CREATE INDEX huey_queue_waiting ON huey_queue (name, priority DESC, {key}id) '
+    'WHERE receipt IS NULL',
+    'CREATE INDEX huey_queue_leased ON huey_queue (name, lease_deadline) WHERE receipt IS NOT NULL',
+)
+
+
+def _former_file(db_path, with_returned_at: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(db_path, isolation_level=None)
-    for statement in schema_statements():
-        conn.execute(
-            statement.replace('    returned_at REAL NOT NULL DEFAULT 0,\n', '').replace(
-                'priority DESC, returned_at DESC, id', 'priority DESC, id'
+    for statement in (_FORMER_QUEUE, *_FORMER_INDEXES):
+        if with_returned_at:
+            statement = statement.format(
+                column='returned_at REAL NOT NULL DEFAULT 0, ', key='returned_at DESC, '
             )
-        )
+        conn.execute(statement.format(column='', key=''))
+    return conn
+
+
+def test_a_queue_table_from_before_returned_at_is_upgraded(make_storage, db_path):
+    conn = _former_file(db_path, with_returned_at=False)
     conn.execute("INSERT INTO huey_queue (name, data) VALUES ('old', x'01')")
     assert 'returned_at' not in {row[1] for row in conn.execute('PRAGMA table_info(huey_queue)')}
     conn.close()
@@ -268,6 +286,35 @@ def test_a_queue_table_from_before_returned_at_is_upgraded(make_storage, db_path
     assert lease.data == b'\x01'
     assert storage.release(lease.receipt) is True
     assert storage.dequeue() == b'\x01'
+
+
+def test_the_former_queue_indexes_are_replaced_and_the_queue_kept(make_storage, db_path):
+    conn = _former_file(db_path, with_returned_at=True)
+    conn.execute(
+        "INSERT INTO huey_queue (name, data, receipt, lease_deadline) VALUES ('old', x'01', "
+        "'1.ab', 1e12), ('old', x'02', NULL, NULL), ('old', x'03', NULL, NULL)"
+    )
+    conn.close()
+    storage = make_storage('old')
+    assert storage.leased_count() == 1 and storage.enqueued_items() == [b'\x02', b'\x03']
+    assert {'huey_queue_waiting', 'huey_queue_leased'}.isdisjoint(_tables(db_path))
+    assert set(SCHEMA_OBJECTS) <= _tables(db_path)
+    assert storage.ack('1.ab') is True
+    assert storage.lease(60).data == b'\x02'
+
+
+def test_a_nan_lease_timeout_is_refused(make_storage):
+    """SQLite would store a NaN deadline as NULL, the mark of a waiting row."""
+    storage = make_storage()
+    storage.enqueue_many([(b'a', None), (b'b', None)])
+    with pytest.raises(ValueError, match='NaN'):
+        storage.lease(float('nan'))
+    lease = storage.lease(60)
+    with pytest.raises(ValueError, match='NaN'):
+        storage.ack_and_lease(lease.receipt, None, float('nan'), 'flag')
+    with pytest.raises(ValueError, match='NaN'):
+        storage.extend_leases([lease.receipt], float('nan'))
+    assert storage.leased_count() == 1 and storage.queue_size() == 1
 
 
 def test_a_foreign_huey_queue_table_is_refused_and_left_alone(make_storage, db_path):

@@ -206,6 +206,15 @@ class ConnectionPool:
             else:
                 _inherited.append(conn)
 
+    def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """``operation(conn)`` on this thread's connection, retried while SQLite is busy."""
+        try:
+            return operation(self.get())
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            return self.retry(lambda: operation(self.get()), exc)
+
     def retry(self, operation: Callable[[], T], first_error: BaseException | None = None) -> T:
         """Run ``operation()``, retrying on SQLITE_BUSY with backoff for a bounded time.
 

@@ -18,9 +18,8 @@ __all__ = ['SCHEMA_OBJECTS', 'create_schema', 'schema_statements']
 # within a priority, messages returned by release() or requeue_expired_leases()
 # first (the latest return at the very head), then insertion order
 # (returned_at is 0 for a message never returned). A row is waiting while
-# ``receipt`` is NULL and leased otherwise; ``deliveries`` is the count the
-# next lease reports. The two partial indexes keep "next waiting message" and
-# "expired leases" O(log n).
+# ``receipt`` and ``lease_deadline`` are NULL and leased while both are set;
+# ``deliveries`` is the count the next lease reports.
 _QUEUE_TABLE = """
 CREATE TABLE IF NOT EXISTS huey_queue (
     id INTEGER PRIMARY KEY{autoincrement},
@@ -33,11 +32,16 @@ CREATE TABLE IF NOT EXISTS huey_queue (
     data BLOB NOT NULL
 )"""
 
+# One index finds both the next waiting message and the lapsed leases, in
+# O(log n). Per name, the waiting rows (lease_deadline NULL, which sorts
+# first) come in reverse queue order, so the next message is the last of them
+# (read by a backward scan), right before the leased rows in deadline order:
+# a lease moves one entry a few places, within one index page, and every
+# write transaction of a task changes one index page (two partial indexes,
+# one for waiting rows and one for leased rows, cost a page each).
 _STATEMENTS = (
-    """CREATE INDEX IF NOT EXISTS huey_queue_waiting
-        ON huey_queue (name, priority DESC, returned_at DESC, id) WHERE receipt IS NULL""",
-    """CREATE INDEX IF NOT EXISTS huey_queue_leased
-        ON huey_queue (name, lease_deadline) WHERE receipt IS NOT NULL""",
+    """CREATE INDEX IF NOT EXISTS huey_queue_order
+        ON huey_queue (name, lease_deadline, priority, returned_at, id DESC)""",
     """CREATE TABLE IF NOT EXISTS huey_schedule (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL,
@@ -84,8 +88,7 @@ _STATEMENTS = (
 #: Names of every table and index the storage needs.
 SCHEMA_OBJECTS = (
     'huey_queue',
-    'huey_queue_waiting',
-    'huey_queue_leased',
+    'huey_queue_order',
     'huey_schedule',
     'huey_schedule_due',
     'huey_kv',
@@ -95,6 +98,9 @@ SCHEMA_OBJECTS = (
     'huey_dead_letters_name',
     'huey_lease_owners',
 )
+
+#: Indexes of earlier versions, replaced by ``huey_queue_order`` and dropped.
+_FORMER_INDEXES = ('huey_queue_waiting', 'huey_queue_leased')
 
 
 def schema_statements(strict_fifo: bool = False) -> list[str]:
@@ -149,7 +155,6 @@ def _queue_needs_upgrade(conn: sqlite3.Connection) -> bool:
 
 def _upgrade_queue(conn: sqlite3.Connection) -> None:
     conn.execute('ALTER TABLE huey_queue ADD COLUMN returned_at REAL NOT NULL DEFAULT 0')
-    conn.execute('DROP INDEX IF EXISTS huey_queue_waiting')  # re-created with returned_at
 
 
 def create_schema(conn: sqlite3.Connection, strict_fifo: bool = False) -> bool:
@@ -157,20 +162,27 @@ def create_schema(conn: sqlite3.Connection, strict_fifo: bool = False) -> bool:
 
     Runs in one ``BEGIN IMMEDIATE`` transaction, so processes racing to create
     the schema of a new file are serialised; a queue table from before the
-    ``returned_at`` column is upgraded in place. ``conn`` must be in autocommit
+    ``returned_at`` column is upgraded in place, and the two queue indexes of
+    earlier versions are replaced by ``huey_queue_order``. ``conn`` must be in autocommit
     mode (``isolation_level=None``). Raises ``ValueError`` if ``strict_fifo``
     is asked for but the existing queue table was created without it.
     """
-    placeholders = ', '.join('?' * len(SCHEMA_OBJECTS))
-    present = conn.execute(
-        f'SELECT COUNT(*) FROM sqlite_master WHERE name IN ({placeholders})', SCHEMA_OBJECTS
-    ).fetchone()[0]
+    names = SCHEMA_OBJECTS + _FORMER_INDEXES
+    placeholders = ', '.join('?' * len(names))
+    present = {
+        row[0]
+        for row in conn.execute(
+            f'SELECT name FROM sqlite_master WHERE name IN ({placeholders})', names
+        )
+    }
     created = False
-    if present != len(SCHEMA_OBJECTS) or _queue_needs_upgrade(conn):
+    if present != set(SCHEMA_OBJECTS) or _queue_needs_upgrade(conn):
         conn.execute('BEGIN IMMEDIATE')
         try:
             if _queue_needs_upgrade(conn):  # again, now that no one else can write
                 _upgrade_queue(conn)
+            for index in _FORMER_INDEXES:
+                conn.execute(f'DROP INDEX IF EXISTS {index}')
             for statement in schema_statements(strict_fifo):
                 conn.execute(statement)
             conn.execute('COMMIT')

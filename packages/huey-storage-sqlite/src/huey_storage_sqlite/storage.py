@@ -32,8 +32,9 @@ from huey_storage.base import (
 )
 from huey_storage.permissions import DEFAULT_FILE_MODE, check_file_mode
 
-from huey_storage_sqlite.connection import ConnectionPool, is_busy
+from huey_storage_sqlite.connection import ConnectionPool
 from huey_storage_sqlite.schema import create_schema
+from huey_storage_sqlite.writes import GroupCommit
 
 __all__ = ['SqliteStorage']
 
@@ -66,9 +67,11 @@ _CHUNK = 400  # bound parameters per statement, well under old SQLite's 999 limi
 _SWEEP_INTERVAL = 60.0  # seconds between deletions of expired keys
 
 _QUEUE_ORDER = 'ORDER BY priority DESC, returned_at DESC, id'
-_NEXT_WAITING = (
-    f'SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1'
-)
+# Waiting and leased rows are told apart by lease_deadline (NULL while
+# waiting, as receipt), the column the queue index is keyed on.
+_WAITING = 'name = ? AND lease_deadline IS NULL'
+_LEASED = 'name = ? AND lease_deadline IS NOT NULL'
+_NEXT_WAITING = f'SELECT id FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT 1'
 _LIVE = '(expires_at IS NULL OR expires_at > ?)'
 
 _ENQUEUE = 'INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)'
@@ -77,8 +80,7 @@ _LEASE = (
     f'lease_deadline = ? WHERE id = ({_NEXT_WAITING}) RETURNING receipt, data, deliveries'
 )
 _LEASE_SELECT = (
-    'SELECT id, data, deliveries FROM huey_queue WHERE name = ? '
-    f'AND receipt IS NULL {_QUEUE_ORDER} LIMIT 1'
+    f'SELECT id, data, deliveries FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT 1'
 )
 _LEASE_UPDATE = 'UPDATE huey_queue SET receipt = ?, lease_deadline = ? WHERE id = ?'
 _DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
@@ -91,7 +93,7 @@ _RELEASE = (
 # A lease is lapsed when its deadline passed or its owner (after the '/' of
 # its receipt) has no live heartbeat. Parameters: name, now, name, now.
 _LAPSED = (
-    'name = ? AND receipt IS NOT NULL AND (lease_deadline < ? OR ('
+    f'{_LEASED} AND (lease_deadline < ? OR ('
     "instr(receipt, '/') > 0 AND substr(receipt, instr(receipt, '/') + 1) NOT IN ("
     'SELECT owner FROM huey_lease_owners WHERE name = ? AND deadline >= ?)))'
 )
@@ -147,6 +149,14 @@ def _check_pragmas(pragmas: dict | None) -> dict:
             )
         checked[key] = value
     return checked
+
+
+def _lease_timeout(timeout: float) -> float:
+    """``timeout``, refused if NaN: SQLite stores a NaN deadline as NULL, the
+    mark of a waiting row, so the message could be leased twice."""
+    if timeout != timeout:
+        raise ValueError('lease timeout: NaN is not a number of seconds')
+    return timeout
 
 
 def _receipt_id(receipt: str) -> int | None:
@@ -268,6 +278,7 @@ class SqliteStorage(BaseStorage):
         self._pool = ConnectionPool(
             self.filename, self.timeout, pragmas, journal_mode, self._prepare, self.mode
         )
+        self._writes = GroupCommit(self._pool)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         if self.create_tables and create_schema(conn, self.strict_fifo):
@@ -295,25 +306,19 @@ class SqliteStorage(BaseStorage):
 
     def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``operation(conn)`` on this thread's connection, retrying if busy."""
-        pool = self._pool
-        try:
-            return operation(pool.get())
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc):
-                raise
-            return pool.retry(lambda: operation(pool.get()), exc)
+        return self._pool.run(operation)
 
     def _run_write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        """``_run`` for operations that write: this process's threads take turns."""
-        with self._pool.writer.lock:
-            return self._run(operation)
+        """Run ``operation(conn)``, one statement, as a write: committed alone
+        or with the writes other threads are waiting to make (``writes.py``)."""
+        return self._writes.run(operation, atomic=False)
 
     def _write(self, sql: str, params: Sequence = ()) -> int:
-        """Run one statement in its own transaction; the number of rows changed."""
+        """Run one statement as a write; the number of rows changed."""
         return self._run_write(lambda conn: conn.execute(sql, params).rowcount)
 
     def _write_returning(self, sql: str, params: Sequence = ()) -> list:
-        """Run one ``... RETURNING`` statement in its own transaction; its rows."""
+        """Run one ``... RETURNING`` statement as a write; its rows."""
         return self._run_write(lambda conn: conn.execute(sql, params).fetchall())
 
     def _fetchall(self, sql: str, params: Sequence = ()) -> list:
@@ -323,23 +328,9 @@ class SqliteStorage(BaseStorage):
         return self._run(lambda conn: conn.execute(sql, params).fetchall()[0][0])
 
     def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``body(conn)`` in a ``BEGIN IMMEDIATE`` transaction, all or nothing."""
-
-        def operation(conn: sqlite3.Connection) -> T:
-            conn.execute('BEGIN IMMEDIATE')
-            try:
-                result = body(conn)
-                conn.execute('COMMIT')
-            except BaseException:
-                if conn.in_transaction:
-                    try:
-                        conn.execute('ROLLBACK')
-                    except sqlite3.Error:
-                        logger.exception('%s: ROLLBACK failed', self.filename)
-                raise
-            return result
-
-        return self._run_write(operation)
+        """Run ``body(conn)`` all or nothing: in a ``BEGIN IMMEDIATE``
+        transaction of its own, or in one with other threads' waiting writes."""
+        return self._writes.run(body, atomic=True)
 
     # -- queue ------------------------------------------------------------
 
@@ -366,15 +357,12 @@ class SqliteStorage(BaseStorage):
         return self._transaction(take)
 
     def queue_size(self) -> int:
-        return self._scalar(
-            'SELECT COUNT(*) FROM huey_queue WHERE name = ? AND receipt IS NULL', (self.name,)
-        )
+        return self._scalar(f'SELECT COUNT(*) FROM huey_queue WHERE {_WAITING}', (self.name,))
 
     def enqueued_items(self, limit: int | None = None) -> list[bytes]:
         limit = -1 if limit is None else max(limit, 0)
         rows = self._fetchall(
-            'SELECT data FROM huey_queue WHERE name = ? AND receipt IS NULL '
-            f'{_QUEUE_ORDER} LIMIT ?',
+            f'SELECT data FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT ?',
             (self.name, limit),
         )
         return [row[0] for row in rows]
@@ -389,7 +377,7 @@ class SqliteStorage(BaseStorage):
     # -- leases -----------------------------------------------------------
 
     def lease(self, timeout: float) -> Lease | None:
-        deadline = time.time() + timeout
+        deadline = time.time() + _lease_timeout(timeout)
         if self._returning:
             rows = self._write_returning(_LEASE, (self._owner_suffix(), deadline, self.name))
             if not rows:
@@ -440,6 +428,7 @@ class SqliteStorage(BaseStorage):
         row_id = _receipt_id(receipt)
         expires_at = None if result is None else self._result_expiry()
         now = time.time()
+        deadline = now + _lease_timeout(timeout)
 
         def body(conn: sqlite3.Connection):
             if result is not None:
@@ -449,16 +438,14 @@ class SqliteStorage(BaseStorage):
                 and conn.execute(_ACK, (row_id, self.name, receipt)).rowcount == 1
             )
             if self._returning:
-                row = conn.execute(
-                    _LEASE, (self._owner_suffix(), now + timeout, self.name)
-                ).fetchone()
+                row = conn.execute(_LEASE, (self._owner_suffix(), deadline, self.name)).fetchone()
                 lease = None if row is None else Lease(*row)
             else:
                 row = conn.execute(_LEASE_SELECT, (self.name,)).fetchone()
                 lease = None
                 if row is not None:
                     lease = Lease(self._new_receipt(row[0]), row[1], row[2])
-                    conn.execute(_LEASE_UPDATE, (lease.receipt, now + timeout, row[0]))
+                    conn.execute(_LEASE_UPDATE, (lease.receipt, deadline, row[0]))
             if lease is None:
                 return acked, None, EmptyData
             found = conn.execute(_PEEK, (self.name, key, now)).fetchone()
@@ -467,6 +454,7 @@ class SqliteStorage(BaseStorage):
         return self._transaction(body)
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
+        _lease_timeout(timeout)
         pairs = [
             (row_id, receipt)
             for receipt in receipts
@@ -515,9 +503,7 @@ class SqliteStorage(BaseStorage):
         self._write(_HEARTBEAT, (self.name, owner, time.time() + ttl))
 
     def leased_count(self) -> int:
-        return self._scalar(
-            'SELECT COUNT(*) FROM huey_queue WHERE name = ? AND receipt IS NOT NULL', (self.name,)
-        )
+        return self._scalar(f'SELECT COUNT(*) FROM huey_queue WHERE {_LEASED}', (self.name,))
 
     # -- schedule ---------------------------------------------------------
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import threading
 import time
 
 import pytest
+from huey_api import signals as huey_signals
 from huey_consumer.logs import (
     DEFAULT_FORMAT,
     SIMPLE_FORMAT,
@@ -171,3 +174,61 @@ def test_cached_time_formats_as_logging_does(datefmt):
     for created in (1_700_000_000.123, 1_700_000_000.987, 1_700_000_001.5, 1_700_000_000.001):
         record = logging.makeLogRecord({'created': created, 'msecs': (created % 1) * 1000})
         assert ours.format(record) == stdlib.format(record)
+
+
+@pytest.mark.parametrize('fmt, datefmt', [(DEFAULT_FORMAT, None), (SIMPLE_FORMAT, '%H:%M:%S')])
+def test_a_line_made_without_a_record_is_the_formatted_record(fmt, datefmt):
+    ours, stdlib = Formatter(fmt, datefmt), logging.Formatter(fmt, datefmt)
+    lines = []
+
+    def in_a_named_thread():
+        for created in (1_700_000_000.123, 1_700_000_000.9999, 1_700_000_001.5):
+            record = logging.makeLogRecord(
+                {
+                    'name': 'huey.consumer.tasks',
+                    'levelno': logging.INFO,
+                    'levelname': 'INFO',
+                    'msg': 'executing %r',
+                    'args': ('t',),
+                    'created': created,
+                    'msecs': int((created % 1) * 1000),
+                }
+            )
+            record.threadName = threading.current_thread().name
+            made = ours.line('INFO', 'huey.consumer.tasks', "executing 't'", created)
+            lines.append((made, stdlib.format(record)))
+
+    thread = threading.Thread(target=in_a_named_thread, name='Worker-3')
+    thread.start()
+    thread.join()
+    assert all(made == formatted for made, formatted in lines), lines
+    assert 'Worker-3' in lines[0][0] or fmt == SIMPLE_FORMAT
+    assert Formatter('%(levelname)s %(module)s %(message)s').line('INFO', 'x', 'm') is None
+
+
+def test_task_lines_skip_the_record_only_when_the_consumer_handler_is_alone(root, huey):
+    handler = configure_logging()
+    handler.stream = io.StringIO()
+    seen = []
+
+    class Seen(logging.Filter):
+        def filter(self, record):
+            seen.append(record.getMessage())
+            return True
+
+    @huey.task()
+    def work():
+        return 1
+
+    events = TaskEventLogger()
+    task = work.s()
+    events(huey_signals.SIGNAL_EXECUTING, task)  # the straight path
+    handler.addFilter(Seen())  # a filter must see every record: records again
+    events(huey_signals.SIGNAL_COMPLETE, task)
+    handler.flush()
+    written = handler.stream.getvalue().splitlines()
+    assert len(written) == 2
+    assert written[0].endswith(f'huey.consumer.tasks: executing {task!r}')
+    assert ' INFO MainProcess:MainThread huey.consumer.tasks: ' in written[0]
+    assert f'huey.consumer.tasks: {task.id} finished in ' in written[1]
+    assert seen == [written[1].split('huey.consumer.tasks: ', 1)[1]]

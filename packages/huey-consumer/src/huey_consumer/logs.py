@@ -8,6 +8,7 @@ import collections
 import logging
 import logging.handlers
 import os
+import re
 import sys
 import threading
 import time
@@ -68,10 +69,47 @@ def configure_logging(
     return handler
 
 
+#: the record fields ``Formatter.line`` can fill without a LogRecord
+_LINE_FIELDS = frozenset(('asctime', 'levelname', 'name', 'message', 'processName', 'threadName'))
+
+
 class Formatter(logging.Formatter):
-    """``logging.Formatter`` that formats the time once a second, not once a line."""
+    """``logging.Formatter`` that formats the time once a second, not once a line,
+    and can make a line without a LogRecord (``line``)."""
 
     _cached: tuple[int, str] = (-1, '')  # (second, its formatted time): one atomic read
+
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None) -> None:
+        super().__init__(fmt, datefmt)
+        fields = set(re.findall(r'%\((\w+)\)', self._fmt or ''))
+        self._makes_lines = type(self._style) is logging.PercentStyle and fields <= _LINE_FIELDS
+
+    def line(
+        self, levelname: str, name: str, message: str, created: float | None = None
+    ) -> str | None:
+        """The line ``format()`` would make of a record of ``name`` at
+        ``levelname`` logged from this thread at ``created`` (default: now),
+        with ``message``; None when the format needs a field only a
+        LogRecord has."""
+        if not (self._makes_lines and logging.logThreads and logging.logMultiprocessing):
+            return None
+        if created is None:
+            created = time.time()
+        second, stamp = self._cached
+        if int(created) != second:
+            second = int(created)
+            stamp = time.strftime(self.datefmt or self.default_time_format, self.converter(second))
+            self._cached = (second, stamp)
+        if not self.datefmt:
+            stamp = self.default_msec_format % (stamp, int((created - second) * 1000))
+        return self._fmt % {
+            'asctime': stamp,
+            'levelname': levelname,
+            'name': name,
+            'message': message,
+            'processName': _process_name(),
+            'threadName': threading.current_thread().name,
+        }
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         second, stamp = self._cached
@@ -140,6 +178,10 @@ class BatchedStreamHandler(logging.StreamHandler):
         if record.levelno >= self.flush_level:
             self.flush()
 
+    def add_line(self, line: str) -> None:
+        """Queue a line formatted elsewhere (below ``flush_level``)."""
+        self._lines.append(line + self.terminator)
+
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             # Exactly the lines queued now; others may be appended meanwhile.
@@ -179,10 +221,51 @@ class BatchedFileHandler(BatchedStreamHandler):
         self._file.close()
 
 
+def _process_name() -> str:
+    """``LogRecord.processName``: multiprocessing's name for this process."""
+    mp = sys.modules.get('multiprocessing')
+    if mp is not None:
+        try:
+            return mp.current_process().name
+        except Exception:  # noqa: BLE001 - as logging does
+            pass
+    return 'MainProcess'
+
+
+def _lone_handler() -> BatchedStreamHandler | None:
+    """The consumer's batched handler when it is the one handler an INFO
+    record of ``logger`` reaches, with no filter on the way; else None."""
+    if logger.filters or logger.disabled:
+        return None
+    found = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if (
+                found is not None
+                or not isinstance(handler, BatchedStreamHandler)
+                or handler.filters
+                or handler.level > logging.INFO
+            ):
+                return None
+            found = handler
+        if not current.propagate:
+            break
+        current = current.parent
+    return found
+
+
 def _info(msg: str, *args: Any) -> None:
-    """``logger.info`` for the two lines every task logs, without the caller
-    lookup (a frame walk that is a fifth of a line's cost; the caller is
-    always this module)."""
+    """``logger.info`` for the two lines every task logs, at a fraction of its
+    cost: with the consumer's handler alone on the way (the script's set-up)
+    the line goes straight into its batch, else a record is made without
+    the caller lookup (a frame walk; the caller is always this module)."""
+    handler = _lone_handler()
+    if handler is not None and isinstance(handler.formatter, Formatter):
+        line = handler.formatter.line('INFO', logger.name, msg % args)
+        if line is not None:
+            handler.add_line(line)
+            return
     logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, msg, args, None))
 
 

@@ -166,3 +166,41 @@ def test_complete_receivers_read_the_result_unless_they_say_they_never_do(huey, 
     result = add(2, 3)
     run_all(huey)
     assert seen == {'logger': 5, 'reader': 5} and result.get() == 5
+
+
+def test_a_lone_receiver_that_never_raises_is_called_directly(huey, run_all):
+    seen, completed = [], []
+
+    def recorder(signal, task, *args):
+        seen.append((signal, *map(type, args)))
+
+    recorder.never_raises = True  # it catches its own errors (huey-monitor's recorder)
+    huey.signal()(recorder)
+    assert huey._signals.send == recorder  # no dispatch loop in between
+
+    @huey.task()
+    def bad():
+        raise OSError('disk')
+
+    bad()
+    run_all(huey)
+    assert seen == [(S.SIGNAL_ENQUEUED,), (S.SIGNAL_EXECUTING,), (S.SIGNAL_ERROR, OSError)]
+
+    # Another receiver, even on one signal, brings the loop back.
+    other = huey.signal(S.SIGNAL_COMPLETE)(lambda signal, task: completed.append(signal))
+    assert huey._signals.send != recorder
+    huey.disconnect_signal(other)
+    assert huey._signals.send == recorder
+    # So does a lone receiver that is not on every signal: it gets only its own.
+    huey.disconnect_signal(recorder)
+    huey.signal(S.SIGNAL_COMPLETE)(recorder)
+    assert huey._signals.send != recorder
+    seen.clear()
+
+    @huey.task()
+    def ok():
+        return 1
+
+    ok()
+    run_all(huey)
+    assert seen == [(S.SIGNAL_COMPLETE,)] and completed == []

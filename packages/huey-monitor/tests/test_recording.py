@@ -71,6 +71,34 @@ def test_task_events_counters_and_timings(make_app):
     assert status['results'] == 1  # the error (ok.get() consumed the value)
 
 
+def test_an_attempt_running_at_a_flush_has_its_start_written_once(make_app):
+    # An attempt is buffered when it ends; one still running at a flush gets its
+    # EXECUTING event from the tasks in flight, and not a second one at its end.
+    app = make_app()
+    huey, monitor = app.huey, app.monitor
+    seen_while_running = []
+
+    @huey.task(retries=1, context=True)
+    def flaky(task=None):
+        monitor.flush()
+        seen_while_running.append(signals_of(monitor.events(), task.id))
+        if len(seen_while_running) == 1:
+            raise ValueError('again')
+
+    result = flaky()
+    run_one(huey)  # error, then retrying: the same id goes back to the queue
+    run_one(huey)
+    monitor.flush()
+
+    first = ['enqueued', 'executing']
+    second = [*first, 'error', 'retrying', 'enqueued', 'executing']
+    assert seen_while_running == [first, second]
+    events = sorted((e for e in monitor.events() if e.task_id == result.id), key=lambda e: e.ts)
+    assert [e.signal for e in events] == [*second, 'complete']
+    timed = [e.signal for e in events if e.duration is not None]
+    assert timed == ['error', 'complete']
+
+
 def test_consumer_heartbeat_in_flight_and_exit(make_app, start_consumer):
     app = make_app()
     monitor, module = app.monitor, app.module

@@ -61,7 +61,13 @@ SIGNALS = (
 
 
 class Signals:
-    """Receivers by signal; ``send`` calls them synchronously, logging errors."""
+    """Receivers by signal; ``send`` calls them synchronously, logging errors.
+
+    A receiver that catches its own errors says so with an attribute
+    ``never_raises = True``; when it is the only receiver, connected to every
+    signal (huey-monitor's recorder), ``send`` is that receiver itself, which
+    spares a call and a loop on each of a task's signals.
+    """
 
     def __init__(self) -> None:
         self._receivers: dict[str, list[Callable]] = {name: [] for name in SIGNALS}
@@ -94,6 +100,14 @@ class Signals:
             getattr(receiver, 'reads_results', True)
             for receiver in self._receivers[SIGNAL_COMPLETE]
         )
+        self.__dict__.pop('send', None)
+        first, *others = self._receivers.values()
+        if (
+            len(first) == 1
+            and getattr(first[0], 'never_raises', False)
+            and all(receivers == first for receivers in others)
+        ):
+            self.send = first[0]  # shadows the method below: called directly
 
     def send(self, signal: str, task, *args) -> None:
         for receiver in self._receivers[signal]:

@@ -3,7 +3,9 @@
 Signals only append to an in-memory buffer (a task never waits on the
 monitor); a writer thread per process stores the buffer every
 ``flush_interval`` seconds with a handful of data-method calls, whatever the
-number of tasks. Everything goes through the storage contract's data and
+number of tasks. An attempt is buffered once, when it ends, with its start:
+its EXECUTING event is written from there, or from the tasks in flight if it
+still runs at a flush. Everything goes through the storage contract's data and
 counter methods (``put_data``, ``peek_data``, ``incr``, ``peek_counters``,
 ``delete_data``), so it works on every storage. Monitoring is best-effort:
 a failed write is logged and the buffered events are dropped, tasks are
@@ -68,6 +70,7 @@ _MAX_BUFFERED = 200_000
 _EXECUTING = S.SIGNAL_EXECUTING
 _ERROR = S.SIGNAL_ERROR
 _now = time.time
+_TS = operator.itemgetter(0)
 _NAME = operator.itemgetter(3)
 _SIGNAL = operator.itemgetter(1)
 _DURATION = operator.itemgetter(4)
@@ -89,6 +92,8 @@ class Recorder:
 
     #: name of the start-up and shutdown hooks it adds to the Huey
     hook_name = 'huey_monitor'
+    #: where a signal the recorder could not buffer is logged
+    log = logger
 
     def __init__(self, huey: Any, settings: MonitorSettings, capture_args: bool = False) -> None:
         self.huey = huey
@@ -107,10 +112,16 @@ class Recorder:
         self._consumer_id = f'{self._host}:{self._pid}'
         #: the id written into events: set while this process runs workers
         self._consumer: str | None = None
-        # Raw event tuples (Event field order). deque.append/popleft are atomic,
-        # so signal receivers in many threads never take a lock.
+        # Raw event tuples (Event field order; an attempt's end adds its start
+        # as a ninth item). deque.append/popleft are atomic, so signal
+        # receivers in many threads never take a lock.
         self._pending: collections.deque[tuple] = collections.deque(maxlen=_MAX_BUFFERED)
-        self._in_flight: dict[str, tuple[str, float]] = {}
+        # task id -> (name, start, args text): attempts running now
+        self._in_flight: dict[str, tuple[str, float, str | None]] = {}
+        # (task id, start) of the running attempts whose EXECUTING is written
+        self._announced: set[tuple[str, float]] = set()
+        # ... and of those written before this flush or by it (see _running)
+        self._starts_written: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
         self._slot_seq: int | None = None
         self._slot_events: list[tuple] = []
@@ -174,27 +185,46 @@ class Recorder:
     # -- signal and hook receivers (worker threads: must stay cheap) --------
 
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
-        # The hot path: runs in the worker for every signal. A dict update and
-        # a deque append; forks are handled by the at-fork hook.
-        now = _now()
-        duration = error = None
-        if signal == _EXECUTING:
-            self._in_flight[task.id] = (task.name, now)
-        elif signal in ATTEMPT_ENDING:
-            started = self._in_flight.pop(task.id, None)
-            if started is not None:
-                duration = now - started[1]
-        if args and signal == _ERROR:
-            error = repr(args[0])[:_MAX_ERROR_LENGTH]
-        args_text = _describe_args(task) if self.capture_args else None
-        self._pending.append(
-            (now, signal, task.id, task.name, duration, error, self._consumer, args_text)
-        )
-        if self._thread is None:
-            self._ensure_writer()
+        # The hot path: runs in the worker for every signal. EXECUTING is a
+        # dict update, any other signal one tuple appended (an attempt's end
+        # with its start); forks are handled by the at-fork hook. It catches
+        # its own errors, so huey-api calls it directly (Signals.send).
+        try:
+            now = _now()
+            if signal == _EXECUTING:
+                args_text = _describe_args(task) if self.capture_args else None
+                self._in_flight[task.id] = (task.name, now, args_text)
+            else:
+                started = self._in_flight.pop(task.id, None) if signal in ATTEMPT_ENDING else None
+                error = repr(args[0])[:_MAX_ERROR_LENGTH] if args and signal == _ERROR else None
+                args_text = _describe_args(task) if self.capture_args else None
+                if started is None:
+                    self._pending.append(
+                        (now, signal, task.id, task.name, None, error, self._consumer, args_text)
+                    )
+                else:
+                    start = started[1]
+                    self._pending.append(
+                        (
+                            now,
+                            signal,
+                            task.id,
+                            task.name,
+                            now - start,
+                            error,
+                            self._consumer,
+                            args_text,
+                            start,
+                        )
+                    )
+            if self._thread is None:
+                self._ensure_writer()
+        except Exception:  # a task never fails because of the monitor
+            self.log.exception('huey monitor: %s event of %s dropped', signal, task)
 
     # never reads a task's result, so huey-api may store it with the acknowledgement
     on_signal.reads_results = False  # type: ignore[attr-defined]
+    on_signal.never_raises = True  # type: ignore[attr-defined]
 
     def worker_started(self) -> None:
         self._check_process()
@@ -235,37 +265,78 @@ class Recorder:
                 logger.exception('huey monitor: writing events failed')
 
     def flush(self) -> int:
-        """Write the buffered events now; returns how many were written."""
+        """Write the buffered events now; returns how many were buffered
+        (EXECUTING events are written but not buffered: not counted)."""
         self._check_process()
-        # Exactly the events present now (others may be appended meanwhile).
-        popleft = self._pending.popleft
-        events = [popleft() for _ in range(len(self._pending))]
-        if not events:
-            return 0
-        try:
-            with self._write_lock:
-                self._store(events)
-        except Exception:
-            logger.exception('huey monitor: %d events could not be stored, dropped', len(events))
-            return 0
+        with self._write_lock:
+            # The running attempts first, then exactly the events present now
+            # (others may be appended meanwhile): an attempt that ends in
+            # between is in both, and its start is written once.
+            running = self._running(list(self._in_flight.items()))
+            popleft = self._pending.popleft
+            events = [popleft() for _ in range(len(self._pending))]
+            if not events and not running:
+                return 0
+            try:
+                self._store(events, running)
+            except Exception:
+                logger.exception(
+                    'huey monitor: %d events could not be stored, dropped', len(events)
+                )
+                return 0
         return len(events)
 
-    def _store(self, events: list[tuple]) -> None:
+    def _running(self, in_flight: list[tuple[str, tuple]]) -> list[tuple]:
+        """EXECUTING events of the attempts in ``in_flight`` not written yet;
+        remembers whose start is written, for ``_with_starts``."""
+        keys = {(task_id, value[1]) for task_id, value in in_flight}
+        consumer = self._consumer
+        running = [
+            (start, _EXECUTING, task_id, name, None, None, consumer, args_text)
+            for task_id, (name, start, args_text) in in_flight
+            if (task_id, start) not in self._announced
+        ]
+        self._starts_written = self._announced | keys
+        self._announced = keys
+        return running
+
+    def _with_starts(self, events: list[tuple], running: list[tuple]) -> list[tuple]:
+        """``events`` and ``running`` as stored events, in time order: each
+        attempt's end preceded by its EXECUTING event unless that was written
+        while it ran."""
+        written = self._starts_written
+        stored = list(running)
+        append = stored.append
+        for event in events:
+            if len(event) > 8:  # an attempt's end, with its start
+                start = event[8]
+                if (event[2], start) not in written:
+                    append((start, _EXECUTING, *event[2:4], None, None, *event[6:8]))
+                event = event[:8]
+            append(event)
+        stored.sort(key=_TS)
+        return stored
+
+    def _store(self, events: list[tuple], running: list[tuple]) -> None:
+        """Write one flush: ``events`` as buffered, ``running`` the EXECUTING
+        events of attempts still running (``_with_starts`` makes the events
+        of both)."""
         storage = self.huey.storage
         settings = self.settings
         if not self._settings_stored:
             if storage.peek_data(Keys.settings) != settings.to_bytes():
                 storage.put_data(Keys.settings, settings.to_bytes())
             self._settings_stored = True
-        self._store_events(storage, events)
-        self._store_counters(storage, events)
-        self._store_names(storage, {event[3] for event in events})
+        # Older events of a busy flush are counted (by _store_counters), not written.
+        newest = settings.events_per_flush
+        self._store_events(storage, self._with_starts(events[-newest:], running)[-newest:])
+        if events:
+            self._store_counters(storage, events)
+        self._store_names(storage, set(map(_NAME, events)).union(map(_NAME, running)))
 
     def _store_events(self, storage: Any, events: list[tuple]) -> None:
         settings = self.settings
         slots = settings.slots
-        # Older events of a busy flush are counted (by _store_counters), not written.
-        events = events[-settings.events_per_flush :]
         if self._slot_seq is not None:
             (current,) = storage.peek_counters([Keys.event_seq])
             if current - self._slot_seq >= slots - 1:  # about to be overwritten: move on
@@ -283,40 +354,38 @@ class Recorder:
             )
 
     def _store_counters(self, storage: Any, events: list[tuple]) -> None:
-        # Counted with C-level helpers (Counter over zip/map): this runs on
-        # every event of a busy second, in a thread sharing the GIL with workers.
-        names, signals = map(_NAME, events), map(_SIGNAL, events)
-        by_outcome = collections.Counter(zip(names, signals))
-        by_minute: collections.Counter = collections.Counter()
-        first, last = int(events[0][0] // 60), int(events[-1][0] // 60)
-        if first == last:  # the usual case: the whole flush is in one minute
-            for (_name, signal), count in by_outcome.items():
-                if signal in CHART_OUTCOMES:
-                    by_minute[first, signal] += count
-        else:
-            by_minute.update((int(e[0] // 60), e[1]) for e in events if e[1] in CHART_OUTCOMES)
-        timed = list(
-            itertools.compress(events, map(operator.is_not, map(_DURATION, events), _NONES))
-        )
+        # Counted per task name with C-level helpers (sort, Counter over map,
+        # bisect on the sorted durations): this runs on every event of a busy
+        # second, in a thread sharing the GIL with the workers.
         increments: collections.Counter = collections.Counter()
-        for (name, signal), count in by_outcome.items():
-            if signal != _EXECUTING:
-                increments[Keys.total(name, signal), None] += count
         minute_ttl = max(2 * 3600.0, self.settings.max_age)
-        for (minute, signal), count in by_minute.items():
-            increments[Keys.minute(minute, signal), minute_ttl] += count
-        if timed:
-            self._processed += len(timed)
-            durations = list(map(_DURATION, timed))
-            indexes = map(bisect.bisect_left, itertools.repeat(DURATION_BUCKETS), durations)
-            buckets = collections.Counter(zip(map(_NAME, timed), indexes))
-            timed.sort(key=_NAME)
-            for name, group in itertools.groupby(timed, _NAME):
-                total = math.fsum(map(_DURATION, group))
-                increments[Keys.duration_sum(name), None] += round(total * 1e6)
-            for (name, index), count in buckets.items():
-                bound = DURATION_BUCKETS[index] if index < len(DURATION_BUCKETS) else 'inf'
-                increments[Keys.duration_bucket(name, bound), None] += count
+        first, last = int(events[0][0] // 60), int(events[-1][0] // 60)
+        if first != last:  # rare: the flush spans a minute's end
+            for key in ((int(e[0] // 60), e[1]) for e in events if e[1] in CHART_OUTCOMES):
+                increments[Keys.minute(*key), minute_ttl] += 1
+        for name, group in itertools.groupby(sorted(events, key=_NAME), _NAME):
+            group = list(group)
+            for signal, count in collections.Counter(map(_SIGNAL, group)).items():
+                increments[Keys.total(name, signal), None] += count
+                if first == last and signal in CHART_OUTCOMES:
+                    increments[Keys.minute(first, signal), minute_ttl] += count
+            durations = sorted(
+                itertools.compress(
+                    map(_DURATION, group),
+                    map(operator.is_not, map(_DURATION, group), _NONES),
+                )
+            )
+            if not durations:
+                continue
+            self._processed += len(durations)
+            increments[Keys.duration_sum(name), None] += round(sum(durations) * 1e6)
+            below = 0
+            for bound in (*DURATION_BUCKETS, math.inf):
+                upto = bisect.bisect_right(durations, bound)
+                if upto > below:
+                    label = bound if bound != math.inf else 'inf'
+                    increments[Keys.duration_bucket(name, label), None] += upto - below
+                below = upto
         for (key, ttl), amount in increments.items():
             storage.incr(key, amount, ttl=ttl)
 
@@ -357,7 +426,7 @@ class Recorder:
                 last_seen=now,
                 in_flight=tuple(
                     InFlight(task_id, name, started)
-                    for task_id, (name, started) in list(self._in_flight.items())
+                    for task_id, (name, started, _args) in list(self._in_flight.items())
                 ),
                 processed=self._processed,
             )

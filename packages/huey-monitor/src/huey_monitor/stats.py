@@ -183,16 +183,15 @@ class HueyStats(Recorder):
         super().connect()
         self._ensure_writer()
 
+    log = logger  # the recorder's errors go to huey's logger
+
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
-        try:
-            super().on_signal(signal, task, *args)
-        except Exception:
-            logger.exception('stats: %s event dropped', signal)
-            return
+        super().on_signal(signal, task, *args)  # catches its own errors
         if len(self._pending) >= self._flush_max:
             self._wake.set()
 
     on_signal.reads_results = False  # type: ignore[attr-defined]
+    on_signal.never_raises = True  # type: ignore[attr-defined]
 
     def heartbeat(self) -> None:
         """Nothing: consumer heartbeats belong to the storage-backed monitor."""
@@ -213,8 +212,9 @@ class HueyStats(Recorder):
         if not self.db.is_closed():
             self.db.close()
 
-    def _store(self, events: list[tuple]) -> None:
+    def _store(self, events: list[tuple], running: list[tuple]) -> None:
         """Insert the events and update the running set in one transaction, then maybe prune."""
+        events = self._with_starts(events, running)
         rows = [
             {
                 'ts': ts,

@@ -313,6 +313,47 @@ class BaseStorage(abc.ABC):
         """
         return self.ack(receipt, result), None, EmptyData
 
+    def lease_many(
+        self, count: int, timeout: float, key: str
+    ) -> tuple[list[Lease], bytes | EmptyDataType]:
+        """Lease up to ``count`` messages in queue order, each under its own
+        receipt, as ``count`` calls of ``lease_with_data`` would.
+
+        Waits (as ``lease``) only for the first message; the others are taken
+        only if already waiting, so a lone message is never held back.
+        Returns ``(leases, value)``: ``value`` is ``peek_data(key)`` read with
+        the leases (``EmptyData`` when there are none). A consumer prefetching
+        work uses it. This default leases one message (``lease_with_data``);
+        backends that can take several in one round trip override it.
+        """
+        lease, value = self.lease_with_data(timeout, key)
+        return ([] if lease is None else [lease]), value
+
+    def ack_many(
+        self,
+        acks: Sequence[tuple[str, tuple[str, bytes] | None]],
+        count: int = 0,
+        timeout: float = 30.0,
+        key: str | None = None,
+    ) -> tuple[int, list[Lease], bytes | EmptyDataType]:
+        """``ack(receipt, result)`` for each pair of ``acks`` in order, then (with
+        ``count`` > 0) lease up to ``count`` waiting messages without waiting.
+
+        Returns ``(acked, leases, value)``: how many leases were held, and
+        leases/value as from ``lease_many(count, timeout, key)`` but never
+        waited for (``value`` is ``EmptyData`` without ``key``). Each result is
+        stored with its acknowledgement, as ``ack`` does. This default
+        acknowledges one by one and takes at most one message, through
+        ``ack_and_lease``; backends override it to do it all in one round trip.
+        """
+        acks = list(acks)
+        if not acks or count <= 0 or key is None:
+            return sum(self.ack(receipt, result) for receipt, result in acks), [], EmptyData
+        acked = sum(self.ack(receipt, result) for receipt, result in acks[:-1])
+        receipt, result = acks[-1]
+        held, lease, value = self.ack_and_lease(receipt, result, timeout, key)
+        return acked + held, ([] if lease is None else [lease]), value
+
     @abc.abstractmethod
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         """Push the deadline of each held lease to now + ``timeout`` seconds.

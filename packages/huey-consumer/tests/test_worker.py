@@ -152,8 +152,8 @@ class _Running:
     def __init__(self, delivery) -> None:
         self.delivery = delivery
 
-    def current(self):
-        return self.delivery
+    def held(self):
+        return [] if self.delivery is None else [self.delivery]
 
 
 def test_lease_keeper_extends_in_flight_leases():

@@ -1,5 +1,6 @@
 -- Lease up to ARGV[4] messages from the queue head, each under its own
--- receipt ARGV[2] .. i (i = 1, 2...), deadline ARGV[3]. KEYS[6] a data key read
+-- receipt ARGV[2] .. i (i = 1, 2...), deadline ARGV[3]; with ARGV[5] (share)
+-- above 1, at most a share of what is waiting (rounded up, at least one). KEYS[6] a data key read
 -- with them; with a seventh key (this client's claim list, after BLMOVE moved
 -- one message there, as in claim.lua) the first message is the claimed one.
 -- Reply: {value of KEYS[6], envelope 1, envelope 2...}; {} when nothing was
@@ -26,6 +27,14 @@ if held then
     held = redis.call('HGET', leases_key, prefix .. i)
   end
 else
+  local share = tonumber(ARGV[5])
+  if share > 1 then
+    local waiting
+    if is_priority then waiting = redis.call('ZCARD', queue_key)
+    else waiting = redis.call('LLEN', queue_key) end
+    if claim_key then waiting = waiting + 1 end
+    count = math.min(count, math.max(1, math.ceil(waiting / share)))
+  end
   local envelope
   if claim_key then
     envelope = redis.call('RPOP', claim_key)

@@ -433,19 +433,22 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             EmptyData if value is None else value,
         )
 
-    def lease_many(self, count: int, timeout: float, key: str):
+    def lease_many(self, count: int, timeout: float, key: str, share: int = 1):
         """One round trip (a blocking one on an empty queue, as ``lease``)."""
         prefix = self._new_receipt() + '.'
-        return self._leases(prefix, self._lease_many(prefix, count, timeout, key))
+        return self._leases(prefix, self._lease_many(prefix, count, timeout, key, share))
 
-    def _lease_many(self, prefix: str, count: int, timeout: float, key: str) -> list:
+    def _lease_many(
+        self, prefix: str, count: int, timeout: float, key: str, share: int
+    ) -> list:
         """``lease_many.lua``'s reply, waiting for a first message when blocking
         (as ``_take``: on the FIFO queue by ``BLMOVE`` into this thread's claim
         list, on the priority queue by the ``ready`` token)."""
         keys = self.keys.queue_keys + [self.keys.data(key)]
 
         def take(extra: list, deadline: float) -> tuple:
-            return self._evalsha('lease_many', keys + extra, [self._flag, prefix, deadline, count])
+            args = [self._flag, prefix, deadline, count, share]
+            return self._evalsha('lease_many', keys + extra, args)
 
         if not self.blocking or self.read_timeout <= 0:
             return self._send([take([], time.time() + timeout)])[0]
@@ -491,6 +494,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         count: int = 0,
         timeout: float = 30.0,
         key: str | None = None,
+        share: int = 1,
     ):
         """``store_many.lua`` and ``lease_many.lua`` (never blocking), pipelined:
         one round trip."""
@@ -512,7 +516,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
                 self._evalsha(
                     'lease_many',
                     self.keys.queue_keys + [self.keys.data(key)],
-                    [self._flag, prefix, time.time() + timeout, count],
+                    [self._flag, prefix, time.time() + timeout, count, share],
                 )
             )
         replies = self._send(commands) if commands else []

@@ -314,13 +314,16 @@ class BaseStorage(abc.ABC):
         return self.ack(receipt, result), None, EmptyData
 
     def lease_many(
-        self, count: int, timeout: float, key: str
+        self, count: int, timeout: float, key: str, share: int = 1
     ) -> tuple[list[Lease], bytes | EmptyDataType]:
         """Lease up to ``count`` messages in queue order, each under its own
         receipt, as ``count`` calls of ``lease_with_data`` would.
 
         Waits (as ``lease``) only for the first message; the others are taken
-        only if already waiting, so a lone message is never held back.
+        only if already waiting, so a lone message is never held back. With
+        ``share`` > 1 (the caller's idle peers, say), at most that fraction of
+        the waiting messages is taken (rounded up): a short queue is split
+        between workers instead of going to the first.
         Returns ``(leases, value)``: ``value`` is ``peek_data(key)`` read with
         the leases (``EmptyData`` when there are none). A consumer prefetching
         work uses it. This default leases one message (``lease_with_data``);
@@ -335,12 +338,13 @@ class BaseStorage(abc.ABC):
         count: int = 0,
         timeout: float = 30.0,
         key: str | None = None,
+        share: int = 1,
     ) -> tuple[int, list[Lease], bytes | EmptyDataType]:
         """``ack(receipt, result)`` for each pair of ``acks`` in order, then (with
         ``count`` > 0) lease up to ``count`` waiting messages without waiting.
 
         Returns ``(acked, leases, value)``: how many leases were held, and
-        leases/value as from ``lease_many(count, timeout, key)`` but never
+        leases/value as from ``lease_many(count, timeout, key, share)`` but never
         waited for (``value`` is ``EmptyData`` without ``key``). Each result is
         stored with its acknowledgement, as ``ack`` does. This default
         acknowledges one by one and takes at most one message, through

@@ -130,8 +130,11 @@ class MemoryStorage(BaseStorage):
             taken = self._take(1, timeout)
         return taken[0] if taken else None
 
-    def _take(self, count: int, timeout: float) -> list[Lease]:
-        """Lease up to ``count`` messages from the head (lock held)."""
+    def _take(self, count: int, timeout: float, share: int = 1) -> list[Lease]:
+        """Lease up to ``count`` messages from the head (lock held), at most a
+        ``share`` of those waiting (see ``lease_many``)."""
+        if share > 1:
+            count = min(count, max(1, -(-len(self._queue) // share)))
         taken = []
         deadline = time.time() + timeout
         while self._queue and len(taken) < count:
@@ -144,10 +147,10 @@ class MemoryStorage(BaseStorage):
         return taken
 
     def lease_many(
-        self, count: int, timeout: float, key: str
+        self, count: int, timeout: float, key: str, share: int = 1
     ) -> tuple[list[Lease], bytes | EmptyDataType]:
         with self._lock:
-            taken = self._take(count, timeout)
+            taken = self._take(count, timeout, share)
             return taken, (self._get(key) if taken else EmptyData)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
@@ -166,10 +169,11 @@ class MemoryStorage(BaseStorage):
         count: int = 0,
         timeout: float = 30.0,
         key: str | None = None,
+        share: int = 1,
     ) -> tuple[int, list[Lease], bytes | EmptyDataType]:
         with self._lock:
             acked = sum(self._ack(receipt, result) for receipt, result in acks)
-            taken = self._take(count, timeout) if count > 0 else []
+            taken = self._take(count, timeout, share) if count > 0 else []
             value = self._get(key) if taken and key is not None else EmptyData
         return acked, taken, value
 

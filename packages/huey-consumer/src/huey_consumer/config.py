@@ -54,10 +54,11 @@ class ConsumerConfig:
     ``flush_locks`` clears task locks (and ``extra_locks``, names or a
     comma-separated string) at start-up; ``max_tasks`` recycles a worker after
     that many tasks; ``prefetch`` is how many waiting messages a worker may
-    lease at once (1: one at a time; see ``worker``); ``task_timeout`` stops tasks without a ``timeout`` of
-    their own after that many seconds; a graceful shutdown (``graceful_signal``, INT or TERM)
-    waits up to ``shutdown_timeout`` seconds (None: as long as it takes)
-    before interrupting the tasks in flight. ``logfile``, ``verbose`` (None:
+    lease at once (1: one at a time; see ``worker``); ``task_timeout`` stops
+    tasks without a ``timeout`` of their own after that many seconds; a
+    graceful shutdown (``graceful_signal``, INT or TERM) waits up to
+    ``shutdown_timeout`` seconds (None: as long as it takes) before
+    interrupting the tasks in flight. ``logfile``, ``verbose`` (None:
     info, True: debug, False: warnings) and ``simple_log`` configure the
     script's logging.
     """

@@ -155,20 +155,23 @@ class Worker:
             waiting = list(self._waiting)
             self._waiting.clear()
         self._send_acks(self._pending_acks())
-        if not waiting:
-            return
+        if waiting:
+            self._give_back(waiting)
+
+    def _give_back(self, deliveries: list) -> None:
+        """Return deliveries that never started to the queue; never raises."""
         try:
-            self.huey.give_back(waiting)
+            self.huey.give_back(deliveries)
         except Exception as exc:
             logger.error(
                 '%s: could not give back %d prefetched tasks (they return when '
                 'their leases lapse): %s',
                 self.name,
-                len(waiting),
+                len(deliveries),
                 exc,
             )
         else:
-            logger.info('%s: gave back %d prefetched tasks', self.name, len(waiting))
+            logger.info('%s: gave back %d prefetched tasks', self.name, len(deliveries))
 
     def flush_stale(self, age: float) -> bool:
         """Send the deferred acknowledgements if the oldest is ``age`` seconds
@@ -327,16 +330,7 @@ class Worker:
                 self._waiting.extend(taken)
                 taken = []
         if taken:
-            try:
-                self.huey.give_back(taken)
-            except Exception as exc:
-                logger.error(
-                    '%s: could not give back %d tasks (they return when their '
-                    'leases lapse): %s',
-                    self.name,
-                    len(taken),
-                    exc,
-                )
+            self._give_back(taken)
             return False
         self.idle_backoff.reset()
         self._batch_started = time.monotonic()

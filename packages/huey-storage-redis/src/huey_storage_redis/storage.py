@@ -438,9 +438,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         prefix = self._new_receipt() + '.'
         return self._leases(prefix, self._lease_many(prefix, count, timeout, key, share))
 
-    def _lease_many(
-        self, prefix: str, count: int, timeout: float, key: str, share: int
-    ) -> list:
+    def _lease_many(self, prefix: str, count: int, timeout: float, key: str, share: int) -> list:
         """``lease_many.lua``'s reply, waiting for a first message when blocking
         (as ``_take``: on the FIFO queue by ``BLMOVE`` into this thread's claim
         list, on the priority queue by the ``ready`` token)."""

@@ -115,6 +115,16 @@ class LeaseContract:
         assert storage.requeue_expired_leases(time.time() + FUTURE) == 1
         assert storage.lease_many(5, 60, 'flag')[0][0].deliveries == 2
 
+    def test_batched_leases_leave_the_others_their_share(self, storage):
+        for i in range(5):
+            storage.enqueue(b'%d' % i)
+        leases, _ = storage.lease_many(10, 60, 'flag', share=2)
+        assert 1 <= len(leases) <= 3  # at most half of five, rounded up
+        waiting = 5 - len(leases)
+        _, more, _ = storage.ack_many([(leases[0].receipt, None)], 10, 60, 'flag', share=4)
+        assert len(more) <= -(-waiting // 4)
+        assert storage.leased_count() == len(leases) - 1 + len(more)
+
     def test_ack_many_stores_each_result_with_its_ack(self, storage):
         for item in (b'a', b'b', b'c'):
             storage.enqueue(item)

@@ -42,13 +42,13 @@ def test_prefetched_messages_come_back_after_a_sigkill(
     # An hour-long lease: only the consumer heartbeat can bring them back.
     app = redis_app(lease_timeout=3600)
     marker, gate, gated, adds = queue_gated_then_adds(app, tmp_path)
-    first = start_consumer(app, '-k', worker_type, '-w', '1', '--prefetch', '8', *FAST)
+    first = start_consumer(app, '-k', worker_type, '-w', '1', '--prefetch', '8', '-n', *FAST)
     wait_until(lambda: started(marker) == 1, message='the gated task to start')
     storage = app.huey.storage
     assert (storage.leased_count(), storage.queue_size()) == (1 + ADDS, 0)
     first.kill()
     gate.touch()
-    start_consumer(app, '-k', worker_type, '-w', '2', *FAST, name='second')
+    start_consumer(app, '-k', worker_type, '-w', '2', '-n', *FAST, name='second')
     assert [add.get(blocking=True, timeout=60) for add in adds] == [2 * i for i in range(ADDS)]
     assert gated.get(blocking=True, timeout=60) == 'released'
     assert storage.leased_count() == 0
@@ -64,10 +64,11 @@ def test_a_stop_gives_the_prefetched_messages_back_at_once(
 ):
     app = redis_app(lease_timeout=3600)
     marker, gate, gated, adds = queue_gated_then_adds(app, tmp_path)
-    consumer = start_consumer(app, '-w', '1', '--prefetch', '8', *FAST)
+    consumer = start_consumer(app, '-w', '1', '--prefetch', '8', '-n', *FAST)
     wait_until(lambda: started(marker) == 1, message='the gated task to start')
     consumer.send(signum)
     if in_flight == 'finished':
+        consumer.wait_for_log('shutting down gracefully')
         gate.touch()
     consumer.wait()
     storage = app.huey.storage
@@ -87,7 +88,7 @@ def test_a_short_tasks_result_is_not_held_back_by_a_long_task_after_it(
     marker, gate = tmp_path / 'started', tmp_path / 'gate'
     short = app.module.add(20, 22)
     gated = app.module.gated(str(marker), str(gate))
-    start_consumer(app, '-k', worker_type, '-w', '1', '--prefetch', '8', *FAST)
+    start_consumer(app, '-k', worker_type, '-w', '1', '--prefetch', '8', '-n', *FAST)
     wait_until(lambda: started(marker) == 1, message='the gated task to start')
     assert short.get(blocking=True, timeout=30) == 42
     assert started(marker) == 1 and gated.get() is None  # still running
@@ -98,7 +99,7 @@ def test_a_short_tasks_result_is_not_held_back_by_a_long_task_after_it(
 def test_prefetch_1_holds_one_message_at_a_time(redis_app, start_consumer, tmp_path):
     app = redis_app(lease_timeout=3600)
     marker, gate, gated, adds = queue_gated_then_adds(app, tmp_path)
-    start_consumer(app, '-w', '1', '--prefetch', '1', *FAST)
+    start_consumer(app, '-w', '1', '--prefetch', '1', '-n', *FAST)
     wait_until(lambda: started(marker) == 1, message='the gated task to start')
     storage = app.huey.storage
     assert (storage.leased_count(), storage.queue_size()) == (1, ADDS)

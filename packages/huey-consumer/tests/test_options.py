@@ -131,6 +131,7 @@ def test_combined_short_flags():
         (['-s', '0', 'a.h'], 'scheduler_interval=0'),
         (['--max-tasks', '0', 'a.h'], 'max_tasks=0: must be a whole number greater than 0'),
         (['--prefetch', '0', 'a.h'], 'prefetch=0: must be a whole number greater than 0'),
+        (['--prefetch', '1001', 'a.h'], 'prefetch=1001: at most 1000'),
         (['-t', '-2', 'a.h'], 'shutdown_timeout=-2.0: must be a number 0 or more'),
         (['-g', 'HUP', 'a.h'], "invalid choice: 'HUP'"),
         (['-v', '-q', 'a.h'], 'not allowed with argument'),

@@ -38,6 +38,9 @@ __all__ = [
     'check_scheduler_interval',
 ]
 
+#: Largest ``prefetch``: more saves nothing and holds messages other workers could run.
+MAX_PREFETCH = 1000
+
 #: Fields that configure logging (the script's), not the consumer.
 _LOGGING_FIELDS = ('logfile', 'verbose', 'simple_log')
 
@@ -143,6 +146,11 @@ class ConsumerConfig:
         if self.max_tasks is not None:
             _check_number('max_tasks', self.max_tasks, integer=True)
         _check_number('prefetch', self.prefetch, integer=True)
+        if self.prefetch > MAX_PREFETCH:
+            raise ValueError(
+                f'prefetch={self.prefetch!r}: at most {MAX_PREFETCH} (a batch that size '
+                'already costs a thousandth of a round trip per task)'
+            )
         if self.task_timeout is not None:
             _check_number('task_timeout', self.task_timeout)
         if self.shutdown_timeout is not None:

@@ -434,7 +434,9 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         )
 
     def lease_many(self, count: int, timeout: float, key: str, share: int = 1):
-        """One round trip (a blocking one on an empty queue, as ``lease``)."""
+        """One round trip (a blocking one on an empty queue, as ``lease``);
+        at most ``BATCH_SIZE`` messages."""
+        count = min(count, BATCH_SIZE)
         prefix = self._new_receipt() + '.'
         return self._leases(prefix, self._lease_many(prefix, count, timeout, key, share))
 
@@ -494,19 +496,22 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         key: str | None = None,
         share: int = 1,
     ):
-        """``store_many.lua`` and ``lease_many.lua`` (never blocking), pipelined:
-        one round trip."""
+        """``store_many.lua`` (per ``BATCH_SIZE`` acknowledgements) and
+        ``lease_many.lua`` (never blocking), pipelined: one round trip."""
+        acks = list(acks)
         commands = []
-        keys = [self.keys.leases, self.keys.lease_deadlines]
-        args: list = [self._result_ttl_ms]
-        for receipt, result in acks:
-            if result is None:
-                args += [receipt, '0']
-            else:
-                keys.append(self.keys.data(result[0]))
-                args += [receipt, '1', result[1], self.keys.channel(result[0])]
-        if len(args) > 1:
+        for start in range(0, len(acks), BATCH_SIZE):
+            keys = [self.keys.leases, self.keys.lease_deadlines]
+            args: list = [self._result_ttl_ms]
+            for receipt, result in acks[start : start + BATCH_SIZE]:
+                if result is None:
+                    args += [receipt, '0']
+                else:
+                    keys.append(self.keys.data(result[0]))
+                    args += [receipt, '1', result[1], self.keys.channel(result[0])]
             commands.append(self._evalsha('store_many', keys, args))
+        stores = len(commands)
+        count = min(count, BATCH_SIZE)
         take = count > 0 and key is not None
         if take:
             prefix = self._new_receipt() + '.'
@@ -522,7 +527,7 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             for _, result in acks:
                 if result is not None:
                     self._notify(result[0])
-        acked = replies[0] if len(args) > 1 else 0
+        acked = sum(replies[:stores])
         if not take:
             return acked, [], EmptyData
         leases, value = self._leases(prefix, replies[-1])

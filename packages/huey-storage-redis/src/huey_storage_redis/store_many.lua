@@ -5,11 +5,10 @@
 -- acknowledgement: receipt, '1' with a result (value, wake-up channel follow)
 -- or '0'. Returns how many leases were held.
 local ttl = tonumber(ARGV[1])
-local held, i, k = 0, 2, 3
+local receipts = {}
+local i, k = 2, 3
 while i <= #ARGV do
-  local receipt = ARGV[i]
-  held = held + redis.call('HDEL', KEYS[1], receipt)
-  redis.call('ZREM', KEYS[2], receipt)
+  receipts[#receipts + 1] = ARGV[i]
   if ARGV[i + 1] == '1' then
     if ttl > 0 then
       redis.call('SET', KEYS[k], ARGV[i + 2], 'PX', ttl)
@@ -23,4 +22,6 @@ while i <= #ARGV do
     i = i + 2
   end
 end
-return held
+if #receipts == 0 then return 0 end
+redis.call('ZREM', KEYS[2], unpack(receipts))
+return redis.call('HDEL', KEYS[1], unpack(receipts))

@@ -245,7 +245,7 @@ def test_a_stopping_worker_gives_back_what_it_prefetched(huey, adds):
     worker.run()  # ends at once: acknowledges the first, gives back the rest
     assert results[0].get() == 0
     assert (huey.storage.leased_count(), huey.pending_count()) == (0, 3)
-    assert [huey.reserve().deliveries for _ in range(3)] == [2, 2, 2]  # released as usual
+    assert [huey.reserve().deliveries for _ in range(3)] == [1, 1, 1]  # as if never taken
 
 
 def test_take_over_gives_back_the_prefetched_and_returns_the_one_in_flight(huey, adds):
@@ -320,3 +320,48 @@ def test_the_flusher_stores_a_result_while_a_long_task_runs(huey):
         threads[0].join(10)
     assert slow.get() == 'done'
     assert huey.storage.leased_count() == 0
+
+
+def test_messages_prefetched_behind_a_long_task_are_given_back(huey):
+    release = threading.Event()
+
+    @huey.task()
+    def long():
+        release.wait(30)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    long()
+    results = [add(i, i) for i in range(3)]
+    worker = Worker(huey, config=ConsumerConfig(prefetch=4))
+    other = Worker(huey, worker.stop_flag)
+    flusher = AckFlusher(lambda: [worker])
+    worker.flusher = flusher
+    threads = [threading.Thread(target=t.run) for t in (flusher, worker)]
+    for thread in threads:
+        thread.start()
+    try:
+        # the first worker holds all four, then gives back the three behind
+        # its long task: another worker runs them meanwhile
+        wait_until(lambda: huey.pending_count() == 3 and worker.current() is not None)
+        while other.tasks_done < 3:
+            other.loop()
+        other.settle()
+        assert [result.get() for result in results] == [0, 2, 4]
+        assert huey.storage.leased_count() == 1
+    finally:
+        release.set()
+        worker.stop_flag.set()
+        threads[1].join(10)
+        flusher.stop()
+        threads[0].join(10)
+    assert huey.storage.leased_count() == 0 and worker.tasks_done == 1
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, 'condition not met in time'
+        time.sleep(0.005)

@@ -193,13 +193,15 @@ class Executor:
 
     def give_back(self, deliveries: list[Delivery]) -> None:
         """Return leased deliveries that never started (prefetched) to the queue
-        head; as ``release`` but without SIGNAL_INTERRUPTED. Storage errors
-        propagate (the rest then come back when their leases lapse)."""
+        head in order, their delivery count unchanged (``storage.give_back``);
+        no signal. Storage errors propagate (the messages then come back when
+        their leases lapse)."""
         for delivery in deliveries:
             if delivery.claim is not None:
                 replay.unclaim(self.storage, delivery.claim)
-            if delivery.receipt is not None:
-                self.storage.release(delivery.receipt)
+        receipts = [delivery.receipt for delivery in deliveries if delivery.receipt is not None]
+        if receipts:
+            self.storage.give_back(receipts)
 
     def accept(
         self, data: Any, receipt: str | None, deliveries: int, check_revoked: bool

@@ -656,8 +656,8 @@ class Huey:
 
     def give_back(self, deliveries: list[Delivery]) -> None:
         """Return reserved deliveries that never started to the queue head
-        (a stopping worker's prefetched ones); as ``release`` without
-        SIGNAL_INTERRUPTED. Each counts as a delivery, as a release does."""
+        (a worker's prefetched ones), as if never taken: unlike ``release``,
+        no delivery is counted and no signal sent (``storage.give_back``)."""
         self._executor.give_back(deliveries)
 
     def release(self, delivery: Delivery) -> None:

@@ -14,8 +14,10 @@ with them, go in one round trip that also leases the next batch
 the task in flight: the worker sends the pending ones before starting a task
 once the oldest is that old, and ``AckFlusher`` sends them while it runs a
 long one. Prefetched messages hold their own leases (the lease keeper extends
-them; a killed consumer's come back through its lapsed heartbeat) and are
-given back at once when the worker stops.
+them; a killed consumer's come back through its lapsed heartbeat); they are
+given back to the queue head (``Huey.give_back``: not counted as a delivery)
+as soon as the task before them runs longer than ``SLOW_TASK``, so they never
+wait behind it while another worker could run them, and when the worker stops.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ ERROR_BACKOFF = (0.5, 2.0, 15.0)
 #: Seconds an acknowledgement (and the result stored with it) may wait for
 #: others to share its round trip, plus the task that is running meanwhile.
 ACK_DELAY = 0.005
-#: A batch whose tasks took longer than this each (seconds, on average) is
-#: followed by single leases: prefetch only pays for short tasks, and a slow
-#: task must not hold back messages another worker could start.
+#: Seconds after which a running task counts as slow: the messages prefetched
+#: behind it are given back, and a batch whose tasks took this long each on
+#: average is followed by single leases (prefetch only pays for short tasks).
 SLOW_TASK = 0.005
 
 
@@ -87,6 +89,7 @@ class Worker:
         self.reserve_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._current: Delivery | None = None
+        self._current_since = 0.0  # monotonic start of the current delivery
         #: leased and not started yet, run in order
         self._waiting: deque[Delivery] = deque()
         #: deferred acknowledgements (receipt, result), and when the oldest was made
@@ -156,9 +159,10 @@ class Worker:
             self._waiting.clear()
         self._send_acks(self._pending_acks())
         if waiting:
-            self._give_back(waiting)
+            if self._give_back(waiting):
+                logger.info('%s: gave back %d prefetched tasks', self.name, len(waiting))
 
-    def _give_back(self, deliveries: list) -> None:
+    def _give_back(self, deliveries: list) -> bool:
         """Return deliveries that never started to the queue; never raises."""
         try:
             self.huey.give_back(deliveries)
@@ -170,20 +174,31 @@ class Worker:
                 len(deliveries),
                 exc,
             )
-        else:
-            logger.info('%s: gave back %d prefetched tasks', self.name, len(deliveries))
+            return False
+        return True
 
-    def flush_stale(self, age: float) -> bool:
-        """Send the deferred acknowledgements if the oldest is ``age`` seconds
-        old (the ``AckFlusher``'s call, from its own thread); True while this
-        worker may still defer some (a batch is under way)."""
+    def tend(self, age: float) -> bool:
+        """The ``AckFlusher``'s call, from its own thread: send the deferred
+        acknowledgements once the oldest is ``age`` seconds old, and give back
+        the prefetched messages waiting behind a task running longer than
+        ``SLOW_TASK``. True while a batch is under way."""
         with self._state_lock:
             busy = bool(self._waiting or self._acks)
-            if not self._acks or time.monotonic() - self._acks_since < age:
-                return busy
-            acks, self._acks = self._acks, []
-        self._send_acks(acks)
-        return True
+            now = time.monotonic()
+            acks = waiting = None
+            if self._acks and now - self._acks_since >= age:
+                acks, self._acks = self._acks, []
+            if self._waiting and self._current is not None:
+                if now - self._current_since >= SLOW_TASK:
+                    waiting = list(self._waiting)
+                    self._waiting.clear()
+                    self._slow = True
+        if acks:
+            self._send_acks(acks)
+        if waiting:
+            logger.debug('%s: task running long, giving back %d tasks', self.name, len(waiting))
+            self._give_back(waiting)
+        return busy
 
     def _pending_acks(self) -> list:
         with self._state_lock:
@@ -266,7 +281,8 @@ class Worker:
             if not self._waiting:  # given back by a prompt stop meanwhile
                 return True
             delivery = self._current = self._waiting.popleft()
-            stale = self._acks and time.monotonic() - self._acks_since >= ACK_DELAY
+            started = self._current_since = time.monotonic()
+            stale = self._acks and started - self._acks_since >= ACK_DELAY
         if stale:
             self._send_acks(self._pending_acks())
         self._execute(delivery, now)
@@ -410,11 +426,12 @@ class Worker:
 
 
 class AckFlusher:
-    """Sends the deferred acknowledgements of workers busy with a long task
-    (``Worker.flush_stale``), so no result waits more than about ``delay``
-    seconds for the task after it. One per worker process (a thread, or a
-    greenlet); it sleeps until a worker takes a batch (``arm()``) and polls
-    every ``delay`` only while a batch is under way."""
+    """Tends the batches of workers busy with a long task (``Worker.tend``):
+    sends their deferred acknowledgements, so no result waits more than about
+    ``delay`` seconds for the task after it, and gives back the messages
+    prefetched behind it. One per worker process (a thread, or a greenlet);
+    it sleeps until a worker takes a batch (``arm()``) and polls every
+    ``delay`` only while a batch is under way."""
 
     def __init__(self, workers: Callable[[], Iterable[Worker]], delay: float = ACK_DELAY) -> None:
         self._workers = workers
@@ -435,7 +452,7 @@ class AckFlusher:
                 time.sleep(self.delay)
                 busy = False
                 for worker in list(self._workers()):
-                    busy = worker.flush_stale(self.delay) or busy
+                    busy = worker.tend(self.delay) or busy
                 if not busy:
                     break
             if self._stopping:

@@ -554,7 +554,13 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         )
 
     def release(self, receipt: str) -> bool:
-        return bool(self._run('release', self.keys.queue_keys, [self._flag, receipt]))
+        return bool(self._run('release', self.keys.queue_keys, [self._flag, '1', receipt]))
+
+    def give_back(self, receipts: Sequence[str]) -> int:
+        receipts = list(reversed(list(receipts)))  # the last given ends behind the first
+        if not receipts:
+            return 0
+        return self._run('release', self.keys.queue_keys, [self._flag, '0', *receipts])
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
         """Requeue expired leases, and messages stranded in abandoned claim lists."""

@@ -377,6 +377,18 @@ class BaseStorage(abc.ABC):
         means the head of the message's own priority level.
         """
 
+    def give_back(self, receipts: Sequence[str]) -> int:
+        """Return leased messages that never started (a consumer's prefetched
+        ones) to the queue head, in the order given, each as if never leased:
+        its delivery count is unchanged. Returns how many leases were held.
+
+        This default ``release``s each one, which counts a delivery: it is
+        only reached where ``lease_many`` is the default too, which never
+        leaves a worker a message it has not started. Backends with native
+        batched leases override it.
+        """
+        return sum(self.release(receipt) for receipt in reversed(list(receipts)))
+
     @abc.abstractmethod
     def requeue_expired_leases(self, now: float | None = None) -> int:
         """Return every lease whose deadline is before ``now``, or whose owner's

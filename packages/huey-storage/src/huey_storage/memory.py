@@ -200,6 +200,16 @@ class MemoryStorage(BaseStorage):
             self._push_head(held, held.deliveries + 1)
             return True
 
+    def give_back(self, receipts: Sequence[str]) -> int:
+        returned = 0
+        with self._lock:
+            for receipt in reversed(list(receipts)):  # the last given ends behind the first
+                held = self._leases.pop(receipt, None)
+                if held is not None:
+                    self._push_head(held, held.deliveries)
+                    returned += 1
+        return returned
+
     def requeue_expired_leases(self, now: float | None = None) -> int:
         if now is None:
             now = time.time()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from huey_storage.base import DeadLetter, EmptyData, Lease
+from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease
 from huey_storage.testing._helpers import wait_until
 
 __all__ = ['DeadLetterContract', 'LeaseContract', 'LeaseOwnerContract']
@@ -124,6 +124,19 @@ class LeaseContract:
         _, more, _ = storage.ack_many([(leases[0].receipt, None)], 10, 60, 'flag', share=4)
         assert len(more) <= -(-waiting // 4)
         assert storage.leased_count() == len(leases) - 1 + len(more)
+
+    def test_give_back_returns_unstarted_leases_to_the_head_in_order(self, storage):
+        for item in (b'a', b'b', b'c', b'd'):
+            storage.enqueue(item)
+        taken = [storage.lease(60) for _ in range(3)]
+        assert storage.give_back([lease.receipt for lease in taken[1:]]) == 2
+        assert storage.give_back([taken[1].receipt]) == 0  # no longer held
+        assert storage.enqueued_items() == [b'b', b'c', b'd']
+        assert storage.leased_count() == 1
+        native = type(storage).give_back is not BaseStorage.give_back
+        again = storage.lease(60)  # natively as if never leased; the default releases
+        assert (again.data, again.deliveries) == (b'b', 1 if native else 2)
+        assert storage.give_back([]) == 0
 
     def test_ack_many_stores_each_result_with_its_ack(self, storage):
         for item in (b'a', b'b', b'c'):

@@ -180,9 +180,15 @@ class Executor:
         If the storage refuses the batch (a result too large, say), each is
         acknowledged alone as ``run`` would have (``_ack``) and nothing is taken."""
         try:
-            _, leases, flag = self.storage.ack_many(
-                acks, count, self.settings.lease_timeout, REVOKED_FLAG, share
-            )
+            if count == 1 and len(acks) == 1:  # no batch: the classic round trip
+                _, lease, flag = self.storage.ack_and_lease(
+                    *acks[0], self.settings.lease_timeout, REVOKED_FLAG
+                )
+                leases = () if lease is None else (lease,)
+            else:
+                _, leases, flag = self.storage.ack_many(
+                    acks, count, self.settings.lease_timeout, REVOKED_FLAG, share
+                )
         except Exception:
             if not any(result is not None for _, result in acks):
                 raise

@@ -28,8 +28,15 @@ class FlakyStorage(MemoryStorage):
 
     down = 0
 
-    def lease(self, timeout):
+    def _read(self) -> None:
         if FlakyStorage.down:
             FlakyStorage.down -= 1
             raise ConnectionError('storage unreachable')
+
+    def lease(self, timeout):
+        self._read()
         return super().lease(timeout)
+
+    def lease_many(self, count, timeout, key, share=1):
+        self._read()
+        return super().lease_many(count, timeout, key, share)

@@ -4,12 +4,15 @@ and the lease heartbeat."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pytest
 from helpers import FlakyStorage
 from huey_api import Huey, MemoryHuey
 from huey_consumer import Backoff, ConsumerConfig, LeaseKeeper, Worker
+from huey_consumer import worker as worker_module
+from huey_consumer.worker import AckFlusher
 
 
 def test_backoff_grows_by_factor_up_to_maximum_and_resets():
@@ -152,8 +155,8 @@ class _Running:
     def __init__(self, delivery) -> None:
         self.delivery = delivery
 
-    def current(self):
-        return self.delivery
+    def held(self):
+        return [] if self.delivery is None else [self.delivery]
 
 
 def test_lease_keeper_extends_in_flight_leases():
@@ -202,3 +205,165 @@ def test_loop_judges_expiry_at_the_time_it_is_given(huey):
     assert worker.loop(now=time.time() + 120) is True  # two minutes later: expired
     assert worker.loop() is True
     assert ran == [2] and huey.pending_count() == 0
+
+
+# -- prefetch: batched leases and acknowledgements ---------------------------------
+
+
+@pytest.fixture
+def adds(huey):
+    """``adds(n)``: n queued additions, their results in order."""
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    return lambda n: [add(i, i) for i in range(n)]
+
+
+def test_a_worker_leases_a_batch_and_acknowledges_it_with_the_next(huey, adds):
+    results = adds(5)
+    worker = RecordingWorker(huey, prefetch=3)
+    assert worker.loop() is True  # leases three, runs the first
+    assert (worker.tasks_done, huey.storage.leased_count(), huey.pending_count()) == (1, 3, 2)
+    assert [d.task.id for d in worker.held()] == [r.id for r in results[1:3]]
+    worker.loop()
+    worker.loop()  # the batch is done: its acks go with the next lease
+    assert [r.get() for r in results[:3]] == [0, 2, 4]
+    assert (huey.storage.leased_count(), huey.pending_count()) == (2, 0)
+    worker.loop()
+    worker.loop()
+    assert [r.get() for r in results] == [0, 2, 4, 6, 8]
+    assert huey.storage.leased_count() == 0
+
+
+def test_a_stopping_worker_gives_back_what_it_prefetched(huey, adds):
+    results = adds(4)
+    worker = RecordingWorker(huey, prefetch=4)
+    worker.loop()
+    worker.stop_flag.set()
+    worker.run()  # ends at once: acknowledges the first, gives back the rest
+    assert results[0].get() == 0
+    assert (huey.storage.leased_count(), huey.pending_count()) == (0, 3)
+    assert [huey.reserve().deliveries for _ in range(3)] == [1, 1, 1]  # as if never taken
+
+
+def test_take_over_gives_back_the_prefetched_and_returns_the_one_in_flight(huey, adds):
+    adds(3)
+    worker = RecordingWorker(huey, prefetch=3)
+    assert worker._reserve() is True
+    with worker._state_lock:  # as if the worker were running the first
+        worker._current = worker._waiting.popleft()
+    delivery = worker.take_over(timeout=1)
+    assert delivery is not None and worker.abandoned and worker.held() == []
+    assert (huey.storage.leased_count(), huey.pending_count()) == (1, 2)
+    huey.release(delivery)
+    assert huey.pending_count() == 3
+
+
+def test_prefetch_1_takes_one_message_at_a_time(huey, adds):
+    results = adds(3)
+    worker = RecordingWorker(huey, prefetch=1)
+    for result in results:
+        worker.loop()
+        assert huey.storage.leased_count() <= 1 and len(worker.held()) <= 1
+        assert result.get() is not None  # acknowledged, result stored, at once
+    assert huey.storage.leased_count() == 0
+
+
+def test_a_share_of_a_short_queue_is_left_to_the_other_workers(huey, adds):
+    adds(6)
+    worker = RecordingWorker(huey, prefetch=16, workers=3)
+    assert worker._reserve() is True
+    assert (len(worker.held()), huey.pending_count()) == (2, 4)
+
+
+def test_after_a_slow_batch_the_worker_leases_one_at_a_time(huey):
+    @huey.task()
+    def nap(seconds):
+        time.sleep(seconds)
+
+    slow = worker_module.SLOW_TASK * 4
+    for _ in range(4):
+        nap(slow)
+    worker = RecordingWorker(huey, prefetch=2)
+    worker.loop()
+    worker.loop()  # the batch of two took 2 * slow: the next lease is single
+    assert (len(worker.held()), huey.pending_count()) == (1, 1)
+
+
+def test_the_flusher_stores_a_result_while_a_long_task_runs(huey):
+    release = threading.Event()
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    @huey.task()
+    def long():
+        release.wait(30)
+        return 'done'
+
+    short, slow = add(1, 2), long()
+    worker = Worker(huey, config=ConsumerConfig(prefetch=4))
+    flusher = AckFlusher(lambda: [worker])
+    worker.flusher = flusher
+    threads = [threading.Thread(target=t.run) for t in (flusher, worker)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert short.get(blocking=True, timeout=10) == 3
+        assert slow.get() is None  # still running: the flusher sent the first one's ack
+    finally:
+        release.set()
+        worker.stop_flag.set()
+        threads[1].join(10)
+        flusher.stop()
+        threads[0].join(10)
+    assert slow.get() == 'done'
+    assert huey.storage.leased_count() == 0
+
+
+def test_messages_prefetched_behind_a_long_task_are_given_back(huey):
+    release = threading.Event()
+
+    @huey.task()
+    def long():
+        release.wait(30)
+
+    @huey.task()
+    def add(a, b):
+        return a + b
+
+    long()
+    results = [add(i, i) for i in range(3)]
+    worker = Worker(huey, config=ConsumerConfig(prefetch=4))
+    other = Worker(huey, worker.stop_flag)
+    flusher = AckFlusher(lambda: [worker])
+    worker.flusher = flusher
+    threads = [threading.Thread(target=t.run) for t in (flusher, worker)]
+    for thread in threads:
+        thread.start()
+    try:
+        # the first worker holds all four, then gives back the three behind
+        # its long task: another worker runs them meanwhile
+        wait_until(lambda: huey.pending_count() == 3 and worker.current() is not None)
+        while other.tasks_done < 3:
+            other.loop()
+        other.settle()
+        assert [result.get() for result in results] == [0, 2, 4]
+        assert huey.storage.leased_count() == 1
+    finally:
+        release.set()
+        worker.stop_flag.set()
+        threads[1].join(10)
+        flusher.stop()
+        threads[0].join(10)
+    assert huey.storage.leased_count() == 0 and worker.tasks_done == 1
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, 'condition not met in time'
+        time.sleep(0.005)

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from conftest import counting_pool, wait_for
+from huey_storage.base import EmptyData
 from huey_storage_redis import PriorityRedisStorage, RedisStorage
 from huey_storage_redis.storage import BATCH_SIZE
 
@@ -258,3 +259,27 @@ def test_entry_without_envelope_can_be_dead_lettered_by_receipt(make_storage, re
     lease = storage.lease(30)
     assert storage.dead_letter(lease.receipt, 'undecodable') is not None
     assert [letter.data for letter in storage.dead_letters()] == [b'raw|entry']
+
+
+@pytest.mark.parametrize('cls', [RedisStorage, PriorityRedisStorage])
+def test_batches_larger_than_a_script_call_are_split(make_storage, cls):
+    storage = make_storage(cls, blocking=False)
+    total = BATCH_SIZE + 5
+    storage.enqueue_many([(b'%d' % i, 0) for i in range(total)])
+    leases, _ = storage.lease_many(total, 60, 'flag')
+    assert len(leases) == BATCH_SIZE  # at most one call's worth
+    more, _ = storage.lease_many(total, 60, 'flag')
+    assert [lease.data for lease in leases + more] == [b'%d' % i for i in range(total)]
+    acks = [(lease.receipt, (f'r{i}', b'v')) for i, lease in enumerate(leases + more)]
+    assert storage.ack_many(acks) == (total, [], EmptyData)
+    assert storage.leased_count() == 0 and storage.result_store_size() == total
+
+
+def test_a_retried_batch_lease_returns_the_same_messages(make_storage):
+    storage = make_storage(RedisStorage, blocking=False)
+    storage.enqueue_many([(b'a', 0), (b'b', 0), (b'c', 0)])
+    prefix = 'owner/' + uuid.uuid4().hex + '.'
+    first = storage._lease_many(prefix, 2, 60, 'flag', 1)
+    again = storage._lease_many(prefix, 2, 60, 'flag', 1)  # the reply was lost
+    assert first == again and storage._leases(prefix, again)[0][1].data == b'b'
+    assert (storage.leased_count(), storage.queue_size()) == (2, 1)

@@ -76,6 +76,29 @@ def test_hot_path_round_trips(make_storage, redis_params, cls):
     pool.disconnect()
 
 
+@pytest.mark.parametrize('cls', ALL)
+def test_a_batch_is_leased_and_acknowledged_in_one_round_trip_each(make_storage, redis_params, cls):
+    pool = counting_pool(redis_params)
+    storage = make_storage(cls, connection_pool=pool, read_timeout=0.1)
+    storage.enqueue_many([(b'warm', 0)])
+    leases, _ = storage.lease_many(2, 60, 'flag')  # connect, load the scripts
+    storage.ack_many([(lease.receipt, None) for lease in leases])
+    storage.enqueue_many([(b'm%d' % i, 0) for i in range(12)])
+    counted = pool.connection_class
+    before = counted.sends
+    leases, _ = storage.lease_many(5, 60, 'flag')
+    assert (counted.sends - before, [lease.data for lease in leases]) == (
+        1,
+        [b'm%d' % i for i in range(5)],
+    )
+    acks = [(lease.receipt, (f'r{i}', b'v')) for i, lease in enumerate(leases)]
+    before = counted.sends
+    acked, more, _ = storage.ack_many(acks, 5, 60, 'flag')
+    assert (counted.sends - before, acked, len(more)) == (1, 5, 5)
+    assert storage.peek_many(['r0', 'r4']) == {'r0': b'v', 'r4': b'v'}
+    pool.disconnect()
+
+
 # -- a server whose script cache is empty (new, restarted, SCRIPT FLUSH) -------
 
 

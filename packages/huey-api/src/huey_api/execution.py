@@ -146,6 +146,69 @@ class Executor:
             if delivery is not None:
                 return delivery
 
+    def reserve_many(self, count: int, share: int = 1) -> list[Delivery]:
+        """Up to ``count`` runnable deliveries (``storage.lease_many``: waits
+        only for the first, takes at most a ``share`` of the waiting ones); an
+        empty list when the queue is empty. At-most-once (a prefetched message
+        would be lost with its worker) and ``count`` 1 take one, as ``reserve``."""
+        if count <= 1 or self.settings.delivery == AT_MOST_ONCE:
+            delivery = self.reserve()
+            return [] if delivery is None else [delivery]
+        while True:
+            leases, flag = self.storage.lease_many(
+                count, self.settings.lease_timeout, REVOKED_FLAG, share
+            )
+            if not leases:
+                return []
+            deliveries = self._accept_leases(leases, flag)
+            if deliveries:
+                return deliveries
+
+    def _accept_leases(self, leases: list, flag: Any) -> list[Delivery]:
+        check_revoked = flag is not EmptyData
+        deliveries = []
+        for lease in leases:
+            delivery = self.accept(lease.data, lease.receipt, lease.deliveries, check_revoked)
+            if delivery is not None:
+                deliveries.append(delivery)
+        return deliveries
+
+    def acknowledge(self, acks: list, count: int = 0, share: int = 1) -> list[Delivery]:
+        """Send acknowledgements deferred by ``run(..., acks=...)`` in one
+        ``storage.ack_many``, leasing up to ``count`` waiting messages with them.
+
+        If the storage refuses the batch (a result too large, say), each is
+        acknowledged alone as ``run`` would have (``_ack``) and nothing is taken."""
+        try:
+            if count == 1 and len(acks) == 1:  # no batch: the classic round trip
+                _, lease, flag = self.storage.ack_and_lease(
+                    *acks[0], self.settings.lease_timeout, REVOKED_FLAG
+                )
+                leases = () if lease is None else (lease,)
+            else:
+                _, leases, flag = self.storage.ack_many(
+                    acks, count, self.settings.lease_timeout, REVOKED_FLAG, share
+                )
+        except Exception:
+            if not any(result is not None for _, result in acks):
+                raise
+            for receipt, result in acks:
+                self._ack(receipt, result)
+            return []
+        return self._accept_leases(leases, flag) if leases else []
+
+    def give_back(self, deliveries: list[Delivery]) -> None:
+        """Return leased deliveries that never started (prefetched) to the queue
+        head in order, their delivery count unchanged (``storage.give_back``);
+        no signal. Storage errors propagate (the messages then come back when
+        their leases lapse)."""
+        for delivery in deliveries:
+            if delivery.claim is not None:
+                replay.unclaim(self.storage, delivery.claim)
+        receipts = [delivery.receipt for delivery in deliveries if delivery.receipt is not None]
+        if receipts:
+            self.storage.give_back(receipts)
+
     def accept(
         self, data: Any, receipt: str | None, deliveries: int, check_revoked: bool
     ) -> Delivery | None:
@@ -248,10 +311,14 @@ class Executor:
         check_revoked: bool = True,
         deliveries: int = 1,
         take_next: bool = False,
+        acks: list | None = None,
     ) -> tuple[Any, Delivery | None]:
         """The one execution path: returns the task's value (None when it did
         not run or failed) and, with ``take_next``, the next message leased
-        by the acknowledgement (or None).
+        by the acknowledgement (or None). With an ``acks`` list, a success's
+        acknowledgement (the last write of its outcome) is appended to it as
+        ``(receipt, result)`` instead of sent: the caller sends it with others
+        (``acknowledge``) soon after, storing the result then.
 
         In order: a future eta goes to the schedule; a revoked or expired
         task is skipped; SIGNAL_EXECUTING; pre-execute hooks (CancelExecution
@@ -303,7 +370,7 @@ class Executor:
         except Exception as exc:
             logger.error('unhandled exception in task %s (%s)', task.id, task.name, exc_info=exc)
             return self._failed(task, receipt, exc, deliveries, S.SIGNAL_ERROR)
-        return value, self._succeeded(task, receipt, value, deliveries, now, take_next)
+        return value, self._succeeded(task, receipt, value, deliveries, now, take_next, acks)
 
     def _call(self, task: Task, check_revoked: bool) -> Any:
         """Run the task function, under the consumer's timeout handler if the
@@ -341,6 +408,7 @@ class Executor:
         deliveries: int,
         now: float,
         take_next: bool,
+        acks: list | None = None,
     ) -> Delivery | None:
         result = None
         if (
@@ -363,6 +431,9 @@ class Executor:
         if member:
             self.chords.member_done(task, value, deliveries, now)
         if follow is None:
+            if acks is not None and receipt is not None:
+                acks.append((receipt, result))
+                return None
             return self._ack(receipt, result, take_next, task)
         follow.chord = task.chord
         follow.extend_data(value)

@@ -606,11 +606,19 @@ class Huey:
         """Next runnable ``Delivery`` or None; poison messages are dead-lettered."""
         return self._executor.reserve()
 
+    def reserve_many(self, count: int, share: int = 1) -> list[Delivery]:
+        """Up to ``count`` runnable deliveries, each its own lease, in one round
+        trip where the storage can (``storage.lease_many``); waits only for the
+        first, and takes at most a ``share`` of those waiting (a consumer's
+        workers split a short queue). An empty list when the queue is empty."""
+        return self._executor.reserve_many(count, share)
+
     def execute_delivery(
         self,
         delivery: Delivery,
         reserve_next: bool = False,
         now: datetime.datetime | float | None = None,
+        acks: list | None = None,
     ) -> Delivery | None:
         """Run a reserved task with every semantic, then acknowledge it.
 
@@ -622,7 +630,10 @@ class Huey:
         when nothing was taken (then call ``reserve()`` as usual). ``now`` (a
         datetime or epoch seconds, default the current time) is the time the
         task's eta, expiry and revocations are judged by; a task not yet due
-        goes to the schedule.
+        goes to the schedule. With an ``acks`` list, a successful task's
+        acknowledgement (and its result) is appended to it instead of sent,
+        for ``acknowledge(acks)``: the caller must send it soon, since the
+        result is stored only then.
         """
         _, taken = self._executor.run(
             delivery.task,
@@ -631,8 +642,23 @@ class Huey:
             delivery.check_revoked,
             delivery.deliveries,
             take_next=reserve_next and delivery.receipt is not None,
+            acks=acks,
         )
         return taken
+
+    def acknowledge(self, acks: list, reserve: int = 0, share: int = 1) -> list[Delivery]:
+        """Send the acknowledgements ``execute_delivery`` deferred into ``acks``
+        (results stored with them) in one round trip, leasing up to ``reserve``
+        waiting messages (at most a ``share`` of them) in the same one
+        (``storage.ack_many``); returns those deliveries, which the caller must
+        run or give back."""
+        return self._executor.acknowledge(acks, reserve, share)
+
+    def give_back(self, deliveries: list[Delivery]) -> None:
+        """Return reserved deliveries that never started to the queue head
+        (a worker's prefetched ones), as if never taken: unlike ``release``,
+        no delivery is counted and no signal sent (``storage.give_back``)."""
+        self._executor.give_back(deliveries)
 
     def release(self, delivery: Delivery) -> None:
         """Give an interrupted delivery back to the queue; sends SIGNAL_INTERRUPTED.

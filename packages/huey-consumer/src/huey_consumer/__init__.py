@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 __all__ = [
+    'AckFlusher',
     'AsyncioEnvironment',
     'Backoff',
     'Consumer',
@@ -41,6 +42,7 @@ __all__ = [
 __version__ = '0.1.0'
 
 _LOCATIONS = {
+    'AckFlusher': 'worker',
     'AsyncioEnvironment': 'event_loop',
     'Backoff': 'backoff',
     'Consumer': 'consumer',

@@ -38,6 +38,9 @@ __all__ = [
     'check_scheduler_interval',
 ]
 
+#: Largest ``prefetch``: more saves nothing and holds messages other workers could run.
+MAX_PREFETCH = 1000
+
 #: Fields that configure logging (the script's), not the consumer.
 _LOGGING_FIELDS = ('logfile', 'verbose', 'simple_log')
 
@@ -53,10 +56,12 @@ class ConsumerConfig:
     replaces dead workers every ``health_check_interval`` seconds;
     ``flush_locks`` clears task locks (and ``extra_locks``, names or a
     comma-separated string) at start-up; ``max_tasks`` recycles a worker after
-    that many tasks; ``task_timeout`` stops tasks without a ``timeout`` of
-    their own after that many seconds; a graceful shutdown (``graceful_signal``, INT or TERM)
-    waits up to ``shutdown_timeout`` seconds (None: as long as it takes)
-    before interrupting the tasks in flight. ``logfile``, ``verbose`` (None:
+    that many tasks; ``prefetch`` is how many waiting messages a worker may
+    lease at once (1: one at a time; see ``worker``); ``task_timeout`` stops
+    tasks without a ``timeout`` of their own after that many seconds; a
+    graceful shutdown (``graceful_signal``, INT or TERM) waits up to
+    ``shutdown_timeout`` seconds (None: as long as it takes) before
+    interrupting the tasks in flight. ``logfile``, ``verbose`` (None:
     info, True: debug, False: warnings) and ``simple_log`` configure the
     script's logging.
     """
@@ -76,6 +81,7 @@ class ConsumerConfig:
     flush_locks: bool = False
     extra_locks: Any = ()
     max_tasks: int | None = None
+    prefetch: int = 16
     task_timeout: float | None = None
     shutdown_timeout: float | None = None
     graceful_signal: str = 'INT'
@@ -139,6 +145,12 @@ class ConsumerConfig:
         check_scheduler_interval(self.scheduler_interval)
         if self.max_tasks is not None:
             _check_number('max_tasks', self.max_tasks, integer=True)
+        _check_number('prefetch', self.prefetch, integer=True)
+        if self.prefetch > MAX_PREFETCH:
+            raise ValueError(
+                f'prefetch={self.prefetch!r}: at most {MAX_PREFETCH} (a batch that size '
+                'already costs a thousandth of a round trip per task)'
+            )
         if self.task_timeout is not None:
             _check_number('task_timeout', self.task_timeout)
         if self.shutdown_timeout is not None:

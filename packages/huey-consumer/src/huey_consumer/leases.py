@@ -3,8 +3,8 @@
 Two clocks keep a message from being lost or run twice:
 
 * each worker process runs one ``LeaseKeeper`` (a thread, or a greenlet under
-  gevent) that extends the leases of every delivery its workers are running,
-  every ``huey.lease_timeout / 3`` seconds, so a lease only expires when the
+  gevent) that extends the leases of every delivery its workers are running
+  or have prefetched, every ``huey.lease_timeout / 3`` seconds, so a lease only expires when the
   process holding it stopped beating (crashed, killed, or frozen);
 * each consumer runs one ``Heartbeat``: it records the consumer as alive in the
   storage every ``HEARTBEAT_INTERVAL`` seconds (each lease it takes names it
@@ -109,13 +109,13 @@ class LeaseKeeper(_Beating):
         self._workers = workers
 
     def in_flight(self) -> list:
-        """Deliveries currently executing that hold a lease."""
-        found = []
-        for worker in list(self._workers()):
-            delivery = worker.current()
-            if delivery is not None and delivery.receipt is not None:
-                found.append(delivery)
-        return found
+        """Deliveries holding a lease: executing, or prefetched to run next."""
+        return [
+            delivery
+            for worker in list(self._workers())
+            for delivery in worker.held()
+            if delivery.receipt is not None
+        ]
 
     def beat(self) -> int:
         """Extend every in-flight lease once; returns how many were extended."""

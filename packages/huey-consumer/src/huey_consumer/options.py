@@ -131,6 +131,13 @@ def add_consumer_options(
         help='replace a worker after it ran N tasks (default: never)',
     )
     workers.add_argument(
+        '--prefetch',
+        type=int,
+        metavar='N',
+        help='a worker leases up to N waiting messages at once and acknowledges '
+        'them together (default: 16; 1 disables it)',
+    )
+    workers.add_argument(
         '-T',
         '--task-timeout',
         type=float,

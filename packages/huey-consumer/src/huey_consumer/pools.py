@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from .environments import Environment, StopFlag
 from .leases import LeaseKeeper
 from .timeouts import STUCK_GRACE, TimedRun
-from .worker import Worker
+from .worker import AckFlusher, Worker
 
 if TYPE_CHECKING:
     from huey_api import Huey
@@ -203,11 +203,13 @@ class InProcessPool(_BasePool):
         stop_flag: StopFlag,
         make_worker: WorkerFactory,
     ) -> None:
+        self.flusher = AckFlusher(self._workers)
         super().__init__(environment, huey, count, stop_flag, make_worker)
         self.keeper = LeaseKeeper(huey, self._workers) if huey.at_least_once else None
 
     def _prepare(self, slot: Slot) -> None:
         slot.worker = self.make_worker(slot.name)
+        slot.worker.flusher = self.flusher
         slot.handle = self.environment.create_process(slot.worker.run, slot.name)
 
     def _recycled(self, slot: Slot) -> bool:
@@ -237,6 +239,7 @@ class InProcessPool(_BasePool):
     def start(self, should_stop: Callable[[], bool] | None = None) -> int:
         if self.keeper is not None:
             self.environment.create_local(self.keeper.run, 'LeaseKeeper').start()
+        self.environment.create_local(self.flusher.run, 'AckFlusher').start()
         return super().start(should_stop)
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -266,9 +269,11 @@ class InProcessPool(_BasePool):
         return released
 
     def close(self) -> None:
-        """Stop the lease keeper (after the workers ended) and the environment."""
+        """Stop the lease keeper and the flusher (after the workers ended) and
+        the environment."""
         if self.keeper is not None:
             self.keeper.stop()
+        self.flusher.stop()
         self.environment.close()
 
     @property
@@ -305,6 +310,8 @@ def _process_worker_main(
     if huey.at_least_once:
         keeper = LeaseKeeper(huey, lambda: [worker])
         threading.Thread(target=keeper.run, name='LeaseKeeper', daemon=True).start()
+    worker.flusher = AckFlusher(lambda: [worker])
+    threading.Thread(target=worker.flusher.run, name='AckFlusher', daemon=True).start()
 
     def watch() -> None:
         while not worker.finished:
@@ -336,6 +343,7 @@ def _process_worker_main(
     try:
         worker.run()
     finally:
+        worker.flusher.stop()
         if keeper is not None:
             keeper.stop()
     if interrupt in received:

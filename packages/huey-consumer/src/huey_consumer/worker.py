@@ -1,9 +1,23 @@
-"""One worker: reserve a delivery, execute it, repeat.
+"""One worker: reserve deliveries, execute them, repeat.
 
 The loop is the same for thread, process and greenlet workers; only how it is
 started differs (see ``pools``). A worker never dies because of a task: task
 errors are handled by ``Huey.execute_delivery``; storage errors are logged and
 retried with a growing delay.
+
+Prefetch (``ConsumerConfig.prefetch`` = K > 1): a worker leases up to K
+waiting messages in one round trip (``Huey.reserve_many``; never more than its
+share of a short queue, and one at a time while its tasks are slow) and
+defers each success's acknowledgement; the batch's acknowledgements, results
+with them, go in one round trip that also leases the next batch
+(``Huey.acknowledge``). An acknowledgement waits at most ``ACK_DELAY`` plus
+the task in flight: the worker sends the pending ones before starting a task
+once the oldest is that old, and ``AckFlusher`` sends them while it runs a
+long one. Prefetched messages hold their own leases (the lease keeper extends
+them; a killed consumer's come back through its lapsed heartbeat); they are
+given back to the queue head (``Huey.give_back``: not counted as a delivery)
+as soon as the task before them runs longer than ``SLOW_TASK``, so they never
+wait behind it while another worker could run them, and when the worker stops.
 """
 
 from __future__ import annotations
@@ -12,7 +26,9 @@ import datetime
 import logging
 import random
 import threading
-from typing import TYPE_CHECKING
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .backoff import Backoff
 from .config import ConsumerConfig
@@ -23,12 +39,19 @@ if TYPE_CHECKING:
     from huey_api import Huey
     from huey_api.execution import Delivery
 
-__all__ = ['ERROR_BACKOFF', 'Worker']
+__all__ = ['ACK_DELAY', 'ERROR_BACKOFF', 'SLOW_TASK', 'AckFlusher', 'Worker']
 
 logger = logging.getLogger('huey.consumer.worker')
 
 #: (initial, factor, maximum) seconds between retries while the storage fails.
 ERROR_BACKOFF = (0.5, 2.0, 15.0)
+#: Seconds an acknowledgement (and the result stored with it) may wait for
+#: others to share its round trip, plus the task that is running meanwhile.
+ACK_DELAY = 0.005
+#: Seconds after which a running task counts as slow: the messages prefetched
+#: behind it are given back, and a batch whose tasks took this long each on
+#: average is followed by single leases (prefetch only pays for short tasks).
+SLOW_TASK = 0.005
 
 
 class Worker:
@@ -36,9 +59,11 @@ class Worker:
     is reached.
 
     Every worker of a consumer (and its scheduler) watches the consumer's one
-    ``stop_flag``. ``current()`` is the delivery being executed (for the lease
-    keeper), and ``take_over()`` lets a prompt shutdown grab it to release it
-    to the queue.
+    ``stop_flag``. ``current()`` is the delivery being executed, ``held()``
+    every delivery whose lease it holds (for the lease keeper), and
+    ``take_over()`` lets a prompt shutdown grab the one in flight to release
+    it to the queue. ``share`` is how many workers split a short queue (the
+    consumer's worker count); ``flusher`` the ``AckFlusher`` watching it.
     """
 
     def __init__(
@@ -54,15 +79,26 @@ class Worker:
         self.stop_flag = threading.Event() if stop_flag is None else stop_flag
         self.name = name
         self.max_tasks = config.max_tasks
+        self.prefetch = config.prefetch
+        self.share = config.workers
+        self.flusher: AckFlusher | None = None
         self.idle_backoff = Backoff(config.initial_delay, config.backoff, config.max_delay)
         self.error_backoff = Backoff(*error_backoff)
         #: Held while reserving, so a prompt shutdown never misses a delivery
-        #: that is between ``reserve()`` and being recorded as current.
+        #: that is between ``reserve_many()`` and being recorded as held.
         self.reserve_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._current: Delivery | None = None
-        #: a delivery taken along with the last acknowledgement, run next
-        self._next: Delivery | None = None
+        self._current_since = 0.0  # monotonic start of the current delivery
+        #: leased and not started yet, run in order
+        self._waiting: deque[Delivery] = deque()
+        #: deferred acknowledgements (receipt, result), and when the oldest was made
+        self._acks: list = []
+        self._acks_since = 0.0
+        #: when the current batch started and how many it had (see SLOW_TASK)
+        self._batch_started = 0.0
+        self._batch_size = 0
+        self._slow = False
         #: Plain flag a signal handler may set (taking no lock): stop after
         #: the task in flight, whatever the shared flag says.
         self.stop_requested = False
@@ -81,6 +117,13 @@ class Worker:
         """The delivery being executed now, or None."""
         return self._current
 
+    def held(self) -> list[Delivery]:
+        """Every delivery whose lease this worker holds: the one in flight,
+        then the prefetched ones."""
+        with self._state_lock:
+            current = self._current
+            return ([] if current is None else [current]) + list(self._waiting)
+
     def stopping(self) -> bool:
         """True once the worker must not take new work."""
         return self.stop_requested or self.stop_flag.is_set()
@@ -88,10 +131,12 @@ class Worker:
     def take_over(self, timeout: float = 5.0) -> Delivery | None:
         """Stop the worker and take its in-flight delivery away from it.
 
-        Waits up to ``timeout`` seconds for a ``reserve()`` in progress, so the
-        delivery it may return is not missed. Returns the delivery (the caller
-        releases it to the queue; the worker is then ``abandoned`` and skips
-        its shutdown hooks) or None when the worker was idle (it ends normally).
+        Waits up to ``timeout`` seconds for a ``reserve_many()`` in progress,
+        so the deliveries it may return are not missed. Prefetched deliveries
+        go back to the queue at once and deferred acknowledgements are sent.
+        Returns the delivery in flight (the caller releases it to the queue;
+        the worker is then ``abandoned`` and skips its shutdown hooks) or None
+        when the worker was idle (it ends normally).
         """
         self.stop_requested = True
         acquired = self.reserve_lock.acquire(timeout=timeout)
@@ -103,7 +148,78 @@ class Worker:
         finally:
             if acquired:
                 self.reserve_lock.release()
+        self.settle()
         return delivery
+
+    def settle(self) -> None:
+        """Send the deferred acknowledgements and give the prefetched
+        deliveries back to the queue (a stop); never raises."""
+        with self._state_lock:
+            waiting = list(self._waiting)
+            self._waiting.clear()
+        self._send_acks(self._pending_acks())
+        if waiting:
+            if self._give_back(waiting):
+                logger.info('%s: gave back %d prefetched tasks', self.name, len(waiting))
+
+    def _give_back(self, deliveries: list) -> bool:
+        """Return deliveries that never started to the queue; never raises."""
+        try:
+            self.huey.give_back(deliveries)
+        except Exception as exc:
+            logger.error(
+                '%s: could not give back %d prefetched tasks (they return when '
+                'their leases lapse): %s',
+                self.name,
+                len(deliveries),
+                exc,
+            )
+            return False
+        return True
+
+    def tend(self, age: float) -> bool:
+        """The ``AckFlusher``'s call, from its own thread: send the deferred
+        acknowledgements once the oldest is ``age`` seconds old, and give back
+        the prefetched messages waiting behind a task running longer than
+        ``SLOW_TASK``. True while a batch is under way."""
+        with self._state_lock:
+            busy = bool(self._waiting or self._acks)
+            now = time.monotonic()
+            acks = waiting = None
+            if self._acks and now - self._acks_since >= age:
+                acks, self._acks = self._acks, []
+            if self._waiting and self._current is not None:
+                if now - self._current_since >= SLOW_TASK:
+                    waiting = list(self._waiting)
+                    self._waiting.clear()
+                    self._slow = True
+        if acks:
+            self._send_acks(acks)
+        if waiting:
+            logger.debug('%s: task running long, giving back %d tasks', self.name, len(waiting))
+            self._give_back(waiting)
+        return busy
+
+    def _pending_acks(self) -> list:
+        with self._state_lock:
+            acks, self._acks = self._acks, []
+        return acks
+
+    def _send_acks(self, acks: list) -> None:
+        """Acknowledge ``acks`` (no lease taken); never raises: the messages of
+        a failed send come back when their leases lapse, and run again."""
+        if not acks:
+            return
+        try:
+            self.huey.acknowledge(acks)
+        except Exception as exc:
+            logger.error(
+                '%s: could not acknowledge %d tasks (they will run again once '
+                'their leases lapse): %s',
+                self.name,
+                len(acks),
+                exc,
+            )
 
     # -- the loop (the worker's own thread/process/greenlet) -----------------
 
@@ -135,6 +251,7 @@ class Worker:
                 pass
         finally:
             try:
+                self.settle()
                 if not self.abandoned:
                     self.huey.run_shutdown_hooks()
             finally:
@@ -142,7 +259,8 @@ class Worker:
             logger.debug('%s stopped after %d tasks', self.name, self.tasks_done)
 
     def loop(self, now: datetime.datetime | float | None = None) -> bool:
-        """Reserve and run at most one delivery; False when the loop must end.
+        """Run at most one delivery (reserving more first when none is
+        waiting); False when the loop must end.
 
         ``now`` (tests) is the time the task's schedule, expiry and
         revocation are judged at, instead of the clock's.
@@ -157,49 +275,93 @@ class Worker:
                 self.tasks_done,
             )
             return False
-        if self._next is not None:  # already leased and recorded as current
-            delivery, self._next = self._next, None
-            self._execute(delivery, now)
+        if not self._waiting and not self._reserve():
             return True
+        with self._state_lock:
+            if not self._waiting:  # given back by a prompt stop meanwhile
+                return True
+            delivery = self._current = self._waiting.popleft()
+            started = self._current_since = time.monotonic()
+            stale = self._acks and started - self._acks_since >= ACK_DELAY
+        if stale:
+            self._send_acks(self._pending_acks())
+        self._execute(delivery, now)
+        if not self._waiting:
+            self._refill()
+        return True
+
+    def _wanted(self) -> int:
+        """How many messages the next reservation may take (0 when stopping)."""
+        if self.stopping():
+            return 0
+        if self._batch_size:  # the batch just run tells whether tasks are slow
+            took = (time.monotonic() - self._batch_started) / self._batch_size
+            self._slow = took > SLOW_TASK
+            self._batch_size = 0
+        count = 1 if self._slow else self.prefetch
+        if self.max_tasks is not None:
+            count = min(count, self.max_tasks - self.tasks_done)
+        return count
+
+    def _refill(self) -> None:
+        """After the last task waiting: send the deferred acknowledgements and
+        lease the next batch, if messages are waiting, in the same round trip."""
+        acks = self._pending_acks()
+        if not acks:
+            return
+        try:
+            taken = self.huey.acknowledge(acks, self._wanted(), self.share)
+        except Exception as exc:
+            self._storage_failed(
+                f'acknowledging {len(acks)} tasks (they will run again once their leases lapse)',
+                exc,
+            )
+            return
+        self._storage_recovered()
+        if taken:
+            self._hold(taken)
+
+    def _reserve(self) -> bool:
+        """Reserve a batch, the storage waiting for a first message if it
+        can; True when deliveries are waiting to run."""
         with self.reserve_lock:
             if self.stopping():
                 return False
             try:
-                delivery = self.huey.reserve()
+                taken = self.huey.reserve_many(self._wanted(), self.share)
             except Exception as exc:
-                failure = exc
-            else:
-                failure = None
-                if delivery is not None:
-                    with self._state_lock:
-                        self._current = delivery
-        if failure is not None:
-            self._storage_failed('reserving the next task', failure)
-            return True
-        self._storage_recovered()
-        if delivery is None:
-            if not self._blocking:
-                self.sleep()
-            return True
-        self.idle_backoff.reset()
-        self._execute(delivery, now)
-        return True
+                self._storage_failed('reserving the next task', exc)
+                return False
+            self._storage_recovered()
+            if not taken:
+                if not self._blocking:
+                    self.sleep()
+                return False
+            return self._hold(taken)
 
-    def _may_take_next(self) -> bool:
-        """Whether finishing a task may also lease the next one (see step())."""
-        if self.stopping():
+    def _hold(self, taken: list) -> bool:
+        """Queue ``taken`` to run (or give it back at once if stopping)."""
+        with self._state_lock:
+            if not self.stopping():
+                self._waiting.extend(taken)
+                taken = []
+        if taken:
+            self._give_back(taken)
             return False
-        return self.max_tasks is None or self.tasks_done + 1 < self.max_tasks
+        self.idle_backoff.reset()
+        self._batch_started = time.monotonic()
+        self._batch_size = len(self._waiting)
+        if self._batch_size > 1 and self.flusher is not None:
+            self.flusher.arm()
+        return True
 
     def _execute(self, delivery: Delivery, now: datetime.datetime | float | None = None) -> None:
         failure = None
-        taken = None
+        acks: list = []
         # ``now`` only when given, so the hot path needs nothing new from huey-api
         at = {} if now is None else {'now': now}
         try:
-            taken = self.huey.execute_delivery(
-                delivery, reserve_next=self._may_take_next() and now is None, **at
-            )
+            self.huey.execute_delivery(delivery, acks=acks, **at)
         except Exception as exc:
             failure = exc
         except TaskAbandoned:
@@ -220,20 +382,11 @@ class Worker:
             with self._state_lock:
                 if self._current is delivery:
                     self._current = None
-                if taken is not None and not self.stopping():
-                    self._current = self._next = taken
-                    taken = None
+                if acks:
+                    if not self._acks:
+                        self._acks_since = time.monotonic()
+                    self._acks += acks
             self.tasks_done += 1
-        if taken is not None:  # stopping meanwhile: give the next one back at once
-            try:
-                self.huey.release(taken)
-            except Exception as exc:
-                logger.error(
-                    '%s: could not give back %s (it returns when its lease expires): %s',
-                    self.name,
-                    taken.task,
-                    exc,
-                )
         if failure is not None:
             self._storage_failed(
                 f'running task {delivery.task} (it will be delivered again once its lease expires)',
@@ -270,3 +423,41 @@ class Worker:
                 self.error_backoff.attempts,
             )
             self.error_backoff.reset()
+
+
+class AckFlusher:
+    """Tends the batches of workers busy with a long task (``Worker.tend``):
+    sends their deferred acknowledgements, so no result waits more than about
+    ``delay`` seconds for the task after it, and gives back the messages
+    prefetched behind it. One per worker process (a thread, or a greenlet);
+    it sleeps until a worker takes a batch (``arm()``) and polls every
+    ``delay`` only while a batch is under way."""
+
+    def __init__(self, workers: Callable[[], Iterable[Worker]], delay: float = ACK_DELAY) -> None:
+        self._workers = workers
+        self.delay = delay
+        self._armed = threading.Event()
+        self._stopping = False
+
+    def arm(self) -> None:
+        """A worker took a batch: watch it."""
+        if not self._armed.is_set():
+            self._armed.set()
+
+    def run(self) -> None:
+        while True:
+            self._armed.wait()
+            self._armed.clear()
+            while not self._stopping:
+                time.sleep(self.delay)
+                busy = False
+                for worker in list(self._workers()):
+                    busy = worker.tend(self.delay) or busy
+                if not busy:
+                    break
+            if self._stopping:
+                return
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._armed.set()

@@ -433,6 +433,106 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
             EmptyData if value is None else value,
         )
 
+    def lease_many(self, count: int, timeout: float, key: str, share: int = 1):
+        """One round trip (a blocking one on an empty queue, as ``lease``);
+        at most ``BATCH_SIZE`` messages."""
+        count = min(count, BATCH_SIZE)
+        prefix = self._new_receipt() + '.'
+        return self._leases(prefix, self._lease_many(prefix, count, timeout, key, share))
+
+    def _lease_many(self, prefix: str, count: int, timeout: float, key: str, share: int) -> list:
+        """``lease_many.lua``'s reply, waiting for a first message when blocking
+        (as ``_take``: on the FIFO queue by ``BLMOVE`` into this thread's claim
+        list, on the priority queue by the ``ready`` token)."""
+        keys = self.keys.queue_keys + [self.keys.data(key)]
+
+        def take(extra: list, deadline: float) -> tuple:
+            args = [self._flag, prefix, deadline, count, share]
+            return self._evalsha('lease_many', keys + extra, args)
+
+        if not self.blocking or self.read_timeout <= 0:
+            return self._send([take([], time.time() + timeout)])[0]
+        give_up = time.monotonic() + self.read_timeout
+        if not self.priority:
+            claim = self._claim_key()
+            while True:
+                block = self._block_for(give_up - time.monotonic())
+                now = time.time()
+                _, _, taken = self._send(
+                    [
+                        ('ZADD', self.keys.claims, now + block, claim),
+                        ('BLMOVE', self.keys.queue, claim, 'RIGHT', 'LEFT', block),
+                        take([claim], now + block + timeout),
+                    ]
+                )
+                if taken or time.monotonic() >= give_up:
+                    return taken
+        while True:
+            taken = self._send([take([], time.time() + timeout)])[0]
+            remaining = give_up - time.monotonic()
+            if taken or remaining <= 0:
+                return taken
+            # consumes nothing: returns once the token list is not empty (or the timeout)
+            self.client.blmove(
+                self.keys.ready, self.keys.ready, self._block_for(remaining), 'RIGHT', 'RIGHT'
+            )
+
+    @staticmethod
+    def _leases(prefix: str, reply: list):
+        """``(leases, value)`` from a ``lease_many.lua`` reply."""
+        if not reply:
+            return [], EmptyData
+        leases = []
+        for index, envelope in enumerate(reply[1:], 1):
+            expired, data = open_envelope(envelope)
+            leases.append(Lease(f'{prefix}{index}', data, expired + 1))
+        return leases, EmptyData if reply[0] is None else reply[0]
+
+    def ack_many(
+        self,
+        acks: Sequence[tuple[str, tuple[str, bytes] | None]],
+        count: int = 0,
+        timeout: float = 30.0,
+        key: str | None = None,
+        share: int = 1,
+    ):
+        """``store_many.lua`` (per ``BATCH_SIZE`` acknowledgements) and
+        ``lease_many.lua`` (never blocking), pipelined: one round trip."""
+        acks = list(acks)
+        commands = []
+        for start in range(0, len(acks), BATCH_SIZE):
+            keys = [self.keys.leases, self.keys.lease_deadlines]
+            args: list = [self._result_ttl_ms]
+            for receipt, result in acks[start : start + BATCH_SIZE]:
+                if result is None:
+                    args += [receipt, '0']
+                else:
+                    keys.append(self.keys.data(result[0]))
+                    args += [receipt, '1', result[1], self.keys.channel(result[0])]
+            commands.append(self._evalsha('store_many', keys, args))
+        stores = len(commands)
+        count = min(count, BATCH_SIZE)
+        take = count > 0 and key is not None
+        if take:
+            prefix = self._new_receipt() + '.'
+            commands.append(
+                self._evalsha(
+                    'lease_many',
+                    self.keys.queue_keys + [self.keys.data(key)],
+                    [self._flag, prefix, time.time() + timeout, count, share],
+                )
+            )
+        replies = self._send(commands) if commands else []
+        if self.notify_result:
+            for _, result in acks:
+                if result is not None:
+                    self._notify(result[0])
+        acked = sum(replies[:stores])
+        if not take:
+            return acked, [], EmptyData
+        leases, value = self._leases(prefix, replies[-1])
+        return acked, leases, value
+
     def _ack_call(self, receipt: str, result: tuple[str, bytes] | None) -> tuple[list, list]:
         """The store.lua keys and arguments acknowledging ``receipt`` (with its result)."""
         if result is None:
@@ -454,7 +554,13 @@ class RedisStorage(DataMethods, DeadLetterMethods, BaseStorage):
         )
 
     def release(self, receipt: str) -> bool:
-        return bool(self._run('release', self.keys.queue_keys, [self._flag, receipt]))
+        return bool(self._run('release', self.keys.queue_keys, [self._flag, '1', receipt]))
+
+    def give_back(self, receipts: Sequence[str]) -> int:
+        receipts = list(reversed(list(receipts)))  # the last given ends behind the first
+        if not receipts:
+            return 0
+        return self._run('release', self.keys.queue_keys, [self._flag, '0', *receipts])
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
         """Requeue expired leases, and messages stranded in abandoned claim lists."""

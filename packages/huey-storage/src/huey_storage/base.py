@@ -313,6 +313,51 @@ class BaseStorage(abc.ABC):
         """
         return self.ack(receipt, result), None, EmptyData
 
+    def lease_many(
+        self, count: int, timeout: float, key: str, share: int = 1
+    ) -> tuple[list[Lease], bytes | EmptyDataType]:
+        """Lease up to ``count`` messages in queue order, each under its own
+        receipt, as ``count`` calls of ``lease_with_data`` would.
+
+        Waits (as ``lease``) only for the first message; the others are taken
+        only if already waiting, so a lone message is never held back. With
+        ``share`` > 1 (the caller's idle peers, say), at most that fraction of
+        the waiting messages is taken (rounded up): a short queue is split
+        between workers instead of going to the first.
+        Returns ``(leases, value)``: ``value`` is ``peek_data(key)`` read with
+        the leases (``EmptyData`` when there are none). A consumer prefetching
+        work uses it. This default leases one message (``lease_with_data``);
+        backends that can take several in one round trip override it.
+        """
+        lease, value = self.lease_with_data(timeout, key)
+        return ([] if lease is None else [lease]), value
+
+    def ack_many(
+        self,
+        acks: Sequence[tuple[str, tuple[str, bytes] | None]],
+        count: int = 0,
+        timeout: float = 30.0,
+        key: str | None = None,
+        share: int = 1,
+    ) -> tuple[int, list[Lease], bytes | EmptyDataType]:
+        """``ack(receipt, result)`` for each pair of ``acks`` in order, then (with
+        ``count`` > 0) lease up to ``count`` waiting messages without waiting.
+
+        Returns ``(acked, leases, value)``: how many leases were held, and
+        leases/value as from ``lease_many(count, timeout, key, share)`` but never
+        waited for (``value`` is ``EmptyData`` without ``key``). Each result is
+        stored with its acknowledgement, as ``ack`` does. This default
+        acknowledges one by one and takes at most one message, through
+        ``ack_and_lease``; backends override it to do it all in one round trip.
+        """
+        acks = list(acks)
+        if not acks or count <= 0 or key is None:
+            return sum(self.ack(receipt, result) for receipt, result in acks), [], EmptyData
+        acked = sum(self.ack(receipt, result) for receipt, result in acks[:-1])
+        receipt, result = acks[-1]
+        held, lease, value = self.ack_and_lease(receipt, result, timeout, key)
+        return acked + held, ([] if lease is None else [lease]), value
+
     @abc.abstractmethod
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         """Push the deadline of each held lease to now + ``timeout`` seconds.
@@ -331,6 +376,18 @@ class BaseStorage(abc.ABC):
         was held. With priorities, "head"
         means the head of the message's own priority level.
         """
+
+    def give_back(self, receipts: Sequence[str]) -> int:
+        """Return leased messages that never started (a consumer's prefetched
+        ones) to the queue head, in the order given, each as if never leased:
+        its delivery count is unchanged. Returns how many leases were held.
+
+        This default ``release``s each one, which counts a delivery: it is
+        only reached where ``lease_many`` is the default too, which never
+        leaves a worker a message it has not started. Backends with native
+        batched leases override it.
+        """
+        return sum(self.release(receipt) for receipt in reversed(list(receipts)))
 
     @abc.abstractmethod
     def requeue_expired_leases(self, now: float | None = None) -> int:

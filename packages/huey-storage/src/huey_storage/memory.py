@@ -127,21 +127,55 @@ class MemoryStorage(BaseStorage):
 
     def lease(self, timeout: float) -> Lease | None:
         with self._lock:
-            if not self._queue:
-                return None
+            taken = self._take(1, timeout)
+        return taken[0] if taken else None
+
+    def _take(self, count: int, timeout: float, share: int = 1) -> list[Lease]:
+        """Lease up to ``count`` messages from the head (lock held), at most a
+        ``share`` of those waiting (see ``lease_many``)."""
+        if share > 1:
+            count = min(count, max(1, -(-len(self._queue) // share)))
+        taken = []
+        deadline = time.time() + timeout
+        while self._queue and len(taken) < count:
             neg_priority, seq, data, deliveries = heapq.heappop(self._queue)
             receipt = str(next(self._receipts))
             self._leases[receipt] = _Held(
-                time.time() + timeout, data, -neg_priority, seq, deliveries, self.lease_owner
+                deadline, data, -neg_priority, seq, deliveries, self.lease_owner
             )
-        return Lease(receipt, data, deliveries)
+            taken.append(Lease(receipt, data, deliveries))
+        return taken
+
+    def lease_many(
+        self, count: int, timeout: float, key: str, share: int = 1
+    ) -> tuple[list[Lease], bytes | EmptyDataType]:
+        with self._lock:
+            taken = self._take(count, timeout, share)
+            return taken, (self._get(key) if taken else EmptyData)
 
     def ack(self, receipt: str, result: tuple[str, bytes] | None = None) -> bool:
         with self._lock:
-            if result is not None:
-                key, value = result
-                self._store(key, value, None)
-            return self._leases.pop(receipt, None) is not None
+            return self._ack(receipt, result)
+
+    def _ack(self, receipt: str, result: tuple[str, bytes] | None) -> bool:
+        if result is not None:
+            key, value = result
+            self._store(key, value, None)
+        return self._leases.pop(receipt, None) is not None
+
+    def ack_many(
+        self,
+        acks: Sequence[tuple[str, tuple[str, bytes] | None]],
+        count: int = 0,
+        timeout: float = 30.0,
+        key: str | None = None,
+        share: int = 1,
+    ) -> tuple[int, list[Lease], bytes | EmptyDataType]:
+        with self._lock:
+            acked = sum(self._ack(receipt, result) for receipt, result in acks)
+            taken = self._take(count, timeout, share) if count > 0 else []
+            value = self._get(key) if taken and key is not None else EmptyData
+        return acked, taken, value
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         now = time.time()
@@ -165,6 +199,16 @@ class MemoryStorage(BaseStorage):
                 return False
             self._push_head(held, held.deliveries + 1)
             return True
+
+    def give_back(self, receipts: Sequence[str]) -> int:
+        returned = 0
+        with self._lock:
+            for receipt in reversed(list(receipts)):  # the last given ends behind the first
+                held = self._leases.pop(receipt, None)
+                if held is not None:
+                    self._push_head(held, held.deliveries)
+                    returned += 1
+        return returned
 
     def requeue_expired_leases(self, now: float | None = None) -> int:
         if now is None:

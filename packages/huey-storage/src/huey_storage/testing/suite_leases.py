@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from huey_storage.base import DeadLetter, EmptyData, Lease
+from huey_storage.base import BaseStorage, DeadLetter, EmptyData, Lease
 from huey_storage.testing._helpers import wait_until
 
 __all__ = ['DeadLetterContract', 'LeaseContract', 'LeaseOwnerContract']
@@ -71,6 +71,106 @@ class LeaseContract:
         assert time.monotonic() - started < 0.5  # an empty queue is not waited on
         assert storage.leased_count() == 0
         assert storage.ack_and_lease(second.receipt, None, 60, 'flag')[0] is False
+
+    def test_lease_many_takes_waiting_messages_in_order(self, storage):
+        assert storage.lease_many(3, 60, 'flag') == ([], EmptyData)
+        for item in (b'a', b'b', b'c', b'd'):
+            storage.enqueue(item)
+        storage.put_data('flag', b'on')
+        leases, value = storage.lease_many(3, 60, 'flag')
+        assert value == b'on'
+        assert 1 <= len(leases) <= 3  # the default leases one
+        assert [lease.data for lease in leases] == [b'a', b'b', b'c'][: len(leases)]
+        assert all(lease.deliveries == 1 for lease in leases)
+        assert len({lease.receipt for lease in leases}) == len(leases)
+        assert storage.leased_count() == len(leases)
+        assert storage.queue_size() == 4 - len(leases)
+        rest = []
+        while storage.queue_size():  # a partial batch: fewer waiting than asked for
+            rest += storage.lease_many(10, 60, 'flag')[0]
+        assert [lease.data for lease in leases + rest] == [b'a', b'b', b'c', b'd']
+        assert storage.lease_many(3, 60, 'flag') == ([], EmptyData)
+        for lease in leases + rest:  # each lease is its own
+            assert storage.ack(lease.receipt) is True
+            assert storage.ack(lease.receipt) is False
+        assert storage.leased_count() == 0
+
+    def test_lease_many_leases_count_deliveries(self, storage):
+        storage.enqueue(b'a')
+        storage.enqueue(b'b')
+        leases, _ = storage.lease_many(2, 60, 'flag')
+        for lease in leases:
+            assert storage.release(lease.receipt) is True
+        again = []
+        while storage.queue_size():
+            again += storage.lease_many(2, 60, 'flag')[0]
+        assert sorted((lease.data, lease.deliveries) for lease in again) == [
+            (b'a', 1 + (len(leases) > 0)),
+            (b'b', 1 + (len(leases) > 1)),
+        ]
+        for lease in again:
+            storage.ack(lease.receipt)
+        storage.enqueue(b'c')
+        (lease,), _ = storage.lease_many(5, 60, 'flag')
+        assert storage.requeue_expired_leases(time.time() + FUTURE) == 1
+        assert storage.lease_many(5, 60, 'flag')[0][0].deliveries == 2
+
+    def test_batched_leases_leave_the_others_their_share(self, storage):
+        for i in range(5):
+            storage.enqueue(b'%d' % i)
+        leases, _ = storage.lease_many(10, 60, 'flag', share=2)
+        assert 1 <= len(leases) <= 3  # at most half of five, rounded up
+        waiting = 5 - len(leases)
+        _, more, _ = storage.ack_many([(leases[0].receipt, None)], 10, 60, 'flag', share=4)
+        assert len(more) <= -(-waiting // 4)
+        assert storage.leased_count() == len(leases) - 1 + len(more)
+
+    def test_give_back_returns_unstarted_leases_to_the_head_in_order(self, storage):
+        for item in (b'a', b'b', b'c', b'd'):
+            storage.enqueue(item)
+        taken = [storage.lease(60) for _ in range(3)]
+        assert storage.give_back([lease.receipt for lease in taken[1:]]) == 2
+        assert storage.give_back([taken[1].receipt]) == 0  # no longer held
+        assert storage.enqueued_items() == [b'b', b'c', b'd']
+        assert storage.leased_count() == 1
+        native = type(storage).give_back is not BaseStorage.give_back
+        again = storage.lease(60)  # natively as if never leased; the default releases
+        assert (again.data, again.deliveries) == (b'b', 1 if native else 2)
+        assert storage.give_back([]) == 0
+
+    def test_ack_many_stores_each_result_with_its_ack(self, storage):
+        for item in (b'a', b'b', b'c'):
+            storage.enqueue(item)
+        taken = [storage.lease(60) for _ in range(3)]
+        stale = storage.lease(60)
+        assert stale is None
+        acks = [(taken[0].receipt, ('r0', b'0')), (taken[1].receipt, None)]
+        acks.append((taken[2].receipt, ('r2', b'2')))
+        acks.append(('no-such-receipt', ('r3', b'3')))  # a lost lease's result is stored too
+        acked, leases, value = storage.ack_many(acks)
+        assert (acked, leases, value) == (3, [], EmptyData)
+        assert storage.result_items() == {'r0': b'0', 'r2': b'2', 'r3': b'3'}
+        assert storage.leased_count() == 0
+        assert storage.ack_many([(taken[0].receipt, None)]) == (0, [], EmptyData)
+        assert storage.ack_many([]) == (0, [], EmptyData)
+
+    def test_ack_many_may_take_waiting_messages_without_waiting(self, storage):
+        for item in (b'a', b'b', b'c', b'd'):
+            storage.enqueue(item)
+        storage.put_data('flag', b'on')
+        first = storage.lease(60)
+        acked, leases, value = storage.ack_many([(first.receipt, ('r', b'1'))], 2, 60, 'flag')
+        assert acked == 1 and storage.peek_data('r') == b'1'
+        assert len(leases) <= 2  # the default takes at most one
+        assert value == (b'on' if leases else EmptyData)
+        assert [lease.data for lease in leases] == [b'b', b'c'][: len(leases)]
+        assert storage.leased_count() == len(leases)
+        rest = [storage.lease(60) for _ in range(storage.queue_size())]
+        started = time.monotonic()
+        acks = [(lease.receipt, None) for lease in leases + rest]
+        assert storage.ack_many(acks, 3, 60, 'flag') == (len(acks), [], EmptyData)
+        assert time.monotonic() - started < 0.5  # an empty queue is not waited on
+        assert storage.leased_count() == 0
 
     def test_receipts_are_unique(self, storage):
         for i in range(20):
@@ -276,6 +376,18 @@ class LeaseOwnerContract:
             second = storage.lease(self.LONG)
         assert storage.requeue_expired_leases() == 1
         assert storage.lease(self.LONG).data == second.data
+
+    def test_batched_leases_record_the_owner(self, storage):
+        storage.lease_owner = 'ghost'
+        for item in (b'a', b'b', b'c', b'd'):
+            storage.enqueue(item)
+        leases, _ = storage.lease_many(2, self.LONG, 'flag')
+        _, more, _ = storage.ack_many([(leases[0].receipt, None)], 2, self.LONG, 'flag')
+        held = len(leases) - 1 + len(more)
+        assert held >= 0 and storage.leased_count() == held
+        assert storage.requeue_expired_leases() == held
+        assert storage.leased_count() == 0
+        assert storage.queue_size() == 3
 
     def test_heartbeat_refuses_bad_names_and_ttls(self, storage):
         for owner in ('', 'a/b', 'x' * 32, None, 'sp ace'):

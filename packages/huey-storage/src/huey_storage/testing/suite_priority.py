@@ -38,6 +38,20 @@ class PriorityContract:
         storage.requeue_expired_leases(time.time() + FUTURE)
         assert storage.enqueued_items() == [b'high', b'high-2', b'low', b'low-2']
 
+    def test_batched_leases_take_the_highest_priority_first(self, storage):
+        storage.enqueue(b'low', 0)
+        storage.enqueue(b'high', 5)
+        storage.enqueue(b'mid', 2)
+        storage.enqueue(b'high-2', 5)
+        taken = []
+        while storage.queue_size():
+            leases, _ = storage.lease_many(2, 60, 'flag')
+            taken += leases
+            if storage.queue_size() and leases:
+                _, more, _ = storage.ack_many([(leases[-1].receipt, None)], 1, 60, 'flag')
+                taken += more
+        assert [lease.data for lease in taken] == [b'high', b'high-2', b'mid', b'low']
+
     def test_requeue_dead_letter_with_priority(self, storage):
         dead_id = storage.add_dead_letter(b'urgent', 'why')
         storage.enqueue(b'normal')

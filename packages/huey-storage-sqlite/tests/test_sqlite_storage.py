@@ -239,6 +239,9 @@ def test_the_latest_returned_message_goes_to_the_very_head(make_storage):
         '_POP',
         '_ANY_DUE',
         '_DELETE_DUE',
+        '_LEASE_MANY',
+        '_LEASE_MANY_SELECT',
+        '_GIVE_BACK',
     ],
 )
 def test_hot_statements_use_an_index(make_storage, statement):
@@ -345,3 +348,56 @@ def test_ack_and_lease_takes_the_next_message_in_the_same_transaction(make_stora
     assert storage.ack_and_lease(second.receipt, None, 60, 'flag') == (True, None, EmptyData)
     assert storage.ack(second.receipt) is False
     assert storage.leased_count() == 0 and storage.queue_size() == 0
+
+
+@pytest.mark.parametrize('returning', [True, False] if HAS_RETURNING else [False])
+def test_batched_leases_take_the_whole_batch_in_queue_order(make_storage, returning):
+    storage = make_storage()
+    storage._returning = returning
+    storage.enqueue_many([(b'low', 0), (b'a', 5), (b'b', 5), (b'c', 5), (b'high', 9)])
+    storage.put_data('flag', b'on')
+    leases, flag = storage.lease_many(4, 60, 'flag')
+    assert [lease.data for lease in leases] == [b'high', b'a', b'b', b'c'] and flag == b'on'
+    assert storage.give_back([leases[1].receipt, leases[2].receipt]) == 2
+    # given back to the head in the order given, as never leased
+    acked, again, _ = storage.ack_many([(leases[0].receipt, ('r', b'1'))], 3, 60, 'flag')
+    assert acked == 1 and storage.peek_data('r') == b'1'
+    assert [(lease.data, lease.deliveries) for lease in again] == [
+        (b'a', 1),
+        (b'b', 1),
+        (b'low', 1),
+    ]
+    assert storage.leased_count() == 4 and storage.queue_size() == 0
+
+
+def test_a_share_of_the_waiting_messages_is_taken(make_storage):
+    storage = make_storage()
+    storage.enqueue_many([(b'%d' % i, None) for i in range(7)])
+    leases, _ = storage.lease_many(10, 60, 'flag', share=3)
+    assert len(leases) == 3  # a third of seven, rounded up
+    _, more, _ = storage.ack_many([(leases[0].receipt, None)], 10, 60, 'flag', share=4)
+    assert len(more) == 1  # a quarter of four
+    # counting the waiting rows reads at most count x share index entries
+    from huey_storage_sqlite.storage import _WAITING_UP_TO
+
+    plan = ' / '.join(
+        row[-1]
+        for row in storage._pool.get().execute('EXPLAIN QUERY PLAN ' + _WAITING_UP_TO, ['n', 9])
+    )
+    assert 'SEARCH huey_queue USING COVERING INDEX huey_queue_order' in plan, plan
+
+
+def test_a_batch_is_one_transaction(make_storage):
+    storage = make_storage()
+    storage.enqueue_many([(b'%d' % i, None) for i in range(6)])
+    leases, _ = storage.lease_many(3, 60, 'flag')
+    statements = []
+    conn = storage._pool.get()
+    conn.set_trace_callback(statements.append)
+    storage.ack_many(
+        [(lease.receipt, (f'r{n}', b'v')) for n, lease in enumerate(leases)], 3, 60, 'flag'
+    )
+    conn.set_trace_callback(None)
+    assert [s.split()[0] for s in statements].count('BEGIN') == 1
+    assert [s.split()[0] for s in statements].count('COMMIT') == 1
+    assert storage.result_store_size() == 3 and storage.leased_count() == 3

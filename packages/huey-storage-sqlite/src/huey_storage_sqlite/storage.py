@@ -83,6 +83,22 @@ _LEASE_SELECT = (
     f'SELECT id, data, deliveries FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT 1'
 )
 _LEASE_UPDATE = 'UPDATE huey_queue SET receipt = ?, lease_deadline = ? WHERE id = ?'
+# Batched leases: up to ? waiting rows (the RETURNING order is SQLite's, so
+# the queue order columns come back too), and how many of ? rows are waiting.
+_LEASE_MANY = (
+    "UPDATE huey_queue SET receipt = id || '.' || lower(hex(randomblob(8))) || ?, "
+    'lease_deadline = ? WHERE id IN ('
+    f'SELECT id FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT ?) '
+    'RETURNING priority, returned_at, id, receipt, data, deliveries'
+)
+_LEASE_MANY_SELECT = (
+    f'SELECT id, data, deliveries FROM huey_queue WHERE {_WAITING} {_QUEUE_ORDER} LIMIT ?'
+)
+_WAITING_UP_TO = f'SELECT COUNT(*) FROM (SELECT 1 FROM huey_queue WHERE {_WAITING} LIMIT ?)'
+_GIVE_BACK = (
+    'UPDATE huey_queue SET receipt = NULL, lease_deadline = NULL, returned_at = ? '
+    'WHERE id = ? AND name = ? AND receipt = ?'
+)
 _DEQUEUE = f'DELETE FROM huey_queue WHERE id = ({_NEXT_WAITING}) RETURNING data'
 _DELETE_BY_ID = 'DELETE FROM huey_queue WHERE id = ?'
 _ACK = 'DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?'
@@ -452,6 +468,94 @@ class SqliteStorage(BaseStorage):
             return acked, lease, EmptyData if found is None else found[0]
 
         return self._transaction(body)
+
+    def lease_many(
+        self, count: int, timeout: float, key: str, share: int = 1
+    ) -> tuple[list[Lease], bytes | EmptyDataType]:
+        """Up to ``count`` leases and the value of ``key`` in one transaction."""
+        deadline = time.time() + _lease_timeout(timeout)
+        return self._transaction(
+            lambda conn: self._take_many(conn, count, deadline, key, share, time.time())
+        )
+
+    def ack_many(
+        self,
+        acks: Sequence[tuple[str, tuple[str, bytes] | None]],
+        count: int = 0,
+        timeout: float = 30.0,
+        key: str | None = None,
+        share: int = 1,
+    ) -> tuple[int, list[Lease], bytes | EmptyDataType]:
+        """Every acknowledgement with its result, then up to ``count`` leases,
+        in one transaction: one turn of the write lock for the whole batch."""
+        acks = list(acks)
+        expires_at = self._result_expiry() if any(result for _, result in acks) else None
+        now = time.time()
+        deadline = now + _lease_timeout(timeout)
+        results = [(self.name, r[0], 1, expires_at, r[1]) for _, r in acks if r is not None]
+        held = [
+            (row_id, self.name, receipt)
+            for receipt, _ in acks
+            for row_id in (_receipt_id(receipt),)
+            if row_id is not None
+        ]
+
+        def body(conn: sqlite3.Connection):
+            if results:
+                conn.executemany(_PUT_DATA, results)
+            acked = conn.executemany(_ACK, held).rowcount if held else 0
+            if count <= 0:
+                return acked, [], EmptyData
+            return (acked, *self._take_many(conn, count, deadline, key, share, now))
+
+        return self._transaction(body)
+
+    def _take_many(
+        self,
+        conn: sqlite3.Connection,
+        count: int,
+        deadline: float,
+        key: str | None,
+        share: int,
+        now: float,
+    ) -> tuple[list[Lease], bytes | EmptyDataType]:
+        """Lease up to ``count`` waiting messages in queue order (at most a
+        ``share`` of those waiting, rounded up) inside ``conn``'s transaction,
+        and read ``key`` when something was leased."""
+        if share > 1:
+            waiting = conn.execute(_WAITING_UP_TO, (self.name, count * share)).fetchone()[0]
+            count = min(count, max(1, -(-waiting // share)))
+        if self._returning:
+            rows = conn.execute(
+                _LEASE_MANY, (self._owner_suffix(), deadline, self.name, count)
+            ).fetchall()
+            rows.sort(key=lambda row: (-row[0], -(row[1] or 0.0), row[2]))
+            leases = [Lease(receipt, data, deliveries) for *_, receipt, data, deliveries in rows]
+        else:
+            leases = []
+            for row_id, data, deliveries in conn.execute(
+                _LEASE_MANY_SELECT, (self.name, count)
+            ).fetchall():
+                leases.append(Lease(self._new_receipt(row_id), data, deliveries))
+                conn.execute(_LEASE_UPDATE, (leases[-1].receipt, deadline, row_id))
+        if not leases or key is None:
+            return leases, EmptyData
+        found = conn.execute(_PEEK, (self.name, key, now)).fetchone()
+        return leases, EmptyData if found is None else found[0]
+
+    def give_back(self, receipts: Sequence[str]) -> int:
+        """Back to the queue head in the order given, delivery counts unchanged."""
+        now = time.time()
+        rows = [
+            # the first given gets the latest returned_at: it is taken first
+            (now + (len(receipts) - index) * 1e-6, row_id, self.name, receipt)
+            for index, receipt in enumerate(receipts)
+            for row_id in (_receipt_id(receipt),)
+            if row_id is not None
+        ]
+        if not rows:
+            return 0
+        return self._transaction(lambda conn: conn.executemany(_GIVE_BACK, rows).rowcount)
 
     def extend_leases(self, receipts: Sequence[str], timeout: float) -> int:
         _lease_timeout(timeout)

@@ -198,6 +198,9 @@ def test_a_process_worker_too_stuck_to_give_up_is_killed_and_replaced(make_app, 
     app = make_app(extra=EXTRA, max_deliveries=1, lease_timeout=2)
     consumer = start_consumer(app, '-k', 'process', '-w', '1', '-n', *FAST)
     app.module.stuck_holding_gil('gil-runs')
+    # queued once the stuck task runs, so it is not prefetched behind it (a
+    # message prefetched by a worker that is then killed counts a delivery)
+    wait_until(lambda: counter(app.huey, 'gil-runs') == 1, message='the stuck task to start')
     after = app.module.add(2, 3)
     # its lease expires (the worker's lease keeper cannot run either), the
     # consumer kills it, the replacement dead-letters the second delivery

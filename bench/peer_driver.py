@@ -66,8 +66,10 @@ class Bench:
         )
 
     async def send(self, function, *args) -> None:
+        # Only a coroutine is the call itself: ours returns a Result that is
+        # awaitable too (it waits for the task's value), never to be awaited here.
         result = function(*args)
-        if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
             await result
 
     def done(self) -> int:

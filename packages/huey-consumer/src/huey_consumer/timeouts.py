@@ -18,7 +18,6 @@ outcome and ends its worker.
 
 from __future__ import annotations
 
-import ctypes
 import heapq
 import itertools
 import threading
@@ -114,6 +113,8 @@ class Deadlines:
 def _set_async_exc(thread_id: int, exc_class: type[BaseException] | None) -> int:
     """Raise ``exc_class`` in thread ``thread_id`` at its next bytecode (None
     withdraws an exception not raised yet); returns how many threads matched."""
+    import ctypes  # here, not at start-up: 0.7 MiB a consumer without timeouts never needs
+
     exc = ctypes.py_object(exc_class) if exc_class is not None else ctypes.py_object()
     return ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exc)
 

@@ -59,7 +59,8 @@ class DirectConnections:
         self._open: weakref.WeakSet = weakref.WeakSet()
         self._lock = threading.Lock()
 
-    def _connection(self):
+    def _state(self) -> threading.local:
+        """This thread's connection (and wire), made afresh in a forked child."""
         local = self._local
         if getattr(local, 'pid', None) != os.getpid():
             local.pid = os.getpid()
@@ -69,34 +70,33 @@ class DirectConnections:
             local.wire = _Wire(connection) if fits else None
             with self._lock:
                 self._open.add(connection)
-        return local.connection
+        return local
 
     def call(self, *args: Any) -> Any:
         """Send one command and return its raw reply (an error reply raises)."""
-        connection = self._connection()
-        wire = self._local.wire
+        local = self._state()
+        wire = local.wire
         if wire is not None:
-            packed = hiredis.pack_command(args)
-            (reply,) = self._retry(connection, lambda: wire.exchange(packed, 1))
+            (reply,) = self._retry(local.connection, wire.exchange, hiredis.pack_command(args), 1)
             if isinstance(reply, ResponseError):
                 raise reply
             return reply
+        connection = local.connection
         packed = connection.pack_command(*args)
-        return self._retry(connection, lambda: self._exchange(connection, packed, 1, True)[0])
+        return self._retry(connection, self._exchange, connection, packed, 1, True)[0]
 
     def pipeline(self, commands: Sequence[tuple]) -> list:
         """Send ``commands`` in one write and return their raw replies; an error
         reply comes back as its exception object, in place."""
-        connection = self._connection()
-        wire = self._local.wire
+        local = self._state()
+        wire = local.wire
         if wire is not None:
             pack = hiredis.pack_command
             packed = b''.join([pack(command) for command in commands])
-            return self._retry(connection, lambda: wire.exchange(packed, len(commands)))
+            return self._retry(local.connection, wire.exchange, packed, len(commands))
+        connection = local.connection
         packed = connection.pack_commands(commands)
-        return self._retry(
-            connection, lambda: self._exchange(connection, packed, len(commands), False)
-        )
+        return self._retry(connection, self._exchange, connection, packed, len(commands), False)
 
     @staticmethod
     def _exchange(connection, packed, count: int, raise_errors: bool) -> list:
@@ -112,24 +112,23 @@ class DirectConnections:
         return replies
 
     @staticmethod
-    def _retry(connection, exchange):
-        """``exchange()``; after a connection error (a stale socket, say after a
-        Redis restart) once more on a new connection, under the connection's
-        own redis-py ``Retry`` policy, as ``Redis.execute_command`` would."""
-
-        def drop(_error=None) -> None:
-            connection.disconnect()
-
+    def _retry(connection, exchange, *args):
+        """``exchange(*args)``; after a connection error (a stale socket, say
+        after a Redis restart) once more on a new connection, under the
+        connection's own redis-py ``Retry`` policy, as ``Redis.execute_command``
+        would."""
         try:
             try:
-                return exchange()
+                return exchange(*args)
             except RedisConnectionError:
-                drop()
-            return connection.retry.call_with_retry(exchange, drop)
+                connection.disconnect()
+            return connection.retry.call_with_retry(
+                lambda: exchange(*args), lambda _error=None: connection.disconnect()
+            )
         except ResponseError:  # a whole error reply: the socket is clean
             raise
         except BaseException:
-            drop()  # replies may be left unread: never reuse the socket
+            connection.disconnect()  # replies may be left unread: never reuse the socket
             raise
 
     def disconnect(self) -> None:

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from huey_api import signals as huey_signals
+from huey_consumer import logs
 from huey_consumer.logs import (
     DEFAULT_FORMAT,
     SIMPLE_FORMAT,
@@ -176,39 +177,151 @@ def test_cached_time_formats_as_logging_does(datefmt):
         assert ours.format(record) == stdlib.format(record)
 
 
-@pytest.mark.parametrize('fmt, datefmt', [(DEFAULT_FORMAT, None), (SIMPLE_FORMAT, '%H:%M:%S')])
-def test_a_line_made_without_a_record_is_the_formatted_record(fmt, datefmt):
+def _record(msg, args, created, thread_name):
+    record = logging.makeLogRecord(
+        {
+            'name': 'huey.consumer.tasks',
+            'levelno': logging.INFO,
+            'levelname': 'INFO',
+            'msg': msg,
+            'args': args,
+            'created': created,
+            'msecs': int((created % 1) * 1000),
+        }
+    )
+    record.threadName = thread_name
+    return record
+
+
+@pytest.mark.parametrize(
+    'fmt, datefmt',
+    [
+        (DEFAULT_FORMAT, None),
+        (SIMPLE_FORMAT, '%H:%M:%S'),
+        ('%(message)s | 100%% %(threadName)s at %(asctime)s', None),
+        ('%(levelname)-8s %(module)s %(message)s', None),  # made from records
+    ],
+)
+def test_queued_events_make_the_lines_of_their_records(fmt, datefmt):
     ours, stdlib = Formatter(fmt, datefmt), logging.Formatter(fmt, datefmt)
-    lines = []
+    messages = [
+        ('executing %s', ('tasks.add: 1',)),
+        ('%s finished in %.3fs', ('id-1', 0.25)),
+        ('50%% done', ()),
+    ]
+    entries, expected = ['a line already made\n'], ['a line already made\n']
 
     def in_a_named_thread():
+        thread = threading.current_thread()
         for created in (1_700_000_000.123, 1_700_000_000.9999, 1_700_000_001.5):
-            record = logging.makeLogRecord(
-                {
-                    'name': 'huey.consumer.tasks',
-                    'levelno': logging.INFO,
-                    'levelname': 'INFO',
-                    'msg': 'executing %r',
-                    'args': ('t',),
-                    'created': created,
-                    'msecs': int((created % 1) * 1000),
-                }
-            )
-            record.threadName = threading.current_thread().name
-            made = ours.line('INFO', 'huey.consumer.tasks', "executing 't'", created)
-            lines.append((made, stdlib.format(record)))
+            for msg, args in messages:
+                entries.append((created, thread.ident, 'INFO', 'huey.consumer.tasks', msg, args))
+                expected.append(stdlib.format(_record(msg, args, created, thread.name)) + '\n')
+        ours.fill(entries)  # in the thread: its name is looked up while it runs
 
-    thread = threading.Thread(target=in_a_named_thread, name='Worker-3')
+    thread = threading.Thread(target=in_a_named_thread, name='Worker-3 (50%)')
     thread.start()
     thread.join()
-    assert all(made == formatted for made, formatted in lines), lines
-    assert 'Worker-3' in lines[0][0] or fmt == SIMPLE_FORMAT
-    assert Formatter('%(levelname)s %(module)s %(message)s').line('INFO', 'x', 'm') is None
+    assert entries == expected
+    assert 'Worker-3 (50%)' in entries[1] or '%(threadName)s' not in fmt
+    assert '50%% done' in entries[3]  # logging leaves a message without arguments alone
 
 
-def test_task_lines_skip_the_record_only_when_the_consumer_handler_is_alone(root, huey):
+def test_only_plain_fields_of_a_record_s_names_time_and_message_are_filled_in():
+    assert Formatter(DEFAULT_FORMAT).makes_lines
+    assert Formatter(SIMPLE_FORMAT, '%H:%M:%S').makes_lines
+    assert not Formatter('%(levelname)s %(module)s %(message)s').makes_lines
+    assert not Formatter('%(levelname)-8s %(message)s').makes_lines
+    assert not Formatter('%(asctime)s %(asctime)s %(message)s').makes_lines
+    assert not Formatter('{message}', style='{').makes_lines
+
+
+def test_events_queued_under_another_formatter_are_formatted_as_records(root):
     handler = configure_logging()
     handler.stream = io.StringIO()
+    handler.queue_event((1_700_000_000.5, threading.get_ident(), 'INFO', 'x', 'n=%d', (3,)))
+    handler.setFormatter(logging.Formatter('%(threadName)s|%(name)s|%(message)s'))
+    handler.flush()
+    assert handler.stream.getvalue() == 'MainThread|x|n=3\n'
+
+
+@pytest.fixture
+def top():
+    """The task lines' logger, to configure the way the script configures
+    the root one, without pytest's capture handlers on the way (they are on
+    the loggers above)."""
+    logger = logging.getLogger('huey.consumer.tasks')
+    level, propagate = logger.level, logger.propagate
+    logger.propagate = False
+    yield logger
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+@pytest.fixture
+def work(huey):
+    @huey.task()
+    def work():
+        return 1
+
+    return work
+
+
+def _configure(top, **options):
+    """``configure_logging`` on ``top``, its handler then alone there (pytest
+    adds its capture handlers to a logger that does not propagate)."""
+    handler = configure_logging(logger=top, **options)
+    for other in [h for h in top.handlers if h is not handler]:
+        top.removeHandler(other)
+    handler.stream = io.StringIO()
+    return handler
+
+
+def _written(handler):
+    handler.flush()
+    return handler.stream.getvalue().splitlines()
+
+
+def test_a_task_ended_before_the_next_batch_is_one_line(top, work):
+    handler = _configure(top)
+    events = TaskEventLogger()
+    task = work.s()
+    events(huey_signals.SIGNAL_EXECUTING, task)
+    events(huey_signals.SIGNAL_COMPLETE, task)
+    assert len(handler._lines) == 1  # queued unformatted: the writer formats it
+    (line,) = _written(handler)
+    assert ' INFO MainProcess:MainThread huey.consumer.tasks: ' in line
+    assert line.endswith(f'tasks: test_logs.work: {task.id} finished in 0.000s')
+
+
+def test_a_task_running_at_a_batch_has_its_start_line_then_its_end(top, work):
+    handler = _configure(top)
+    events = TaskEventLogger()
+    slow, fast = work.s(), work.s()
+    events(huey_signals.SIGNAL_EXECUTING, slow)
+    started = time.time()
+    events(huey_signals.SIGNAL_EXECUTING, fast)
+    events(huey_signals.SIGNAL_COMPLETE, fast)
+    first = _written(handler)  # a batch while the slow one runs
+    events(huey_signals.SIGNAL_COMPLETE, slow)
+    second = _written(handler)[len(first) :]
+    assert [line.split('tasks: ', 1)[1] for line in first] == [
+        f'executing {slow!r}',
+        f'test_logs.work: {fast.id} finished in 0.000s',
+    ]
+    # the start line has the time of the start
+    stamp = first[0][1 : first[0].index(']')]
+    assert abs(time.mktime(time.strptime(stamp[:19], '%Y-%m-%d %H:%M:%S')) - started) < 2
+    assert len(second) == 1 and f'{slow.id} finished in ' in second[0]
+    assert not events._unannounced and not events._started
+
+
+def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(top, work, monkeypatch):
+    monkeypatch.setattr(logs, 'RECHECK', 0.0)  # look the set-up up again at every event
+    handler = _configure(top)
     seen = []
 
     class Seen(logging.Filter):
@@ -216,19 +329,54 @@ def test_task_lines_skip_the_record_only_when_the_consumer_handler_is_alone(root
             seen.append(record.getMessage())
             return True
 
+    events = TaskEventLogger()
+    running, done = work.s(), work.s()
+    events(huey_signals.SIGNAL_EXECUTING, running)  # noted, for the writer
+    events(huey_signals.SIGNAL_EXECUTING, done)
+    handler.addFilter(Seen())  # a filter must see every line: records from now on
+    events(huey_signals.SIGNAL_COMPLETE, done)
+    written = _written(handler)
+    assert [line.split('tasks: ', 1)[1] for line in written] == seen
+    # the start still noted is logged when the route changes
+    assert seen[0] == f'executing {running!r}'
+    assert seen[1].startswith(f'test_logs.work: {done.id} finished in ')
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize(
+    'signal',
+    [
+        huey_signals.SIGNAL_ERROR,
+        huey_signals.SIGNAL_RETRYING,
+        huey_signals.SIGNAL_TIMEOUT,
+        huey_signals.SIGNAL_INTERRUPTED,
+        huey_signals.SIGNAL_CANCELED,
+    ],
+)
+def test_every_end_of_an_attempt_forgets_its_start(top, work, signal):
+    handler = _configure(top)
+    events = TaskEventLogger()
+    task = work.s()
+    events(huey_signals.SIGNAL_EXECUTING, task)
+    events(signal, task, *((ValueError('boom'),) if signal == huey_signals.SIGNAL_ERROR else ()))
+    assert not events._started and not events._unannounced
+    written = _written(handler)
+    assert not any('executing' in line for line in written)
+    if signal == huey_signals.SIGNAL_ERROR:
+        assert f'test_logs.work: {task.id} failed in 0.000s: ValueError: boom' in written[0]
+
+
+def test_no_task_lines_and_nothing_queued_above_info(top, huey):
+    handler = _configure(top, quiet=True)
+
     @huey.task()
     def work():
         return 1
 
     events = TaskEventLogger()
     task = work.s()
-    events(huey_signals.SIGNAL_EXECUTING, task)  # the straight path
-    handler.addFilter(Seen())  # a filter must see every record: records again
+    events(huey_signals.SIGNAL_EXECUTING, task)
     events(huey_signals.SIGNAL_COMPLETE, task)
+    assert not handler._lines
     handler.flush()
-    written = handler.stream.getvalue().splitlines()
-    assert len(written) == 2
-    assert written[0].endswith(f'huey.consumer.tasks: executing {task!r}')
-    assert ' INFO MainProcess:MainThread huey.consumer.tasks: ' in written[0]
-    assert f'huey.consumer.tasks: {task.id} finished in ' in written[1]
-    assert seen == [written[1].split('huey.consumer.tasks: ', 1)[1]]
+    assert handler.stream.getvalue() == ''

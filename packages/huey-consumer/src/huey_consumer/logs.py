@@ -12,7 +12,7 @@ import re
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from huey_api import signals as S
 from huey_api.utils import describe_exception
@@ -30,7 +30,13 @@ __all__ = [
     'configure_logging',
 ]
 
-logger = logging.getLogger('huey.consumer.tasks')
+_TASKS = 'huey.consumer.tasks'
+logger = logging.getLogger(_TASKS)
+#: seconds a TaskEventLogger keeps its view of the logging set-up
+RECHECK = 0.1
+_FINISHED = '%s: %s finished'
+_FINISHED_IN = '%s: %s finished in %.3fs'
+_get_ident = threading.get_ident
 
 DEFAULT_FORMAT = '[%(asctime)s] %(levelname)s %(processName)s:%(threadName)s %(name)s: %(message)s'
 SIMPLE_FORMAT = '%(asctime)s %(message)s'
@@ -69,55 +75,124 @@ def configure_logging(
     return handler
 
 
-#: the record fields ``Formatter.line`` can fill without a LogRecord
+#: the record fields ``Formatter.fill`` fills without a LogRecord
 _LINE_FIELDS = frozenset(('asctime', 'levelname', 'name', 'message', 'processName', 'threadName'))
+_FIELD = re.compile(r'%\((\w+)\)s')
+#: the ``default_msec_format`` shapes ``Formatter.fill`` knows: the time, then its milliseconds
+_MSEC_FORMAT = re.compile(r'%s(?:[^%]*%03d[^%]*)?')
 
 
 class Formatter(logging.Formatter):
-    """``logging.Formatter`` that formats the time once a second, not once a line,
-    and can make a line without a LogRecord (``line``)."""
+    """``logging.Formatter`` that formats the time once a second, not once a
+    line, and makes the lines of queued events without LogRecords (``fill``)."""
 
     _cached: tuple[int, str] = (-1, '')  # (second, its formatted time): one atomic read
 
-    def __init__(self, fmt: str | None = None, datefmt: str | None = None) -> None:
-        super().__init__(fmt, datefmt)
-        fields = set(re.findall(r'%\((\w+)\)', self._fmt or ''))
-        self._makes_lines = type(self._style) is logging.PercentStyle and fields <= _LINE_FIELDS
+    def __init__(
+        self, fmt: str | None = None, datefmt: str | None = None, style: str = '%', validate=True
+    ) -> None:
+        super().__init__(fmt, datefmt, style, validate)  # type: ignore[arg-type]
+        text = self._fmt or ''
+        fields = _FIELD.findall(text)
+        self._makes_lines = (
+            type(self._style) is logging.PercentStyle
+            and len(fields) == text.count('%(')
+            and set(fields) <= _LINE_FIELDS
+            and fields.count('message') == 1
+            and fields.count('asctime') <= 1
+            and fields.index('asctime' if 'asctime' in fields else 'message')
+            <= fields.index('message')
+            and _MSEC_FORMAT.fullmatch(self.default_msec_format or '%s') is not None
+        )
 
-    def line(
-        self, levelname: str, name: str, message: str, created: float | None = None
-    ) -> str | None:
-        """The line ``format()`` would make of a record of ``name`` at
-        ``levelname`` logged from this thread at ``created`` (default: now),
-        with ``message``; None when the format needs a field only a
-        LogRecord has."""
-        if not (self._makes_lines and logging.logThreads and logging.logMultiprocessing):
-            return None
-        if created is None:
-            created = time.time()
-        second, stamp = self._cached
-        if int(created) != second:
-            second = int(created)
-            stamp = time.strftime(self.datefmt or self.default_time_format, self.converter(second))
-            self._cached = (second, stamp)
-        if not self.datefmt:
-            stamp = self.default_msec_format % (stamp, int((created - second) * 1000))
-        return self._fmt % {
-            'asctime': stamp,
-            'levelname': levelname,
-            'name': name,
-            'message': message,
-            'processName': _process_name(),
-            'threadName': threading.current_thread().name,
+    @property
+    def makes_lines(self) -> bool:
+        """Whether ``fill`` makes this format's lines itself (else it makes
+        LogRecords): the format uses only plain ``%(field)s`` of the time,
+        level, logger, process and thread names and the message, the time
+        (if any) before the message."""
+        return self._makes_lines and logging.logThreads and logging.logMultiprocessing
+
+    def fill(self, entries: list, end: str = '\n') -> None:
+        """Replace each event in ``entries`` by its line (ending with ``end``):
+        what ``format()`` makes of the record of that event.
+
+        An event is ``(created, ident, levelname, name, msg, args)``: logged
+        at ``created`` (``time.time()``) from the thread ``ident``
+        (``threading.get_ident()``). Why: a record costs about five times
+        more. Each (thread, message, level, logger) of the batch gets a
+        %-template with every field filled in but the time and the message's
+        arguments, so a line is one ``%``.
+        """
+        process = _process_name()
+        names = None
+        templates: dict[tuple, str] = {}
+        cached = self._cached
+        for index, entry in enumerate(entries):
+            if entry.__class__ is not tuple:
+                continue
+            created, ident, levelname, name, msg, args = entry
+            template = templates.get((ident, msg, levelname, name))
+            if template is None:
+                names = names or _thread_names()
+                thread = _thread_name(ident, names)
+                template = templates[ident, msg, levelname, name] = self._template(
+                    msg, bool(args), levelname, name, process, thread, end
+                )
+            if not template:
+                entries[index] = self.format(_event_record(entry)) + end
+                continue
+            second = created // 1.0
+            if second != cached[0]:
+                cached = self._cached = (second, self._stamp(int(second), self.datefmt))
+            # '%03d' truncates the float milliseconds as logging's record.msecs does
+            entries[index] = template % (cached[1], (created - second) * 1000, *args)
+
+    def _template(
+        self,
+        msg: str,
+        has_args: bool,
+        levelname: str,
+        name: str,
+        process: str,
+        thread: str,
+        end: str,
+    ) -> str:
+        """The line as a %-template with every field filled in but the time
+        (its text, then its milliseconds) and ``msg``'s arguments; '' when
+        the format needs a LogRecord."""
+        if not self.makes_lines:
+            return ''
+        text = self._fmt or ''
+        if self.datefmt or not self.default_msec_format:
+            asctime = '%s%.0s'  # the milliseconds are taken and not shown
+        else:
+            asctime = self.default_msec_format
+        filled = {
+            'asctime': asctime,
+            # logging leaves a message without arguments as it is
+            'message': msg if has_args else msg.replace('%', '%%'),
+            'levelname': levelname.replace('%', '%%'),
+            'name': name.replace('%', '%%'),
+            'processName': process.replace('%', '%%'),
+            'threadName': thread.replace('%', '%%'),
         }
+        parts = _FIELD.split(text)  # literal, field, literal, field, ... literal
+        parts[1::2] = [filled[field] for field in parts[1::2]]
+        untimed = '' if '%(asctime)s' in text else '%.0s%.0s'
+        return untimed + ''.join(parts) + end.replace('%', '%%')
+
+    def _stamp(self, second: int, datefmt: str | None) -> str:
+        return time.strftime(datefmt or self.default_time_format, self.converter(second))
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        second, stamp = self._cached
-        if int(record.created) != second:
-            second = int(record.created)
-            stamp = time.strftime(datefmt or self.default_time_format, self.converter(second))
-            self._cached = (second, stamp)
-        return stamp if datefmt else self.default_msec_format % (stamp, record.msecs)
+        second = int(record.created)
+        cached = self._cached
+        if cached[0] != second:
+            cached = self._cached = (second, self._stamp(second, datefmt))
+        if datefmt or not self.default_msec_format:
+            return cached[1]
+        return self.default_msec_format % (cached[1], record.msecs)
 
 
 class BatchedStreamHandler(logging.StreamHandler):
@@ -132,7 +207,8 @@ class BatchedStreamHandler(logging.StreamHandler):
     rest. A process killed outright loses at most ``interval`` seconds of
     lines below that level. Records are queued without the handler's lock
     (a deque append is atomic), so worker threads never wait for each other
-    or for the writer.
+    or for the writer. Events (``queue_event``) are queued as they are and
+    formatted by the writer; ``sources`` add events at each batch.
     """
 
     def __init__(
@@ -141,7 +217,12 @@ class BatchedStreamHandler(logging.StreamHandler):
         super().__init__(stream)
         self.interval = interval
         self.flush_level = flush_level
-        self._lines: collections.deque[str] = collections.deque()
+        #: formatted lines, and events (tuples) that ``flush`` formats
+        self._lines: collections.deque[str | tuple] = collections.deque()
+        #: ``queue_event``: the deque's own append, for the cost of one call
+        self.queue_event: Callable[[tuple], None] = self._lines.append
+        #: callables asked at each batch for events to write before it
+        self.sources: list[Callable[[], list[tuple]]] = []
         self._stop = threading.Event()
         self._start_writer()
         os.register_at_fork(after_in_child=self._after_fork)
@@ -151,15 +232,16 @@ class BatchedStreamHandler(logging.StreamHandler):
         writer.start()
 
     def _after_fork(self) -> None:
-        # The child has no writer thread, and the parent writes what it had buffered.
-        self._lines = collections.deque()
+        # The child has no writer thread, and the parent writes what it had
+        # buffered. The same deque is kept: ``queue_event`` holders stay valid.
+        self._lines.clear()
         if not self._stop.is_set():
             self._stop = threading.Event()  # its lock may have been held at the fork
             self._start_writer()
 
     def _write_batches(self) -> None:
         while not self._stop.wait(self.interval):
-            if self._lines:
+            if self._lines or self.sources:
                 self.flush()
 
     def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
@@ -178,20 +260,36 @@ class BatchedStreamHandler(logging.StreamHandler):
         if record.levelno >= self.flush_level:
             self.flush()
 
-    def add_line(self, line: str) -> None:
-        """Queue a line formatted elsewhere (below ``flush_level``)."""
-        self._lines.append(line + self.terminator)
-
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            # Exactly the lines queued now; others may be appended meanwhile.
+            # The sources first: what they report happened before the lines
+            # queued after their call. Then exactly the lines queued now
+            # (others may be appended meanwhile).
+            lines: list = []
+            for source in self.sources:
+                try:
+                    lines.extend(source())
+                except Exception:  # noqa: BLE001
+                    self.handleError(
+                        logging.makeLogRecord({'msg': f'log source {source!r} failed'})
+                    )
             popleft = self._lines.popleft
-            lines = [popleft() for _ in range(len(self._lines))]
+            lines.extend([popleft() for _ in range(len(self._lines))])
             if lines and self.stream is not None:
                 try:
+                    self._fill(lines)
                     self._write(''.join(lines))
                 except Exception:  # noqa: BLE001
                     self.handleError(logging.makeLogRecord({'msg': 'huey log write failed'}))
+
+    def _fill(self, lines: list) -> None:
+        """Format the queued events among ``lines``."""
+        if isinstance(self.formatter, Formatter):
+            self.formatter.fill(lines, self.terminator)
+            return
+        for index, entry in enumerate(lines):  # the formatter was replaced: records
+            if entry.__class__ is tuple:
+                lines[index] = self.format(_event_record(entry)) + self.terminator
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
@@ -232,9 +330,52 @@ def _process_name() -> str:
     return 'MainProcess'
 
 
+def _event_record(entry: tuple) -> logging.LogRecord:
+    """The LogRecord of a queued event (see ``Formatter.fill``)."""
+    created, ident, levelname, name, msg, args = entry
+    return logging.makeLogRecord(
+        {
+            'name': name,
+            'levelname': levelname,
+            'levelno': logging.getLevelName(levelname),
+            'msg': msg,
+            'args': args,
+            'created': created,
+            'msecs': int((created - int(created)) * 1000),
+            'thread': ident,
+            'threadName': (
+                threading.current_thread().name
+                if ident == threading.get_ident()
+                else _thread_name(ident, _thread_names())
+            ),
+            'processName': _process_name(),
+        }
+    )
+
+
+#: thread ident -> name: of the threads alive at the last look, and of those
+#: that ended since (until their ident is reused)
+_THREAD_NAMES: dict[int, str] = {}
+
+
+def _thread_names() -> dict[int, str]:
+    """Thread names by ident (``threading.get_ident()``), looked up now.
+
+    Why events carry idents: ``get_ident()`` is a C call where
+    ``current_thread()`` is a Python one, and names are looked up once a
+    batch."""
+    _THREAD_NAMES.update((thread.ident, thread.name) for thread in threading.enumerate())
+    return _THREAD_NAMES
+
+
+def _thread_name(ident: int, names: dict[int, str]) -> str:
+    return names.get(ident) or f'Thread-{ident}'  # ended before any look
+
+
 def _lone_handler() -> BatchedStreamHandler | None:
     """The consumer's batched handler when it is the one handler an INFO
-    record of ``logger`` reaches, with no filter on the way; else None."""
+    record of ``logger`` reaches, with no filter on the way and a formatter
+    that makes lines; else None."""
     if logger.filters or logger.disabled:
         return None
     found = None
@@ -252,25 +393,27 @@ def _lone_handler() -> BatchedStreamHandler | None:
         if not current.propagate:
             break
         current = current.parent
+    if (
+        found is None
+        or not isinstance(found.formatter, Formatter)
+        or not found.formatter.makes_lines
+    ):
+        return None
     return found
-
-
-def _info(msg: str, *args: Any) -> None:
-    """``logger.info`` for the two lines every task logs, at a fraction of its
-    cost: with the consumer's handler alone on the way (the script's set-up)
-    the line goes straight into its batch, else a record is made without
-    the caller lookup (a frame walk; the caller is always this module)."""
-    handler = _lone_handler()
-    if handler is not None and isinstance(handler.formatter, Formatter):
-        line = handler.formatter.line('INFO', logger.name, msg % args)
-        if line is not None:
-            handler.add_line(line)
-            return
-    logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, msg, args, None))
 
 
 class TaskEventLogger:
     """Signal receiver logging each task event; ``install``/``uninstall`` on a Huey.
+
+    A task logs ``executing <task>`` when it starts and ``<name>: <id>
+    finished in 0.012s`` when it ends. With the script's handler alone on the
+    way (its set-up), the start line is written only for a task still
+    running when the handler writes its next batch (every 0.1 s): a task
+    that starts and ends between two batches is seen only in the same write
+    as its end, so its one line says both (the start is its time less its
+    duration). Why: the two lines cost about a fifth of a no-op task's
+    consumer time; this way, a fast task costs one line, queued unformatted
+    for the handler's writer thread.
 
     Errors are logged on one line here: huey-api already logs the traceback.
     """
@@ -289,11 +432,22 @@ class TaskEventLogger:
         S.SIGNAL_RATE_LIMITED,
         S.SIGNAL_CANCELED,
         S.SIGNAL_DEAD_LETTERED,
+        S.SIGNAL_TIMEOUT,
+        S.SIGNAL_INTERRUPTED,
     )
 
     def __init__(self) -> None:
         self._started: dict[str, float] = {}  # task id -> monotonic start (dict ops are atomic)
+        #: task id -> (time, thread ident, task) of the running attempts whose
+        #: start line is not written yet (``_starts`` or the attempt's end takes it)
+        self._unannounced: dict[str, tuple[float, int, Task]] = {}
         self._huey: Huey | None = None
+        # How task lines are logged, looked up again every ``RECHECK`` seconds
+        # (``_reroute``): until when this holds, the consumer handler when it
+        # alone takes them (else records) and whether INFO is enabled.
+        self._until = 0.0
+        self._handler: BatchedStreamHandler | None = None
+        self._enabled = False
 
     def install(self, huey: Huey) -> None:
         self._huey = huey
@@ -303,24 +457,87 @@ class TaskEventLogger:
         if self._huey is not None:
             self._huey.disconnect_signal(self, *self.SIGNALS)
             self._huey = None
+        self._use(None)
+        self._until = 0.0
+
+    def _reroute(self, now: float) -> None:
+        """Look up how task lines are logged. A change to the logging set-up
+        made while the consumer runs applies to them up to ``RECHECK``
+        seconds later."""
+        self._enabled = logger.isEnabledFor(logging.INFO)
+        self._use(_lone_handler() if self._enabled else None)
+        self._until = now + RECHECK
+
+    def _use(self, handler: BatchedStreamHandler | None) -> None:
+        """Queue events to ``handler`` from now on (None: make records)."""
+        if handler is self._handler:
+            return
+        if self._handler is not None and self._starts in self._handler.sources:
+            self._handler.sources.remove(self._starts)
+        self._handler = handler
+        if handler is not None:
+            handler.sources.append(self._starts)
+        # the starts noted for the old handler go the new way (or nowhere)
+        for event in self._starts():
+            if self._enabled:
+                self._log(event)
+
+    def _starts(self) -> list[tuple]:
+        """The handler's source: the start lines of the attempts running
+        now that are not written yet."""
+        events = []
+        for task_id in list(self._unannounced):
+            noted = self._unannounced.pop(task_id, None)  # or the attempt's end took it
+            if noted is not None:
+                created, ident, task = noted
+                events.append((created, ident, 'INFO', _TASKS, 'executing %s', (repr(task),)))
+        return events
+
+    def _log(self, event: tuple) -> None:
+        """Log an INFO event (see ``Formatter.fill``) the way ``_reroute``
+        found: queued to the handler, or as a record."""
+        handler = self._handler
+        if handler is not None:
+            handler.queue_event(event)
+        else:
+            logger.handle(_event_record(event))
 
     def _elapsed(self, task: Task) -> str:
+        """' in 0.012s' for the attempt of ``task`` ending now."""
+        self._unannounced.pop(task.id, None)
         started = self._started.pop(task.id, None)
         return '' if started is None else ' in %.3fs' % (time.monotonic() - started)
 
     def __call__(self, signal: str, task: Task, *args: Any) -> None:
         if signal == S.SIGNAL_EXECUTING:
             self._started[task.id] = time.monotonic()
-            if logger.isEnabledFor(logging.INFO):
-                _info('executing %r', task)
+            now = time.time()
+            if now >= self._until:
+                self._reroute(now)
+            if self._handler is not None:
+                self._unannounced[task.id] = (now, _get_ident(), task)
+            elif self._enabled:  # the task as it is now (a retry changes it)
+                self._log((now, _get_ident(), 'INFO', _TASKS, 'executing %s', (repr(task),)))
         elif signal == S.SIGNAL_COMPLETE:
-            elapsed = self._elapsed(task)
-            if logger.isEnabledFor(logging.INFO):
-                _info('%s finished%s', task.id, elapsed)
+            self._unannounced.pop(task.id, None)
+            started = self._started.pop(task.id, None)
+            now = time.time()
+            if now >= self._until:
+                self._reroute(now)
+            if not self._enabled:
+                pass
+            elif started is None:
+                self._log((now, _get_ident(), 'INFO', _TASKS, _FINISHED, (task.name, task.id)))
+            else:
+                elapsed = time.monotonic() - started
+                self._log(
+                    (now, _get_ident(), 'INFO', _TASKS, _FINISHED_IN, (task.name, task.id, elapsed))
+                )
         elif signal == S.SIGNAL_ERROR:
             why = describe_exception(args[0]) if args else 'unknown error'
-            logger.error('%s failed%s: %s', task.id, self._elapsed(task), why)
+            logger.error('%s: %s failed%s: %s', task.name, task.id, self._elapsed(task), why)
         elif signal == S.SIGNAL_RETRYING:
+            self._elapsed(task)  # a RetryTask ends its attempt with this signal alone
             logger.warning(
                 '%s will be retried (%s retries left)%s',
                 task.id,
@@ -332,6 +549,10 @@ class TaskEventLogger:
         elif signal == S.SIGNAL_EXPIRED:
             logger.info('%s expired, skipped', task.id)
         elif signal in (S.SIGNAL_LOCKED, S.SIGNAL_RATE_LIMITED, S.SIGNAL_CANCELED):
-            logger.info('%s %s%s', task.id, signal.replace('-', ' '), self._elapsed(task))
+            logger.info(
+                '%s: %s %s%s', task.name, task.id, signal.replace('-', ' '), self._elapsed(task)
+            )
+        elif signal in (S.SIGNAL_TIMEOUT, S.SIGNAL_INTERRUPTED):
+            self._elapsed(task)  # huey-api logs these
         elif signal == S.SIGNAL_DEAD_LETTERED:
             logger.error('%r moved to the dead letters', task)

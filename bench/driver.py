@@ -32,6 +32,7 @@ from harness import (
     redis_client,
     rss_mib,
     run_scenario,
+    tree_cpu_seconds,
     tree_rss_mib,
 )
 
@@ -141,6 +142,8 @@ class Consumer(WorkerProcess):
             env=storage.env,
             log_path=os.path.join(storage.tmpdir, 'consumer.log'),
         )
+        self.cpu_at_first: float | None = None  # see _wait_all_results
+        self.cpu_at_end: float | None = None
 
 
 def _get_or_none(result, timeout: float):
@@ -169,14 +172,21 @@ def _wait_all_results(
     """Wait until every handle's result is stored; return (finish time, method).
 
     Uses ``huey.result_count()`` (one cheap call per poll) when the
-    implementation has it, otherwise walks the handles in order.
+    implementation has it, otherwise walks the handles in order. With
+    ``result_count()`` the consumer's CPU seconds are noted when the first
+    result appears (polled every millisecond until then) as
+    ``consumer.cpu_at_first``, and at the end as ``consumer.cpu_at_end``.
     """
     expected = len(handles)
     deadline = time.time() + timeout
     if hasattr(huey, 'result_count'):
         polls = 0
         while True:
-            if huey.result_count() >= expected:
+            count = huey.result_count()
+            if count and consumer.cpu_at_first is None:
+                consumer.cpu_at_first = tree_cpu_seconds(consumer.proc.pid)
+            if count >= expected:
+                consumer.cpu_at_end = tree_cpu_seconds(consumer.proc.pid)
                 return time.time(), 'result_count'
             polls += 1
             if polls % 50 == 0:
@@ -186,7 +196,7 @@ def _wait_all_results(
                     f'{huey.result_count()}/{expected} results after {timeout}s; '
                     f'consumer log:\n{consumer.log_tail()}'
                 )
-            time.sleep(interval)
+            time.sleep(interval if consumer.cpu_at_first is not None else 0.001)
     index = 0
     while index < expected:
         if handles[index].get() is not None:  # consumes the result; counted here
@@ -316,6 +326,9 @@ def scenario_drain(params: dict) -> dict:
             'method': method,
             **trips,
         }
+        if consumer.cpu_at_first is not None and consumer.cpu_at_end is not None:
+            # consumer CPU per task from the first result on (start-up left out)
+            figures['cpu_per_task'] = (consumer.cpu_at_end - consumer.cpu_at_first) / count
         if nap:
             workers = int(params['workers'])
             figures['ideal'] = count * nap / workers

@@ -92,6 +92,19 @@ def tree_rss_mib(pid: int) -> float:
     return total
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a process tree."""
+    total, tick = 0.0, os.sysconf('SC_CLK_TCK')
+    for member in descendants(pid):
+        try:
+            with open(f'/proc/{member}/stat') as handle:
+                fields = handle.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class WorkerProcess:
     """A worker subprocess in a session of its own, its output in a log file.
 

@@ -10,7 +10,9 @@ created on first use with ``huey==3.5.4`` from the package index). Runs are
 interleaved per round (ours, ref, ours, ref, ...) and the medians are
 compared. The table goes to stdout and to ``bench/results/latest.md``.
 ``--peers`` / ``--peers-only`` add or run alone the peers table: the same
-workload on Celery, Dramatiq, RQ, taskiq and arq (``bench/versus.py``).
+workload on Celery, Dramatiq, RQ, taskiq and arq (``bench/versus.py``);
+``--costs`` / ``--costs-only`` the costs of our default logging and of
+huey-monitor's recording (``bench/costs.py``).
 Benchmarks are not tests: nothing here fails a build.
 """
 
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aio import measure_aio
+from costs import measure_costs
 from server import private_redis
 from sides import ensure_venv, our_pins, run_driver
 from versus import measure_peers
@@ -402,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument('--aio-only', action='store_true', help='run only the asyncio table')
     parser.add_argument(
+        '--costs',
+        action='store_true',
+        help='also run the costs table (default logging, huey-monitor: ours on against off)',
+    )
+    parser.add_argument('--costs-only', action='store_true', help='run only the costs table')
+    parser.add_argument(
         '--output',
         default=str(RESULTS / 'latest.md'),
         help='markdown table path (the peers table goes to peers.md beside it)',
@@ -411,8 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         parser.error(f'--rounds {args.rounds}: need at least 1')
 
-    if (args.peers_only or args.aio_only) and (args.scenario or args.self_test):
-        parser.error('--peers-only / --aio-only run one table alone: drop --scenario / --self-test')
+    if (args.peers_only or args.aio_only or args.costs_only) and (args.scenario or args.self_test):
+        parser.error(
+            '--peers-only / --aio-only / --costs-only run one table alone: '
+            'drop --scenario / --self-test'
+        )
 
     if 'BENCH_REDIS_PORT' in os.environ:  # a server of the caller's choosing
         return run_tables(args)
@@ -423,13 +435,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_tables(args: argparse.Namespace) -> int:
     """The main table, then the peers and asyncio tables when asked for."""
-    only = args.peers_only or args.aio_only
+    only = args.peers_only or args.aio_only or args.costs_only
     status = 0 if only else measure(args)
     if args.peers or args.peers_only:
         ref_python = args.ref_python or ensure_ref_venv(sys.executable)
         status = measure_peers(args, args.ours_python, ref_python) or status
     if args.aio or args.aio_only:
         status = measure_aio(args, args.ours_python) or status
+    if args.costs or args.costs_only:
+        status = measure_costs(args, args.ours_python) or status
     return status
 
 

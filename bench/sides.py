@@ -55,15 +55,20 @@ def ensure_venv(venv: Path, wanted: list[str], python_for_venv: str) -> str:
 
 
 def run_driver(
-    python: str, scenario: str, params: dict, timeout: float, driver: str = 'driver.py'
+    python: str,
+    scenario: str,
+    params: dict,
+    timeout: float,
+    driver: str = 'driver.py',
+    env: dict | None = None,
 ) -> dict:
-    """Run one measurement (``bench/DRIVER SCENARIO JSON``); return its figures
-    or raise RuntimeError.
+    """Run one measurement (``bench/DRIVER SCENARIO JSON``), with ``env``
+    added to the environment; return its figures or raise RuntimeError.
 
     On timeout the driver gets SIGTERM first, so it stops its worker and
     flushes the db, and is killed only if it has not exited 30 s later.
     """
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env.pop('PYTHONPATH', None)
     try:
         proc = subprocess.Popen(

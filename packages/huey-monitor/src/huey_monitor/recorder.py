@@ -68,6 +68,7 @@ _MAX_ARGS_LENGTH = 400
 #: oldest are dropped first).
 _MAX_BUFFERED = 200_000
 _EXECUTING = S.SIGNAL_EXECUTING
+_COMPLETE = S.SIGNAL_COMPLETE
 _ERROR = S.SIGNAL_ERROR
 _now = time.time
 _TS = operator.itemgetter(0)
@@ -191,7 +192,29 @@ class Recorder:
         # its own errors, so huey-api calls it directly (Signals.send).
         try:
             now = _now()
-            if signal == _EXECUTING:
+            if signal == _COMPLETE:  # the usual end: its start and arguments were noted
+                started = self._in_flight.pop(task.id, None)
+                if started is not None:
+                    name, start, args_text = started
+                    self._pending.append(
+                        (
+                            now,
+                            signal,
+                            task.id,
+                            name,
+                            now - start,
+                            None,
+                            self._consumer,
+                            args_text,
+                            start,
+                        )
+                    )
+                else:
+                    args_text = _describe_args(task) if self.capture_args else None
+                    self._pending.append(
+                        (now, signal, task.id, task.name, None, None, self._consumer, args_text)
+                    )
+            elif signal == _EXECUTING:
                 args_text = _describe_args(task) if self.capture_args else None
                 self._in_flight[task.id] = (task.name, now, args_text)
             else:
@@ -273,8 +296,10 @@ class Recorder:
             # (others may be appended meanwhile): an attempt that ends in
             # between is in both, and its start is written once.
             running = self._running(list(self._in_flight.items()))
-            popleft = self._pending.popleft
-            events = [popleft() for _ in range(len(self._pending))]
+            # popleft in C, once per event present now
+            events = list(
+                map(collections.deque.popleft, itertools.repeat(self._pending, len(self._pending)))
+            )
             if not events and not running:
                 return 0
             try:

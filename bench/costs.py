@@ -1,0 +1,131 @@
+"""The costs table: what a feature of ours costs our own end-to-end drain.
+
+Called by ``bench/run.py --costs`` / ``--costs-only``. Each row drains the
+same queued no-op tasks (``-k thread -w 4``) with the feature on and off,
+both sides our interpreter, interleaved per round (on, off, on, off, ...),
+and compares the medians: the rate, and the consumer's CPU time per task
+from its first result on (utime + stime of its process tree), which a busy
+machine disturbs less. The targets are the issues': default logging may
+cost at most 10% of the rate (``-q`` off), huey-monitor's recording at most
+5% (``BENCH_MONITOR=1`` makes ``bench_app`` call ``huey_monitor.enable``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sides import run_driver
+from versus import render
+
+__all__ = ['COSTS', 'measure_costs']
+
+WORKERS = ['-k', 'thread', '-w', '4']
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A feature, how to turn it on and off, and the least rate it may leave."""
+
+    feature: str
+    on_args: tuple[str, ...]
+    off_args: tuple[str, ...]
+    on_env: tuple[tuple[str, str], ...]
+    target: float  # rate with the feature / rate without, at least
+
+
+COSTS = (
+    Cost('default logging (off: -q)', (), ('-q',), (), 0.90),
+    Cost('huey-monitor recording (off: not enabled)', (), (), (('BENCH_MONITOR', '1'),), 0.95),
+)
+
+
+def measure_costs(args, ours_python: str) -> int:
+    """Run the costs table; print it and write ``costs.md`` / ``costs.json``."""
+    started = time.time()
+    count = 30_000 if args.mode == 'full' else 10_000
+    samples: dict[str, dict[str, list[dict]]] = {}
+    errors: dict[str, list[str]] = {}
+    cases = [(cost, storage) for cost in COSTS for storage in ('redis', 'sqlite')]
+    for cost, storage in cases:
+        label = f'{cost.feature}, e2e {storage}'
+        for round_number in range(1, args.rounds + 1):
+            for side in ('on', 'off'):
+                extra = cost.on_args if side == 'on' else cost.off_args
+                params = {
+                    'storage': storage,
+                    'count': count,
+                    'consumer_args': [*WORKERS, *extra],
+                }
+                env = dict(cost.on_env) if side == 'on' else {}
+                try:
+                    figures = run_driver(ours_python, 'drain', params, args.timeout, env=env)
+                except RuntimeError as exc:
+                    errors.setdefault(label, []).append(str(exc))
+                    print(
+                        f'[costs] {label} round {round_number} {side}: ERROR {exc}', file=sys.stderr
+                    )
+                    continue
+                samples.setdefault(label, {}).setdefault(side, []).append(figures)
+                print(
+                    f'[costs] {label} round {round_number} {side}: {figures["rate"]:,.0f}/s, '
+                    f'{1e6 * figures.get("cpu_per_task", 0):.1f} us CPU/task',
+                    file=sys.stderr,
+                )
+
+    def median(label: str, side: str, key: str) -> float | None:
+        values = [s[key] for s in samples.get(label, {}).get(side, []) if key in s]
+        return statistics.median(values) if values else None
+
+    rows = []
+    for cost, storage in cases:
+        label = f'{cost.feature}, e2e {storage}'
+        on, off = median(label, 'on', 'rate'), median(label, 'off', 'rate')
+        cpu_on, cpu_off = median(label, 'on', 'cpu_per_task'), median(label, 'off', 'cpu_per_task')
+        if on is None or off is None:
+            rows.append([label, 'error', 'error', '-', f'>= {cost.target:.2f}x', 'n/a', ''])
+            continue
+        ratio = on / off
+        cpu = (
+            f'{1e6 * cpu_on:.1f} / {1e6 * cpu_off:.1f} us'
+            if cpu_on is not None and cpu_off is not None
+            else '-'
+        )
+        rows.append(
+            [
+                label,
+                f'{on:,.0f}/s',
+                f'{off:,.0f}/s',
+                f'{ratio:.2f}x',
+                f'>= {cost.target:.2f}x',
+                'pass' if ratio >= cost.target else 'MISS',
+                cpu,
+            ]
+        )
+    header = ['feature', 'on', 'off', 'ratio', 'target', 'result', 'CPU/task on / off']
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    notes = [
+        f'{stamp}, costs table, {args.rounds} rounds (on then off each round), medians; '
+        f'{os.cpu_count()} CPUs; run took {time.time() - started:.0f} s',
+        f'ours ({ours_python}) both sides; {count:,} queued no-op tasks, '
+        f'consumer {" ".join(WORKERS)}; ratio = rate on / rate off',
+    ]
+    text = ['\n'.join(notes), render(header, rows, False)]
+    for label, errs in errors.items():
+        text.append(f'{label}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}')
+    print('\n\n'.join(text))
+    output = Path(args.output).with_name('costs.md')
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(
+        '\n\n'.join(['\n'.join(f'{line}  ' for line in notes), render(header, rows, True)]) + '\n'
+    )
+    output.with_suffix('.json').write_text(
+        json.dumps({'samples': samples, 'errors': errors}, indent=1) + '\n'
+    )
+    return 0

@@ -316,7 +316,7 @@ def test_a_task_running_at_a_batch_has_its_start_line_then_its_end(top, work):
     stamp = first[0][1 : first[0].index(']')]
     assert abs(time.mktime(time.strptime(stamp[:19], '%Y-%m-%d %H:%M:%S')) - started) < 2
     assert len(second) == 1 and f'{slow.id} finished in ' in second[0]
-    assert not events._unannounced and not events._started
+    assert not events._running
 
 
 def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(top, work, monkeypatch):
@@ -359,7 +359,7 @@ def test_every_end_of_an_attempt_forgets_its_start(top, work, signal):
     task = work.s()
     events(huey_signals.SIGNAL_EXECUTING, task)
     events(signal, task, *((ValueError('boom'),) if signal == huey_signals.SIGNAL_ERROR else ()))
-    assert not events._started and not events._unannounced
+    assert not events._running
     written = _written(handler)
     assert not any('executing' in line for line in written)
     if signal == huey_signals.SIGNAL_ERROR:

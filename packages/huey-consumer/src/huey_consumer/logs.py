@@ -37,6 +37,7 @@ RECHECK = 0.1
 _FINISHED = '%s: %s finished'
 _FINISHED_IN = '%s: %s finished in %.3fs'
 _get_ident = threading.get_ident
+_time = time.time
 
 DEFAULT_FORMAT = '[%(asctime)s] %(levelname)s %(processName)s:%(threadName)s %(name)s: %(message)s'
 SIMPLE_FORMAT = '%(asctime)s %(message)s'
@@ -127,26 +128,29 @@ class Formatter(logging.Formatter):
         process = _process_name()
         names = None
         templates: dict[tuple, str] = {}
-        cached = self._cached
+        second, stamp = self._cached
         for index, entry in enumerate(entries):
             if entry.__class__ is not tuple:
                 continue
             created, ident, levelname, name, msg, args = entry
-            template = templates.get((ident, msg, levelname, name))
+            key = (ident, msg, levelname, name)
+            template = templates.get(key)
             if template is None:
                 names = names or _thread_names()
-                thread = _thread_name(ident, names)
-                template = templates[ident, msg, levelname, name] = self._template(
-                    msg, bool(args), levelname, name, process, thread, end
+                template = templates[key] = self._template(
+                    msg, bool(args), levelname, name, process, _thread_name(ident, names), end
                 )
             if not template:
                 entries[index] = self.format(_event_record(entry)) + end
                 continue
-            second = created // 1.0
-            if second != cached[0]:
-                cached = self._cached = (second, self._stamp(int(second), self.datefmt))
+            msecs = (created - second) * 1000
+            if not 0 <= msecs < 1000:  # another second: its text, once
+                second = created // 1.0
+                stamp = self._stamp(int(second), self.datefmt)
+                self._cached = (second, stamp)
+                msecs = (created - second) * 1000
             # '%03d' truncates the float milliseconds as logging's record.msecs does
-            entries[index] = template % (cached[1], (created - second) * 1000, *args)
+            entries[index] = template % ((stamp, msecs) + args)
 
     def _template(
         self,
@@ -437,10 +441,9 @@ class TaskEventLogger:
     )
 
     def __init__(self) -> None:
-        self._started: dict[str, float] = {}  # task id -> monotonic start (dict ops are atomic)
-        #: task id -> (time, thread ident, task) of the running attempts whose
-        #: start line is not written yet (``_starts`` or the attempt's end takes it)
-        self._unannounced: dict[str, tuple[float, int, Task]] = {}
+        #: task id -> [start time, thread ident, task, start line written] of
+        #: the attempts running now (dict operations are atomic)
+        self._running: dict[str, list] = {}
         self._huey: Huey | None = None
         # How task lines are logged, looked up again every ``RECHECK`` seconds
         # (``_reroute``): until when this holds, the consumer handler when it
@@ -486,10 +489,10 @@ class TaskEventLogger:
         """The handler's source: the start lines of the attempts running
         now that are not written yet."""
         events = []
-        for task_id in list(self._unannounced):
-            noted = self._unannounced.pop(task_id, None)  # or the attempt's end took it
-            if noted is not None:
-                created, ident, task = noted
+        for running in list(self._running.values()):
+            if not running[3]:
+                running[3] = True
+                created, ident, task, _ = running
                 events.append((created, ident, 'INFO', _TASKS, 'executing %s', (repr(task),)))
         return events
 
@@ -504,35 +507,39 @@ class TaskEventLogger:
 
     def _elapsed(self, task: Task) -> str:
         """' in 0.012s' for the attempt of ``task`` ending now."""
-        self._unannounced.pop(task.id, None)
-        started = self._started.pop(task.id, None)
-        return '' if started is None else ' in %.3fs' % (time.monotonic() - started)
+        running = self._running.pop(task.id, None)
+        return '' if running is None else f' in {max(0.0, _time() - running[0]):.3f}s'
 
     def __call__(self, signal: str, task: Task, *args: Any) -> None:
-        if signal == S.SIGNAL_EXECUTING:
-            self._started[task.id] = time.monotonic()
-            now = time.time()
+        if signal == S.SIGNAL_COMPLETE:  # first: the usual signal
+            running = self._running.pop(task.id, None)
+            now = _time()
             if now >= self._until:
                 self._reroute(now)
-            if self._handler is not None:
-                self._unannounced[task.id] = (now, _get_ident(), task)
-            elif self._enabled:  # the task as it is now (a retry changes it)
-                self._log((now, _get_ident(), 'INFO', _TASKS, 'executing %s', (repr(task),)))
-        elif signal == S.SIGNAL_COMPLETE:
-            self._unannounced.pop(task.id, None)
-            started = self._started.pop(task.id, None)
-            now = time.time()
-            if now >= self._until:
-                self._reroute(now)
-            if not self._enabled:
-                pass
-            elif started is None:
-                self._log((now, _get_ident(), 'INFO', _TASKS, _FINISHED, (task.name, task.id)))
-            else:
-                elapsed = time.monotonic() - started
+            handler = self._handler
+            if running is None:
+                if self._enabled:
+                    self._log((now, _get_ident(), 'INFO', _TASKS, _FINISHED, (task.name, task.id)))
+            elif handler is not None:  # the hot path, inline
+                elapsed = max(0.0, now - running[0])
+                handler.queue_event(
+                    (now, _get_ident(), 'INFO', _TASKS, _FINISHED_IN, (task.name, task.id, elapsed))
+                )
+            elif self._enabled:
+                elapsed = max(0.0, now - running[0])
                 self._log(
                     (now, _get_ident(), 'INFO', _TASKS, _FINISHED_IN, (task.name, task.id, elapsed))
                 )
+        elif signal == S.SIGNAL_EXECUTING:
+            now = _time()
+            if now >= self._until:
+                self._reroute(now)
+            # the start line: written from here when the route is records,
+            # else by the handler's writer if the task still runs then
+            logged = self._handler is None
+            self._running[task.id] = [now, _get_ident(), task, logged]
+            if logged and self._enabled:  # the task as it is now (a retry changes it)
+                self._log((now, _get_ident(), 'INFO', _TASKS, 'executing %s', (repr(task),)))
         elif signal == S.SIGNAL_ERROR:
             why = describe_exception(args[0]) if args else 'unknown error'
             logger.error('%s: %s failed%s: %s', task.name, task.id, self._elapsed(task), why)

@@ -308,6 +308,7 @@ def scenario_drain(params: dict) -> dict:
         else:
             handles.extend(app.noop() for _ in range(count))
         fill_seconds = time.perf_counter() - fill_started
+        app.settle()
         consumer = Consumer(storage, params['consumer_args'])
         reads = _server_reads(storage)
         with consumer:

@@ -18,7 +18,7 @@ import time
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 
-__all__ = ['huey', 'make_huey', 'nap', 'noop', 'stamp']
+__all__ = ['huey', 'make_huey', 'nap', 'noop', 'settle', 'stamp']
 
 
 def make_huey():
@@ -47,6 +47,13 @@ if os.environ.get('BENCH_MONITOR'):  # measure huey-monitor's recording cost (ou
     import huey_monitor
 
     huey_monitor.enable(huey)
+
+
+def settle():
+    """Write what this producer buffered (huey-monitor's enqueue events)
+    before a drain starts, so the drain measures the consumer alone."""
+    if os.environ.get('BENCH_MONITOR'):
+        huey_monitor.monitor_for(huey).flush()
 
 
 @huey.task()

@@ -14,16 +14,12 @@ of stored results, sequentially (``driver.py aenqueue``).
 
 from __future__ import annotations
 
-import datetime
-import json
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from sides import ensure_venv, our_pins, run_driver
-from versus import CLIENT, DRIVER, PEERS, render
+from versus import CLIENT, DRIVER, PEERS, heading, publish
 
 __all__ = ['measure_aio']
 
@@ -104,10 +100,8 @@ def measure_aio(args, ours_python: str) -> int:
             ]
         )
     header = ['side', 'drain', 'x ideal', f'<= {TARGET}x', 'await enqueue']
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     notes = [
-        f'{stamp}, asyncio table, {args.rounds} rounds, medians; {os.cpu_count()} CPUs; '
-        f'run took {time.time() - started:.0f} s',
+        heading(args, 'asyncio table', started),
         f'{COUNT:,} queued tasks, each await asyncio.sleep({NAP}) then one INCR, '
         f'{WORKERS} concurrent; ideal drain {ideal:.2f} s',
     ]
@@ -117,27 +111,11 @@ def measure_aio(args, ours_python: str) -> int:
         for storage, figures in producer.items()
     ]
     producer_header = ['ours, one loop', 'await task.aio()', 'await result (stored)']
-    text = [
-        '\n'.join(notes),
-        render(header, rows, False),
-        '\n'.join(commands),
-        render(producer_header, producer_rows, False),
+    failed = [
+        f'{name}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}'
+        for name, errs in errors.items()
     ]
-    for name, errs in errors.items():
-        text.append(f'{name}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}')
-    print('\n\n'.join(text))
-    output = Path(args.output).with_name('aio.md')
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(
-        '\n\n'.join(
-            [
-                '\n'.join(f'{line}  ' for line in notes),
-                render(header, rows, True),
-                render(producer_header, producer_rows, True),
-            ]
-        )
-        + '\n'
-    )
     raw = {'sides': info, 'samples': samples, 'errors': errors, 'producer': producer}
-    output.with_suffix('.json').write_text(json.dumps(raw, indent=1) + '\n')
+    tables = [(header, rows), (producer_header, producer_rows)]
+    publish(args, 'aio', notes, tables, raw, [('Sides', commands), ('Errors', failed)])
     return 0

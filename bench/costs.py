@@ -12,17 +12,13 @@ cost at most 10% of the rate (``-q`` off), huey-monitor's recording at most
 
 from __future__ import annotations
 
-import datetime
-import json
-import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from sides import run_driver
-from versus import render
+from versus import heading, publish
 
 __all__ = ['COSTS', 'measure_costs']
 
@@ -109,23 +105,15 @@ def measure_costs(args, ours_python: str) -> int:
             ]
         )
     header = ['feature', 'on', 'off', 'ratio', 'target', 'result', 'CPU/task on / off']
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     notes = [
-        f'{stamp}, costs table, {args.rounds} rounds (on then off each round), medians; '
-        f'{os.cpu_count()} CPUs; run took {time.time() - started:.0f} s',
+        heading(args, 'costs table (on then off each round)', started),
         f'ours ({ours_python}) both sides; {count:,} queued no-op tasks, '
         f'consumer {" ".join(WORKERS)}; ratio = rate on / rate off',
     ]
-    text = ['\n'.join(notes), render(header, rows, False)]
-    for label, errs in errors.items():
-        text.append(f'{label}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}')
-    print('\n\n'.join(text))
-    output = Path(args.output).with_name('costs.md')
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(
-        '\n\n'.join(['\n'.join(f'{line}  ' for line in notes), render(header, rows, True)]) + '\n'
-    )
-    output.with_suffix('.json').write_text(
-        json.dumps({'samples': samples, 'errors': errors}, indent=1) + '\n'
-    )
+    failed = [
+        f'{label}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}'
+        for label, errs in errors.items()
+    ]
+    raw = {'samples': samples, 'errors': errors}
+    publish(args, 'costs', notes, [(header, rows)], raw, [('Errors', failed)])
     return 0

@@ -136,6 +136,42 @@ def render(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     return '\n'.join(lines)
 
 
+def heading(args, what: str, started: float) -> str:
+    """A table's first line: when, what, how many rounds, on how many CPUs, how long."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    return (
+        f'{stamp}, {what}, mode {args.mode}, {args.rounds} rounds, medians; '
+        f'{os.cpu_count()} CPUs; run took {time.time() - started:.0f} s'
+    )
+
+
+def publish(
+    args,
+    name: str,
+    notes: list[str],
+    tables: list[tuple[list[str], list[list[str]]]],
+    raw: dict,
+    blocks: list[tuple[str, list[str]]] = (),
+) -> None:
+    """Print a table's ``notes``, ``tables`` ((header, rows) each) and
+    ``blocks`` ((title, lines) each, empty ones left out), and write them as
+    ``NAME.md`` with ``raw`` as ``NAME.json`` beside ``args.output``."""
+    blocks = [(title, lines) for title, lines in blocks if lines]
+    text = ['\n'.join(notes), *(render(header, rows, False) for header, rows in tables)]
+    text += [f'{title}:\n' + '\n'.join(f'  {line}' for line in lines) for title, lines in blocks]
+    markdown = ['\n'.join(f'{line}  ' for line in notes)]
+    markdown += [render(header, rows, True) for header, rows in tables]
+    markdown += [
+        f'{title}:\n\n' + '\n'.join(f'* {line}' for line in lines) for title, lines in blocks
+    ]
+    print('\n\n'.join(text))
+    output = Path(args.output).with_name(f'{name}.md')
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text('\n\n'.join(markdown) + '\n')
+    output.with_suffix('.json').write_text(json.dumps(raw, indent=1) + '\n')
+    print(f'\nwrote {output} and {output.with_suffix(".json")}', file=sys.stderr)
+
+
 def measure_peers(args, ours_python: str, ref_python: str) -> int:
     """Run the peers cases for every side; print the table, write ``peers.md``/``.json``."""
     started = time.time()
@@ -205,11 +241,8 @@ def measure_peers(args, ours_python: str, ref_python: str) -> int:
     rows.append(
         ['concurrency model'] + [info[side]['concurrency'].split(':')[0] for side in pythons]
     )
-    elapsed = time.time() - started
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     notes = [
-        f'{stamp}, peers, mode {args.mode}, {args.rounds} rounds (every side each round), '
-        f'medians; {os.cpu_count()} CPUs; run took {elapsed:.0f} s',
+        heading(args, 'peers (every side each round)', started),
         'Redis for every side: the bench server; /s higher is better, ms and MiB lower.',
     ]
     commands = [
@@ -220,24 +253,6 @@ def measure_peers(args, ours_python: str, ref_python: str) -> int:
         for case in cases
         for side, errs in case.errors.items()
     ]
-    text = [
-        '\n'.join(notes),
-        render(header, rows, False),
-        'Sides:\n' + '\n'.join(f'  {line}' for line in commands),
-    ]
-    markdown = [
-        '\n'.join(f'{line}  ' for line in notes),
-        render(header, rows, True),
-        'Sides:\n\n' + '\n'.join(f'* {line}' for line in commands),
-    ]
-    if errors:
-        text.append('Errors:\n' + '\n'.join(f'  {line}' for line in errors))
-        markdown.append('Errors:\n\n' + '\n'.join(f'* {line}' for line in errors))
-    print('\n\n'.join(text))
-
-    output = Path(args.output).with_name('peers.md')
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text('\n\n'.join(markdown) + '\n')
     raw = {
         'mode': args.mode,
         'rounds': args.rounds,
@@ -247,6 +262,5 @@ def measure_peers(args, ours_python: str, ref_python: str) -> int:
             for c in cases
         ],
     }
-    output.with_suffix('.json').write_text(json.dumps(raw, indent=1) + '\n')
-    print(f'\nwrote {output} and {output.with_suffix(".json")}', file=sys.stderr)
+    publish(args, 'peers', notes, [(header, rows)], raw, [('Sides', commands), ('Errors', errors)])
     return 0

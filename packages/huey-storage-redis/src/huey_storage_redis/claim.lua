@@ -10,21 +10,14 @@ local function reply(envelope)
   if KEYS[7] then return {envelope, redis.call('GET', KEYS[7])} end
   return envelope
 end
-local function return_rest()
-  local envelope = redis.call('RPOP', claim_key)
-  while envelope do
-    redis.call('RPUSH', queue_key, envelope)
-    envelope = redis.call('RPOP', claim_key)
-  end
-end
 local held = redis.call('HGET', leases_key, ARGV[2])
 if held then
-  return_rest()
+  return_claimed(claim_key)
   return reply(held)
 end
 local envelope = redis.call('RPOP', claim_key)
 if not envelope then return false end
-return_rest()
+return_claimed(claim_key)
 redis.call('HSET', leases_key, ARGV[2], envelope)
 redis.call('ZADD', deadlines_key, ARGV[3], ARGV[2])
 return reply(envelope)

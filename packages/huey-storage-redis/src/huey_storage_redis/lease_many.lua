@@ -9,18 +9,10 @@
 -- connection) returns the messages already leased under them.
 local prefix, deadline, count = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local claim_key = KEYS[7]
-local function return_rest()
-  if not claim_key then return end
-  local envelope = redis.call('RPOP', claim_key)
-  while envelope do
-    redis.call('RPUSH', queue_key, envelope)
-    envelope = redis.call('RPOP', claim_key)
-  end
-end
 local reply = {}
 local held = redis.call('HGET', leases_key, prefix .. '1')
 if held then
-  return_rest()
+  if claim_key then return_claimed(claim_key) end
   local i = 1
   while held and i <= count do
     reply[#reply + 1] = held
@@ -31,7 +23,7 @@ else
   if claim_key then
     local claimed = redis.call('RPOP', claim_key)
     if not claimed then return {} end
-    return_rest()
+    return_claimed(claim_key)
     reply[1] = claimed
   end
   local waiting

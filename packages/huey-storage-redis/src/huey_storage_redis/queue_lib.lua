@@ -75,3 +75,14 @@ local function take_lease(receipt)
   end
   return envelope
 end
+
+-- Put whatever is left in a client's claim list (after BLMOVE; a pipeline
+-- retried after a lost reply leaves more there) back at the queue head, so
+-- nothing stays stranded (claim.lua, lease_many.lua).
+local function return_claimed(claim_key)
+  local envelope = redis.call('RPOP', claim_key)
+  while envelope do
+    redis.call('RPUSH', queue_key, envelope)
+    envelope = redis.call('RPOP', claim_key)
+  end
+end

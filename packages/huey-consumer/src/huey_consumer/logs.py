@@ -5,6 +5,7 @@ driven by huey signals."""
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import logging.handlers
 import os
@@ -87,7 +88,7 @@ class Formatter(logging.Formatter):
     """``logging.Formatter`` that formats the time once a second, not once a
     line, and makes the lines of queued events without LogRecords (``fill``)."""
 
-    _cached: tuple[int, str] = (-1, '')  # (second, its formatted time): one atomic read
+    _cached: tuple[float, str] = (-1, '')  # (second, its formatted time): one atomic read
 
     def __init__(
         self, fmt: str | None = None, datefmt: str | None = None, style: str = '%', validate=True
@@ -168,10 +169,11 @@ class Formatter(logging.Formatter):
         if not self.makes_lines:
             return ''
         text = self._fmt or ''
-        if self.datefmt or not self.default_msec_format:
+        msec_format = self.default_msec_format
+        if self.datefmt or not msec_format or '%03d' not in msec_format:
             asctime = '%s%.0s'  # the milliseconds are taken and not shown
         else:
-            asctime = self.default_msec_format
+            asctime = msec_format
         filled = {
             'asctime': asctime,
             # logging leaves a message without arguments as it is
@@ -277,8 +279,8 @@ class BatchedStreamHandler(logging.StreamHandler):
                     self.handleError(
                         logging.makeLogRecord({'msg': f'log source {source!r} failed'})
                     )
-            popleft = self._lines.popleft
-            lines.extend([popleft() for _ in range(len(self._lines))])
+            queued = self._lines
+            lines.extend(map(collections.deque.popleft, itertools.repeat(queued, len(queued))))
             if lines and self.stream is not None:
                 try:
                     self._fill(lines)

@@ -3,6 +3,7 @@ and the lease heartbeat."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -306,20 +307,9 @@ def test_the_flusher_stores_a_result_while_a_long_task_runs(huey):
 
     short, slow = add(1, 2), long()
     worker = Worker(huey, config=ConsumerConfig(prefetch=4))
-    flusher = AckFlusher(lambda: [worker])
-    worker.flusher = flusher
-    threads = [threading.Thread(target=t.run) for t in (flusher, worker)]
-    for thread in threads:
-        thread.start()
-    try:
+    with running_with_flusher(worker, release):
         assert short.get(blocking=True, timeout=10) == 3
         assert slow.get() is None  # still running: the flusher sent the first one's ack
-    finally:
-        release.set()
-        worker.stop_flag.set()
-        threads[1].join(10)
-        flusher.stop()
-        threads[0].join(10)
     assert slow.get() == 'done'
     assert huey.storage.leased_count() == 0
 
@@ -339,12 +329,7 @@ def test_messages_prefetched_behind_a_long_task_are_given_back(huey):
     results = [add(i, i) for i in range(3)]
     worker = Worker(huey, config=ConsumerConfig(prefetch=4))
     other = Worker(huey, worker.stop_flag)
-    flusher = AckFlusher(lambda: [worker])
-    worker.flusher = flusher
-    threads = [threading.Thread(target=t.run) for t in (flusher, worker)]
-    for thread in threads:
-        thread.start()
-    try:
+    with running_with_flusher(worker, release):
         # the first worker holds all four, then gives back the three behind
         # its long task: another worker runs them meanwhile
         wait_until(lambda: huey.pending_count() == 3 and worker.current() is not None)
@@ -353,13 +338,26 @@ def test_messages_prefetched_behind_a_long_task_are_given_back(huey):
         other.settle()
         assert [result.get() for result in results] == [0, 2, 4]
         assert huey.storage.leased_count() == 1
+    assert huey.storage.leased_count() == 0 and worker.tasks_done == 1
+
+
+@contextlib.contextmanager
+def running_with_flusher(worker: Worker, release: threading.Event):
+    """Run ``worker`` and an ``AckFlusher`` watching it in threads; on exit
+    ``release`` the tasks, stop the worker, then the flusher."""
+    flusher = AckFlusher(lambda: [worker])
+    worker.flusher = flusher
+    threads = [threading.Thread(target=t.run) for t in (flusher, worker)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
     finally:
         release.set()
         worker.stop_flag.set()
         threads[1].join(10)
         flusher.stop()
         threads[0].join(10)
-    assert huey.storage.leased_count() == 0 and worker.tasks_done == 1
 
 
 def wait_until(condition, timeout: float = 10.0) -> None:

@@ -518,20 +518,12 @@ class TaskEventLogger:
             now = _time()
             if now >= self._until:
                 self._reroute(now)
-            handler = self._handler
-            if running is None:
-                if self._enabled:
-                    self._log((now, _get_ident(), 'INFO', _TASKS, _FINISHED, (task.name, task.id)))
-            elif handler is not None:  # the hot path, inline
-                elapsed = max(0.0, now - running[0])
-                handler.queue_event(
-                    (now, _get_ident(), 'INFO', _TASKS, _FINISHED_IN, (task.name, task.id, elapsed))
-                )
-            elif self._enabled:
-                elapsed = max(0.0, now - running[0])
-                self._log(
-                    (now, _get_ident(), 'INFO', _TASKS, _FINISHED_IN, (task.name, task.id, elapsed))
-                )
+            if self._enabled:
+                if running is None:
+                    msg, values = _FINISHED, (task.name, task.id)
+                else:
+                    msg, values = _FINISHED_IN, (task.name, task.id, max(0.0, now - running[0]))
+                self._log((now, _get_ident(), 'INFO', _TASKS, msg, values))
         elif signal == S.SIGNAL_EXECUTING:
             now = _time()
             if now >= self._until:

@@ -164,16 +164,19 @@ class Worker:
 
     def _give_back(self, deliveries: list) -> bool:
         """Return deliveries that never started to the queue; never raises."""
+        return self._quietly(
+            self.huey.give_back,
+            deliveries,
+            'give back %d prefetched tasks (they return when their leases lapse)',
+        )
+
+    def _quietly(self, call, items: list, doing: str) -> bool:
+        """``call(items)``, logging a failure (``doing % len(items)``) instead
+        of raising; False when it failed."""
         try:
-            self.huey.give_back(deliveries)
+            call(items)
         except Exception as exc:
-            logger.error(
-                '%s: could not give back %d prefetched tasks (they return when '
-                'their leases lapse): %s',
-                self.name,
-                len(deliveries),
-                exc,
-            )
+            logger.error('%s: could not %s: %s', self.name, doing % len(items), exc)
             return False
         return True
 
@@ -208,17 +211,11 @@ class Worker:
     def _send_acks(self, acks: list) -> None:
         """Acknowledge ``acks`` (no lease taken); never raises: the messages of
         a failed send come back when their leases lapse, and run again."""
-        if not acks:
-            return
-        try:
-            self.huey.acknowledge(acks)
-        except Exception as exc:
-            logger.error(
-                '%s: could not acknowledge %d tasks (they will run again once '
-                'their leases lapse): %s',
-                self.name,
-                len(acks),
-                exc,
+        if acks:
+            self._quietly(
+                self.huey.acknowledge,
+                acks,
+                'acknowledge %d tasks (they will run again once their leases lapse)',
             )
 
     # -- the loop (the worker's own thread/process/greenlet) -----------------

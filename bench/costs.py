@@ -1,14 +1,18 @@
 """The costs table: what a feature of ours costs our own end-to-end drain.
 
-Called by ``bench/run.py --costs`` / ``--costs-only``. Each row drains the
-same queued no-op tasks (``-k thread -w 4``) with the feature on and off,
-both sides our interpreter, interleaved per round (on, off, on, off, ...),
-and compares them: the median of each round's ratio of rates (its two runs
-are back to back), and the median consumer CPU time per task from its
-first result on (utime + stime of its process tree), which a busy machine
-disturbs less. The targets are the issues': default logging may
-cost at most 10% of the rate (``-q`` off), huey-monitor's recording at most
-5% (``BENCH_MONITOR=1`` makes ``bench_app`` call ``huey_monitor.enable``).
+Called by ``bench/run.py --costs`` / ``--costs-only``. Each drain
+(``scenario_toggle`` in driver.py, ``-k thread -w 4``, queued no-op tasks)
+has the consumer turn the feature off and on every ``period`` seconds; each
+pair of neighbouring windows gives a ratio of rates (on / off), and a row's
+ratio is the median over all pairs of its drains. Why windows of one drain
+rather than whole runs on and off: this machine's speed drifts by tens of
+percent within seconds, and neighbouring windows share that drift where
+two runs a few seconds apart do not. A control row toggles nothing: its
+ratio shows the method's own noise.
+
+The targets are the issues': default logging may cost at most 10% of the
+rate (off: the level ``-q`` sets), huey-monitor's recording at most 5%
+(``BENCH_MONITOR=1`` enables it, the toggle connects and disconnects it).
 """
 
 from __future__ import annotations
@@ -28,100 +32,97 @@ WORKERS = ['-k', 'thread', '-w', '4']
 
 @dataclass(frozen=True)
 class Cost:
-    """A feature, how to turn it on and off, and the least rate it may leave."""
+    """A feature, what ``bench_app`` toggles for it, and the least rate it may leave."""
 
     feature: str
-    on_args: tuple[str, ...]
-    off_args: tuple[str, ...]
-    on_env: tuple[tuple[str, str], ...]
-    target: float  # rate with the feature / rate without, at least
+    toggle: str  # BENCH_TOGGLE
+    env: tuple[tuple[str, str], ...]
+    target: float | None  # rate with the feature / rate without, at least
 
 
 COSTS = (
-    Cost('default logging (off: -q)', (), ('-q',), (), 0.90),
-    Cost('huey-monitor recording (off: not enabled)', (), (), (('BENCH_MONITOR', '1'),), 0.95),
+    Cost('default logging (off: -q level)', 'logging', (), 0.90),
+    Cost('huey-monitor recording (off: disconnected)', 'monitor', (('BENCH_MONITOR', '1'),), 0.95),
+    Cost('nothing (control: the noise)', 'none', (), None),
 )
 
 
 def measure_costs(args, ours_python: str) -> int:
     """Run the costs table; print it and write ``costs.md`` / ``costs.json``."""
     started = time.time()
-    count = 30_000 if args.mode == 'full' else 10_000
-    samples: dict[str, dict[str, list[dict]]] = {}
-    pairs: dict[str, list[float]] = {}  # per round: rate on / rate off, run back to back
+    full = args.mode == 'full'
+    count, period, settle = (200_000, 1.0, 0.3) if full else (60_000, 0.5, 0.15)
+    windows: dict[str, list[dict]] = {}
+    ratios: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
     cases = [(cost, storage) for cost in COSTS for storage in ('redis', 'sqlite')]
-    for cost, storage in cases:
-        label = f'{cost.feature}, e2e {storage}'
-        for round_number in range(1, args.rounds + 1):
-            rates = {}
-            for side in ('on', 'off'):
-                extra = cost.on_args if side == 'on' else cost.off_args
-                params = {
-                    'storage': storage,
-                    'count': count,
-                    'consumer_args': [*WORKERS, *extra],
-                }
-                env = dict(cost.on_env) if side == 'on' else {}
-                try:
-                    figures = run_driver(ours_python, 'drain', params, args.timeout, env=env)
-                except RuntimeError as exc:
-                    errors.setdefault(label, []).append(str(exc))
-                    print(
-                        f'[costs] {label} round {round_number} {side}: ERROR {exc}', file=sys.stderr
-                    )
-                    continue
-                samples.setdefault(label, {}).setdefault(side, []).append(figures)
-                rates[side] = figures['rate']
-                print(
-                    f'[costs] {label} round {round_number} {side}: {figures["rate"]:,.0f}/s, '
-                    f'{1e6 * figures.get("cpu_per_task", 0):.1f} us CPU/task',
-                    file=sys.stderr,
-                )
-            if len(rates) == 2:
-                pairs.setdefault(label, []).append(rates['on'] / rates['off'])
+    for round_number in range(1, args.rounds + 1):
+        for cost, storage in cases:
+            label = f'{cost.feature}, e2e {storage}'
+            params = {
+                'storage': storage,
+                'count': count,
+                'feature': cost.toggle,
+                'period': period,
+                'settle': settle,
+                'consumer_args': WORKERS,
+            }
+            try:
+                figures = run_driver(ours_python, 'toggle', params, args.timeout, env=dict(cost.env))
+            except RuntimeError as exc:
+                errors.setdefault(label, []).append(str(exc))
+                print(f'[costs] {label} round {round_number}: ERROR {exc}', file=sys.stderr)
+                continue
+            windows.setdefault(label, []).extend(figures['windows'])
+            ratios.setdefault(label, []).extend(figures['ratios'])
+            print(
+                f'[costs] {label} round {round_number}: '
+                + ' '.join(f'{r:.2f}' for r in figures['ratios']),
+                file=sys.stderr,
+            )
 
-    def median(label: str, side: str, key: str) -> float | None:
-        values = [s[key] for s in samples.get(label, {}).get(side, []) if key in s]
+    def median(label: str, on: bool, key: str) -> float | None:
+        values = [w[key] for w in windows.get(label, []) if w['on'] is on]
         return statistics.median(values) if values else None
 
     rows = []
     for cost, storage in cases:
         label = f'{cost.feature}, e2e {storage}'
-        on, off = median(label, 'on', 'rate'), median(label, 'off', 'rate')
-        cpu_on, cpu_off = median(label, 'on', 'cpu_per_task'), median(label, 'off', 'cpu_per_task')
-        if on is None or off is None or label not in pairs:
-            rows.append([label, 'error', 'error', '-', f'>= {cost.target:.2f}x', 'n/a', ''])
+        target = '-' if cost.target is None else f'>= {cost.target:.2f}x'
+        on, off = median(label, True, 'rate'), median(label, False, 'rate')
+        if on is None or off is None or not ratios.get(label):
+            rows.append([label, 'error', 'error', '-', target, 'n/a', '', '0'])
             continue
-        # The median of the rounds' own ratios: a round's two runs are back
-        # to back, so a machine that is busier in some rounds moves both.
-        ratio = statistics.median(pairs[label])
-        cpu = (
-            f'{1e6 * cpu_on:.1f} / {1e6 * cpu_off:.1f} us'
-            if cpu_on is not None and cpu_off is not None
-            else '-'
-        )
+        ratio = statistics.median(ratios[label])
+        cpu_on, cpu_off = median(label, True, 'cpu'), median(label, False, 'cpu')
+        if cost.target is None:
+            result = '-'
+        else:
+            result = 'pass' if ratio >= cost.target else 'MISS'
         rows.append(
             [
                 label,
                 f'{on:,.0f}/s',
                 f'{off:,.0f}/s',
                 f'{ratio:.2f}x',
-                f'>= {cost.target:.2f}x',
-                'pass' if ratio >= cost.target else 'MISS',
-                cpu,
+                target,
+                result,
+                f'{1e6 * cpu_on:.1f} / {1e6 * cpu_off:.1f} us',
+                str(len(ratios[label])),
             ]
         )
-    header = ['feature', 'on', 'off', 'ratio', 'target', 'result', 'CPU/task on / off']
+    header = ['feature', 'on', 'off', 'ratio', 'target', 'result', 'CPU/task on / off', 'pairs']
     notes = [
-        heading(args, 'costs table (on then off each round)', started),
-        f'ours ({ours_python}) both sides; {count:,} queued no-op tasks, '
-        f"consumer {' '.join(WORKERS)}; ratio = the median of each round's rate on / rate off",
+        heading(args, 'costs table (feature toggled within each drain)', started),
+        f'ours ({ours_python}); {args.rounds} drains a row of {count:,} queued no-op tasks, '
+        f"consumer {' '.join(WORKERS)}, the feature switched every {period:g} s "
+        f'(the first {settle:g} s of a window left out); on / off = median window rates; '
+        'ratio = the median of neighbouring windows\' rate on / rate off',
     ]
     failed = [
         f'{label}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}'
         for label, errs in errors.items()
     ]
-    raw = {'samples': samples, 'pairs': pairs, 'errors': errors}
+    raw = {'windows': windows, 'ratios': ratios, 'errors': errors}
     publish(args, 'costs', notes, [(header, rows)], raw, [('Errors', failed)])
     return 0

@@ -32,6 +32,7 @@ from harness import (
     redis_client,
     rss_mib,
     run_scenario,
+    process_cpu_seconds,
     tree_cpu_seconds,
     tree_rss_mib,
 )
@@ -167,7 +168,12 @@ def _wait_result(result, consumer: Consumer, timeout: float):
 
 
 def _wait_all_results(
-    huey, handles: list, consumer: Consumer, timeout: float, interval: float = 0.01
+    huey,
+    handles: list,
+    consumer: Consumer,
+    timeout: float,
+    interval: float = 0.01,
+    samples: list | None = None,
 ):
     """Wait until every handle's result is stored; return (finish time, method).
 
@@ -175,7 +181,9 @@ def _wait_all_results(
     implementation has it, otherwise walks the handles in order. With
     ``result_count()`` the consumer's CPU seconds are noted when the first
     result appears (polled every millisecond until then) as
-    ``consumer.cpu_at_first``, and at the end as ``consumer.cpu_at_end``.
+    ``consumer.cpu_at_first``, and at the end as ``consumer.cpu_at_end``;
+    a ``samples`` list gets (time, results, consumer CPU seconds) at each
+    poll from the first result on.
     """
     expected = len(handles)
     deadline = time.time() + timeout
@@ -185,6 +193,8 @@ def _wait_all_results(
             count = huey.result_count()
             if count and consumer.cpu_at_first is None:
                 consumer.cpu_at_first = tree_cpu_seconds(consumer.proc.pid)
+            if count and samples is not None:
+                samples.append((time.time(), count, process_cpu_seconds(consumer.proc.pid)))
             if count >= expected:
                 consumer.cpu_at_end = tree_cpu_seconds(consumer.proc.pid)
                 return time.time(), 'result_count'
@@ -338,6 +348,70 @@ def scenario_drain(params: dict) -> dict:
         storage.cleanup()
 
 
+def scenario_toggle(params: dict) -> dict:
+    """Drain pre-queued no-ops while the consumer turns a feature off and on
+    (``BENCH_TOGGLE``, see ``bench_app``) every ``period`` seconds; return
+    the rate of each window with the feature on and off, and each adjacent
+    pair's ratio (on / off).
+
+    Why windows of one drain rather than separate runs: this machine's speed
+    drifts by tens of percent within seconds, and neighbouring windows share
+    it. The first ``settle`` seconds of a window (the switch's own wake) are
+    left out, and so are the first two windows (the consumer warming up)
+    and the last, unfinished one.
+    """
+    storage = Storage(params['storage'])
+    try:
+        app = storage.app()
+        count = int(params['count'])
+        notes = os.path.join(storage.tmpdir, 'toggles')
+        storage.env.update(
+            BENCH_TOGGLE=params['feature'],
+            BENCH_TOGGLE_PERIOD=str(params['period']),
+            BENCH_TOGGLE_FILE=notes,
+        )
+        handles = [app.noop() for _ in range(count)]
+        app.settle()
+        consumer = Consumer(storage, params['consumer_args'])
+        samples: list[tuple[float, int, float]] = []  # (time, results, consumer CPU s)
+        with consumer:
+            _wait_all_results(app.huey, handles, consumer, timeout=300, samples=samples)
+        with open(notes) as handle:
+            switches = [(float(t), state == '1') for t, state in map(str.split, handle)]
+        windows = _windows(samples, switches, float(params['settle']))[2:]
+        ratios = []
+        for first, second in zip(windows, windows[1:]):
+            on, off = (first, second) if first['on'] else (second, first)
+            ratios.append(on['rate'] / off['rate'])
+        return {'count': count, 'windows': windows, 'ratios': ratios}
+    finally:
+        storage.cleanup()
+
+
+def _windows(samples: list, switches: list, settle: float) -> list[dict]:
+    """Rate and consumer CPU per task in each whole window between switches,
+    from ``samples`` of (time, results, CPU seconds), interpolated."""
+
+    def at(moment: float) -> tuple[float, float]:
+        for (t0, n0, c0), (t1, n1, c1) in zip(samples, samples[1:]):
+            if t0 <= moment <= t1:
+                share = (moment - t0) / (t1 - t0) if t1 > t0 else 0.0
+                return n0 + share * (n1 - n0), c0 + share * (c1 - c0)
+        raise ValueError(moment)
+
+    first, last = samples[0][0], samples[-1][0]
+    windows = []
+    for (start, on), (end, _) in zip(switches, switches[1:]):
+        start += settle
+        if start >= end or start < first or end > last:
+            continue
+        (n0, c0), (n1, c1) = at(start), at(end)
+        done = n1 - n0
+        if done > 0:
+            windows.append({'on': on, 'rate': done / (end - start), 'cpu': (c1 - c0) / done})
+    return windows
+
+
 def scenario_latency(params: dict) -> dict:
     """Enqueue tasks one by one at a fixed rate to an idle consumer."""
     storage = Storage(params['storage'])
@@ -486,6 +560,7 @@ SCENARIOS = {
     'enqueue': scenario_enqueue,
     'aenqueue': scenario_aenqueue,
     'drain': scenario_drain,
+    'toggle': scenario_toggle,
     'latency': scenario_latency,
     'schedule': scenario_schedule,
     'msgsize': scenario_msgsize,

@@ -25,9 +25,11 @@ __all__ = [
     'WorkerProcess',
     'descendants',
     'percentile',
+    'process_cpu_seconds',
     'redis_client',
     'rss_mib',
     'run_scenario',
+    'tree_cpu_seconds',
     'tree_rss_mib',
 ]
 
@@ -94,15 +96,17 @@ def tree_rss_mib(pid: int) -> float:
 
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by a process tree."""
-    total, tick = 0.0, os.sysconf('SC_CLK_TCK')
-    for member in descendants(pid):
-        try:
-            with open(f'/proc/{member}/stat') as handle:
-                fields = handle.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(map(process_cpu_seconds, descendants(pid)))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by one process (0 once gone)."""
+    try:
+        with open(f'/proc/{pid}/stat') as handle:
+            fields = handle.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 class WorkerProcess:

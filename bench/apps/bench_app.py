@@ -8,12 +8,20 @@ variables set by ``bench/driver.py``:
 * ``BENCH_REDIS_DB``: Redis database number (default 5, the bench db);
 * ``BENCH_SQLITE_FILE``: the SQLite file (required for ``sqlite``);
 * ``BENCH_MONITOR``: set to record with huey-monitor (compare an interpreter
-  wrapper that sets it against the same interpreter without it).
+  wrapper that sets it against the same interpreter without it);
+* ``BENCH_TOGGLE``: ``logging``, ``monitor`` (with ``BENCH_MONITOR``) or
+  ``none`` (a control): the consumer turns that feature off and on about
+  every ``BENCH_TOGGLE_PERIOD`` seconds and appends each switch (time, 1 on /
+  0 off) to ``BENCH_TOGGLE_FILE`` (ours only; see ``scenario_toggle`` in
+  driver.py).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import random
+import threading
 import time
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey
@@ -47,6 +55,64 @@ if os.environ.get('BENCH_MONITOR'):  # measure huey-monitor's recording cost (ou
     import huey_monitor
 
     huey_monitor.enable(huey)
+
+
+_toggler_started = threading.Lock()
+
+
+if os.environ.get('BENCH_TOGGLE'):
+
+    @huey.on_startup()
+    def _start_toggler():
+        # every worker runs this hook; the first one starts the toggler
+        if _toggler_started.acquire(blocking=False):
+            threading.Thread(target=_toggle, name='bench-toggle', daemon=True).start()
+
+
+def _toggle():
+    """Turn ``BENCH_TOGGLE`` off and on in this consumer, forever.
+
+    Before a feature goes off, the work it has buffered is done (the log
+    lines written, the monitor's events stored), so each window pays for
+    its own tasks."""
+    feature = os.environ['BENCH_TOGGLE']
+    period = float(os.environ.get('BENCH_TOGGLE_PERIOD', '1.0'))
+    root = logging.getLogger()
+    if feature == 'logging':
+
+        def switch(on):
+            if not on:
+                for handler in root.handlers:
+                    handler.flush()
+            root.setLevel(logging.INFO if on else logging.WARNING)
+
+    elif feature == 'monitor':
+        recorder = huey_monitor.monitor_for(huey).recorder
+
+        def switch(on):
+            if on:
+                huey.signal()(recorder.on_signal)
+            else:
+                huey.disconnect_signal(recorder.on_signal)
+                recorder.flush()
+
+    elif feature == 'none':  # the control: the same switching, nothing switched
+
+        def switch(on):
+            pass
+
+    else:
+        raise RuntimeError(f'BENCH_TOGGLE={feature!r}: use logging, monitor or none')
+    on = True
+    with open(os.environ['BENCH_TOGGLE_FILE'], 'a') as notes:
+        while True:
+            notes.write(f'{time.time():.6f} {int(on)}\n')
+            notes.flush()
+            # a random length, so that nothing periodic in the consumer
+            # (the scheduler's second) falls into one side's windows only
+            time.sleep(period * random.uniform(0.7, 1.3))
+            on = not on
+            switch(on)
 
 
 def settle():

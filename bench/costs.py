@@ -68,7 +68,9 @@ def measure_costs(args, ours_python: str) -> int:
                 'consumer_args': WORKERS,
             }
             try:
-                figures = run_driver(ours_python, 'toggle', params, args.timeout, env=dict(cost.env))
+                figures = run_driver(
+                    ours_python, 'toggle', params, args.timeout, env=dict(cost.env)
+                )
             except RuntimeError as exc:
                 errors.setdefault(label, []).append(str(exc))
                 print(f'[costs] {label} round {round_number}: ERROR {exc}', file=sys.stderr)
@@ -115,9 +117,9 @@ def measure_costs(args, ours_python: str) -> int:
     notes = [
         heading(args, 'costs table (feature toggled within each drain)', started),
         f'ours ({ours_python}); {args.rounds} drains a row of {count:,} queued no-op tasks, '
-        f"consumer {' '.join(WORKERS)}, the feature switched every {period:g} s "
+        f'consumer {" ".join(WORKERS)}, the feature switched every {period:g} s '
         f'(the first {settle:g} s of a window left out); on / off = median window rates; '
-        'ratio = the median of neighbouring windows\' rate on / rate off',
+        "ratio = the median of neighbouring windows' rate on / rate off",
     ]
     failed = [
         f'{label}: {len(errs)} failed run(s); last: {errs[-1].splitlines()[0]}'

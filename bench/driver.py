@@ -29,10 +29,10 @@ from harness import (
     REDIS_DB,
     WorkerProcess,
     percentile,
+    process_cpu_seconds,
     redis_client,
     rss_mib,
     run_scenario,
-    process_cpu_seconds,
     tree_cpu_seconds,
     tree_rss_mib,
 )

@@ -52,11 +52,13 @@ def measure_costs(args, ours_python: str) -> int:
     started = time.time()
     full = args.mode == 'full'
     count, period, settle = (200_000, 1.0, 0.3) if full else (60_000, 0.5, 0.15)
+    # a window pair's ratio spreads by +-20% here: --full takes 5 drains or more a row
+    drains = max(args.rounds, 5) if full else args.rounds
     windows: dict[str, list[dict]] = {}
     ratios: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
     cases = [(cost, storage) for cost in COSTS for storage in ('redis', 'sqlite')]
-    for round_number in range(1, args.rounds + 1):
+    for round_number in range(1, drains + 1):
         for cost, storage in cases:
             label = f'{cost.feature}, e2e {storage}'
             params = {
@@ -116,7 +118,7 @@ def measure_costs(args, ours_python: str) -> int:
     header = ['feature', 'on', 'off', 'ratio', 'target', 'result', 'CPU/task on / off', 'pairs']
     notes = [
         heading(args, 'costs table (feature toggled within each drain)', started),
-        f'ours ({ours_python}); {args.rounds} drains a row of {count:,} queued no-op tasks, '
+        f'ours ({ours_python}); {drains} drains a row of {count:,} queued no-op tasks, '
         f'consumer {" ".join(WORKERS)}, the feature switched every {period:g} s '
         f'(the first {settle:g} s of a window left out); on / off = median window rates; '
         "ratio = the median of neighbouring windows' rate on / rate off",

@@ -17,6 +17,7 @@ rate (off: the level ``-q`` sets), huey-monitor's recording at most 5%
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -117,8 +118,8 @@ def measure_costs(args, ours_python: str) -> int:
         )
     header = ['feature', 'on', 'off', 'ratio', 'target', 'result', 'CPU/task on / off', 'pairs']
     notes = [
-        heading(args, 'costs table (feature toggled within each drain)', started),
-        f'ours ({ours_python}); {drains} drains a row of {count:,} queued no-op tasks, '
+        heading(argparse.Namespace(**{**vars(args), 'rounds': drains}), 'costs table', started),
+        f'ours ({ours_python}); a round is a drain of {count:,} queued no-op tasks, '
         f'consumer {" ".join(WORKERS)}, the feature switched every {period:g} s '
         f'(the first {settle:g} s of a window left out); on / off = median window rates; '
         "ratio = the median of neighbouring windows' rate on / rate off",

@@ -350,7 +350,7 @@ def scenario_drain(params: dict) -> dict:
 
 def scenario_toggle(params: dict) -> dict:
     """Drain pre-queued no-ops while the consumer turns a feature off and on
-    (``BENCH_TOGGLE``, see ``bench_app``) every ``period`` seconds; return
+    (``BENCH_TOGGLE``, see ``bench_app``) about every ``period`` seconds; return
     the rate of each window with the feature on and off, and each adjacent
     pair's ratio (on / off).
 

@@ -270,6 +270,14 @@ def work(huey):
     return work
 
 
+@pytest.fixture
+def still_clock(monkeypatch):
+    """The task logger's clock stopped at now: a duration is exactly 0, however
+    long a busy test machine takes between two signals."""
+    now = time.time()
+    monkeypatch.setattr(logs, '_time', lambda: now)
+
+
 def _configure(top, **options):
     """``configure_logging`` on ``top``, its handler then alone there (pytest
     adds its capture handlers to a logger that does not propagate)."""
@@ -285,7 +293,7 @@ def _written(handler):
     return handler.stream.getvalue().splitlines()
 
 
-def test_a_task_ended_before_the_next_batch_is_one_line(top, work):
+def test_a_task_ended_before_the_next_batch_is_one_line(top, work, still_clock):
     handler = _configure(top)
     events = TaskEventLogger()
     task = work.s()
@@ -297,7 +305,7 @@ def test_a_task_ended_before_the_next_batch_is_one_line(top, work):
     assert line.endswith(f'tasks: test_logs.work: {task.id} finished in 0.000s')
 
 
-def test_a_task_running_at_a_batch_has_its_start_line_then_its_end(top, work):
+def test_a_task_running_at_a_batch_has_its_start_line_then_its_end(top, work, still_clock):
     handler = _configure(top)
     events = TaskEventLogger()
     slow, fast = work.s(), work.s()
@@ -353,7 +361,7 @@ def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(top, work
         huey_signals.SIGNAL_CANCELED,
     ],
 )
-def test_every_end_of_an_attempt_forgets_its_start(top, work, signal):
+def test_every_end_of_an_attempt_forgets_its_start(top, work, signal, still_clock):
     handler = _configure(top)
     events = TaskEventLogger()
     task = work.s()

@@ -68,7 +68,6 @@ _MAX_ARGS_LENGTH = 400
 #: oldest are dropped first).
 _MAX_BUFFERED = 200_000
 _EXECUTING = S.SIGNAL_EXECUTING
-_COMPLETE = S.SIGNAL_COMPLETE
 _ERROR = S.SIGNAL_ERROR
 _now = time.time
 _TS = operator.itemgetter(0)
@@ -192,9 +191,18 @@ class Recorder:
         # its own errors, so huey-api calls it directly (Signals.send).
         try:
             now = _now()
-            if signal == _COMPLETE:  # the usual end: its start and arguments were noted
-                started = self._in_flight.pop(task.id, None)
-                if started is not None:
+            if signal == _EXECUTING:
+                args_text = _describe_args(task) if self.capture_args else None
+                self._in_flight[task.id] = (task.name, now, args_text)
+            else:
+                started = self._in_flight.pop(task.id, None) if signal in ATTEMPT_ENDING else None
+                error = repr(args[0])[:_MAX_ERROR_LENGTH] if args and signal == _ERROR else None
+                if started is None:
+                    args_text = _describe_args(task) if self.capture_args else None
+                    self._pending.append(
+                        (now, signal, task.id, task.name, None, error, self._consumer, args_text)
+                    )
+                else:  # an attempt's end: its start and arguments were noted
                     name, start, args_text = started
                     self._pending.append(
                         (
@@ -202,37 +210,6 @@ class Recorder:
                             signal,
                             task.id,
                             name,
-                            now - start,
-                            None,
-                            self._consumer,
-                            args_text,
-                            start,
-                        )
-                    )
-                else:
-                    args_text = _describe_args(task) if self.capture_args else None
-                    self._pending.append(
-                        (now, signal, task.id, task.name, None, None, self._consumer, args_text)
-                    )
-            elif signal == _EXECUTING:
-                args_text = _describe_args(task) if self.capture_args else None
-                self._in_flight[task.id] = (task.name, now, args_text)
-            else:
-                started = self._in_flight.pop(task.id, None) if signal in ATTEMPT_ENDING else None
-                error = repr(args[0])[:_MAX_ERROR_LENGTH] if args and signal == _ERROR else None
-                args_text = _describe_args(task) if self.capture_args else None
-                if started is None:
-                    self._pending.append(
-                        (now, signal, task.id, task.name, None, error, self._consumer, args_text)
-                    )
-                else:
-                    start = started[1]
-                    self._pending.append(
-                        (
-                            now,
-                            signal,
-                            task.id,
-                            task.name,
                             now - start,
                             error,
                             self._consumer,

@@ -210,6 +210,7 @@ def test_queued_events_make_the_lines_of_their_records(fmt, datefmt):
         ('50%% done', ()),
     ]
     entries, expected = ['a line already made\n'], ['a line already made\n']
+    made = []
 
     def in_a_named_thread():
         thread = threading.current_thread()
@@ -217,14 +218,15 @@ def test_queued_events_make_the_lines_of_their_records(fmt, datefmt):
             for msg, args in messages:
                 entries.append((created, thread.ident, 'INFO', 'huey.consumer.tasks', msg, args))
                 expected.append(stdlib.format(_record(msg, args, created, thread.name)) + '\n')
-        ours.fill(entries)  # in the thread: its name is looked up while it runs
+        made.append(ours.fill(entries))  # in the thread: its name is looked up while it runs
 
     thread = threading.Thread(target=in_a_named_thread, name='Worker-3 (50%)')
     thread.start()
     thread.join()
-    assert entries == expected
-    assert 'Worker-3 (50%)' in entries[1] or '%(threadName)s' not in fmt
-    assert '50%% done' in entries[3]  # logging leaves a message without arguments alone
+    lines = made[0].splitlines(keepends=True)
+    assert lines == expected
+    assert 'Worker-3 (50%)' in lines[1] or '%(threadName)s' not in fmt
+    assert '50%% done' in lines[3]  # logging leaves a message without arguments alone
 
 
 def test_only_plain_fields_of_a_record_s_names_time_and_message_are_filled_in():

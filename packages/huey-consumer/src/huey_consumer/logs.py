@@ -115,23 +115,30 @@ class Formatter(logging.Formatter):
         (if any) before the message."""
         return self._makes_lines and logging.logThreads and logging.logMultiprocessing
 
-    def fill(self, entries: list, end: str = '\n') -> None:
-        """Replace each event in ``entries`` by its line (ending with ``end``):
-        what ``format()`` makes of the record of that event.
+    def fill(self, entries: list, end: str = '\n') -> str:
+        """The text of ``entries``: lines already made (strings) and queued
+        events, each made the line ``format()`` makes of its record, ending
+        with ``end``.
 
         An event is ``(created, ident, levelname, name, msg, args)``: logged
         at ``created`` (``time.time()``) from the thread ``ident``
         (``threading.get_ident()``). Why: a record costs about five times
         more. Each (thread, message, level, logger) of the batch gets a
         %-template with every field filled in but the time and the message's
-        arguments, so a line is one ``%``.
+        arguments, and the whole batch is one ``%``: a line costs its
+        template's lookup and its values.
         """
         process = _process_name()
         names = None
         templates: dict[tuple, str] = {}
         second, stamp = self._cached
-        for index, entry in enumerate(entries):
-            if entry.__class__ is not tuple:
+        parts: list[str] = []
+        values: list = []
+        add_part, add_value, add_values = parts.append, values.append, values.extend
+        for entry in entries:
+            if entry.__class__ is not tuple:  # a line already made
+                add_part('%s')
+                add_value(entry)
                 continue
             created, ident, levelname, name, msg, args = entry
             key = (ident, msg, levelname, name)
@@ -142,7 +149,8 @@ class Formatter(logging.Formatter):
                     msg, bool(args), levelname, name, process, _thread_name(ident, names), end
                 )
             if not template:
-                entries[index] = self.format(_event_record(entry)) + end
+                add_part('%s')
+                add_value(self.format(_event_record(entry)) + end)
                 continue
             msecs = (created - second) * 1000
             if not 0 <= msecs < 1000:  # another second: its text, once
@@ -150,8 +158,10 @@ class Formatter(logging.Formatter):
                 stamp = self._stamp(int(second), self.datefmt)
                 self._cached = (second, stamp)
                 msecs = (created - second) * 1000
+            add_part(template)
             # '%03d' truncates the float milliseconds as logging's record.msecs does
-            entries[index] = template % ((stamp, msecs) + args)
+            add_values((stamp, msecs, *args))
+        return ''.join(parts) % tuple(values)
 
     def _template(
         self,
@@ -283,19 +293,21 @@ class BatchedStreamHandler(logging.StreamHandler):
             lines.extend(map(collections.deque.popleft, itertools.repeat(queued, len(queued))))
             if lines and self.stream is not None:
                 try:
-                    self._fill(lines)
-                    self._write(''.join(lines))
+                    self._write(self._text(lines))
                 except Exception:  # noqa: BLE001
                     self.handleError(logging.makeLogRecord({'msg': 'huey log write failed'}))
 
-    def _fill(self, lines: list) -> None:
-        """Format the queued events among ``lines``."""
+    def _text(self, lines: list) -> str:
+        """The text of ``lines``: made lines and queued events."""
         if isinstance(self.formatter, Formatter):
-            self.formatter.fill(lines, self.terminator)
-            return
-        for index, entry in enumerate(lines):  # the formatter was replaced: records
-            if entry.__class__ is tuple:
-                lines[index] = self.format(_event_record(entry)) + self.terminator
+            return self.formatter.fill(lines, self.terminator)
+        # the formatter was replaced: records
+        return ''.join(
+            self.format(_event_record(entry)) + self.terminator
+            if entry.__class__ is tuple
+            else entry
+            for entry in lines
+        )
 
     def _write(self, text: str) -> None:
         self.stream.write(text)

@@ -91,7 +91,7 @@ def _toggle():
 
         def switch(on):
             if on:
-                huey.signal()(recorder.on_signal)
+                huey.signal(*recorder.signals)(recorder.on_signal)
             else:
                 huey.disconnect_signal(recorder.on_signal)
                 recorder.flush()

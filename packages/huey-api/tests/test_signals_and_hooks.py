@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from huey import signals as S
 
@@ -191,10 +194,10 @@ def test_a_lone_receiver_that_never_raises_is_called_directly(huey, run_all):
     assert huey._signals.send != recorder
     huey.disconnect_signal(other)
     assert huey._signals.send == recorder
-    # So does a lone receiver that is not on every signal: it gets only its own.
+    # A lone receiver on some signals only is called directly for those alone.
     huey.disconnect_signal(recorder)
     huey.signal(S.SIGNAL_COMPLETE)(recorder)
-    assert huey._signals.send != recorder
+    assert huey._signals.send == recorder
     seen.clear()
 
     @huey.task()
@@ -204,3 +207,59 @@ def test_a_lone_receiver_that_never_raises_is_called_directly(huey, run_all):
     ok()
     run_all(huey)
     assert seen == [(S.SIGNAL_COMPLETE,)] and completed == []
+
+
+def test_a_receiver_may_disconnect_itself_and_connect_another_while_a_signal_is_sent(huey, run_all):
+    calls = []
+
+    def second(signal, task):
+        calls.append(('second', signal))
+
+    def first(signal, task):
+        calls.append(('first', signal))
+        huey.disconnect_signal(first)
+        huey.signal(S.SIGNAL_COMPLETE)(second)
+
+    huey.signal(S.SIGNAL_EXECUTING, S.SIGNAL_COMPLETE)(first)
+    huey.signal(S.SIGNAL_EXECUTING)(second)
+
+    @huey.task()
+    def ok():
+        return 1
+
+    ok()
+    run_all(huey)
+    # the executing signal reached both receivers it started with; complete
+    # reached only the one connected by then
+    assert calls == [
+        ('first', S.SIGNAL_EXECUTING),
+        ('second', S.SIGNAL_EXECUTING),
+        ('second', S.SIGNAL_COMPLETE),
+    ]
+
+
+@pytest.mark.parametrize('fails', [False, True])
+def test_running_tasks_holds_an_attempt_from_its_start_until_its_outcome(huey, run_all, fails):
+    seen = {}
+
+    @huey.task()
+    def work():
+        (attempt,) = huey.running_tasks.values()
+        seen['inside'] = attempt
+        if fails:
+            raise ValueError('boom')
+        return 1
+
+    def at_the_end(signal, task, *args):
+        seen[signal] = huey.running_tasks.get(id(task))
+
+    huey.signal(S.SIGNAL_COMPLETE, S.SIGNAL_ERROR)(at_the_end)
+    before = time.time()
+    result = work()
+    run_all(huey)
+    started, ident, task = seen['inside']
+    assert task.id == result.id and ident == threading.get_ident()
+    assert before <= started <= time.time()
+    # a receiver of the attempt's end still finds its start, then it is gone
+    assert seen[S.SIGNAL_ERROR if fails else S.SIGNAL_COMPLETE] == seen['inside']
+    assert huey.running_tasks == {}

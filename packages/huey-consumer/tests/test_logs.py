@@ -9,7 +9,8 @@ import threading
 import time
 
 import pytest
-from huey_api import signals as huey_signals
+from huey_api import signals as S
+from huey_api.exceptions import CancelExecution, RetryTask, TaskLockedException
 from huey_consumer import logs
 from huey_consumer.logs import (
     DEFAULT_FORMAT,
@@ -88,7 +89,7 @@ def test_task_events_are_logged_with_duration(huey, caplog):
     assert ' failed in ' in messages[4]
     assert '.works: ' in messages[5]
     assert ' finished in ' in messages[6] and messages[6].endswith('s')
-    assert not huey._signals.active  # uninstall disconnected the receiver
+    assert not huey._signals.wanted  # uninstall disconnected the receivers
 
 
 @pytest.fixture
@@ -273,6 +274,17 @@ def work(huey):
 
 
 @pytest.fixture
+def events(huey):
+    """The task logger installed on ``huey``, for the test's logging set-up
+    (looked up at the first event)."""
+    task_logger = TaskEventLogger()
+    task_logger.install(huey)
+    task_logger._until = 0.0
+    yield task_logger
+    task_logger.uninstall()
+
+
+@pytest.fixture
 def still_clock(monkeypatch):
     """The task logger's clock stopped at now: a duration is exactly 0, however
     long a busy test machine takes between two signals."""
@@ -295,41 +307,55 @@ def _written(handler):
     return handler.stream.getvalue().splitlines()
 
 
-def test_a_task_ended_before_the_next_batch_is_one_line(top, work, still_clock):
+def test_a_task_ended_before_the_next_batch_is_one_line(top, huey, work, events, still_clock):
     handler = _configure(top)
-    events = TaskEventLogger()
     task = work.s()
-    events(huey_signals.SIGNAL_EXECUTING, task)
-    events(huey_signals.SIGNAL_COMPLETE, task)
+    huey.execute(task)
     assert len(handler._lines) == 1  # queued unformatted: the writer formats it
     (line,) = _written(handler)
     assert ' INFO MainProcess:MainThread huey.consumer.tasks: ' in line
     assert line.endswith(f'tasks: test_logs.work: {task.id} finished in 0.000s')
 
 
-def test_a_task_running_at_a_batch_has_its_start_line_then_its_end(top, work, still_clock):
+def _in_a_thread(huey, task):
+    """Execute ``task`` in a thread of its own, started now."""
+    thread = threading.Thread(target=huey.execute, args=(task,))
+    thread.start()
+    return thread
+
+
+def test_a_task_running_at_a_batch_has_its_start_line_then_its_end(top, huey, work, events):
     handler = _configure(top)
-    events = TaskEventLogger()
-    slow, fast = work.s(), work.s()
-    events(huey_signals.SIGNAL_EXECUTING, slow)
+    release, running = threading.Event(), threading.Event()
+
+    @huey.task()
+    def slow():
+        running.set()
+        release.wait(10)
+
+    slow_task, fast = slow.s(), work.s()
     started = time.time()
-    events(huey_signals.SIGNAL_EXECUTING, fast)
-    events(huey_signals.SIGNAL_COMPLETE, fast)
+    thread = _in_a_thread(huey, slow_task)
+    assert running.wait(10)
+    huey.execute(fast)
     first = _written(handler)  # a batch while the slow one runs
-    events(huey_signals.SIGNAL_COMPLETE, slow)
+    release.set()
+    thread.join(10)
     second = _written(handler)[len(first) :]
     assert [line.split('tasks: ', 1)[1] for line in first] == [
-        f'executing {slow!r}',
-        f'test_logs.work: {fast.id} finished in 0.000s',
+        f'executing {slow_task!r}',
+        f'test_logs.work: {fast.id} finished in ' + first[1].rsplit(' in ', 1)[1],
     ]
     # the start line has the time of the start
     stamp = first[0][1 : first[0].index(']')]
     assert abs(time.mktime(time.strptime(stamp[:19], '%Y-%m-%d %H:%M:%S')) - started) < 2
-    assert len(second) == 1 and f'{slow.id} finished in ' in second[0]
-    assert not events._running
+    assert len(second) == 1 and f'{slow_task.id} finished in ' in second[0]
+    assert huey.running_tasks == {}
 
 
-def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(top, work, monkeypatch):
+def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(
+    top, huey, events, monkeypatch
+):
     monkeypatch.setattr(logs, 'RECHECK', 0.0)  # look the set-up up again at every event
     handler = _configure(top)
     seen = []
@@ -339,54 +365,81 @@ def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(top, work
             seen.append(record.getMessage())
             return True
 
-    events = TaskEventLogger()
-    running, done = work.s(), work.s()
-    events(huey_signals.SIGNAL_EXECUTING, running)  # noted, for the writer
-    events(huey_signals.SIGNAL_EXECUTING, done)
-    handler.addFilter(Seen())  # a filter must see every line: records from now on
-    events(huey_signals.SIGNAL_COMPLETE, done)
+    release, running = threading.Event(), threading.Event()
+
+    @huey.task()
+    def slow():
+        running.set()
+        release.wait(10)
+
+    @huey.task()
+    def filtering():
+        if not handler.filters:  # a filter must see every line: records from now on
+            handler.addFilter(Seen())
+
+    slow_task, done = slow.s(), filtering.s()
+    thread = _in_a_thread(huey, slow_task)
+    assert running.wait(10)
+    huey.execute(done)
+    later = filtering.s()
+    huey.execute(later)  # records from the start
+    release.set()
+    thread.join(10)
     written = _written(handler)
     assert [line.split('tasks: ', 1)[1] for line in written] == seen
-    # the start still noted is logged when the route changes
-    assert seen[0] == f'executing {running!r}'
-    assert seen[1].startswith(f'test_logs.work: {done.id} finished in ')
-    assert len(seen) == 2
+    # the starts not written yet are logged when the route changes
+    assert seen[:2] == [f'executing {slow_task!r}', f'executing {done!r}']
+    assert seen[2].startswith(f'test_logs.filtering: {done.id} finished in ')
+    assert seen[3] == f'executing {later!r}'
+    assert seen[4].startswith(f'test_logs.filtering: {later.id} finished in ')
+    assert seen[5].startswith(f'test_logs.slow: {slow_task.id} finished in ')
+    assert len(seen) == 6
 
 
 @pytest.mark.parametrize(
-    'signal',
+    'ending, line',
     [
-        huey_signals.SIGNAL_ERROR,
-        huey_signals.SIGNAL_RETRYING,
-        huey_signals.SIGNAL_TIMEOUT,
-        huey_signals.SIGNAL_INTERRUPTED,
-        huey_signals.SIGNAL_CANCELED,
+        (ValueError('boom'), 'failed in 0.000s: ValueError: boom'),
+        (RetryTask(), 'will be retried (0 retries left)'),
+        (CancelExecution(), 'canceled in 0.000s'),
+        (TaskLockedException('held'), 'locked in 0.000s'),
     ],
 )
-def test_every_end_of_an_attempt_forgets_its_start(top, work, signal, still_clock):
+def test_an_attempt_that_ends_otherwise_has_its_line_and_no_start_line(
+    top, huey, events, still_clock, ending, line
+):
     handler = _configure(top)
-    events = TaskEventLogger()
-    task = work.s()
-    events(huey_signals.SIGNAL_EXECUTING, task)
-    events(signal, task, *((ValueError('boom'),) if signal == huey_signals.SIGNAL_ERROR else ()))
-    assert not events._running
-    written = _written(handler)
-    assert not any('executing' in line for line in written)
-    if signal == huey_signals.SIGNAL_ERROR:
-        assert f'test_logs.work: {task.id} failed in 0.000s: ValueError: boom' in written[0]
-
-
-def test_no_task_lines_and_nothing_queued_above_info(top, huey):
-    handler = _configure(top, quiet=True)
 
     @huey.task()
-    def work():
-        return 1
+    def ends():
+        raise ending
 
-    events = TaskEventLogger()
-    task = work.s()
-    events(huey_signals.SIGNAL_EXECUTING, task)
-    events(huey_signals.SIGNAL_COMPLETE, task)
+    task = ends.s()
+    huey.execute(task)
+    written = _written(handler)
+    assert any(line in each and task.id in each for each in written), written
+    assert not any('executing' in each for each in written), written
+
+
+def test_no_task_lines_and_nothing_queued_above_info(top, huey, work, events):
+    handler = _configure(top, quiet=True)
+    huey.execute(work.s())
     assert not handler._lines
     handler.flush()
     assert handler.stream.getvalue() == ''
+
+
+def test_executing_is_received_only_while_task_lines_are_records(top, huey, events):
+    _configure(top)
+    events._reroute(time.time())  # the script's set-up: the consumer handler alone
+    assert S.SIGNAL_EXECUTING not in huey._signals.wanted
+    top.setLevel(logging.WARNING)  # -q: the same handler
+    events._reroute(time.time())
+    assert S.SIGNAL_EXECUTING not in huey._signals.wanted
+    assert events._starts() == []
+    top.setLevel(logging.INFO)
+    top.addHandler(logging.NullHandler())  # another handler: records
+    events._reroute(time.time())
+    assert S.SIGNAL_EXECUTING in huey._signals.wanted
+    events.uninstall()
+    assert not huey._signals.wanted

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 from conftest import wait_until
+from huey.exceptions import RetryTask
 from huey_monitor import MonitorSettings
 from huey_monitor.recorder import Recorder
 from huey_monitor.records import Keys
@@ -221,3 +222,32 @@ def test_a_slot_another_process_reused_is_not_overwritten(make_app):
     first.flush()
     shown = {event.task_id for event in app.monitor.events()}
     assert {task.id for task in tasks[36:42]} <= shown
+
+
+def test_a_retry_task_attempt_has_its_duration_on_its_retrying_event(make_app):
+    # RetryTask ends an attempt with RETRYING alone: that event is timed
+    # (after an error, the error is, as above).
+    app = make_app()
+    huey, monitor = app.huey, app.monitor
+
+    @huey.task(context=True)
+    def again(task=None):
+        if task.retries == 0 and not getattr(again, 'done', False):
+            again.done = True
+            raise RetryTask()
+
+    result = again()
+    run_one(huey)
+    run_one(huey)
+    monitor.flush()
+    events = sorted((e for e in monitor.events() if e.task_id == result.id), key=lambda e: e.ts)
+    assert [e.signal for e in events] == [
+        'enqueued',
+        'executing',
+        'retrying',
+        'enqueued',
+        'executing',
+        'complete',
+    ]
+    assert [e.signal for e in events if e.duration is not None] == ['retrying', 'complete']
+    assert huey.running_tasks == {}

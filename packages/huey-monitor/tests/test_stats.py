@@ -202,7 +202,7 @@ def test_an_attempt_ended_by_retry_task_has_its_duration(huey, make_stats, run_a
     retrying = HueyEvent.get(HueyEvent.signal == S.SIGNAL_RETRYING)
     assert retrying.duration >= 0.01
     assert HueyInflight.select().count() == 0
-    assert stats._in_flight == {}
+    assert stats._running == {}
 
 
 def test_the_monitor_and_the_stats_tables_record_side_by_side(huey, make_stats, run_all):

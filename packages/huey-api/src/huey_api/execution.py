@@ -18,6 +18,7 @@ message as it acknowledges. While a revocation exists, one more
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__.replace('huey_api', 'huey', 1))
 #: times closer than this are equal: a datetime (microseconds) read back from
 #: an epoch float may land a fraction of a microsecond early
 RESOLUTION = 1e-6
+_get_ident = threading.get_ident
 
 
 @dataclass
@@ -124,6 +126,12 @@ class Executor:
         self.timeout_handler: Callable | None = None
         #: set by a consumer: the timeout (seconds) of tasks that have none
         self.default_timeout: float | None = None
+        #: the attempts running now in this process, from just before
+        #: SIGNAL_EXECUTING until their outcome is written: ``id(task) ->
+        #: (started, thread ident, task)``. Why here: receivers of an
+        #: attempt's end (the consumer's log, the monitor) read its start
+        #: from it, so none of them needs SIGNAL_EXECUTING on the hot path.
+        self.running: dict[int, tuple[float, int, Task]] = {}
 
     # -- messages -----------------------------------------------------------
 
@@ -300,6 +308,7 @@ class Executor:
         else:
             self.storage.enqueue(self.codec.encode_task(delivery.task), delivery.task.priority)
         self._emit(S.SIGNAL_INTERRUPTED, delivery.task)
+        self.running.pop(id(delivery.task), None)  # its attempt ends here
 
     # -- running ------------------------------------------------------------
 
@@ -334,6 +343,24 @@ class Executor:
         if task.expires_ts is not None and now - task.expires_ts > RESOLUTION:
             logger.info('task %s expired at %s, not run', task.id, task.expires_resolved)
             return self._skip(task, receipt, S.SIGNAL_EXPIRED, deliveries, now)
+        attempt = id(task)
+        self.running[attempt] = (time.time(), _get_ident(), task)
+        try:
+            return self._attempt(task, receipt, now, check_revoked, deliveries, take_next, acks)
+        finally:
+            self.running.pop(attempt, None)
+
+    def _attempt(
+        self,
+        task: Task,
+        receipt: str | None,
+        now: float,
+        check_revoked: bool,
+        deliveries: int,
+        take_next: bool,
+        acks: list | None,
+    ) -> tuple[Any, Delivery | None]:
+        """``run`` from SIGNAL_EXECUTING on: the attempt itself."""
         self._emit(S.SIGNAL_EXECUTING, task)
         if self.pre_execute and not self._pre_hooks(task):
             return self._skip(task, receipt, S.SIGNAL_CANCELED, deliveries, now)
@@ -594,7 +621,7 @@ class Executor:
             )
 
     def _emit(self, signal: str, task: Task, *args) -> None:
-        if self.signals.active:
+        if signal in self.signals.wanted:
             self.signals.send(signal, task, *args)
 
     def _pre_hooks(self, task: Task) -> bool:

@@ -458,9 +458,18 @@ class Huey:
     def disconnect_signal(self, receiver: Callable, *signals: str) -> None:
         self._signals.disconnect(receiver, *signals)
 
+    @property
+    def running_tasks(self) -> dict[int, tuple[float, int, Task]]:
+        """The attempts running now in this process, ``id(task) -> (started,
+        thread ident, task)``, from just before SIGNAL_EXECUTING until the
+        attempt's outcome is written (an interrupted one: until ``release``).
+        A receiver of an attempt's end finds its start here. A live view:
+        read it, take copies (``list(...)``), never change it."""
+        return self._executor.running
+
     def _emit(self, signal: str, task: Task, *args: Any) -> None:
         """Send ``signal`` for ``task`` to the receivers (huey's name; tools call it)."""
-        if self._signals.active:
+        if signal in self._signals.wanted:
             self._signals.send(signal, task, *args)
 
     # -- enqueueing -----------------------------------------------------
@@ -514,7 +523,7 @@ class Huey:
         settings = self.settings
         if not settings.immediate:  # the hot path
             self._storage.enqueue(self._codec.encode_task(task), task.priority)
-            if self._signals.active:
+            if S.SIGNAL_ENQUEUED in self._signals.wanted:
                 self._signals.send(S.SIGNAL_ENQUEUED, task)
         else:
             self._run_now(task, time.time())
@@ -550,7 +559,7 @@ class Huey:
                 self.storage.enqueue_many(
                     [(self.serialize_task(task), task.priority) for task in tasks]
                 )
-            if self._signals.active:
+            if S.SIGNAL_ENQUEUED in self._signals.wanted:
                 for task in tasks:
                     self._signals.send(S.SIGNAL_ENQUEUED, task)
         if not self.results:
@@ -559,7 +568,7 @@ class Huey:
 
     def _run_now(self, task: Task, now: float) -> None:
         """Immediate mode: a task runs as it is enqueued."""
-        if self._signals.active:
+        if S.SIGNAL_ENQUEUED in self._signals.wanted:
             self._signals.send(S.SIGNAL_ENQUEUED, task)
         self._executor.run(task, None, now)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable
 
 __all__ = [
@@ -64,15 +65,21 @@ class Signals:
     """Receivers by signal; ``send`` calls them synchronously, logging errors.
 
     A receiver that catches its own errors says so with an attribute
-    ``never_raises = True``; when it is the only receiver, connected to every
-    signal (huey-monitor's recorder), ``send`` is that receiver itself, which
-    spares a call and a loop on each of a task's signals.
+    ``never_raises = True``; when it is the only receiver of every signal
+    that has one (huey-monitor's recorder), ``send`` is that receiver itself,
+    which spares a call and a loop on each of a task's signals.
+
+    Connecting and disconnecting replace the lists they change, so a
+    receiver may connect or disconnect others (or itself) while a signal is
+    being sent: that sending goes on with the receivers it started with.
     """
 
     def __init__(self) -> None:
         self._receivers: dict[str, list[Callable]] = {name: [] for name in SIGNALS}
-        #: False while no receiver is connected, so senders can skip the work.
-        self.active = False
+        self._changing = threading.Lock()
+        #: The signals that have receivers: senders skip the others (and must:
+        #: a ``send`` that is a receiver itself takes only its own signals).
+        self.wanted: frozenset[str] = frozenset()
         #: Whether a SIGNAL_COMPLETE receiver may read the task's result: then
         #: the result is stored before the signal (one more round trip), else
         #: with the acknowledgement. A receiver that never reads results says
@@ -80,34 +87,39 @@ class Signals:
         self.complete_reads_result = False
 
     def connect(self, receiver: Callable, *signals: str) -> None:
-        for name in signals or SIGNALS:
+        for name in signals:
             if name not in self._receivers:
                 raise ValueError(f'unknown signal {name!r}: use one of huey.signals.SIGNAL_*')
-            if receiver not in self._receivers[name]:
-                self._receivers[name].append(receiver)
-        self._update()
+        with self._changing:
+            for name in signals or SIGNALS:
+                if receiver not in self._receivers[name]:
+                    self._receivers[name] = [*self._receivers[name], receiver]
+            self._update()
 
     def disconnect(self, receiver: Callable, *signals: str) -> None:
-        for name in signals or SIGNALS:
-            receivers = self._receivers.get(name, [])
-            if receiver in receivers:
-                receivers.remove(receiver)
-        self._update()
+        with self._changing:
+            for name in signals or SIGNALS:
+                receivers = self._receivers.get(name, [])
+                if receiver in receivers:
+                    self._receivers[name] = [r for r in receivers if r != receiver]
+            self._update()
 
     def _update(self) -> None:
-        self.active = any(self._receivers.values())
+        self.wanted = frozenset(name for name, receivers in self._receivers.items() if receivers)
         self.complete_reads_result = any(
             getattr(receiver, 'reads_results', True)
             for receiver in self._receivers[SIGNAL_COMPLETE]
         )
         self.__dict__.pop('send', None)
-        first, *others = self._receivers.values()
+        lists = [receivers for receivers in self._receivers.values() if receivers]
         if (
-            len(first) == 1
-            and getattr(first[0], 'never_raises', False)
-            and all(receivers == first for receivers in others)
+            lists
+            and len(lists[0]) == 1
+            and getattr(lists[0][0], 'never_raises', False)
+            and all(receivers == lists[0] for receivers in lists)
         ):
-            self.send = first[0]  # shadows the method below: called directly
+            # shadows the method below: called directly (only for the wanted signals)
+            self.send = lists[0][0]
 
     def send(self, signal: str, task, *args) -> None:
         for receiver in self._receivers[signal]:

@@ -426,21 +426,24 @@ class TaskEventLogger:
     A task logs ``executing <task>`` when it starts and ``<name>: <id>
     finished in 0.012s`` when it ends. With the script's handler alone on the
     way (its set-up), the start line is written only for a task still
-    running when the handler writes its next batch (every 0.1 s): a task
-    that starts and ends between two batches is seen only in the same write
-    as its end, so its one line says both (the start is its time less its
-    duration). Why: the two lines cost about a fifth of a no-op task's
-    consumer time; this way, a fast task costs one line, queued unformatted
-    for the handler's writer thread.
+    running when the handler writes its next batch (every 0.1 s), from
+    ``Huey.running_tasks``: a task that starts and ends between two batches
+    is seen only in the same write as its end, so its one line says both
+    (the start is its time less its duration). Why: the two lines cost about
+    a fifth of a no-op task's consumer time; this way, a fast task costs one
+    receiver call and one line, queued unformatted for the handler's writer
+    thread. Other set-ups get records, the start line from SIGNAL_EXECUTING.
 
-    Errors are logged on one line here: huey-api already logs the traceback.
+    Errors are logged on one line here: huey-api already logs the traceback
+    (and timeouts and interruptions).
     """
 
     #: never reads a task's result: huey-api may store it with the acknowledgement
     reads_results = False
 
+    #: the signals of ``__call__``; SIGNAL_EXECUTING goes to ``_executing``,
+    #: connected only while task lines are records
     SIGNALS = (
-        S.SIGNAL_EXECUTING,
         S.SIGNAL_COMPLETE,
         S.SIGNAL_ERROR,
         S.SIGNAL_RETRYING,
@@ -450,102 +453,133 @@ class TaskEventLogger:
         S.SIGNAL_RATE_LIMITED,
         S.SIGNAL_CANCELED,
         S.SIGNAL_DEAD_LETTERED,
-        S.SIGNAL_TIMEOUT,
-        S.SIGNAL_INTERRUPTED,
     )
 
     def __init__(self) -> None:
-        #: task id -> [start time, thread ident, task, start line written] of
-        #: the attempts running now (dict operations are atomic)
-        self._running: dict[str, list] = {}
         self._huey: Huey | None = None
+        #: the Huey's attempts running now (``Huey.running_tasks``)
+        self._running: dict[int, tuple[float, int, Task]] = {}
+        #: (attempt, start) of the running attempts whose start line is written
+        self._announced: set[tuple[int, float]] = set()
+        self._switching = threading.Lock()
         # How task lines are logged, looked up again every ``RECHECK`` seconds
         # (``_reroute``): until when this holds, the consumer handler when it
-        # alone takes them (else records) and whether INFO is enabled.
+        # alone takes them (else records), whether INFO is enabled, and
+        # ``_log(event)``, which queues an event to that handler or logs it.
         self._until = 0.0
         self._handler: BatchedStreamHandler | None = None
         self._enabled = False
+        self._log: Callable[[tuple], None] = _log_record
 
     def install(self, huey: Huey) -> None:
         self._huey = huey
+        self._running = huey.running_tasks
         huey.signal(*self.SIGNALS)(self)
+        # connects ``_executing`` if lines are records; the first event looks
+        # again (logging may be set up since)
+        self._switch(_lone_handler(), logger.isEnabledFor(logging.INFO))
 
     def uninstall(self) -> None:
         if self._huey is not None:
             self._huey.disconnect_signal(self, *self.SIGNALS)
+            self._huey.disconnect_signal(self._executing, S.SIGNAL_EXECUTING)
             self._huey = None
-        self._use(None)
+        self._switch(None, False)
+        self._running = {}
         self._until = 0.0
 
     def _reroute(self, now: float) -> None:
         """Look up how task lines are logged. A change to the logging set-up
         made while the consumer runs applies to them up to ``RECHECK``
         seconds later."""
-        self._enabled = logger.isEnabledFor(logging.INFO)
-        self._use(_lone_handler() if self._enabled else None)
+        enabled = logger.isEnabledFor(logging.INFO)
+        handler = _lone_handler()
+        if handler is not self._handler or enabled != self._enabled:
+            self._switch(handler, enabled)
         self._until = now + RECHECK
 
-    def _use(self, handler: BatchedStreamHandler | None) -> None:
-        """Queue events to ``handler`` from now on (None: make records)."""
-        if handler is self._handler:
-            return
-        if self._handler is not None and self._starts in self._handler.sources:
-            self._handler.sources.remove(self._starts)
-        self._handler = handler
-        if handler is not None:
-            handler.sources.append(self._starts)
-        # the starts noted for the old handler go the new way (or nowhere)
-        for event in self._starts():
-            if self._enabled:
+    def _switch(self, handler: BatchedStreamHandler | None, enabled: bool) -> None:
+        """Log task lines through ``handler`` from now on (None: records)."""
+        with self._switching:
+            old = self._handler
+            starts: list[tuple] = []
+            if old is not None:
+                if self._starts in old.sources:
+                    old.sources.remove(self._starts)
+                starts = self._starts()  # not written yet: they go the new way (or nowhere)
+            self._handler, self._enabled = handler, enabled
+            self._log = _log_record if handler is None else handler.queue_event
+            if handler is not None:  # the starts before now are written (or not wanted)
+                self._announced = set(map(_attempt_key, list(self._running.items())))
+                handler.sources.append(self._starts)
+            if self._huey is not None:  # records: the start line is the signal's
+                if handler is None:
+                    self._huey.signal(S.SIGNAL_EXECUTING)(self._executing)
+                else:
+                    self._huey.disconnect_signal(self._executing, S.SIGNAL_EXECUTING)
+        if enabled:
+            for event in starts:
                 self._log(event)
 
     def _starts(self) -> list[tuple]:
         """The handler's source: the start lines of the attempts running
         now that are not written yet."""
-        events = []
-        for running in list(self._running.values()):
-            if not running[3]:
-                running[3] = True
-                created, ident, task, _ = running
-                events.append((created, ident, 'INFO', _TASKS, 'executing %s', (repr(task),)))
-        return events
-
-    def _log(self, event: tuple) -> None:
-        """Log an INFO event (see ``Formatter.fill``) the way ``_reroute``
-        found: queued to the handler, or as a record."""
-        handler = self._handler
-        if handler is not None:
-            handler.queue_event(event)
-        else:
-            logger.handle(_event_record(event))
+        attempts = list(self._running.items())
+        announced = self._announced
+        self._announced = set(map(_attempt_key, attempts))
+        if not self._enabled:
+            return []
+        return [
+            (started, ident, 'INFO', _TASKS, 'executing %s', (repr(task),))
+            for key, (started, ident, task) in attempts
+            if (key, started) not in announced
+        ]
 
     def _elapsed(self, task: Task) -> str:
-        """' in 0.012s' for the attempt of ``task`` ending now."""
-        running = self._running.pop(task.id, None)
-        return '' if running is None else f' in {max(0.0, _time() - running[0]):.3f}s'
+        """' in 0.012s' for the attempt of ``task`` ending now, whose line
+        then needs no start line (a warning or an error flushes the handler
+        before the attempt leaves ``Huey.running_tasks``)."""
+        attempt = self._running.get(id(task))
+        if attempt is None:
+            return ''
+        self._announced.add((id(task), attempt[0]))
+        return f' in {max(0.0, _time() - attempt[0]):.3f}s'
+
+    def _executing(self, signal: str, task: Task) -> None:
+        """The start line, as a record (connected only for that route)."""
+        now = _time()
+        if now >= self._until:
+            self._reroute(now)
+        if self._handler is None:
+            if self._enabled:  # the task as it is now (a retry changes it)
+                self._log((now, _get_ident(), 'INFO', _TASKS, 'executing %s', (repr(task),)))
+            return
+        # this very call switched to the handler: its writer writes this start
+        attempt = self._running.get(id(task))
+        if attempt is not None:
+            self._announced.discard((id(task), attempt[0]))
+
+    #: catches its own errors: alone, it is called without huey-api's loop
+    never_raises = True
 
     def __call__(self, signal: str, task: Task, *args: Any) -> None:
+        try:
+            self._receive(signal, task, args)
+        except Exception:  # noqa: BLE001 - a task never fails because of its log line
+            logging.getLogger('huey.consumer').exception('task log: %s of %s dropped', signal, task)
+
+    def _receive(self, signal: str, task: Task, args: tuple) -> None:
         if signal == S.SIGNAL_COMPLETE:  # first: the usual signal
-            running = self._running.pop(task.id, None)
             now = _time()
             if now >= self._until:
                 self._reroute(now)
             if self._enabled:
-                if running is None:
+                attempt = self._running.get(id(task))
+                if attempt is None:
                     msg, values = _FINISHED, (task.name, task.id)
                 else:
-                    msg, values = _FINISHED_IN, (task.name, task.id, max(0.0, now - running[0]))
+                    msg, values = _FINISHED_IN, (task.name, task.id, max(0.0, now - attempt[0]))
                 self._log((now, _get_ident(), 'INFO', _TASKS, msg, values))
-        elif signal == S.SIGNAL_EXECUTING:
-            now = _time()
-            if now >= self._until:
-                self._reroute(now)
-            # the start line: written from here when the route is records,
-            # else by the handler's writer if the task still runs then
-            logged = self._handler is None
-            self._running[task.id] = [now, _get_ident(), task, logged]
-            if logged and self._enabled:  # the task as it is now (a retry changes it)
-                self._log((now, _get_ident(), 'INFO', _TASKS, 'executing %s', (repr(task),)))
         elif signal == S.SIGNAL_ERROR:
             why = describe_exception(args[0]) if args else 'unknown error'
             logger.error('%s: %s failed%s: %s', task.name, task.id, self._elapsed(task), why)
@@ -565,7 +599,15 @@ class TaskEventLogger:
             logger.info(
                 '%s: %s %s%s', task.name, task.id, signal.replace('-', ' '), self._elapsed(task)
             )
-        elif signal in (S.SIGNAL_TIMEOUT, S.SIGNAL_INTERRUPTED):
-            self._elapsed(task)  # huey-api logs these
         elif signal == S.SIGNAL_DEAD_LETTERED:
             logger.error('%r moved to the dead letters', task)
+
+
+def _attempt_key(item: tuple[int, tuple]) -> tuple[int, float]:
+    """(attempt, start) of a ``Huey.running_tasks`` item."""
+    return item[0], item[1][0]
+
+
+def _log_record(event: tuple) -> None:
+    """Log an INFO event (see ``Formatter.fill``) as a record."""
+    logger.handle(_event_record(event))

@@ -3,9 +3,10 @@
 Signals only append to an in-memory buffer (a task never waits on the
 monitor); a writer thread per process stores the buffer every
 ``flush_interval`` seconds with a handful of data-method calls, whatever the
-number of tasks. An attempt is buffered once, when it ends, with its start:
-its EXECUTING event is written from there, or from the tasks in flight if it
-still runs at a flush. Everything goes through the storage contract's data and
+number of tasks. An attempt is buffered once, when it ends, with its start
+read from ``Huey.running_tasks`` (the recorder receives no SIGNAL_EXECUTING):
+its EXECUTING event is written from there, or from the attempts running at
+a flush if it still runs then. Everything goes through the storage contract's data and
 counter methods (``put_data``, ``peek_data``, ``incr``, ``peek_counters``,
 ``delete_data``), so it works on every storage. Monitoring is best-effort:
 a failed write is logged and the buffered events are dropped, tasks are
@@ -40,7 +41,7 @@ from .records import (
 )
 from .settings import MonitorSettings
 
-__all__ = ['ATTEMPT_ENDING', 'Recorder']
+__all__ = ['ATTEMPT_ENDING', 'SIGNALS', 'Recorder']
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,13 @@ ATTEMPT_ENDING = frozenset(
         S.SIGNAL_RETRYING,
     )
 )
+#: The signals the recorder receives: every one but EXECUTING.
+SIGNALS = tuple(signal for signal in S.SIGNALS if signal != S.SIGNAL_EXECUTING)
+#: Ends of an attempt that a RETRYING may follow in the same attempt: the
+#: attempt's duration is the first one's.
+_FAILING = frozenset(
+    (S.SIGNAL_ERROR, S.SIGNAL_TIMEOUT, S.SIGNAL_LOCKED, S.SIGNAL_RATE_LIMITED, S.SIGNAL_CANCELED)
+)
 _MAX_ERROR_LENGTH = 500
 _MAX_ARGS_LENGTH = 400
 #: Events kept in memory at most while the storage cannot be written (the
@@ -69,6 +77,7 @@ _MAX_ARGS_LENGTH = 400
 _MAX_BUFFERED = 200_000
 _EXECUTING = S.SIGNAL_EXECUTING
 _ERROR = S.SIGNAL_ERROR
+_RETRYING = S.SIGNAL_RETRYING
 _now = time.time
 _TS = operator.itemgetter(0)
 _NAME = operator.itemgetter(3)
@@ -92,6 +101,8 @@ class Recorder:
 
     #: name of the start-up and shutdown hooks it adds to the Huey
     hook_name = 'huey_monitor'
+    #: the signals ``connect`` receives
+    signals = SIGNALS
     #: where a signal the recorder could not buffer is logged
     log = logger
 
@@ -99,6 +110,9 @@ class Recorder:
         self.huey = huey
         self.settings = settings
         self.capture_args = capture_args
+        #: the attempts running in this process: ``id(task) -> (start,
+        #: thread ident, task)``, kept by the Huey (``Huey.running_tasks``)
+        self._running: dict[int, tuple[float, int, Any]] = huey.running_tasks
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer at a time (thread, hooks, atexit)
         self._wake = threading.Event()
@@ -116,8 +130,8 @@ class Recorder:
         # as a ninth item). deque.append/popleft are atomic, so signal
         # receivers in many threads never take a lock.
         self._pending: collections.deque[tuple] = collections.deque(maxlen=_MAX_BUFFERED)
-        # task id -> (name, start, args text): attempts running now
-        self._in_flight: dict[str, tuple[str, float, str | None]] = {}
+        # id(task) -> start of the attempts that failed (see _FAILING)
+        self._failed: dict[int, float] = {}
         # (task id, start) of the running attempts whose EXECUTING is written
         self._announced: set[tuple[str, float]] = set()
         # ... and of those written before this flush or by it (see _running)
@@ -138,7 +152,7 @@ class Recorder:
     # -- wiring -----------------------------------------------------------
 
     def connect(self) -> None:
-        self.huey.signal()(self.on_signal)
+        self.huey.signal(*self.signals)(self.on_signal)
         self.huey.on_startup(name=self.hook_name)(self.worker_started)
         self.huey.on_shutdown(name=self.hook_name)(self.worker_stopped)
         ref = weakref.ref(self)
@@ -147,7 +161,7 @@ class Recorder:
 
     def disconnect(self) -> None:
         """Stop recording: unhook, write what is buffered, end the writer thread."""
-        self.huey.disconnect_signal(self.on_signal)
+        self.huey.disconnect_signal(self.on_signal, *self.signals)
         self.huey.unregister_on_startup(self.hook_name)
         self.huey.unregister_on_shutdown(self.hook_name)
         self._stop.set()
@@ -185,38 +199,39 @@ class Recorder:
     # -- signal and hook receivers (worker threads: must stay cheap) --------
 
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
-        # The hot path: runs in the worker for every signal. EXECUTING is a
-        # dict update, any other signal one tuple appended (an attempt's end
-        # with its start); forks are handled by the at-fork hook. It catches
-        # its own errors, so huey-api calls it directly (Signals.send).
+        # The hot path: runs in the worker for every signal; one tuple
+        # appended (an attempt's end with its start); forks are handled by
+        # the at-fork hook. It catches its own errors, so huey-api calls it
+        # directly (Signals.send).
         try:
             now = _now()
-            if signal == _EXECUTING:
-                args_text = _describe_args(task) if self.capture_args else None
-                self._in_flight[task.id] = (task.name, now, args_text)
+            attempt = self._running.get(id(task)) if signal in ATTEMPT_ENDING else None
+            if attempt is not None:
+                start = attempt[0]
+                if signal in _FAILING:
+                    self._failed[id(task)] = start
+                elif signal == _RETRYING and self._failed.pop(id(task), None) == start:
+                    attempt = None  # the failure before it has the attempt's duration
+            error = repr(args[0])[:_MAX_ERROR_LENGTH] if args and signal == _ERROR else None
+            args_text = _describe_args(task) if self.capture_args else None
+            if attempt is None:
+                self._pending.append(
+                    (now, signal, task.id, task.name, None, error, self._consumer, args_text)
+                )
             else:
-                started = self._in_flight.pop(task.id, None) if signal in ATTEMPT_ENDING else None
-                error = repr(args[0])[:_MAX_ERROR_LENGTH] if args and signal == _ERROR else None
-                if started is None:
-                    args_text = _describe_args(task) if self.capture_args else None
-                    self._pending.append(
-                        (now, signal, task.id, task.name, None, error, self._consumer, args_text)
+                self._pending.append(
+                    (
+                        now,
+                        signal,
+                        task.id,
+                        task.name,
+                        now - start,
+                        error,
+                        self._consumer,
+                        args_text,
+                        start,
                     )
-                else:  # an attempt's end: its start and arguments were noted
-                    name, start, args_text = started
-                    self._pending.append(
-                        (
-                            now,
-                            signal,
-                            task.id,
-                            name,
-                            now - start,
-                            error,
-                            self._consumer,
-                            args_text,
-                            start,
-                        )
-                    )
+                )
             if self._thread is None:
                 self._ensure_writer()
         except Exception:  # a task never fails because of the monitor
@@ -272,7 +287,7 @@ class Recorder:
             # The running attempts first, then exactly the events present now
             # (others may be appended meanwhile): an attempt that ends in
             # between is in both, and its start is written once.
-            running = self._running(list(self._in_flight.items()))
+            running = self._running_events(list(self._running.values()))
             # popleft in C, once per event present now
             events = list(
                 map(collections.deque.popleft, itertools.repeat(self._pending, len(self._pending)))
@@ -288,18 +303,32 @@ class Recorder:
                 return 0
         return len(events)
 
-    def _running(self, in_flight: list[tuple[str, tuple]]) -> list[tuple]:
-        """EXECUTING events of the attempts in ``in_flight`` not written yet;
+    def _running_events(self, attempts: list[tuple[float, int, Any]]) -> list[tuple]:
+        """EXECUTING events of the running ``attempts`` not written yet;
         remembers whose start is written, for ``_with_starts``."""
-        keys = {(task_id, value[1]) for task_id, value in in_flight}
+        keys = {(task.id, start) for start, _, task in attempts}
         consumer = self._consumer
+        capture = self.capture_args
         running = [
-            (start, _EXECUTING, task_id, name, None, None, consumer, args_text)
-            for task_id, (name, start, args_text) in in_flight
-            if (task_id, start) not in self._announced
+            (
+                start,
+                _EXECUTING,
+                task.id,
+                task.name,
+                None,
+                None,
+                consumer,
+                _describe_args(task) if capture else None,
+            )
+            for start, _, task in attempts
+            if (task.id, start) not in self._announced
         ]
         self._starts_written = self._announced | keys
         self._announced = keys
+        for key, start in list(self._failed.items()):  # ended without a retry: forget
+            attempt = self._running.get(key)
+            if attempt is None or attempt[0] != start:
+                self._failed.pop(key, None)
         return running
 
     def _with_starts(self, events: list[tuple], running: list[tuple]) -> list[tuple]:
@@ -427,8 +456,8 @@ class Recorder:
                 started=self._consumer_started,
                 last_seen=now,
                 in_flight=tuple(
-                    InFlight(task_id, name, started)
-                    for task_id, (name, started, _args) in list(self._in_flight.items())
+                    InFlight(task.id, task.name, started)
+                    for started, _, task in list(self._running.values())
                 ),
                 processed=self._processed,
             )

@@ -156,6 +156,9 @@ class HueyStats(Recorder):
                 'need flush_max >= 1 and max_events >= 0'
             )
         super().__init__(huey, MonitorSettings(flush_interval=flush_interval), capture_args)
+        # huey's stats note each start from SIGNAL_EXECUTING (huey's own tests
+        # send signals by hand, with no task running)
+        self._running = {}
         self.name: str = huey.name
         self.db = _resolve_db(db)
         self.retention = retention_hours * 3600
@@ -184,9 +187,20 @@ class HueyStats(Recorder):
         self._ensure_writer()
 
     log = logger  # the recorder's errors go to huey's logger
+    signals = S.SIGNALS  # SIGNAL_EXECUTING too: see __init__
 
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
+        if signal == S.SIGNAL_EXECUTING:
+            try:
+                self._running[id(task)] = (time.time(), 0, task)
+                task.id  # noqa: B018 - what is no task is refused (logged), as huey does
+            except Exception:
+                self._running.pop(id(task), None)
+                logger.exception('stats: %s event of %s dropped', signal, task)
+            return
         super().on_signal(signal, task, *args)  # catches its own errors
+        if signal in TERMINAL:
+            self._running.pop(id(task), None)
         if len(self._pending) >= self._flush_max:
             self._wake.set()
 
@@ -201,6 +215,7 @@ class HueyStats(Recorder):
         # with a writer of its own. Inherited connections share the parent's
         # socket: forget them without closing.
         super()._after_fork()
+        self._running = {}
         if hasattr(self.db, 'dispose'):
             self.db.dispose()
         else:  # peewee before 4.5

@@ -29,6 +29,12 @@ from versus import heading, publish
 __all__ = ['COSTS', 'measure_costs']
 
 WORKERS = ['-k', 'thread', '-w', '4']
+#: queued no-op tasks a drain, by storage: a Redis drain runs at about twice
+#: SQLite's rate, and each needs 10 s or more to give several window pairs
+COUNTS = {
+    'full': {'redis': 450_000, 'sqlite': 250_000},
+    'quick': {'redis': 120_000, 'sqlite': 60_000},
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,8 @@ def measure_costs(args, ours_python: str) -> int:
     """Run the costs table; print it and write ``costs.md`` / ``costs.json``."""
     started = time.time()
     full = args.mode == 'full'
-    count, period, settle = (200_000, 1.0, 0.3) if full else (60_000, 0.5, 0.15)
+    period, settle = (1.0, 0.3) if full else (0.5, 0.15)
+    counts = COUNTS['full' if full else 'quick']
     # a window pair's ratio spreads by +-20% here: --full takes 5 drains or more a row
     drains = max(args.rounds, 5) if full else args.rounds
     windows: dict[str, list[dict]] = {}
@@ -64,7 +71,7 @@ def measure_costs(args, ours_python: str) -> int:
             label = f'{cost.feature}, e2e {storage}'
             params = {
                 'storage': storage,
-                'count': count,
+                'count': counts[storage],
                 'feature': cost.toggle,
                 'period': period,
                 'settle': settle,
@@ -119,7 +126,9 @@ def measure_costs(args, ours_python: str) -> int:
     header = ['feature', 'on', 'off', 'ratio', 'target', 'result', 'CPU/task on / off', 'pairs']
     notes = [
         heading(argparse.Namespace(**{**vars(args), 'rounds': drains}), 'costs table', started),
-        f'ours ({ours_python}); a round is a drain of {count:,} queued no-op tasks, '
+        f'ours ({ours_python}); a round is a drain of '
+        + ' / '.join(f'{number:,} ({storage})' for storage, number in counts.items())
+        + ' queued no-op tasks, '
         f'consumer {" ".join(WORKERS)}, the feature switched every {period:g} s '
         f'(the first {settle:g} s of a window left out); on / off = median window rates; '
         "ratio = the median of neighbouring windows' rate on / rate off",

@@ -443,3 +443,17 @@ def test_executing_is_received_only_while_task_lines_are_records(top, huey, even
     assert S.SIGNAL_EXECUTING in huey._signals.wanted
     events.uninstall()
     assert not huey._signals.wanted
+
+
+def test_the_task_logger_never_raises_into_huey(top, huey, events, caplog):
+    _configure(top)
+    events._reroute(time.time())  # the script's set-up: no SIGNAL_EXECUTING
+    assert huey._signals.send == events  # alone on its signals: called directly
+    with caplog.at_level(logging.ERROR, logger='huey.consumer'):
+        events(S.SIGNAL_COMPLETE, object())  # no task: its line fails, logged
+        events(S.SIGNAL_ERROR, None, ValueError('x'))
+    failures = [r for r in caplog.records if r.name == 'huey.consumer']
+    assert [r.getMessage().split(' of ')[0] for r in failures] == [
+        'task log: complete',
+        'task log: error',
+    ]

@@ -564,23 +564,26 @@ class TaskEventLogger:
 
     def __call__(self, signal: str, task: Task, *args: Any) -> None:
         try:
-            self._receive(signal, task, args)
+            if signal == S.SIGNAL_COMPLETE:  # first: the usual signal
+                now = _time()
+                if now >= self._until:
+                    self._reroute(now)
+                if self._enabled:
+                    attempt = self._running.get(id(task))
+                    if attempt is None:
+                        msg, values = _FINISHED, (task.name, task.id)
+                    else:
+                        elapsed = now - attempt[0]
+                        msg, values = _FINISHED_IN, (task.name, task.id, max(elapsed, 0.0))
+                    self._log((now, _get_ident(), 'INFO', _TASKS, msg, values))
+            else:
+                self._other(signal, task, args)
         except Exception:  # noqa: BLE001 - a task never fails because of its log line
             logging.getLogger('huey.consumer').exception('task log: %s of %s dropped', signal, task)
 
-    def _receive(self, signal: str, task: Task, args: tuple) -> None:
-        if signal == S.SIGNAL_COMPLETE:  # first: the usual signal
-            now = _time()
-            if now >= self._until:
-                self._reroute(now)
-            if self._enabled:
-                attempt = self._running.get(id(task))
-                if attempt is None:
-                    msg, values = _FINISHED, (task.name, task.id)
-                else:
-                    msg, values = _FINISHED_IN, (task.name, task.id, max(0.0, now - attempt[0]))
-                self._log((now, _get_ident(), 'INFO', _TASKS, msg, values))
-        elif signal == S.SIGNAL_ERROR:
+    def _other(self, signal: str, task: Task, args: tuple) -> None:
+        """The line of any signal but SIGNAL_COMPLETE."""
+        if signal == S.SIGNAL_ERROR:
             why = describe_exception(args[0]) if args else 'unknown error'
             logger.error('%s: %s failed%s: %s', task.name, task.id, self._elapsed(task), why)
         elif signal == S.SIGNAL_RETRYING:

@@ -78,11 +78,12 @@ _MAX_BUFFERED = 200_000
 _EXECUTING = S.SIGNAL_EXECUTING
 _ERROR = S.SIGNAL_ERROR
 _RETRYING = S.SIGNAL_RETRYING
+_COMPLETE = S.SIGNAL_COMPLETE
 _now = time.time
 _TS = operator.itemgetter(0)
 _NAME = operator.itemgetter(3)
 _SIGNAL = operator.itemgetter(1)
-_DURATION = operator.itemgetter(4)
+_START = operator.itemgetter(4)
 _NONES = itertools.repeat(None)
 _NAMES_CHECK_INTERVAL = 60.0
 
@@ -126,9 +127,10 @@ class Recorder:
         self._consumer_id = f'{self._host}:{self._pid}'
         #: the id written into events: set while this process runs workers
         self._consumer: str | None = None
-        # Raw event tuples (Event field order; an attempt's end adds its start
-        # as a ninth item). deque.append/popleft are atomic, so signal
-        # receivers in many threads never take a lock.
+        # Buffered events: stored events (Event field order) with an
+        # attempt's start where the duration goes (None elsewhere).
+        # deque.append/popleft are atomic, so signal receivers in many
+        # threads never take a lock.
         self._pending: collections.deque[tuple] = collections.deque(maxlen=_MAX_BUFFERED)
         # id(task) -> start of the attempts that failed (see _FAILING)
         self._failed: dict[int, float] = {}
@@ -200,42 +202,43 @@ class Recorder:
 
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
         # The hot path: runs in the worker for every signal; one tuple
-        # appended (an attempt's end with its start); forks are handled by
-        # the at-fork hook. It catches its own errors, so huey-api calls it
-        # directly (Signals.send).
+        # appended, an attempt's end with its start (the writer works out the
+        # rest); forks are handled by the at-fork hook. It catches its own
+        # errors, so huey-api calls it directly (Signals.send).
         try:
-            now = _now()
-            attempt = self._running.get(id(task)) if signal in ATTEMPT_ENDING else None
-            if attempt is not None:
-                start = attempt[0]
-                if signal in _FAILING:
-                    self._failed[id(task)] = start
-                elif signal == _RETRYING and self._failed.pop(id(task), None) == start:
-                    attempt = None  # the failure before it has the attempt's duration
-            error = repr(args[0])[:_MAX_ERROR_LENGTH] if args and signal == _ERROR else None
-            args_text = _describe_args(task) if self.capture_args else None
-            if attempt is None:
-                self._pending.append(
-                    (now, signal, task.id, task.name, None, error, self._consumer, args_text)
+            start = None
+            if signal in ATTEMPT_ENDING:
+                attempt = self._running.get(id(task))
+                if attempt is not None:
+                    start = attempt[0]
+                    if signal != _COMPLETE:
+                        start = self._timed(signal, task, start)
+            self._pending.append(
+                (
+                    _now(),
+                    signal,
+                    task.id,
+                    task.name,
+                    start,
+                    repr(args[0])[:_MAX_ERROR_LENGTH] if args and signal == _ERROR else None,
+                    self._consumer,
+                    _describe_args(task) if self.capture_args else None,
                 )
-            else:
-                self._pending.append(
-                    (
-                        now,
-                        signal,
-                        task.id,
-                        task.name,
-                        now - start,
-                        error,
-                        self._consumer,
-                        args_text,
-                        start,
-                    )
-                )
+            )
             if self._thread is None:
                 self._ensure_writer()
         except Exception:  # a task never fails because of the monitor
             self.log.exception('huey monitor: %s event of %s dropped', signal, task)
+
+    def _timed(self, signal: str, task: Any, start: float) -> float | None:
+        """``start`` (of ``task``'s attempt) if this end, not a completion,
+        carries the attempt's duration: a RETRYING after a failure of the
+        same attempt does not."""
+        if signal in _FAILING:
+            self._failed[id(task)] = start
+        elif signal == _RETRYING and self._failed.pop(id(task), None) == start:
+            return None
+        return start
 
     # never reads a task's result, so huey-api may store it with the acknowledgement
     on_signal.reads_results = False  # type: ignore[attr-defined]
@@ -332,19 +335,19 @@ class Recorder:
         return running
 
     def _with_starts(self, events: list[tuple], running: list[tuple]) -> list[tuple]:
-        """``events`` and ``running`` as stored events, in time order: each
-        attempt's end preceded by its EXECUTING event unless that was written
-        while it ran."""
+        """Buffered ``events`` and ``running`` as stored events, in time
+        order: each attempt's end with its duration, preceded by its
+        EXECUTING event unless that was written while it ran."""
         written = self._starts_written
         stored = list(running)
         append = stored.append
-        for event in events:
-            if len(event) > 8:  # an attempt's end, with its start
-                start = event[8]
-                if (event[2], start) not in written:
-                    append((start, _EXECUTING, *event[2:4], None, None, *event[6:8]))
-                event = event[:8]
-            append(event)
+        for ts, signal, task_id, name, start, error, consumer, args_text in events:
+            if start is None:
+                append((ts, signal, task_id, name, None, error, consumer, args_text))
+                continue
+            if (task_id, start) not in written:
+                append((start, _EXECUTING, task_id, name, None, None, consumer, args_text))
+            append((ts, signal, task_id, name, ts - start, error, consumer, args_text))
         stored.sort(key=_TS)
         return stored
 
@@ -400,10 +403,13 @@ class Recorder:
                 increments[Keys.total(name, signal), None] += count
                 if first == last and signal in CHART_OUTCOMES:
                     increments[Keys.minute(first, signal), minute_ttl] += count
+            starts = list(map(_START, group))
+            timed = list(map(operator.is_not, starts, _NONES))
             durations = sorted(
-                itertools.compress(
-                    map(_DURATION, group),
-                    map(operator.is_not, map(_DURATION, group), _NONES),
+                map(
+                    operator.sub,
+                    itertools.compress(map(_TS, group), timed),
+                    itertools.compress(starts, timed),
                 )
             )
             if not durations:

@@ -4,11 +4,12 @@ Called by ``bench/run.py --costs`` / ``--costs-only``. Each drain
 (``scenario_toggle`` in driver.py, ``-k thread -w 4``, queued no-op tasks)
 has the consumer turn the feature off and on every ``period`` seconds; each
 pair of neighbouring windows gives a ratio of rates (on / off), and a row's
-ratio is the median over all pairs of its drains. Why windows of one drain
-rather than whole runs on and off: this machine's speed drifts by tens of
-percent within seconds, and neighbouring windows share that drift where
-two runs a few seconds apart do not. A control row toggles nothing: its
-ratio shows the method's own noise.
+ratio is the median over all pairs of its drains. Why windows of one drain:
+this machine's speed drifts by tens of percent within seconds, and
+neighbouring windows share that drift where two runs a few seconds apart do
+not. A control row toggles nothing: its ratio shows the method's own noise.
+With ``--full``, whole runs with and without each feature, back to back, sit
+beside it: they see what the toggle cannot, a cost that outlasts a window.
 
 The targets are the issues': default logging may cost at most 10% of the
 rate (off: the level ``-q`` sets), huey-monitor's recording at most 5%
@@ -192,15 +193,12 @@ def measure_costs(args, ours_python: str) -> int:
     ]
     notes = [
         heading(argparse.Namespace(**{**vars(args), 'rounds': drains}), 'costs table', started),
-        f'ours ({ours_python}); a round is a drain of '
-        + ' / '.join(f'{number:,} ({storage})' for storage, number in counts.items())
-        + ' queued no-op tasks, '
+        f'ours ({ours_python}); a round is a drain of {_per_storage(counts)} queued no-op tasks, '
         f'consumer {" ".join(WORKERS)}, the feature switched every {period:g} s '
         f'(the first {settle:g} s of a window left out); on / off = median window rates; '
         "ratio = the median of neighbouring windows' rate on / rate off; "
         "whole runs (--full): the median of each round's rate ratio of a drain of "
-        + ' / '.join(f'{number:,} ({storage})' for storage, number in WHOLE_COUNTS.items())
-        + ' tasks with the feature and one without, back to back; '
+        f'{_per_storage(WHOLE_COUNTS)} tasks with the feature and one without, back to back; '
         'result: pass when both ratios meet the target',
     ]
     failed = [
@@ -210,3 +208,8 @@ def measure_costs(args, ours_python: str) -> int:
     raw = {'windows': windows, 'ratios': ratios, 'whole': whole, 'errors': errors}
     publish(args, 'costs', notes, [(header, rows)], raw, [('Errors', failed)])
     return 0
+
+
+def _per_storage(counts: dict[str, int]) -> str:
+    """'450,000 (redis) / 250,000 (sqlite)'."""
+    return ' / '.join(f'{number:,} ({storage})' for storage, number in counts.items())

@@ -291,6 +291,7 @@ class Recorder:
             # (others may be appended meanwhile): an attempt that ends in
             # between is in both, and its start is written once.
             running = self._running_events(list(self._running.values()))
+            self._forget_failures()
             # popleft in C, once per event present now
             events = list(
                 map(collections.deque.popleft, itertools.repeat(self._pending, len(self._pending)))
@@ -328,11 +329,14 @@ class Recorder:
         ]
         self._starts_written = self._announced | keys
         self._announced = keys
-        for key, start in list(self._failed.items()):  # ended without a retry: forget
+        return running
+
+    def _forget_failures(self) -> None:
+        """Drop the failures whose attempt ended without a retry (``_timed``)."""
+        for key, start in list(self._failed.items()):
             attempt = self._running.get(key)
             if attempt is None or attempt[0] != start:
                 self._failed.pop(key, None)
-        return running
 
     def _with_starts(self, events: list[tuple], running: list[tuple]) -> list[tuple]:
         """Buffered ``events`` and ``running`` as stored events, in time

@@ -192,10 +192,9 @@ class HueyStats(Recorder):
     def on_signal(self, signal: str, task: Any, *args: Any) -> None:
         if signal == S.SIGNAL_EXECUTING:
             try:
-                self._running[id(task)] = (time.time(), 0, task)
                 task.id  # noqa: B018 - what is no task is refused (logged), as huey does
+                self._running[id(task)] = (time.time(), 0, task)
             except Exception:
-                self._running.pop(id(task), None)
                 logger.exception('stats: %s event of %s dropped', signal, task)
             return
         super().on_signal(signal, task, *args)  # catches its own errors

@@ -90,10 +90,8 @@ def _toggle():
         recorder = huey_monitor.monitor_for(huey).recorder
 
         def switch(on):
-            if on:
-                huey.signal(*recorder.signals)(recorder.on_signal)
-            else:
-                huey.disconnect_signal(recorder.on_signal)
+            recorder.listen(on)
+            if not on:
                 recorder.flush()
 
     elif feature == 'none':  # the control: the same switching, nothing switched

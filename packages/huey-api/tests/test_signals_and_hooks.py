@@ -263,3 +263,45 @@ def test_running_tasks_holds_an_attempt_from_its_start_until_its_outcome(huey, r
     # a receiver of the attempt's end still finds its start, then it is gone
     assert seen[S.SIGNAL_ERROR if fails else S.SIGNAL_COMPLETE] == seen['inside']
     assert huey.running_tasks == {}
+
+
+def test_a_completion_feed_gets_each_completed_attempt_before_its_signal(huey, run_all):
+    fed, order = [], []
+
+    def feed(completion):
+        fed.append(completion)
+        order.append('feed')
+
+    huey.signal(S.SIGNAL_COMPLETE)(lambda signal, task: order.append('signal'))
+    huey.add_completion_feed(feed)
+    huey.add_completion_feed(feed)  # once only
+
+    @huey.task()
+    def work(fail=False):
+        seen['start'] = next(iter(huey.running_tasks.values()))[0]
+        if fail:
+            raise ValueError('boom')
+
+    seen = {}
+    result = work()
+    run_all(huey)
+    (completion,) = fed
+    ended, started, ident, name, task_id = completion
+    assert (started, ident, name, task_id) == (
+        seen['start'],
+        threading.get_ident(),
+        work.name,
+        result.id,
+    )
+    assert started <= ended <= time.time()
+    assert order == ['feed', 'signal']
+
+    work(fail=True)  # a failure is not a completion
+    run_all(huey)
+    assert len(fed) == 1
+
+    huey.remove_completion_feed(feed)
+    huey.remove_completion_feed(feed)  # removing twice is harmless
+    work()
+    run_all(huey)
+    assert len(fed) == 1

@@ -219,6 +219,14 @@ def test_queued_events_make_the_lines_of_their_records(fmt, datefmt):
             for msg, args in messages:
                 entries.append((created, thread.ident, 'INFO', 'huey.consumer.tasks', msg, args))
                 expected.append(stdlib.format(_record(msg, args, created, thread.name)) + '\n')
+            # completions (Huey.add_completion_feed): the finished line, with
+            # its duration when the start is known
+            for started, msg, args in (
+                (created - 0.25, '%s: %s finished in %.3fs', ('tasks.add', 'id-2', 0.25)),
+                (None, '%s: %s finished', ('tasks.add', 'id-3')),
+            ):
+                entries.append((created, started, thread.ident, 'tasks.add', args[1]))
+                expected.append(stdlib.format(_record(msg, args, created, thread.name)) + '\n')
         made.append(ours.fill(entries))  # in the thread: its name is looked up while it runs
 
     thread = threading.Thread(target=in_a_named_thread, name='Worker-3 (50%)')
@@ -243,9 +251,12 @@ def test_events_queued_under_another_formatter_are_formatted_as_records(root):
     handler = configure_logging()
     handler.stream = io.StringIO()
     handler.queue_event((1_700_000_000.5, threading.get_ident(), 'INFO', 'x', 'n=%d', (3,)))
+    handler.queue_event((1_700_000_000.5, 1_700_000_000.0, threading.get_ident(), 't', 'id-1'))
     handler.setFormatter(logging.Formatter('%(threadName)s|%(name)s|%(message)s'))
     handler.flush()
-    assert handler.stream.getvalue() == 'MainThread|x|n=3\n'
+    assert handler.stream.getvalue() == (
+        'MainThread|x|n=3\nMainThread|huey.consumer.tasks|t: id-1 finished in 0.500s\n'
+    )
 
 
 @pytest.fixture
@@ -356,7 +367,7 @@ def test_a_task_running_at_a_batch_has_its_start_line_then_its_end(top, huey, wo
 def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(
     top, huey, events, monkeypatch
 ):
-    monkeypatch.setattr(logs, 'RECHECK', 0.0)  # look the set-up up again at every event
+    monkeypatch.setattr(logs, 'RECHECK', 0.0)  # look the set-up up again at every batch
     handler = _configure(top)
     seen = []
 
@@ -380,20 +391,21 @@ def test_task_lines_are_records_when_the_consumer_handler_is_not_alone(
     slow_task, done = slow.s(), filtering.s()
     thread = _in_a_thread(huey, slow_task)
     assert running.wait(10)
-    huey.execute(done)
+    huey.execute(done)  # its line is queued before the handler's next batch...
+    handler.flush()  # ... which sees the filter: records from now on
     later = filtering.s()
-    huey.execute(later)  # records from the start
+    huey.execute(later)
     release.set()
     thread.join(10)
-    written = _written(handler)
-    assert [line.split('tasks: ', 1)[1] for line in written] == seen
-    # the starts not written yet are logged when the route changes
-    assert seen[:2] == [f'executing {slow_task!r}', f'executing {done!r}']
-    assert seen[2].startswith(f'test_logs.filtering: {done.id} finished in ')
-    assert seen[3] == f'executing {later!r}'
-    assert seen[4].startswith(f'test_logs.filtering: {later.id} finished in ')
-    assert seen[5].startswith(f'test_logs.slow: {slow_task.id} finished in ')
-    assert len(seen) == 6
+    written = [line.split('tasks: ', 1)[1] for line in _written(handler)]
+    assert written[0].startswith(f'test_logs.filtering: {done.id} finished in ')
+    assert written[1:] == seen
+    # the start not written yet is logged when the route changes
+    assert seen[0] == f'executing {slow_task!r}'
+    assert seen[1] == f'executing {later!r}'
+    assert seen[2].startswith(f'test_logs.filtering: {later.id} finished in ')
+    assert seen[3].startswith(f'test_logs.slow: {slow_task.id} finished in ')
+    assert len(seen) == 4
 
 
 @pytest.mark.parametrize(
@@ -429,20 +441,29 @@ def test_no_task_lines_and_nothing_queued_above_info(top, huey, work, events):
     assert handler.stream.getvalue() == ''
 
 
-def test_executing_is_received_only_while_task_lines_are_records(top, huey, events):
-    _configure(top)
+def test_starts_and_completions_are_signals_only_while_task_lines_are_records(
+    top, huey, events, monkeypatch
+):
+    monkeypatch.setattr(logs, 'RECHECK', 0.0)  # look the set-up up again at every batch
+    handler = _configure(top)
+    feeds = lambda: huey._executor.completion_feeds  # noqa: E731
     events._reroute(time.time())  # the script's set-up: the consumer handler alone
-    assert S.SIGNAL_EXECUTING not in huey._signals.wanted
-    top.setLevel(logging.WARNING)  # -q: the same handler
-    events._reroute(time.time())
-    assert S.SIGNAL_EXECUTING not in huey._signals.wanted
+    assert not {S.SIGNAL_EXECUTING, S.SIGNAL_COMPLETE} & huey._signals.wanted
+    assert feeds() == (handler.queue_event,)
+    top.setLevel(logging.WARNING)  # -q: the same handler, nothing fed
+    handler.flush()  # a batch looks the set-up up again
+    assert not {S.SIGNAL_EXECUTING, S.SIGNAL_COMPLETE} & huey._signals.wanted
+    assert feeds() == ()
     assert events._starts() == []
     top.setLevel(logging.INFO)
     top.addHandler(logging.NullHandler())  # another handler: records
-    events._reroute(time.time())
-    assert S.SIGNAL_EXECUTING in huey._signals.wanted
+    handler.flush()
+    assert {S.SIGNAL_EXECUTING, S.SIGNAL_COMPLETE} <= huey._signals.wanted
+    assert feeds() == ()
+    assert events._source not in handler.sources
     events.uninstall()
     assert not huey._signals.wanted
+    assert feeds() == ()
 
 
 def test_the_task_logger_never_raises_into_huey(top, huey, events, caplog):

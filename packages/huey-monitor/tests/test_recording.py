@@ -251,3 +251,50 @@ def test_a_retry_task_attempt_has_its_duration_on_its_retrying_event(make_app):
     ]
     assert [e.signal for e in events if e.duration is not None] == ['retrying', 'complete']
     assert huey.running_tasks == {}
+
+
+def test_a_busy_flush_counts_every_event_and_writes_only_the_newest(make_app):
+    app = make_app('max_events=20, slot_size=5')
+    huey, monitor, module = app.huey, app.monitor, app.module
+    added = [module.add(i, i) for i in range(30)]
+    failed = [module.fail(str(i)) for i in range(5)]
+    for _ in range(35):
+        run_one(huey)
+    monitor.flush()  # one flush: 35 enqueued, 30 completions (fed), 5 errors
+
+    totals = {
+        name: {k: n for k, n in counts.items() if n} for name, counts in monitor.totals().items()
+    }
+    assert totals[module.add.name] == {'enqueued': 30, 'complete': 30}
+    assert totals[module.fail.name] == {'enqueued': 5, 'error': 5}
+    histograms = monitor.durations()  # every attempt's duration, stored or not
+    assert histograms[module.add.name]['count'] == 30
+    assert histograms[module.fail.name]['count'] == 5
+    assert sum(monitor.series(minutes=2)['complete']) == 30
+    events = monitor.events()  # newest first
+    assert len(events) == 20
+    assert (events[0].task_id, events[0].signal) == (failed[-1].id, 'error')
+    ends = [e for e in events if e.signal == 'complete']
+    assert ends and all(e.duration is not None and e.duration >= 0 for e in ends)
+    assert {e.task_id for e in ends} <= {r.id for r in added[-20:]}
+
+
+def test_completions_come_from_the_feed_unless_arguments_are_captured():
+    from huey import MemoryHuey
+    from huey.signals import SIGNAL_COMPLETE
+
+    huey = MemoryHuey('fed')
+    settings = MonitorSettings()
+    recorder = Recorder(huey, settings)
+    recorder.listen()
+    assert huey._executor.completion_feeds == (recorder._completed.append,)
+    assert SIGNAL_COMPLETE not in huey._signals.wanted
+    recorder.listen(False)
+    assert huey._executor.completion_feeds == () and not huey._signals.wanted
+
+    capturing = Recorder(huey, settings, capture_args=True)  # the task's arguments: the signal's
+    capturing.listen()
+    assert huey._executor.completion_feeds == ()
+    assert SIGNAL_COMPLETE in huey._signals.wanted
+    capturing.disconnect()
+    recorder.disconnect()

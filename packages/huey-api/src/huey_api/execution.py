@@ -132,6 +132,17 @@ class Executor:
         #: attempt's end (the consumer's log, the monitor) read its start
         #: from it, so none of them needs SIGNAL_EXECUTING on the hot path.
         self.running: dict[int, tuple[float, int, Task]] = {}
+        #: called with ``(ended, started, thread ident, task name, task id)``
+        #: as an attempt completes (``Huey.add_completion_feed``)
+        self.completion_feeds: tuple[Callable[[tuple], Any], ...] = ()
+        self._feeds_changing = threading.Lock()
+
+    def change_feeds(self, feed: Callable[[tuple], Any], add: bool) -> None:
+        """Add or remove a completion feed; the tuple is replaced, so a
+        worker reading it meanwhile goes on with the feeds it read."""
+        with self._feeds_changing:
+            feeds = tuple(f for f in self.completion_feeds if f != feed)
+            self.completion_feeds = (*feeds, feed) if add else feeds
 
     # -- messages -----------------------------------------------------------
 
@@ -454,6 +465,18 @@ class Executor:
             result = None
         if self.post_execute:
             self._post_hooks(task, value, None)
+        feeds = self.completion_feeds
+        if feeds:
+            attempt = self.running.get(id(task))
+            completion = (
+                time.time(),
+                None if attempt is None else attempt[0],
+                _get_ident(),
+                task.name,
+                task.id,
+            )
+            for feed in feeds:
+                feed(completion)
         self._emit(S.SIGNAL_COMPLETE, task)
         if member:
             self.chords.member_done(task, value, deliveries, now)

@@ -122,7 +122,8 @@ class Formatter(logging.Formatter):
 
         An event is ``(created, ident, levelname, name, msg, args)``: logged
         at ``created`` (``time.time()``) from the thread ``ident``
-        (``threading.get_ident()``). Why: a record costs about five times
+        (``threading.get_ident()``); a completion (``Huey.add_completion_feed``)
+        is its task's finished line. Why: a record costs about five times
         more. Each (thread, message, level, logger) of the batch gets a
         %-template with every field filled in but the time and the message's
         arguments, and the whole batch is one ``%``: a line costs its
@@ -135,11 +136,32 @@ class Formatter(logging.Formatter):
         parts: list[str] = []
         values: list = []
         add_part, add_value, add_values = parts.append, values.append, values.extend
+        finished: dict[int, str] = {}  # thread ident -> its finished line's template
         for entry in entries:
             if entry.__class__ is not tuple:  # a line already made
                 add_part('%s')
                 add_value(entry)
                 continue
+            if len(entry) == 5:  # a completion: the usual entry of a busy queue
+                created, started, ident, task_name, task_id = entry
+                template = finished.get(ident)
+                if template is None:
+                    names = names or _thread_names()
+                    template = finished[ident] = self._template(
+                        _FINISHED_IN, True, 'INFO', _TASKS, process, _thread_name(ident, names), end
+                    )
+                if started is not None and template:
+                    msecs = (created - second) * 1000
+                    if not 0 <= msecs < 1000:  # another second: its text, once
+                        second = created // 1.0
+                        stamp = self._stamp(int(second), self.datefmt)
+                        self._cached = (second, stamp)
+                        msecs = (created - second) * 1000
+                    elapsed = created - started
+                    add_part(template)
+                    add_values((stamp, msecs, task_name, task_id, elapsed if elapsed > 0 else 0.0))
+                    continue
+                entry = _completion_event(entry)
             created, ident, levelname, name, msg, args = entry
             key = (ident, msg, levelname, name)
             template = templates.get(key)
@@ -237,7 +259,8 @@ class BatchedStreamHandler(logging.StreamHandler):
         self._lines: collections.deque[str | tuple] = collections.deque()
         #: ``queue_event``: the deque's own append, for the cost of one call
         self.queue_event: Callable[[tuple], None] = self._lines.append
-        #: callables asked at each batch for events to write before it
+        #: callables asked at each batch for events to write before it (the
+        #: list is replaced, never changed in place: a batch may be reading it)
         self.sources: list[Callable[[], list[tuple]]] = []
         self._stop = threading.Event()
         self._start_writer()
@@ -349,7 +372,9 @@ def _process_name() -> str:
 
 
 def _event_record(entry: tuple) -> logging.LogRecord:
-    """The LogRecord of a queued event (see ``Formatter.fill``)."""
+    """The LogRecord of a queued event or completion (see ``Formatter.fill``)."""
+    if len(entry) == 5:
+        entry = _completion_event(entry)
     created, ident, levelname, name, msg, args = entry
     return logging.makeLogRecord(
         {
@@ -368,6 +393,21 @@ def _event_record(entry: tuple) -> logging.LogRecord:
             ),
             'processName': _process_name(),
         }
+    )
+
+
+def _completion_event(completion: tuple) -> tuple:
+    """The finished line of a completion (``Huey.add_completion_feed``), as an event."""
+    ended, started, ident, task_name, task_id = completion
+    if started is None:
+        return (ended, ident, 'INFO', _TASKS, _FINISHED, (task_name, task_id))
+    return (
+        ended,
+        ident,
+        'INFO',
+        _TASKS,
+        _FINISHED_IN,
+        (task_name, task_id, max(0.0, ended - started)),
     )
 
 
@@ -425,14 +465,16 @@ class TaskEventLogger:
 
     A task logs ``executing <task>`` when it starts and ``<name>: <id>
     finished in 0.012s`` when it ends. With the script's handler alone on the
-    way (its set-up), the start line is written only for a task still
-    running when the handler writes its next batch (every 0.1 s), from
+    way (its set-up), a completion goes to that handler's queue as it is,
+    through ``Huey.add_completion_feed`` (no signal), and the writer thread
+    makes its line; the start line is written only for a task still running
+    when the handler writes its next batch (every 0.1 s), from
     ``Huey.running_tasks``: a task that starts and ends between two batches
     is seen only in the same write as its end, so its one line says both
-    (the start is its time less its duration). Why: the two lines cost about
-    a fifth of a no-op task's consumer time; this way, a fast task costs one
-    receiver call and one line, queued unformatted for the handler's writer
-    thread. Other set-ups get records, the start line from SIGNAL_EXECUTING.
+    (the start is its time less its duration). Why: the two lines, made in
+    the worker, cost about a fifth of a no-op task's consumer time; this
+    way a fast task costs the worker one tuple. Other set-ups get records,
+    from SIGNAL_EXECUTING and SIGNAL_COMPLETE.
 
     Errors are logged on one line here: huey-api already logs the traceback
     (and timeouts and interruptions).
@@ -441,10 +483,9 @@ class TaskEventLogger:
     #: never reads a task's result: huey-api may store it with the acknowledgement
     reads_results = False
 
-    #: the signals of ``__call__``; SIGNAL_EXECUTING goes to ``_executing``,
-    #: connected only while task lines are records
+    #: the signals ``__call__`` always receives; SIGNAL_EXECUTING (to
+    #: ``_executing``) and SIGNAL_COMPLETE only while task lines are records
     SIGNALS = (
-        S.SIGNAL_COMPLETE,
         S.SIGNAL_ERROR,
         S.SIGNAL_RETRYING,
         S.SIGNAL_REVOKED,
@@ -470,21 +511,23 @@ class TaskEventLogger:
         self._handler: BatchedStreamHandler | None = None
         self._enabled = False
         self._log: Callable[[tuple], None] = _log_record
+        #: the completion feed added to the Huey (the handler's queue), if any
+        self._feed: Callable[[tuple], None] | None = None
 
     def install(self, huey: Huey) -> None:
         self._huey = huey
         self._running = huey.running_tasks
         huey.signal(*self.SIGNALS)(self)
-        # connects ``_executing`` if lines are records; the first event looks
-        # again (logging may be set up since)
+        # connects the rest for the route; the first event (or the handler's
+        # next batch) looks again: logging may be set up since
         self._switch(_lone_handler(), logger.isEnabledFor(logging.INFO))
 
     def uninstall(self) -> None:
+        self._switch(None, False)
         if self._huey is not None:
-            self._huey.disconnect_signal(self, *self.SIGNALS)
+            self._huey.disconnect_signal(self, *self.SIGNALS, S.SIGNAL_COMPLETE)
             self._huey.disconnect_signal(self._executing, S.SIGNAL_EXECUTING)
             self._huey = None
-        self._switch(None, False)
         self._running = {}
         self._until = 0.0
 
@@ -501,29 +544,43 @@ class TaskEventLogger:
     def _switch(self, handler: BatchedStreamHandler | None, enabled: bool) -> None:
         """Log task lines through ``handler`` from now on (None: records)."""
         with self._switching:
-            old = self._handler
+            old, huey = self._handler, self._huey
             starts: list[tuple] = []
+            if self._feed is not None and huey is not None:
+                huey.remove_completion_feed(self._feed)
+            self._feed = None
             if old is not None:
-                if self._starts in old.sources:
-                    old.sources.remove(self._starts)
+                old.sources = [source for source in old.sources if source != self._source]
                 starts = self._starts()  # not written yet: they go the new way (or nowhere)
             self._handler, self._enabled = handler, enabled
             self._log = _log_record if handler is None else handler.queue_event
             if handler is not None:  # the starts before now are written (or not wanted)
                 self._announced = set(map(_attempt_key, list(self._running.items())))
-                handler.sources.append(self._starts)
-            if self._huey is not None:  # records: the start line is the signal's
-                if handler is None:
-                    self._huey.signal(S.SIGNAL_EXECUTING)(self._executing)
+                handler.sources = [*handler.sources, self._source]
+            if huey is not None:
+                if handler is None:  # records: the signals make the lines
+                    huey.signal(S.SIGNAL_EXECUTING)(self._executing)
+                    huey.signal(S.SIGNAL_COMPLETE)(self)
                 else:
-                    self._huey.disconnect_signal(self._executing, S.SIGNAL_EXECUTING)
+                    huey.disconnect_signal(self._executing, S.SIGNAL_EXECUTING)
+                    huey.disconnect_signal(self, S.SIGNAL_COMPLETE)
+                    if enabled:
+                        self._feed = handler.queue_event
+                        huey.add_completion_feed(self._feed)
         if enabled:
             for event in starts:
                 self._log(event)
 
+    def _source(self) -> list[tuple]:
+        """The handler's source, asked at each batch: the route looked up
+        when due, then the start lines due (``_starts``)."""
+        now = _time()
+        if now >= self._until:
+            self._reroute(now)
+        return self._starts() if self._handler is not None else []
+
     def _starts(self) -> list[tuple]:
-        """The handler's source: the start lines of the attempts running
-        now that are not written yet."""
+        """The start lines of the attempts running now that are not written yet."""
         attempts = list(self._running.items())
         announced = self._announced
         self._announced = set(map(_attempt_key, attempts))

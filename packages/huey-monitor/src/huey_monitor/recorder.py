@@ -1,14 +1,17 @@
 """Record task events and consumer heartbeats into the application's storage.
 
 Signals only append to an in-memory buffer (a task never waits on the
-monitor); a writer thread per process stores the buffer every
-``flush_interval`` seconds with a handful of data-method calls, whatever the
-number of tasks. An attempt is buffered once, when it ends, with its start
-read from ``Huey.running_tasks`` (the recorder receives no SIGNAL_EXECUTING):
-its EXECUTING event is written from there, or from the attempts running at
-a flush if it still runs then. Everything goes through the storage contract's data and
-counter methods (``put_data``, ``peek_data``, ``incr``, ``peek_counters``,
-``delete_data``), so it works on every storage. Monitoring is best-effort:
+monitor), and a completion comes through ``Huey.add_completion_feed`` as the
+Huey's own tuple, appended with no Python call; a writer thread per process
+stores the buffers every ``flush_interval`` seconds with a handful of
+data-method calls, whatever the number of tasks: it counts every event and
+writes the newest ``events_per_flush`` (the log keeps no more). An attempt is
+buffered once, when it ends, with its start read from ``Huey.running_tasks``
+(the recorder receives no SIGNAL_EXECUTING): its EXECUTING event is written
+from there, or from the attempts running at a flush if it still runs then.
+Everything goes through the storage contract's data and counter methods
+(``put_data``, ``peek_data``, ``incr``, ``peek_counters``, ``delete_data``),
+so it works on every storage. Monitoring is best-effort:
 a failed write is logged and the buffered events are dropped, tasks are
 never affected.
 """
@@ -20,7 +23,6 @@ import bisect
 import collections
 import itertools
 import logging
-import math
 import operator
 import os
 import socket
@@ -41,7 +43,7 @@ from .records import (
 )
 from .settings import MonitorSettings
 
-__all__ = ['ATTEMPT_ENDING', 'SIGNALS', 'Recorder']
+__all__ = ['ATTEMPT_ENDING', 'FED_SIGNALS', 'SIGNALS', 'Recorder']
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ ATTEMPT_ENDING = frozenset(
 )
 #: The signals the recorder receives: every one but EXECUTING.
 SIGNALS = tuple(signal for signal in S.SIGNALS if signal != S.SIGNAL_EXECUTING)
+#: ... and when completions come from the Huey's completion feed: nor COMPLETE.
+FED_SIGNALS = tuple(signal for signal in SIGNALS if signal != S.SIGNAL_COMPLETE)
 #: Ends of an attempt that a RETRYING may follow in the same attempt: the
 #: attempt's duration is the first one's.
 _FAILING = frozenset(
@@ -84,6 +88,9 @@ _TS = operator.itemgetter(0)
 _NAME = operator.itemgetter(3)
 _SIGNAL = operator.itemgetter(1)
 _START = operator.itemgetter(4)
+# fields of a completion: (ended, started, thread ident, task name, task id)
+_STARTED = operator.itemgetter(1)
+_TASK_NAME = operator.itemgetter(3)
 _NONES = itertools.repeat(None)
 _NAMES_CHECK_INTERVAL = 60.0
 
@@ -96,14 +103,15 @@ class Recorder:
     until its last worker runs the shutdown hooks.
 
     ``capture_args`` also records a short repr of each task's arguments (they
-    may hold personal data: off by default). Subclasses store the events
+    may hold personal data: off by default); completions then come from
+    SIGNAL_COMPLETE, which has the task. Subclasses store the events
     elsewhere by overriding ``_store`` (``huey_monitor.stats``).
     """
 
     #: name of the start-up and shutdown hooks it adds to the Huey
     hook_name = 'huey_monitor'
-    #: the signals ``connect`` receives
-    signals = SIGNALS
+    #: the signals ``connect`` receives (completions: see ``listen``)
+    signals = FED_SIGNALS
     #: where a signal the recorder could not buffer is logged
     log = logger
 
@@ -118,6 +126,13 @@ class Recorder:
         self._write_lock = threading.Lock()  # one writer at a time (thread, hooks, atexit)
         self._wake = threading.Event()
         self._stop = threading.Event()  # set for good by disconnect()
+        if capture_args and S.SIGNAL_COMPLETE not in self.signals:
+            self.signals = (*self.signals, S.SIGNAL_COMPLETE)  # the task's arguments
+        #: Completions from the Huey's completion feed (``listen``), unless
+        #: SIGNAL_COMPLETE is received. One deque for good: the Huey holds
+        #: its ``append``.
+        self._fed = S.SIGNAL_COMPLETE not in self.signals
+        self._completed: collections.deque[tuple] = collections.deque(maxlen=_MAX_BUFFERED)
         self._reset_process_state()
 
     def _reset_process_state(self) -> None:
@@ -132,6 +147,7 @@ class Recorder:
         # deque.append/popleft are atomic, so signal receivers in many
         # threads never take a lock.
         self._pending: collections.deque[tuple] = collections.deque(maxlen=_MAX_BUFFERED)
+        self._completed.clear()
         # id(task) -> start of the attempts that failed (see _FAILING)
         self._failed: dict[int, float] = {}
         # (task id, start) of the running attempts whose EXECUTING is written
@@ -154,16 +170,29 @@ class Recorder:
     # -- wiring -----------------------------------------------------------
 
     def connect(self) -> None:
-        self.huey.signal(*self.signals)(self.on_signal)
+        self.listen()
         self.huey.on_startup(name=self.hook_name)(self.worker_started)
         self.huey.on_shutdown(name=self.hook_name)(self.worker_stopped)
         ref = weakref.ref(self)
         atexit.register(_flush_at_exit, ref)
         os.register_at_fork(after_in_child=lambda: _reset_in_child(ref))
 
+    def listen(self, on: bool = True) -> None:
+        """Receive events from now on (``on=False``: no more), leaving the
+        hooks and the writer as they are: the signals, and completions from
+        ``Huey.add_completion_feed`` unless SIGNAL_COMPLETE is received."""
+        if not on:
+            self.huey.disconnect_signal(self.on_signal, *self.signals)
+            self.huey.remove_completion_feed(self._completed.append)
+            return
+        self.huey.signal(*self.signals)(self.on_signal)
+        if self._fed:
+            self.huey.add_completion_feed(self._completed.append)
+            self._ensure_writer()  # no signal may come to start it
+
     def disconnect(self) -> None:
         """Stop recording: unhook, write what is buffered, end the writer thread."""
-        self.huey.disconnect_signal(self.on_signal, *self.signals)
+        self.listen(False)
         self.huey.unregister_on_startup(self.hook_name)
         self.huey.unregister_on_shutdown(self.hook_name)
         self._stop.set()
@@ -292,20 +321,18 @@ class Recorder:
             # between is in both, and its start is written once.
             running = self._running_events(list(self._running.values()))
             self._forget_failures()
-            # popleft in C, once per event present now
-            events = list(
-                map(collections.deque.popleft, itertools.repeat(self._pending, len(self._pending)))
-            )
-            if not events and not running:
+            events, completed = _take(self._pending), _take(self._completed)
+            if not events and not running and not completed:
                 return 0
             try:
-                self._store(events, running)
+                self._store(events, running, completed)
             except Exception:
                 logger.exception(
-                    'huey monitor: %d events could not be stored, dropped', len(events)
+                    'huey monitor: %d events could not be stored, dropped',
+                    len(events) + len(completed),
                 )
                 return 0
-        return len(events)
+        return len(events) + len(completed)
 
     def _running_events(self, attempts: list[tuple[float, int, Any]]) -> list[tuple]:
         """EXECUTING events of the running ``attempts`` not written yet;
@@ -355,10 +382,10 @@ class Recorder:
         stored.sort(key=_TS)
         return stored
 
-    def _store(self, events: list[tuple], running: list[tuple]) -> None:
+    def _store(self, events: list[tuple], running: list[tuple], completed: list[tuple]) -> None:
         """Write one flush: ``events`` as buffered, ``running`` the EXECUTING
         events of attempts still running (``_with_starts`` makes the events
-        of both)."""
+        of both), ``completed`` the completions fed (``listen``)."""
         storage = self.huey.storage
         settings = self.settings
         if not self._settings_stored:
@@ -367,11 +394,23 @@ class Recorder:
             self._settings_stored = True
         # Older events of a busy flush are counted (by _store_counters), not written.
         newest = settings.events_per_flush
-        self._store_events(storage, self._with_starts(events[-newest:], running)[-newest:])
+        recent = events[-newest:]
+        if completed:
+            consumer = self._consumer
+            recent = sorted(
+                recent
+                + [
+                    (ended, _COMPLETE, task_id, name, started, None, consumer, None)
+                    for ended, started, _, name, task_id in completed[-newest:]
+                ],
+                key=_TS,
+            )[-newest:]
+        self._store_events(storage, self._with_starts(recent, running)[-newest:])
         names = set(map(_NAME, events))
-        if events:
-            self._store_counters(storage, events, names)
-        self._store_names(storage, names.union(map(_NAME, running)))
+        completed_names = set(map(_TASK_NAME, completed))
+        if events or completed:
+            self._store_counters(storage, events, names, completed, completed_names)
+        self._store_names(storage, names | completed_names | set(map(_NAME, running)))
 
     def _store_events(self, storage: Any, events: list[tuple]) -> None:
         settings = self.settings
@@ -392,49 +431,77 @@ class Recorder:
                 encode_slot(self._slot_seq, self._slot_events),
             )
 
-    def _store_counters(self, storage: Any, events: list[tuple], names: set[str]) -> None:
-        # Counted per task name (of ``names``) with C-level helpers (sort,
-        # Counter over map, bisect on the sorted durations): this runs on
-        # every event of a busy second, in a thread sharing the GIL with the
-        # workers, so one name (the usual busy flush) skips the grouping.
+    def _store_counters(
+        self,
+        storage: Any,
+        events: list[tuple],
+        names: set[str],
+        completed: list[tuple],
+        completed_names: set[str],
+    ) -> None:
+        """Add the counts of ``events`` (of task ``names``) and ``completed``
+        (of ``completed_names``) to the stored counters: totals, the chart's
+        minutes, durations.
+
+        With C-level helpers (sort, Counter over map, bisect on the sorted
+        durations): this runs on every event of a busy second, in a thread
+        sharing the GIL with the workers, so one name (the usual busy flush)
+        skips the grouping.
+        """
         increments: collections.Counter = collections.Counter()
         minute_ttl = max(2 * 3600.0, self.settings.max_age)
-        first, last = int(events[0][0] // 60), int(events[-1][0] // 60)
+        times = [events[0][0], events[-1][0]] if events else []
+        if completed:
+            times += [completed[0][0], completed[-1][0]]
+        first, last = int(min(times) // 60), int(max(times) // 60)
         if first != last:  # rare: the flush spans a minute's end
             for key in ((int(e[0] // 60), e[1]) for e in events if e[1] in CHART_OUTCOMES):
                 increments[Keys.minute(*key), minute_ttl] += 1
-        if len(names) == 1:
-            groups: Any = ((next(iter(names)), events),)
-        else:
-            groups = itertools.groupby(sorted(events, key=_NAME), _NAME)
-        for name, group in groups:
-            group = list(group)
+            for minute in (int(c[0] // 60) for c in completed):
+                increments[Keys.minute(minute, _COMPLETE), minute_ttl] += 1
+        for name, group in _by_name(events, names, _NAME):
             for signal, count in collections.Counter(map(_SIGNAL, group)).items():
                 increments[Keys.total(name, signal), None] += count
                 if first == last and signal in CHART_OUTCOMES:
                     increments[Keys.minute(first, signal), minute_ttl] += count
-            starts = list(map(_START, group))
-            timed = list(map(operator.is_not, starts, _NONES))
-            durations = sorted(
-                map(
-                    operator.sub,
-                    itertools.compress(map(_TS, group), timed),
-                    itertools.compress(starts, timed),
-                )
-            )
-            if not durations:
-                continue
-            self._processed += len(durations)
-            increments[Keys.duration_sum(name), None] += round(sum(durations) * 1e6)
-            below = 0
-            for bound in (*DURATION_BUCKETS, math.inf):
-                upto = bisect.bisect_right(durations, bound)
-                if upto > below:
-                    label = bound if bound != math.inf else 'inf'
-                    increments[Keys.duration_bucket(name, label), None] += upto - below
-                below = upto
+            self._count_durations(increments, name, map(_TS, group), map(_START, group))
+        for name, group in _by_name(completed, completed_names, _TASK_NAME):
+            increments[Keys.total(name, _COMPLETE), None] += len(group)
+            if first == last:
+                increments[Keys.minute(first, _COMPLETE), minute_ttl] += len(group)
+            self._count_durations(increments, name, map(_TS, group), map(_STARTED, group))
         for (key, ttl), amount in increments.items():
             storage.incr(key, amount, ttl=ttl)
+
+    def _count_durations(
+        self, increments: collections.Counter, name: str, ends: Any, starts: Any
+    ) -> None:
+        """Add the durations (``ends`` less ``starts``, where a start is not
+        None) of task ``name`` to its sum and histogram ``increments``.
+
+        C-level passes, no sort: a busy flush has tens of thousands of
+        durations, most often all in one bucket (checked with their least
+        and greatest); else each is placed by bisection.
+        """
+        starts = list(starts)
+        if None in starts:
+            timed = list(map(operator.is_not, starts, _NONES))
+            ends, starts = itertools.compress(ends, timed), itertools.compress(starts, timed)
+        durations = list(map(operator.sub, ends, starts))
+        if not durations:
+            return
+        self._processed += len(durations)
+        increments[Keys.duration_sum(name), None] += round(sum(durations) * 1e6)
+        lowest = bisect.bisect_left(DURATION_BUCKETS, min(durations))
+        if lowest == bisect.bisect_left(DURATION_BUCKETS, max(durations)):
+            buckets: Any = ((lowest, len(durations)),)
+        else:
+            buckets = collections.Counter(
+                map(bisect.bisect_left, itertools.repeat(DURATION_BUCKETS), durations)
+            ).items()
+        for index, count in buckets:
+            label = DURATION_BUCKETS[index] if index < len(DURATION_BUCKETS) else 'inf'
+            increments[Keys.duration_bucket(name, label), None] += count
 
     def _store_names(self, storage: Any, names: set[str]) -> None:
         """Keep the stored set of task names a superset of the names seen here.
@@ -491,6 +558,22 @@ class Recorder:
         except Exception:
             logger.exception('huey monitor: could not remove the consumer heartbeat')
         self._consumer_started = 0.0
+
+
+def _take(buffer: collections.deque) -> list:
+    """The items in ``buffer`` now, taken out (popleft in C, once per item:
+    others may be appended meanwhile)."""
+    return list(map(collections.deque.popleft, itertools.repeat(buffer, len(buffer))))
+
+
+def _by_name(items: list[tuple], names: set[str], name_of: Any) -> Any:
+    """``(name, its items)`` for each of the task ``names`` in ``items``."""
+    if len(names) == 1:
+        return ((next(iter(names)), items),)
+    return (
+        (name, list(group))
+        for name, group in itertools.groupby(sorted(items, key=name_of), name_of)
+    )
 
 
 def _reset_in_child(ref: weakref.ref) -> None:

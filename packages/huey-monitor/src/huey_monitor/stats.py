@@ -226,8 +226,9 @@ class HueyStats(Recorder):
         if not self.db.is_closed():
             self.db.close()
 
-    def _store(self, events: list[tuple], running: list[tuple]) -> None:
-        """Insert the events and update the running set in one transaction, then maybe prune."""
+    def _store(self, events: list[tuple], running: list[tuple], completed: list[tuple]) -> None:
+        """Insert the events and update the running set in one transaction,
+        then maybe prune (``completed`` is empty: SIGNAL_COMPLETE is received)."""
         events = self._with_starts(events, running)
         rows = [
             {

@@ -55,8 +55,12 @@ COSTS = (
     Cost('huey-monitor recording (off: disconnected)', 'monitor', (('BENCH_MONITOR', '1'),), 0.95),
     Cost('nothing (control: the noise)', 'none', (), None),
 )
-#: queued no-op tasks of a whole run (on or off), by storage
-WHOLE_COUNTS = {'redis': 200_000, 'sqlite': 100_000}
+#: queued no-op tasks of a whole run (on or off), by storage, and the pairs
+#: of whole runs a row: one pair's ratio spreads by +-15% on a drifting
+#: machine, so many short pairs (each on and off a few seconds apart) rather
+#: than a few long ones
+WHOLE_COUNTS = {'redis': 60_000, 'sqlite': 30_000}
+WHOLE_ROUNDS = 15
 
 
 def measure_costs(args, ours_python: str) -> int:
@@ -65,8 +69,9 @@ def measure_costs(args, ours_python: str) -> int:
     full = args.mode == 'full'
     period, settle = (1.0, 0.3) if full else (0.5, 0.15)
     counts = COUNTS['full' if full else 'quick']
-    # a window pair's ratio spreads by +-20% here: --full takes 5 drains or more a row
-    drains = max(args.rounds, 5) if full else args.rounds
+    # a window pair's ratio spreads by +-20% here: --full takes 3 drains or
+    # more a row (some 60 window pairs), and whole runs besides
+    drains = max(args.rounds, 3) if full else args.rounds
     windows: dict[str, list[dict]] = {}
     ratios: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
@@ -103,7 +108,7 @@ def measure_costs(args, ours_python: str) -> int:
     # heap, the collector), shows here; the machine's drift does too.
     whole: dict[str, list[tuple[float, float, float, float]]] = {}
     if full:
-        for round_number in range(1, drains + 1):
+        for round_number in range(1, max(args.rounds, WHOLE_ROUNDS) + 1):
             for cost, storage in cases:
                 if cost.target is None:
                     continue
@@ -157,6 +162,7 @@ def measure_costs(args, ours_python: str) -> int:
             result = 'pass' if ratio >= cost.target else 'MISS'
         runs = whole.get(label, [])
         whole_ratio = statistics.median(r[0] / r[1] for r in runs) if runs else None
+        spread = _quartiles([r[0] / r[1] for r in runs])
         if cost.target is not None and whole_ratio is not None and whole_ratio < cost.target:
             result = 'MISS'
         whole_cpu = (
@@ -173,7 +179,7 @@ def measure_costs(args, ours_python: str) -> int:
                 f'{ratio:.2f}x',
                 f'{1e6 * cpu_on:.1f} / {1e6 * cpu_off:.1f} us',
                 str(len(ratios[label])),
-                '-' if whole_ratio is None else f'{whole_ratio:.2f}x',
+                '-' if whole_ratio is None else f'{whole_ratio:.2f}x{spread}',
                 whole_cpu,
                 target,
                 result,
@@ -197,8 +203,9 @@ def measure_costs(args, ours_python: str) -> int:
         f'consumer {" ".join(WORKERS)}, the feature switched every {period:g} s '
         f'(the first {settle:g} s of a window left out); on / off = median window rates; '
         "ratio = the median of neighbouring windows' rate on / rate off; "
-        "whole runs (--full): the median of each round's rate ratio of a drain of "
-        f'{_per_storage(WHOLE_COUNTS)} tasks with the feature and one without, back to back; '
+        'whole runs (--full): the median (quartiles) of the rate ratios of '
+        f'{max(args.rounds, WHOLE_ROUNDS)} pairs of drains of {_per_storage(WHOLE_COUNTS)} '
+        'tasks, one with the feature and one without, back to back; '
         'result: pass when both ratios meet the target',
     ]
     failed = [
@@ -208,6 +215,14 @@ def measure_costs(args, ours_python: str) -> int:
     raw = {'windows': windows, 'ratios': ratios, 'whole': whole, 'errors': errors}
     publish(args, 'costs', notes, [(header, rows)], raw, [('Errors', failed)])
     return 0
+
+
+def _quartiles(ratios: list[float]) -> str:
+    """' (0.93-1.02)': the first and third quartiles of ``ratios`` (4 or more)."""
+    if len(ratios) < 4:
+        return ''
+    low, _, high = statistics.quantiles(ratios, n=4)
+    return f' ({low:.2f}-{high:.2f})'
 
 
 def _per_storage(counts: dict[str, int]) -> str:

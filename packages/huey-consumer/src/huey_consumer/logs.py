@@ -142,47 +142,44 @@ class Formatter(logging.Formatter):
                 add_part('%s')
                 add_value(entry)
                 continue
-            if len(entry) == 5:  # a completion: the usual entry of a busy queue
-                created, started, ident, task_name, task_id = entry
-                template = finished.get(ident)
-                if template is None:
-                    names = names or _thread_names()
-                    template = finished[ident] = self._template(
-                        _FINISHED_IN, True, 'INFO', _TASKS, process, _thread_name(ident, names), end
-                    )
-                if started is not None and template:
-                    msecs = (created - second) * 1000
-                    if not 0 <= msecs < 1000:  # another second: its text, once
-                        second = created // 1.0
-                        stamp = self._stamp(int(second), self.datefmt)
-                        self._cached = (second, stamp)
-                        msecs = (created - second) * 1000
-                    elapsed = created - started
-                    add_part(template)
-                    add_values((stamp, msecs, task_name, task_id, elapsed if elapsed > 0 else 0.0))
-                    continue
-                entry = _completion_event(entry)
-            created, ident, levelname, name, msg, args = entry
-            key = (ident, msg, levelname, name)
-            template = templates.get(key)
-            if template is None:
-                names = names or _thread_names()
-                template = templates[key] = self._template(
-                    msg, bool(args), levelname, name, process, _thread_name(ident, names), end
-                )
-            if not template:
-                add_part('%s')
-                add_value(self.format(_event_record(entry)) + end)
-                continue
+            created = entry[0]  # an event's time, or a completion's end
             msecs = (created - second) * 1000
             if not 0 <= msecs < 1000:  # another second: its text, once
                 second = created // 1.0
                 stamp = self._stamp(int(second), self.datefmt)
                 self._cached = (second, stamp)
                 msecs = (created - second) * 1000
-            add_part(template)
             # '%03d' truncates the float milliseconds as logging's record.msecs does
-            add_values((stamp, msecs, *args))
+            if len(entry) == 5 and entry[1] is not None:  # a completion: the usual entry
+                _, started, ident, task_name, task_id = entry
+                template = finished.get(ident)
+                if template is None:
+                    names = names or _thread_names()
+                    template = finished[ident] = self._template(
+                        _FINISHED_IN, True, 'INFO', _TASKS, process, _thread_name(ident, names), end
+                    )
+                if template:
+                    elapsed = created - started
+                    add_part(template)
+                    add_values((stamp, msecs, task_name, task_id, elapsed if elapsed > 0 else 0.0))
+                    continue
+            else:
+                if len(entry) == 5:  # a completion without its start
+                    entry = _completion_event(entry)
+                _, ident, levelname, name, msg, args = entry
+                key = (ident, msg, levelname, name)
+                template = templates.get(key)
+                if template is None:
+                    names = names or _thread_names()
+                    template = templates[key] = self._template(
+                        msg, bool(args), levelname, name, process, _thread_name(ident, names), end
+                    )
+                if template:
+                    add_part(template)
+                    add_values((stamp, msecs, *args))
+                    continue
+            add_part('%s')  # the format needs a LogRecord
+            add_value(self.format(_event_record(entry)) + end)
         return ''.join(parts) % tuple(values)
 
     def _template(

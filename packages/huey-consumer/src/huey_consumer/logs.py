@@ -503,7 +503,7 @@ class TaskEventLogger:
         # How task lines are logged, looked up again every ``RECHECK`` seconds
         # (``_reroute``): until when this holds, the consumer handler when it
         # alone takes them (else records), whether INFO is enabled, and
-        # ``_log(event)``, which queues an event to that handler or logs it.
+        # ``_log(entry)``, which queues an event or a completion to that handler or logs it.
         self._until = 0.0
         self._handler: BatchedStreamHandler | None = None
         self._enabled = False
@@ -622,14 +622,10 @@ class TaskEventLogger:
                 now = _time()
                 if now >= self._until:
                     self._reroute(now)
-                if self._enabled:
+                if self._enabled:  # the completion huey-api feeds on the handler's route
                     attempt = self._running.get(id(task))
-                    if attempt is None:
-                        msg, values = _FINISHED, (task.name, task.id)
-                    else:
-                        elapsed = now - attempt[0]
-                        msg, values = _FINISHED_IN, (task.name, task.id, max(elapsed, 0.0))
-                    self._log((now, _get_ident(), 'INFO', _TASKS, msg, values))
+                    start = None if attempt is None else attempt[0]
+                    self._log((now, start, _get_ident(), task.name, task.id))
             else:
                 self._other(signal, task, args)
         except Exception:  # noqa: BLE001 - a task never fails because of its log line
@@ -666,5 +662,5 @@ def _attempt_key(item: tuple[int, tuple]) -> tuple[int, float]:
 
 
 def _log_record(event: tuple) -> None:
-    """Log an INFO event (see ``Formatter.fill``) as a record."""
+    """Log an INFO event or completion (see ``Formatter.fill``) as a record."""
     logger.handle(_event_record(event))

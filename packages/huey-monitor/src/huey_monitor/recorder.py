@@ -443,10 +443,10 @@ class Recorder:
         (of ``completed_names``) to the stored counters: totals, the chart's
         minutes, durations.
 
-        With C-level helpers (sort, Counter over map, bisect on the sorted
-        durations): this runs on every event of a busy second, in a thread
-        sharing the GIL with the workers, so one name (the usual busy flush)
-        skips the grouping.
+        With C-level helpers (Counter over map, ``_count_durations``): this
+        runs on every event of a busy second, in a thread sharing the GIL
+        with the workers, so one name (the usual busy flush) skips the
+        grouping.
         """
         increments: collections.Counter = collections.Counter()
         minute_ttl = max(2 * 3600.0, self.settings.max_age)

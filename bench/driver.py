@@ -156,6 +156,11 @@ def _get_or_none(result, timeout: float):
         raise
 
 
+def _data_keys(huey) -> int:
+    """The data keys stored before a drain (see ``_wait_all_results``)."""
+    return huey.result_count() if hasattr(huey, 'result_count') else 0
+
+
 def _wait_result(result, consumer: Consumer, timeout: float):
     deadline = time.time() + timeout
     while True:
@@ -174,6 +179,7 @@ def _wait_all_results(
     timeout: float,
     interval: float = 0.01,
     samples: list | None = None,
+    baseline: int = 0,
 ):
     """Wait until every handle's result is stored; return (finish time, method).
 
@@ -183,17 +189,20 @@ def _wait_all_results(
     result appears (polled every millisecond until then) as
     ``consumer.cpu_at_first``, and at the end as ``consumer.cpu_at_end``;
     a ``samples`` list gets (time, results, consumer CPU seconds) at each
-    poll from the first result on.
+    poll from the first result on. ``baseline`` is the count before the
+    consumer started: data keys that are not results of ``handles`` (the
+    monitor's, with ``BENCH_MONITOR``), which would otherwise read as a first
+    result before the consumer ran anything.
     """
     expected = len(handles)
     deadline = time.time() + timeout
     if hasattr(huey, 'result_count'):
         polls = 0
         while True:
-            count = huey.result_count()
-            if count and consumer.cpu_at_first is None:
+            count = huey.result_count() - baseline
+            if count > 0 and consumer.cpu_at_first is None:
                 consumer.cpu_at_first = tree_cpu_seconds(consumer.proc.pid)
-            if count and samples is not None:
+            if count > 0 and samples is not None:
                 samples.append((time.time(), count, process_cpu_seconds(consumer.proc.pid)))
             if count >= expected:
                 consumer.cpu_at_end = tree_cpu_seconds(consumer.proc.pid)
@@ -319,11 +328,16 @@ def scenario_drain(params: dict) -> dict:
             handles.extend(app.noop() for _ in range(count))
         fill_seconds = time.perf_counter() - fill_started
         app.settle()
+        baseline = _data_keys(app.huey)
         consumer = Consumer(storage, params['consumer_args'])
         reads = _server_reads(storage)
         with consumer:
             finished, method = _wait_all_results(
-                app.huey, handles, consumer, timeout=float(params.get('timeout', 300))
+                app.huey,
+                handles,
+                consumer,
+                timeout=float(params.get('timeout', 300)),
+                baseline=baseline,
             )
             trips = _per_task(reads, _server_reads(storage), count)
             first_start = _wait_result(gate, consumer, timeout=10)
@@ -372,10 +386,13 @@ def scenario_toggle(params: dict) -> dict:
         )
         handles = [app.noop() for _ in range(count)]
         app.settle()
+        baseline = _data_keys(app.huey)
         consumer = Consumer(storage, params['consumer_args'])
         samples: list[tuple[float, int, float]] = []  # (time, results, consumer CPU s)
         with consumer:
-            _wait_all_results(app.huey, handles, consumer, timeout=300, samples=samples)
+            _wait_all_results(
+                app.huey, handles, consumer, timeout=300, samples=samples, baseline=baseline
+            )
         with open(notes) as handle:
             switches = [(float(t), state == '1') for t, state in map(str.split, handle)]
         windows = _windows(samples, switches, float(params['settle']))[2:]

@@ -142,8 +142,8 @@ def test_event_log_keeps_only_the_newest(make_app):
     app = make_app('max_events=20, slot_size=5')
     monitor, module = app.monitor, app.module
     ids = []
-    for batch in range(9):
-        ids.extend(module.add(batch, i).id for i in range(7))
+    for batch in range(9):  # 3 a flush: slots fill across flushes
+        ids.extend(module.add(batch, i).id for i in range(3))
         monitor.flush()
     events = monitor.events()
     assert [e.task_id for e in events] == ids[::-1][:20]
@@ -254,7 +254,7 @@ def test_a_retry_task_attempt_has_its_duration_on_its_retrying_event(make_app):
 
 
 def test_a_busy_flush_counts_every_event_and_writes_only_the_newest(make_app):
-    app = make_app('max_events=20, slot_size=5')
+    app = make_app('max_events=20, slot_size=20')  # a flush writes 20 events
     huey, monitor, module = app.huey, app.monitor, app.module
     added = [module.add(i, i) for i in range(30)]
     failed = [module.fail(str(i)) for i in range(5)]

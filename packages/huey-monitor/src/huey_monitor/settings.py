@@ -49,12 +49,12 @@ class MonitorSettings:
     def events_per_flush(self) -> int:
         """Events one flush writes at most (the newest; the others are counted).
 
-        A tenth of ``max_events``: a busy queue's log then spans at least ten
-        flushes, sampled, instead of being rewritten whole every flush, which
-        would cost the storage a write of every event and show only the last
-        second.
+        One slot's worth: a busy queue's log is then a sample spanning many
+        flushes, and each flush writes a slot or two, whatever the rate.
+        Writing more would cost a busy consumer's storage a write of every
+        event for a log that shows only the last few seconds.
         """
-        return min(self.max_events, max(4 * self.slot_size, self.max_events // 10))
+        return min(self.max_events, self.slot_size)
 
     @property
     def stale_after(self) -> float:

@@ -10,7 +10,8 @@ buffered once, when it ends, with its start read from ``Huey.running_tasks``
 (the recorder receives no SIGNAL_EXECUTING): its EXECUTING event is written
 from there, or from the attempts running at a flush if it still runs then.
 Everything goes through the storage contract's data and counter methods
-(``put_data``, ``peek_data``, ``incr``, ``peek_counters``, ``delete_data``),
+(``put_data``, ``peek_data``, ``incr``, ``incr_many``, ``peek_counters``,
+``delete_data``),
 so it works on every storage. Monitoring is best-effort:
 a failed write is logged and the buffered events are dropped, tasks are
 never affected.
@@ -470,8 +471,8 @@ class Recorder:
             if first == last:
                 increments[Keys.minute(first, _COMPLETE), minute_ttl] += len(group)
             self._count_durations(increments, name, map(_TS, group), map(_STARTED, group))
-        for (key, ttl), amount in increments.items():
-            storage.incr(key, amount, ttl=ttl)
+        # one write for all (a transaction on SQLite, not one per counter)
+        storage.incr_many((key, amount, ttl) for (key, ttl), amount in increments.items())
 
     def _count_durations(
         self, increments: collections.Counter, name: str, ends: Any, starts: Any

@@ -753,29 +753,48 @@ class SqliteStorage(BaseStorage):
         now = time.time()
         expires_at = _expiry(ttl, now)
         amount = int(amount)
-
-        def add(conn: sqlite3.Connection) -> int:
-            row = conn.execute(
-                'SELECT value FROM huey_counters WHERE name = ? AND key = ? AND ' + _LIVE,
-                (self.name, key, now),
-            ).fetchone()
-            if row is None:
-                conn.execute(
-                    'INSERT OR REPLACE INTO huey_counters (name, key, value, expires_at) '
-                    'VALUES (?, ?, ?, ?)',
-                    (self.name, key, amount, expires_at),
-                )
-                return amount
-            conn.execute(
-                'UPDATE huey_counters SET value = ? WHERE name = ? AND key = ?',
-                (row[0] + amount, self.name, key),
-            )
-            return row[0] + amount
-
-        total = self._transaction(add)
+        total = self._transaction(
+            lambda conn: self._add_to_counter(conn, key, amount, expires_at, now)
+        )
         if ttl is not None:
             self._sweep_expired(now)
         return total
+
+    def incr_many(self, increments: Iterable[tuple[str, int, float | None]]) -> None:
+        now = time.time()
+        rows = [(key, int(amount), _expiry(ttl, now)) for key, amount, ttl in increments]
+        if not rows:
+            return
+
+        def add_all(conn: sqlite3.Connection) -> None:
+            for key, amount, expires_at in rows:
+                self._add_to_counter(conn, key, amount, expires_at, now)
+
+        self._transaction(add_all)
+        if any(expires_at is not None for _, _, expires_at in rows):
+            self._sweep_expired(now)
+
+    def _add_to_counter(
+        self, conn: sqlite3.Connection, key: str, amount: int, expires_at: float | None, now: float
+    ) -> int:
+        """Add ``amount`` to counter ``key`` (an expired one restarts, with
+        ``expires_at``) within the caller's transaction; the new value."""
+        row = conn.execute(
+            'SELECT value FROM huey_counters WHERE name = ? AND key = ? AND ' + _LIVE,
+            (self.name, key, now),
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                'INSERT OR REPLACE INTO huey_counters (name, key, value, expires_at) '
+                'VALUES (?, ?, ?, ?)',
+                (self.name, key, amount, expires_at),
+            )
+            return amount
+        conn.execute(
+            'UPDATE huey_counters SET value = ? WHERE name = ? AND key = ?',
+            (row[0] + amount, self.name, key),
+        )
+        return row[0] + amount
 
     def peek_counters(self, keys: Sequence[str]) -> list[int]:
         keys = list(keys)

@@ -554,6 +554,22 @@ class BaseStorage(abc.ABC):
         seconds (a ``ttl`` that is not positive raises ``ValueError``).
         """
 
+    def incr_many(self, increments: Iterable[tuple[str, int, float | None]]) -> None:
+        """Add each ``(key, amount, ttl)`` of ``increments`` as ``incr`` would,
+        in one go where the backend allows (SQLite: one transaction).
+
+        Why: a writer of many counters at once (huey-monitor's flush) would
+        otherwise take a storage's write lock once per counter, from workers
+        that need it. The new values are not returned. Every ``ttl`` is
+        checked before anything is added. This default calls ``incr`` for
+        each.
+        """
+        increments = list(increments)
+        for _, _, ttl in increments:
+            check_ttl(ttl)
+        for key, amount, ttl in increments:
+            self.incr(key, amount, ttl=ttl)
+
     @abc.abstractmethod
     def peek_counters(self, keys: Sequence[str]) -> list[int]:
         """The current value of each counter in ``keys``, in order, read in one go.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from huey_storage.base import EmptyData
 from huey_storage.testing._helpers import wait_until
 
@@ -118,6 +120,29 @@ class DataContract:
         assert storage.incr('fresh', 7) == 7
         assert storage.incr('fresh', 0) == 7
         assert storage.result_store_size() == 0  # counters are not data keys
+
+    def test_incr_many_adds_each_as_incr_would(self, storage):
+        storage.incr('a', 2)
+        storage.put_data('b', b'data')
+        storage.incr_many([('a', 3, None), ('b', -1, None), ('a', 1, None), ('c', 0, None)])
+        assert storage.peek_counters(['a', 'b', 'c']) == [6, -1, 0]
+        assert storage.peek_data('b') == b'data'  # counters live apart from data
+        storage.incr_many([])
+        assert storage.incr('a') == 7
+
+    def test_incr_many_ttls_expire(self, storage):
+        storage.incr_many([('short', 2, SHORT_TTL), ('lasting', 1, None)])
+        assert storage.peek_counters(['short', 'lasting']) == [2, 1]
+        wait_until(
+            lambda: storage.peek_counters(['short']) == [0],
+            message=f'a counter added with ttl={SHORT_TTL} expiring',
+        )
+        assert storage.peek_counters(['lasting']) == [1]
+
+    def test_incr_many_checks_every_ttl_before_adding(self, storage):
+        with pytest.raises(ValueError, match='ttl'):
+            storage.incr_many([('a', 1, None), ('b', 1, 0)])
+        assert storage.peek_counters(['a', 'b']) == [0, 0]
 
     def test_counters_live_apart_from_data(self, storage):
         assert storage.incr('k') == 1

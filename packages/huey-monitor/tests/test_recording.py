@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
+import huey_monitor
 import pytest
 from conftest import wait_until
 from huey.exceptions import RetryTask
@@ -277,6 +278,33 @@ def test_a_busy_flush_counts_every_event_and_writes_only_the_newest(make_app):
     ends = [e for e in events if e.signal == 'complete']
     assert ends and all(e.duration is not None and e.duration >= 0 for e in ends)
     assert {e.task_id for e in ends} <= {r.id for r in added[-20:]}
+
+
+def test_the_writer_folds_events_between_flushes_counting_all(make_app):
+    app = make_app()
+    huey, module = app.huey, app.module
+    huey_monitor.disable(huey)  # again, with no flush due in the test
+    monitor = huey_monitor.enable(huey, flush_interval=60, max_events=20, slot_size=20)
+    recorder = monitor.recorder
+    added = [module.add(i, i) for i in range(30)]
+    for _ in range(30):
+        run_one(huey)
+    # taken out of the buffers within a fold interval, long before the flush
+    wait_until(lambda: not recorder._pending and not recorder._completed, 10, 'the writer to fold')
+    assert recorder._folded == 60  # 30 enqueued, 30 completions: all counted
+    assert len(recorder._completions_to_write) == 20  # only the newest kept
+    stored = [n for counts in monitor.totals().values() for n in counts.values()]
+    assert not any(stored)  # nothing stored before the flush
+
+    assert monitor.flush() == 60
+    totals = {
+        name: {k: n for k, n in counts.items() if n} for name, counts in monitor.totals().items()
+    }
+    assert totals[module.add.name] == {'enqueued': 30, 'complete': 30}
+    assert monitor.durations()[module.add.name]['count'] == 30
+    ends = [e for e in monitor.events() if e.signal == 'complete']
+    assert {e.task_id for e in ends} <= {r.id for r in added[-20:]}
+    assert monitor.flush() == 0  # the tally went with the flush
 
 
 def test_completions_come_from_the_feed_unless_arguments_are_captured():

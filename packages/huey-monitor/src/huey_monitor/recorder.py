@@ -2,10 +2,14 @@
 
 Signals only append to an in-memory buffer (a task never waits on the
 monitor), and a completion comes through ``Huey.add_completion_feed`` as the
-Huey's own tuple, appended with no Python call; a writer thread per process
-stores the buffers every ``flush_interval`` seconds with a handful of
-data-method calls, whatever the number of tasks: it counts every event and
-writes the newest ``events_per_flush`` (the log keeps no more). An attempt is
+Huey's own tuple, appended with no Python call. A writer thread per process
+folds the buffers every tenth of a second: it counts every event and keeps
+only the newest ``events_per_flush`` (the log keeps no more). Why so often:
+a second's completions held until the write (a busy queue's tens of
+thousands of tuples) cost the workers more than counting them, their
+allocations landing on cold memory. Every ``flush_interval`` seconds it
+stores the counts and the newest events with a handful of data-method
+calls, whatever the number of tasks. An attempt is
 buffered once, when it ends, with its start read from ``Huey.running_tasks``
 (the recorder receives no SIGNAL_EXECUTING): its EXECUTING event is written
 from there, or from the attempts running at a flush if it still runs then.
@@ -92,8 +96,9 @@ _START = operator.itemgetter(4)
 # fields of a completion: (ended, started, thread ident, task name, task id)
 _STARTED = operator.itemgetter(1)
 _TASK_NAME = operator.itemgetter(3)
-_NONES = itertools.repeat(None)
 _NAMES_CHECK_INTERVAL = 60.0
+#: Seconds between the writer's folds of the buffers (see the module docstring).
+_FOLD_INTERVAL = 0.1
 
 
 class Recorder:
@@ -156,6 +161,14 @@ class Recorder:
         # ... and of those written before this flush or by it (see _running)
         self._starts_written: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
+        # Folded since the last flush (``_fold``): the events to write, the
+        # completions to write, the counter increments by (key, ttl), the
+        # task names seen, and how many events were counted.
+        self._events_to_write: list[tuple] = []
+        self._completions_to_write: list[tuple] = []
+        self._tally: collections.Counter = collections.Counter()
+        self._names_seen: set[str] = set()
+        self._folded = 0
         self._slot_seq: int | None = None
         self._slot_events: list[tuple] = []
         self._known_names: set[str] = set()
@@ -298,10 +311,17 @@ class Recorder:
     # -- writing ----------------------------------------------------------
 
     def _run(self) -> None:
+        interval = self.settings.flush_interval
+        next_flush = time.monotonic() + interval
         while not self._stop.is_set() and os.getpid() == self._pid:
-            self._wake.wait(self.settings.flush_interval)
+            woken = self._wake.wait(min(_FOLD_INTERVAL, interval))
             self._wake.clear()
             try:
+                if not woken and time.monotonic() < next_flush:
+                    with self._write_lock:
+                        self._fold()
+                    continue
+                next_flush = time.monotonic() + interval
                 self.flush()
                 if self._workers and (
                     time.time() - self._last_heartbeat >= self.settings.heartbeat_interval
@@ -314,7 +334,8 @@ class Recorder:
 
     def flush(self) -> int:
         """Write the buffered events now; returns how many were buffered
-        (EXECUTING events are written but not buffered: not counted)."""
+        since the last flush (EXECUTING events are written but not
+        buffered: not counted)."""
         self._check_process()
         with self._write_lock:
             # The running attempts first, then exactly the events present now
@@ -322,18 +343,41 @@ class Recorder:
             # between is in both, and its start is written once.
             running = self._running_events(list(self._running.values()))
             self._forget_failures()
-            events, completed = _take(self._pending), _take(self._completed)
-            if not events and not running and not completed:
-                return 0
+            self._fold()
+            events, completed, count = (
+                self._events_to_write,
+                self._completions_to_write,
+                self._folded,
+            )
+            self._events_to_write, self._completions_to_write, self._folded = [], [], 0
             try:
+                if not count and not running:
+                    return 0
                 self._store(events, running, completed)
             except Exception:
-                logger.exception(
-                    'huey monitor: %d events could not be stored, dropped',
-                    len(events) + len(completed),
-                )
+                logger.exception('huey monitor: %d events could not be stored, dropped', count)
                 return 0
-        return len(events) + len(completed)
+            finally:
+                self._tally.clear()
+                self._names_seen.clear()
+        return count
+
+    def _fold(self) -> None:
+        """Take the buffered events out: count them into ``_tally`` and keep
+        the newest ``events_per_flush`` to write (caller holds ``_write_lock``).
+        Subclasses that store every event keep them all instead."""
+        events, completed = _take(self._pending), _take(self._completed)
+        if not events and not completed:
+            return
+        self._count(events, completed)
+        newest = self.settings.events_per_flush
+        if events:
+            self._events_to_write = (self._events_to_write + events[-newest:])[-newest:]
+        if completed:
+            self._completions_to_write = (self._completions_to_write + completed[-newest:])[
+                -newest:
+            ]
+        self._folded += len(events) + len(completed)
 
     def _running_events(self, attempts: list[tuple[float, int, Any]]) -> list[tuple]:
         """EXECUTING events of the running ``attempts`` not written yet;
@@ -384,34 +428,34 @@ class Recorder:
         return stored
 
     def _store(self, events: list[tuple], running: list[tuple], completed: list[tuple]) -> None:
-        """Write one flush: ``events`` as buffered, ``running`` the EXECUTING
-        events of attempts still running (``_with_starts`` makes the events
-        of both), ``completed`` the completions fed (``listen``)."""
+        """Write one flush: ``events`` the newest buffered, ``running`` the
+        EXECUTING events of attempts still running (``_with_starts`` makes
+        the events of both), ``completed`` the newest completions fed
+        (``listen``), and the counts of all (``_tally``)."""
         storage = self.huey.storage
         settings = self.settings
         if not self._settings_stored:
             if storage.peek_data(Keys.settings) != settings.to_bytes():
                 storage.put_data(Keys.settings, settings.to_bytes())
             self._settings_stored = True
-        # Older events of a busy flush are counted (by _store_counters), not written.
+        # Older events of a busy flush are counted (by _fold), not written.
         newest = settings.events_per_flush
-        recent = events[-newest:]
+        recent = events
         if completed:
             consumer = self._consumer
             recent = sorted(
                 recent
                 + [
                     (ended, _COMPLETE, task_id, name, started, None, consumer, None)
-                    for ended, started, _, name, task_id in completed[-newest:]
+                    for ended, started, _, name, task_id in completed
                 ],
                 key=_TS,
             )[-newest:]
         self._store_events(storage, self._with_starts(recent, running)[-newest:])
-        names = set(map(_NAME, events))
-        completed_names = set(map(_TASK_NAME, completed))
-        if events or completed:
-            self._store_counters(storage, events, names, completed, completed_names)
-        self._store_names(storage, names | completed_names | set(map(_NAME, running)))
+        if self._tally:
+            # one write for all (a transaction on SQLite, not one per counter)
+            storage.incr_many((key, amount, ttl) for (key, ttl), amount in self._tally.items())
+        self._store_names(storage, self._names_seen | set(map(_NAME, running)))
 
     def _store_events(self, storage: Any, events: list[tuple]) -> None:
         settings = self.settings
@@ -432,24 +476,19 @@ class Recorder:
                 encode_slot(self._slot_seq, self._slot_events),
             )
 
-    def _store_counters(
-        self,
-        storage: Any,
-        events: list[tuple],
-        names: set[str],
-        completed: list[tuple],
-        completed_names: set[str],
-    ) -> None:
-        """Add the counts of ``events`` (of task ``names``) and ``completed``
-        (of ``completed_names``) to the stored counters: totals, the chart's
-        minutes, durations.
+    def _count(self, events: list[tuple], completed: list[tuple]) -> None:
+        """Add the counts of ``events`` and ``completed`` (fed completions)
+        to ``_tally``, the increments of the stored counters (totals, the
+        chart's minutes, durations), and their task names to ``_names_seen``.
 
         With C-level helpers (Counter over map, ``_count_durations``): this
-        runs on every event of a busy second, in a thread sharing the GIL
-        with the workers, so one name (the usual busy flush) skips the
-        grouping.
+        runs on every event of a busy queue, in a thread sharing the GIL
+        with the workers, so one name (the usual case) skips the grouping.
         """
-        increments: collections.Counter = collections.Counter()
+        increments = self._tally
+        names = set(map(_NAME, events))
+        completed_names = set(map(_TASK_NAME, completed))
+        self._names_seen |= names | completed_names
         minute_ttl = max(2 * 3600.0, self.settings.max_age)
         times = [events[0][0], events[-1][0]] if events else []
         if completed:
@@ -465,30 +504,37 @@ class Recorder:
                 increments[Keys.total(name, signal), None] += count
                 if first == last and signal in CHART_OUTCOMES:
                     increments[Keys.minute(first, signal), minute_ttl] += count
-            self._count_durations(increments, name, map(_TS, group), map(_START, group))
+            self._count_durations(increments, name, group, _TS, _START)
         for name, group in _by_name(completed, completed_names, _TASK_NAME):
             increments[Keys.total(name, _COMPLETE), None] += len(group)
             if first == last:
                 increments[Keys.minute(first, _COMPLETE), minute_ttl] += len(group)
-            self._count_durations(increments, name, map(_TS, group), map(_STARTED, group))
-        # one write for all (a transaction on SQLite, not one per counter)
-        storage.incr_many((key, amount, ttl) for (key, ttl), amount in increments.items())
+            self._count_durations(increments, name, group, _TS, _STARTED)
 
     def _count_durations(
-        self, increments: collections.Counter, name: str, ends: Any, starts: Any
+        self,
+        increments: collections.Counter,
+        name: str,
+        group: list[tuple],
+        end_of: Any,
+        start_of: Any,
     ) -> None:
-        """Add the durations (``ends`` less ``starts``, where a start is not
-        None) of task ``name`` to its sum and histogram ``increments``.
+        """Add the durations (end less start, ``end_of`` and ``start_of``
+        of each item of ``group``, where a start is not None) of task
+        ``name`` to its sum and histogram ``increments``.
 
         C-level passes, no sort: a busy flush has tens of thousands of
         durations, most often all in one bucket (checked with their least
         and greatest); else each is placed by bisection.
         """
-        starts = list(starts)
-        if None in starts:
-            timed = list(map(operator.is_not, starts, _NONES))
-            ends, starts = itertools.compress(ends, timed), itertools.compress(starts, timed)
-        durations = list(map(operator.sub, ends, starts))
+        try:
+            durations = list(map(operator.sub, map(end_of, group), map(start_of, group)))
+        except TypeError:  # a start is None (no duration): rare, so only then filtered
+            durations = [
+                end - start
+                for end, start in zip(map(end_of, group), map(start_of, group))
+                if start is not None
+            ]
         if not durations:
             return
         self._processed += len(durations)

@@ -33,7 +33,7 @@ from huey_api import signals as S
 from huey_api.exceptions import ConfigurationError
 
 from . import admin
-from .recorder import ATTEMPT_ENDING, Recorder
+from .recorder import ATTEMPT_ENDING, Recorder, _take
 from .settings import MonitorSettings
 
 __all__ = [
@@ -200,7 +200,7 @@ class HueyStats(Recorder):
         super().on_signal(signal, task, *args)  # catches its own errors
         if signal in TERMINAL:
             self._running.pop(id(task), None)
-        if len(self._pending) >= self._flush_max:
+        if len(self._pending) + len(self._events_to_write) >= self._flush_max:
             self._wake.set()
 
     on_signal.reads_results = False  # type: ignore[attr-defined]
@@ -220,6 +220,12 @@ class HueyStats(Recorder):
         else:  # peewee before 4.5
             self.db._state.reset()
         self._ensure_writer()
+
+    def _fold(self) -> None:
+        """Keep every buffered event to write: the tables store each one."""
+        events = _take(self._pending)
+        self._events_to_write += events
+        self._folded += len(events)
 
     def _run(self) -> None:
         super()._run()
@@ -312,7 +318,7 @@ class HueyStats(Recorder):
     @property
     def _buf(self) -> list[tuple]:
         """The events waiting for the writer."""
-        return list(self._pending)
+        return self._events_to_write + list(self._pending)
 
     @property
     def _writer(self) -> Any:

@@ -291,8 +291,9 @@ def test_the_writer_folds_events_between_flushes_counting_all(make_app):
         run_one(huey)
     # taken out of the buffers within a fold interval, long before the flush
     wait_until(lambda: not recorder._pending and not recorder._completed, 10, 'the writer to fold')
-    assert recorder._folded == 60  # 30 enqueued, 30 completions: all counted
-    assert len(recorder._completions_to_write) == 20  # only the newest kept
+    with recorder._write_lock:  # the fold that emptied them has finished
+        assert recorder._folded == 60  # 30 enqueued, 30 completions: all counted
+        assert len(recorder._completions_to_write) == 20  # only the newest kept
     stored = [n for counts in monitor.totals().values() for n in counts.values()]
     assert not any(stored)  # nothing stored before the flush
 

@@ -350,9 +350,9 @@ class Recorder:
                 self._folded,
             )
             self._events_to_write, self._completions_to_write, self._folded = [], [], 0
+            if not count and not running:  # nothing folded: the tally is empty too
+                return 0
             try:
-                if not count and not running:
-                    return 0
                 self._store(events, running, completed)
             except Exception:
                 logger.exception('huey monitor: %d events could not be stored, dropped', count)
@@ -529,7 +529,7 @@ class Recorder:
         """
         try:
             durations = list(map(operator.sub, map(end_of, group), map(start_of, group)))
-        except TypeError:  # a start is None (no duration): rare, so only then filtered
+        except TypeError:  # some starts are None (enqueued and other events without one)
             durations = [
                 end - start
                 for end, start in zip(map(end_of, group), map(start_of, group))

@@ -29,7 +29,6 @@ from harness import (
     REDIS_DB,
     WorkerProcess,
     percentile,
-    process_cpu_seconds,
     redis_client,
     rss_mib,
     run_scenario,
@@ -192,37 +191,45 @@ def _wait_all_results(
     consumer: Consumer,
     timeout: float,
     interval: float = 0.01,
-    samples: list | None = None,
     baseline: int = 0,
+    watch_last: bool = False,
 ):
     """Wait until every handle's result is stored; return (finish time, method).
 
-    Uses ``huey.result_count()`` (one cheap call per poll) when the
-    implementation has it, otherwise walks the handles in order. With
-    ``result_count()`` the consumer's CPU seconds are noted when the first
-    result appears (polled every millisecond until then) as
-    ``consumer.cpu_at_first``, and at the end as ``consumer.cpu_at_end``;
-    a ``samples`` list gets (time, results, consumer CPU seconds) at each
-    poll (every ``interval``) from the first result on; without one, polls
-    are spaced by ``_pause``. ``baseline`` is the count before the
-    consumer started: data keys that are not results of ``handles`` (the
-    monitor's, with ``BENCH_MONITOR``), which would otherwise read as a first
-    result before the consumer ran anything.
+    Uses ``huey.result_count()`` when the implementation has it, otherwise
+    walks the handles in order. With ``result_count()`` the consumer's CPU
+    seconds are noted when the first result appears (polled every
+    millisecond until then) as ``consumer.cpu_at_first``, and at the end as
+    ``consumer.cpu_at_end``; polls are spaced by ``_pause``. ``baseline`` is
+    the count before the consumer started: data keys that are not results
+    of ``handles`` (the monitor's, with ``BENCH_MONITOR``), which would
+    otherwise read as a first result before the consumer ran anything.
+    ``watch_last`` (the last handle's task returns a value): until its
+    result is stored, only it is read, every ``interval``; ours counts
+    results by listing their keys (half a second at 250,000 on SQLite), and
+    a driver counting them all the time takes a core from the consumer. The
+    finish is then when the count that found them all was asked for (the
+    last result is stored last, or within a few tasks of it).
     """
     expected = len(handles)
     deadline = time.time() + timeout
     if hasattr(huey, 'result_count'):
         polls = 0
         first_at = None  # when the first result was seen
+        last_done = not watch_last
         while True:
-            count = huey.result_count() - baseline
-            if count > 0 and consumer.cpu_at_first is None:
-                consumer.cpu_at_first = tree_cpu_seconds(consumer.proc.pid)
-            if count > 0 and samples is not None:
-                samples.append((time.time(), count, process_cpu_seconds(consumer.proc.pid)))
-            if count >= expected:
-                consumer.cpu_at_end = tree_cpu_seconds(consumer.proc.pid)
-                return time.time(), 'result_count'
+            if last_done or consumer.cpu_at_first is None:
+                asked = time.time()  # a count of many keys takes a while
+                count = huey.result_count() - baseline
+                if count > 0 and consumer.cpu_at_first is None:
+                    consumer.cpu_at_first = tree_cpu_seconds(consumer.proc.pid)
+                if count >= expected:
+                    consumer.cpu_at_end = tree_cpu_seconds(consumer.proc.pid)
+                    return (asked if watch_last else time.time()), 'result_count'
+            else:
+                last_done = handles[-1].get(preserve=True) is not None
+                if last_done:
+                    continue
             polls += 1
             if polls % 50 == 0:
                 consumer.check()
@@ -236,10 +243,10 @@ def _wait_all_results(
                 continue
             if first_at is None:
                 first_at = time.time()
-            if samples is not None:  # the toggle's windows: every interval
-                time.sleep(interval)
-            else:
+            if last_done:
                 time.sleep(_pause(count, expected, first_at, interval))
+            else:
+                time.sleep(interval)
     index = 0
     while index < expected:
         if handles[index].get() is not None:  # consumes the result; counted here
@@ -348,6 +355,8 @@ def scenario_drain(params: dict) -> dict:
         fill_started = time.perf_counter()
         if nap:
             handles.extend(app.nap(nap) for _ in range(count))
+        elif params.get('batched'):
+            handles.extend(_fill_batched(app, count))
         else:
             handles.extend(app.noop() for _ in range(count))
         fill_seconds = time.perf_counter() - fill_started
@@ -362,6 +371,7 @@ def scenario_drain(params: dict) -> dict:
                 consumer,
                 timeout=float(params.get('timeout', 300)),
                 baseline=baseline,
+                watch_last=bool(params.get('watch_last')),
             )
             trips = _per_task(reads, _server_reads(storage), count)
             first_start = _wait_result(gate, consumer, timeout=10)
@@ -386,6 +396,17 @@ def scenario_drain(params: dict) -> dict:
         storage.cleanup()
 
 
+def _fill_batched(app, count: int, batch: int = 1000) -> list:
+    """Queue ``count`` no-ops ``batch`` at a time with ``Huey.enqueue_many``
+    (ours only: the costs table); a drain's tasks queue several times faster
+    than one by one, which leaves more of a run's time to the drains."""
+    handles = []
+    for first in range(0, count, batch):
+        tasks = [app.noop.s() for _ in range(min(batch, count - first))]
+        handles.extend(app.huey.enqueue_many(tasks))
+    return handles
+
+
 def scenario_toggle(params: dict) -> dict:
     """Drain pre-queued no-ops while the consumer turns a feature off and on
     (``BENCH_TOGGLE``, see ``bench_app``) about every ``period`` seconds; return
@@ -396,7 +417,8 @@ def scenario_toggle(params: dict) -> dict:
     drifts by tens of percent within seconds, and neighbouring windows share
     it. The first ``settle`` seconds of a window (the switch's own wake) are
     left out, and so are the first two windows (the consumer warming up)
-    and the last, unfinished one.
+    and the last, unfinished one. The consumer samples its own progress
+    (no-ops run) and CPU time every 10 ms, next to its switches.
     """
     storage = Storage(params['storage'])
     try:
@@ -408,17 +430,21 @@ def scenario_toggle(params: dict) -> dict:
             BENCH_TOGGLE_PERIOD=str(params['period']),
             BENCH_TOGGLE_FILE=notes,
         )
-        handles = [app.noop() for _ in range(count)]
+        handles = _fill_batched(app, count)
         app.settle()
         baseline = _data_keys(app.huey)
         consumer = Consumer(storage, params['consumer_args'])
-        samples: list[tuple[float, int, float]] = []  # (time, results, consumer CPU s)
         with consumer:
             _wait_all_results(
-                app.huey, handles, consumer, timeout=300, samples=samples, baseline=baseline
+                app.huey, handles, consumer, timeout=300, baseline=baseline, watch_last=True
             )
+        switches, samples = [], []  # (time, on), (time, tasks run, consumer CPU s)
         with open(notes) as handle:
-            switches = [(float(t), state == '1') for t, state in map(str.split, handle)]
+            for kind, *fields in map(str.split, handle):
+                if kind == 'switch':
+                    switches.append((float(fields[0]), fields[1] == '1'))
+                elif float(fields[1]) < count:  # the drain's, not the idle end's
+                    samples.append(tuple(map(float, fields)))
         windows = _windows(samples, switches, float(params['settle']))[2:]
         ratios = []
         for first, second in zip(windows, windows[1:]):

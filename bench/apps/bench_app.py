@@ -12,12 +12,13 @@ variables set by ``bench/driver.py``:
 * ``BENCH_TOGGLE``: ``logging``, ``monitor`` (with ``BENCH_MONITOR``) or
   ``none`` (a control): the consumer turns that feature off and on about
   every ``BENCH_TOGGLE_PERIOD`` seconds and appends each switch (time, 1 on /
-  0 off) to ``BENCH_TOGGLE_FILE`` (ours only; see ``scenario_toggle`` in
-  driver.py).
+  0 off) and, every 10 ms, a sample (time, no-ops run, CPU seconds) to
+  ``BENCH_TOGGLE_FILE`` (ours only; see ``scenario_toggle`` in driver.py).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
@@ -104,11 +105,15 @@ def _toggle():
     on = True
     with open(os.environ['BENCH_TOGGLE_FILE'], 'a') as notes:
         while True:
-            notes.write(f'{time.time():.6f} {int(on)}\n')
-            notes.flush()
+            notes.write(f'switch {time.time():.6f} {int(on)}\n')
             # a random length, so that nothing periodic in the consumer
             # (the scheduler's second) falls into one side's windows only
-            time.sleep(period * random.uniform(0.7, 1.3))
+            until = time.monotonic() + period * random.uniform(0.7, 1.3)
+            while (left := until - time.monotonic()) > 0:
+                time.sleep(min(_SAMPLE_EVERY, left))
+                ran = repr(_noops)[6:-1]  # 'count(N)': the count so far, not advanced
+                notes.write(f'sample {time.time():.6f} {ran} {time.process_time():.6f}\n')
+            notes.flush()
             on = not on
             switch(on)
 
@@ -120,9 +125,18 @@ def settle():
         huey_monitor.monitor_for(huey).flush()
 
 
+#: no-ops run in this process: the toggle's samples (one C call a task)
+_noops = itertools.count()
+#: seconds between the toggle's samples of that count and the process's CPU
+#: time, taken here: a driver counting the stored results as often would
+#: take a core from the consumer
+_SAMPLE_EVERY = 0.01
+
+
 @huey.task()
 def noop():
     """Do nothing; return a constant so the result is stored (None is not)."""
+    next(_noops)
     return 1
 
 

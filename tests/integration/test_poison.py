@@ -96,8 +96,10 @@ def test_poison_ends_once_and_workers_survive(make_app, start_consumer):
     assert 'died' not in consumer.log()  # no worker was lost
     # nothing left leased or queued: the periodic task the scheduler enqueued at
     # start-up, and the acks that follow the results stored above, end soon after
-    wait_until(lambda: huey.storage.leased_count() == 0 and len(huey) == 0,
-               message='every message to be acknowledged')
+    wait_until(
+        lambda: huey.storage.leased_count() == 0 and len(huey) == 0,
+        message='every message to be acknowledged',
+    )
 
 
 def test_sqlite_row_that_is_not_bytes_is_dead_lettered_once(tmp_path, start_consumer):
@@ -117,8 +119,10 @@ def test_sqlite_row_that_is_not_bytes_is_dead_lettered_once(tmp_path, start_cons
         assert app.module.add(2, 3).get(blocking=True, timeout=20) == 5
         letters = wait_until(lambda: app.huey.dead_letters())
         assert len(letters) == 1 and 'str, not bytes' in letters[0].reason
-        wait_until(lambda: app.huey.storage.leased_count() == 0 and len(app.huey) == 0,
-                   message='every message to be acknowledged')
+        wait_until(
+            lambda: app.huey.storage.leased_count() == 0 and len(app.huey) == 0,
+            message='every message to be acknowledged',
+        )
     finally:
         for each in build.apps:
             each.close()

@@ -371,12 +371,8 @@ class Recorder:
             return
         self._count(events, completed)
         newest = self.settings.events_per_flush
-        if events:
-            self._events_to_write = (self._events_to_write + events[-newest:])[-newest:]
-        if completed:
-            self._completions_to_write = (self._completions_to_write + completed[-newest:])[
-                -newest:
-            ]
+        self._events_to_write = _newest(self._events_to_write, events, newest)
+        self._completions_to_write = _newest(self._completions_to_write, completed, newest)
         self._folded += len(events) + len(completed)
 
     def _running_events(self, attempts: list[tuple[float, int, Any]]) -> list[tuple]:
@@ -611,6 +607,12 @@ def _take(buffer: collections.deque) -> list:
     """The items in ``buffer`` now, taken out (popleft in C, once per item:
     others may be appended meanwhile)."""
     return list(map(collections.deque.popleft, itertools.repeat(buffer, len(buffer))))
+
+
+def _newest(kept: list, more: list, limit: int) -> list:
+    """The last ``limit`` of ``kept`` followed by ``more`` (only the tail of
+    ``more`` is copied: a fold may take thousands)."""
+    return (kept + more[-limit:])[-limit:] if more else kept
 
 
 def _by_name(items: list[tuple], names: set[str], name_of: Any) -> Any:

@@ -193,6 +193,13 @@ class ConsumerProcess:
         """Pids of the worker processes the consumer forked (``-k process``)."""
         return child_pids(self.process.pid)
 
+    def freeze(self) -> None:
+        """SIGSTOP the consumer and its worker processes: what they hold stays put."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the consumer and every worker process it forked (a crash)."""
         try:

@@ -53,8 +53,19 @@ def test_prefetched_messages_come_back_after_a_sigkill(redis_app, start_consumer
     queue_ticks(app)
     first = start_consumer(app, '-k', worker_type, '-w', '1', '--prefetch', '64', *ARGS)
     wait_until(lambda: stored_results(app) >= 100, message='the drain to be under way')
-    first.kill()
     storage = app.huey.storage
+
+    def frozen_holding_a_batch() -> bool:
+        # A worker holds from 64 leases down to 1 as it runs a batch (and 1 while
+        # a loaded machine makes its tasks count as slow): kill it holding more.
+        first.freeze()
+        if storage.leased_count() > 1:
+            return True
+        first.thaw()
+        return False
+
+    wait_until(frozen_holding_a_batch, interval=0.001, message='a prefetched batch')
+    first.kill()
     held = storage.leased_count()
     assert held > 1  # the running task and the ones prefetched behind it
     assert stored_results(app) + storage.queue_size() + held == TOTAL

@@ -541,6 +541,15 @@ class Backend:
             )
         }
 
+    def result_keys(self) -> list[str]:
+        return [
+            self.to_str(key)
+            for (key,) in self.fetchall(
+                'SELECT {key} FROM {kv} WHERE name = %s AND ' + NOT_EXPIRED,
+                (self.name, time.time()),
+            )
+        ]
+
     def flush_data(self) -> None:
         self.execute('DELETE FROM {kv} WHERE name = %s', (self.name,))
 

@@ -437,6 +437,9 @@ class SqlStorage(BaseStorage):
     def result_items(self) -> dict[str, bytes]:
         return self._run(self._backend.result_items)
 
+    def result_keys(self) -> list[str]:
+        return self._run(self._backend.result_keys)
+
     def flush_data(self) -> None:
         self._run(self._backend.flush_data)
 

@@ -841,6 +841,14 @@ class SqliteStorage(BaseStorage):
             )
         )
 
+    def result_keys(self) -> list[str]:
+        return [
+            row[0]
+            for row in self._fetchall(
+                'SELECT key FROM huey_kv WHERE name = ? AND ' + _LIVE, (self.name, time.time())
+            )
+        ]
+
     # -- dead letters -----------------------------------------------------
 
     def add_dead_letter(self, data: bytes, reason: str) -> str:

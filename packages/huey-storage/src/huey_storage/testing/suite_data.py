@@ -100,6 +100,9 @@ class DataContract:
             message=f'a put_if_empty key with ttl={SHORT_TTL} expiring',
         )
         assert storage.has_data_for_key('lock') is False
+        # an expired key is listed and counted nowhere
+        assert storage.result_keys() == [] and storage.result_items() == {}
+        assert storage.result_store_size() == 0
         assert storage.pop_data('lock') is EmptyData
         assert storage.put_if_empty('lock', b'again') is True
         assert storage.peek_data('lock') == b'again'
